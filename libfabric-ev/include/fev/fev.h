@@ -1,0 +1,174 @@
+/*
+ * fev — a shared-memory event fabric for Linux.
+ *
+ * One header, opaque handles.  Every int-returning function returns 0 (or a
+ * count) on success and a negative errno value on failure; fev_strerror()
+ * turns any of them into a sentence.  Timeouts are nanoseconds: 0 never waits
+ * (-EAGAIN), FEV_FOREVER waits without limit, anything else gives -ETIMEDOUT
+ * after that long.
+ *
+ * Thread safety: a fev_queue handle is used by one thread at a time.  Open
+ * one handle per thread; any number of handles, in any number of processes,
+ * may share one queue.
+ */
+#ifndef FEV_FEV_H
+#define FEV_FEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "fev/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(FEV_STATIC_DEFINE)
+#define FEV_API
+#elif defined(FEV_BUILDING)
+#define FEV_API __attribute__((visibility("default")))
+#else
+#define FEV_API
+#endif
+
+#define FEV_FOREVER ((int64_t)-1)
+
+/* Roles passed to fev_open(). */
+#define FEV_PRODUCER 0x1u
+#define FEV_CONSUMER 0x2u
+
+/* Event flags seen by consumers. */
+#define FEV_REDELIVERED 0x1u /* a consumer died holding it; delivered again */
+
+/* Full-queue policies. */
+#define FEV_POLICY_BLOCK 0       /* producers wait for room (default) */
+#define FEV_POLICY_REJECT 1      /* producers get -EAGAIN at once */
+#define FEV_POLICY_DROP_OLDEST 2 /* producers discard the oldest event */
+
+#define FEV_NAME_MAX 63     /* queue names: [A-Za-z0-9._-]{1,63} */
+#define FEV_INSTANCE_MAX 31 /* instance names: [A-Za-z0-9_-]{1,31} */
+
+typedef struct fev_queue fev_queue;
+
+typedef struct fev_open_opts {
+	size_t struct_size;   /* sizeof(fev_open_opts) */
+	const char *instance; /* NULL: $FEV_INSTANCE, else "default" */
+	uint32_t spin_ns;     /* busy-wait before sleeping; 0: library default */
+	uint32_t flags;       /* FEV_OPEN_*; unknown bits are -EINVAL */
+} fev_open_opts;
+
+/* Never spin: sleep on the futex at once (pure blocking mode). */
+#define FEV_OPEN_NO_SPIN 0x1u
+
+typedef struct fev_queue_config {
+	size_t struct_size; /* sizeof(fev_queue_config) */
+	uint32_t capacity;  /* events, power of two, 2 .. 2^24 */
+	uint32_t max_event; /* largest payload in bytes, 0 .. 16 MiB */
+	int policy;         /* FEV_POLICY_* */
+	mode_t mode;        /* segment permissions; 0: 0600 */
+	gid_t group;        /* owning group; (gid_t)-1: keep the creator's */
+	uint32_t attachers; /* attacher-table size; 0: 64 */
+} fev_queue_config;
+
+typedef struct fev_claim {
+	void *data; /* where to write the payload */
+	size_t cap; /* bytes available there (the queue's max_event) */
+	uint64_t priv_pos;
+} fev_claim;
+
+typedef struct fev_event {
+	const void *data; /* payload, in shared memory until released */
+	size_t len;
+	uint64_t id;    /* unique within the queue: its ring position */
+	uint64_t ts_ns; /* CLOCK_REALTIME at commit */
+	uint32_t flags; /* FEV_REDELIVERED */
+	uint32_t priv_pad;
+	uint64_t priv_pos;
+} fev_event;
+
+typedef struct fev_meta {
+	uint64_t id;
+	uint64_t ts_ns;
+	uint32_t flags;
+} fev_meta;
+
+typedef struct fev_stats {
+	uint64_t capacity, depth, enqueued, dequeued, dropped, redelivered,
+		tombstoned;
+	uint32_t producers, consumers, sleepers;
+	/* additions since ABI 1.0 follow */
+	uint32_t max_event;
+	uint64_t full_waits; /* times a producer found the queue full */
+	uint64_t sleeps;     /* futex sleeps, producers and consumers */
+	uint64_t wakes;      /* futex wake calls */
+	int policy;
+	int deleted; /* 1 when the queue was deleted */
+} fev_stats;
+
+/*
+ * Attach to an existing queue.  Errors: -EINVAL (bad name, roles, options),
+ * -ENOENT (no such queue), -EACCES (permissions), -EBADMSG (corrupt
+ * segment), -EPROTO (incompatible ABI), -EIDRM (queue deleted), -EUSERS
+ * (attacher table full), -ENOMEM.
+ */
+FEV_API int fev_open(const char *queue, unsigned roles,
+		     const fev_open_opts *opts, fev_queue **out);
+/* Detach; folds this handle's counters into the queue's totals. */
+FEV_API void fev_close(fev_queue *q);
+
+/*
+ * Copy one event in.  Errors: -EMSGSIZE, -EAGAIN (full and timeout 0, or
+ * reject policy), -ETIMEDOUT, -EIDRM, -EPERM (not opened as producer).
+ */
+FEV_API int fev_send(fev_queue *q, const void *data, size_t len,
+		     int64_t timeout_ns);
+/*
+ * Copy one event out; returns its length.  -EMSGSIZE when cap is too small
+ * (the event stays queued), -EAGAIN, -ETIMEDOUT, -EIDRM, -EPERM, -EBADMSG
+ * (a slot with an impossible length; it is skipped).
+ */
+FEV_API ssize_t fev_recv(fev_queue *q, void *buf, size_t cap, fev_meta *meta,
+			 int64_t timeout_ns);
+
+/* Zero copy: reserve a slot, write c->data, commit len bytes of it. */
+FEV_API int fev_reserve(fev_queue *q, size_t len, fev_claim *c,
+			int64_t timeout_ns);
+FEV_API int fev_commit(fev_queue *q, fev_claim *c, size_t len);
+/* Zero copy: read ev->data in place until fev_release(). */
+FEV_API int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns);
+FEV_API int fev_release(fev_queue *q, fev_event *ev);
+
+/* Batches: one CAS claims several positions; return how many (>= 1). */
+FEV_API int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
+			   int64_t timeout_ns);
+FEV_API int fev_acquire_batch(fev_queue *q, fev_event *evs, size_t max,
+			      int64_t timeout_ns);
+FEV_API int fev_release_batch(fev_queue *q, fev_event *evs, size_t n);
+
+/*
+ * Administration.  instance NULL: $FEV_INSTANCE, else "default".
+ * create: -EEXIST, -EINVAL, -EACCES, -ENOMEM, -ENOSPC.
+ * delete: -ENOENT, -EACCES.  stats: like fev_open.
+ */
+FEV_API int fev_queue_create(const char *queue, const fev_queue_config *cfg,
+			     const char *instance);
+FEV_API int fev_queue_delete(const char *queue, const char *instance);
+FEV_API int fev_queue_stats(const char *queue, const char *instance,
+			    fev_stats *out);
+
+/* A sentence for any value these functions return. */
+FEV_API const char *fev_strerror(int err);
+
+/* Validate names: 0 or -EINVAL. */
+FEV_API int fev_queue_name_valid(const char *queue);
+FEV_API int fev_instance_name_valid(const char *instance);
+/* The instance this process uses when given NULL. */
+FEV_API const char *fev_default_instance(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FEV_FEV_H */

@@ -1,0 +1,188 @@
+/* Administration: create, delete and inspect queue segments. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fev/fev.h"
+#include "segment.h"
+#include "wait.h"
+
+static int check_config(const fev_queue_config *cfg)
+{
+	if (cfg == NULL || cfg->struct_size < sizeof(size_t) + 3 * 4)
+		return -EINVAL;
+	if (cfg->policy < FEV_POLICY_BLOCK ||
+	    cfg->policy > FEV_POLICY_DROP_OLDEST)
+		return -EINVAL;
+	if ((cfg->mode & ~(mode_t)0777) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Fields added after the first release read as defaults when absent. */
+static void read_config(const fev_queue_config *cfg, mode_t *mode,
+			gid_t *group, uint32_t *attachers)
+{
+	size_t have = cfg->struct_size;
+
+	*mode = have >= offsetof(fev_queue_config, mode) + sizeof(mode_t) &&
+				cfg->mode != 0 ?
+			cfg->mode :
+			0600;
+	*group = have >= offsetof(fev_queue_config, group) + sizeof(gid_t) ?
+			 cfg->group :
+			 (gid_t)-1;
+	*attachers = have >= offsetof(fev_queue_config, attachers) +
+					     sizeof(uint32_t) &&
+				     cfg->attachers != 0 ?
+			     cfg->attachers :
+			     FEV__ATTACHERS_DEFAULT;
+}
+
+static int size_and_format(int fd, const struct fev__geometry *g,
+			   const char *queue, int policy)
+{
+	void *base;
+	int rc;
+
+	if (ftruncate(fd, (off_t)g->seg_size) < 0)
+		return errno == EFBIG ? -ENOSPC : -errno;
+	/* Reserve tmpfs pages now: a full /dev/shm must fail here, not
+	 * SIGBUS a producer later. */
+	rc = posix_fallocate(fd, 0, (off_t)g->seg_size);
+	if (rc != 0)
+		return rc == ENOSPC || rc == EFBIG ? -ENOSPC : -rc;
+	base = mmap(NULL, g->seg_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		    0);
+	if (base == MAP_FAILED)
+		return -errno;
+	fev__segment_format(base, g, queue, policy);
+	munmap(base, g->seg_size);
+	return 0;
+}
+
+int fev_queue_create(const char *queue, const fev_queue_config *cfg,
+		     const char *instance)
+{
+	char name[FEV__SHM_NAME_MAX];
+	struct fev__geometry g;
+	uint32_t attachers;
+	gid_t group;
+	mode_t mode;
+	int fd, rc;
+
+	rc = fev__shm_name(name, sizeof(name), instance, queue);
+	if (rc < 0 || (rc = check_config(cfg)) < 0)
+		return rc;
+	read_config(cfg, &mode, &group, &attachers);
+	rc = fev__geometry_compute(cfg->capacity, cfg->max_event, attachers,
+				   &g);
+	if (rc < 0)
+		return rc;
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* fchmod, not the shm_open mode: the umask must not narrow it. */
+	if (fchmod(fd, mode) < 0 ||
+	    (group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) < 0))
+		rc = -errno;
+	if (rc == 0)
+		rc = size_and_format(fd, &g, queue, cfg->policy);
+	close(fd);
+	if (rc < 0)
+		shm_unlink(name);
+	return rc;
+}
+
+int fev_queue_delete(const char *queue, const char *instance)
+{
+	struct fev__map m;
+	int rc = fev__map_open(instance, queue, true, &m);
+
+	if (rc == 0) {
+		/* R4: pairs with A4 in the client: attached handles see
+		 * -EIDRM; the wakes make sleepers look. */
+		atomic_store_explicit(&m.seg->fabric.state, FEV__SEG_DELETED,
+				      memory_order_release);
+		fev__wait_wake_all(&m.seg->not_empty);
+		fev__wait_wake_all(&m.seg->not_full);
+		fev__map_close(&m);
+	} else if (rc != -EBADMSG && rc != -EPROTO) {
+		return rc; /* a corrupt segment may still be removed */
+	}
+	return shm_unlink(m.shm_name) < 0 ? -errno : 0;
+}
+
+void fev__map_stats(const struct fev__map *m, fev_stats *out)
+{
+	const struct fev__fabric *f = &m->seg->fabric;
+
+	memset(out, 0, sizeof(*out));
+	out->capacity = m->geo.capacity;
+	out->max_event = m->geo.max_event;
+	out->policy = (int)m->seg->hdr.policy;
+	out->depth = fev__ring_depth(&m->ring);
+	/* Relaxed throughout: counters are monotonic statistics. */
+	out->redelivered = atomic_load_explicit(&f->redelivered,
+						memory_order_relaxed);
+	out->tombstoned = atomic_load_explicit(&f->tombstoned,
+					       memory_order_relaxed);
+	out->enqueued = atomic_load_explicit(&f->retired_enqueued,
+					     memory_order_relaxed);
+	out->dequeued = atomic_load_explicit(&f->retired_dequeued,
+					     memory_order_relaxed);
+	out->dropped = atomic_load_explicit(&f->retired_dropped,
+					    memory_order_relaxed);
+	out->full_waits = atomic_load_explicit(&f->retired_full_waits,
+					       memory_order_relaxed);
+	out->sleeps = atomic_load_explicit(&f->retired_sleeps,
+					   memory_order_relaxed);
+	out->wakes = atomic_load_explicit(&f->retired_wakes,
+					  memory_order_relaxed);
+	out->deleted = atomic_load_explicit(&f->state, memory_order_relaxed) ==
+		       FEV__SEG_DELETED;
+	for (uint32_t i = 0; i < m->geo.attacher_max; i++) {
+		const struct fev__attacher *a = &m->attachers[i];
+
+		/* A6: pairs with R6 in attach: the record is filled in. */
+		if (atomic_load_explicit(&a->state, memory_order_acquire) !=
+		    FEV__ATT_ACTIVE)
+			continue;
+		out->producers += (a->roles & FEV_PRODUCER) != 0;
+		out->consumers += (a->roles & FEV_CONSUMER) != 0;
+		out->enqueued += atomic_load_explicit(&a->enqueued,
+						      memory_order_relaxed);
+		out->dequeued += atomic_load_explicit(&a->dequeued,
+						      memory_order_relaxed);
+		out->dropped += atomic_load_explicit(&a->dropped,
+						     memory_order_relaxed);
+		out->full_waits += atomic_load_explicit(&a->full_waits,
+							memory_order_relaxed);
+		out->sleeps += atomic_load_explicit(&a->sleeps,
+						    memory_order_relaxed);
+		out->wakes += atomic_load_explicit(&a->wakes,
+						   memory_order_relaxed);
+	}
+	out->sleepers = FEV__WAIT_SLEEPERS(atomic_load_explicit(
+				&m->seg->not_empty.word, memory_order_relaxed)) +
+			FEV__WAIT_SLEEPERS(atomic_load_explicit(
+				&m->seg->not_full.word, memory_order_relaxed));
+}
+
+int fev_queue_stats(const char *queue, const char *instance, fev_stats *out)
+{
+	struct fev__map m;
+	int rc;
+
+	if (out == NULL)
+		return -EINVAL;
+	rc = fev__map_open(instance, queue, false, &m);
+	if (rc < 0)
+		return rc;
+	fev__map_stats(&m, out);
+	fev__map_close(&m);
+	return 0;
+}

@@ -1,0 +1,611 @@
+/*
+ * The client API: attach to a queue, then produce and consume through the
+ * ring (ring.h), waiting on the queue's wait words (wait.h) when it is full
+ * or empty.  Everything here runs in the caller's thread; nothing needs the
+ * daemon.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fev/fev.h"
+#include "segment.h"
+#include "wait.h"
+
+#define DEFAULT_SPIN_NS 20000u
+#define SPIN_CHECK_EVERY 64
+
+struct fev_queue {
+	struct fev__map map;
+	struct fev__attacher *me;
+	uint32_t me_index;
+	unsigned roles;
+	uint32_t max_event;
+	int policy;
+	uint32_t spin_ns;
+	struct fev__holder prod, cons;
+	/* The event fev_recv() could not hand over (buffer too small). */
+	bool stashed;
+	fev_event stash;
+	/* Mirrors of our attacher counters: we are their only writer. */
+	uint64_t enqueued, dequeued, dropped, full_waits, sleeps, wakes;
+};
+
+/* A deadline that is computed only if we ever have to wait. */
+struct deadline {
+	int64_t timeout_ns;
+	bool set;
+	struct timespec abs; /* CLOCK_MONOTONIC */
+};
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static inline void counter_set(_Atomic uint64_t *c, uint64_t v)
+{
+	/* Relaxed: single writer; readers only sum statistics. */
+	atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+static inline bool deleted(const fev_queue *q)
+{
+	/* A4: pairs with R4 in fev_queue_delete(). */
+	return atomic_load_explicit(&q->map.seg->fabric.state,
+				    memory_order_acquire) == FEV__SEG_DELETED;
+}
+
+/* ---- attaching --------------------------------------------------------- */
+
+static int attach_record(fev_queue *q)
+{
+	uint64_t start = 0;
+	int pid = getpid();
+
+	fev__proc_start_time(pid, &start);
+	for (uint32_t i = 0; i < q->map.geo.attacher_max; i++) {
+		struct fev__attacher *a = &q->map.attachers[i];
+		uint32_t expect = FEV__ATT_FREE;
+
+		/* Acquire on success: the previous owner's frees are done. */
+		if (!atomic_compare_exchange_strong_explicit(
+			    &a->state, &expect, FEV__ATT_CLAIMING,
+			    memory_order_acquire, memory_order_relaxed))
+			continue;
+		a->roles = q->roles;
+		a->pid = pid;
+		a->start_time = start;
+		a->attach_ns = fev__now_realtime_ns();
+		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
+		atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
+		counter_set(&a->enqueued, 0);
+		counter_set(&a->dequeued, 0);
+		counter_set(&a->dropped, 0);
+		counter_set(&a->full_waits, 0);
+		counter_set(&a->sleeps, 0);
+		counter_set(&a->wakes, 0);
+		counter_set(&a->claim_ns, 0);
+		/* R6: the record is filled in; pairs with A6 in readers. */
+		atomic_store_explicit(&a->state, FEV__ATT_ACTIVE,
+				      memory_order_release);
+		q->me = a;
+		q->me_index = i;
+		q->prod.rec = &a->prod;
+		q->cons.rec = &a->cons;
+		return 0;
+	}
+	return -EUSERS;
+}
+
+static int check_open_opts(const fev_open_opts *o, const char **instance,
+			   uint32_t *spin_ns)
+{
+	uint32_t flags = 0;
+
+	*instance = NULL;
+	*spin_ns = DEFAULT_SPIN_NS;
+	if (o == NULL)
+		return 0;
+	if (o->struct_size < offsetof(fev_open_opts, spin_ns) + 4)
+		return -EINVAL;
+	*instance = o->instance;
+	if (o->spin_ns != 0)
+		*spin_ns = o->spin_ns;
+	if (o->struct_size >= offsetof(fev_open_opts, flags) + 4)
+		flags = o->flags;
+	if ((flags & ~FEV_OPEN_NO_SPIN) != 0)
+		return -EINVAL;
+	if (flags & FEV_OPEN_NO_SPIN)
+		*spin_ns = 0;
+	return 0;
+}
+
+int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
+	     fev_queue **out)
+{
+	const char *instance;
+	uint32_t spin_ns;
+	fev_queue *q;
+	int rc;
+
+	if (out == NULL || roles == 0 ||
+	    (roles & ~(FEV_PRODUCER | FEV_CONSUMER)) != 0)
+		return -EINVAL;
+	rc = check_open_opts(opts, &instance, &spin_ns);
+	if (rc < 0)
+		return rc;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return -ENOMEM;
+	rc = fev__map_open(instance, queue, true, &q->map);
+	if (rc < 0) {
+		free(q);
+		return rc;
+	}
+	q->roles = roles;
+	q->spin_ns = spin_ns;
+	q->max_event = q->map.geo.max_event;
+	q->policy = (int)q->map.seg->hdr.policy;
+	rc = deleted(q) ? -EIDRM : attach_record(q);
+	if (rc < 0) {
+		fev__map_close(&q->map);
+		free(q);
+		return rc;
+	}
+	*out = q;
+	return 0;
+}
+
+static void retire_counters(fev_queue *q)
+{
+	struct fev__fabric *f = &q->map.seg->fabric;
+
+	/* Relaxed RMWs: statistics, once per handle lifetime. */
+	atomic_fetch_add_explicit(&f->retired_enqueued, q->enqueued,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_dequeued, q->dequeued,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_dropped, q->dropped,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_full_waits, q->full_waits,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_sleeps, q->sleeps,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_wakes, q->wakes,
+				  memory_order_relaxed);
+}
+
+void fev_close(fev_queue *q)
+{
+	if (q == NULL)
+		return;
+	/* Positions still held stay claimed: the supervisor repairs them as
+	 * it would for a dead process (the record goes to REPAIRING). */
+	retire_counters(q);
+	/* R6': pairs with A6 in readers and the CAS in attach_record(). */
+	atomic_store_explicit(&q->me->state,
+			      q->prod.held || q->cons.held ? FEV__ATT_REPAIRING :
+							     FEV__ATT_FREE,
+			      memory_order_release);
+	fev__map_close(&q->map);
+	free(q);
+}
+
+/* ---- waiting ----------------------------------------------------------- */
+
+static void deadline_arm(struct deadline *d)
+{
+	uint64_t now, at;
+
+	if (d->set || d->timeout_ns < 0)
+		return;
+	now = fev__now_monotonic_ns();
+	at = now + (uint64_t)d->timeout_ns;
+	d->abs.tv_sec = (time_t)(at / 1000000000u);
+	d->abs.tv_nsec = (long)(at % 1000000000u);
+	d->set = true;
+}
+
+static uint64_t deadline_ns(const struct deadline *d)
+{
+	return (uint64_t)d->abs.tv_sec * 1000000000u + (uint64_t)d->abs.tv_nsec;
+}
+
+/* Busy-wait up to spin_ns for the cursor's next slot to be ready. */
+static bool spin_until_ready(fev_queue *q, const struct fev__cursor *c,
+			     uint64_t bias, const struct deadline *d)
+{
+	uint64_t end = fev__now_monotonic_ns() + q->spin_ns;
+
+	if (d->timeout_ns >= 0 && deadline_ns(d) < end)
+		end = deadline_ns(d);
+	for (;;) {
+		for (int i = 0; i < SPIN_CHECK_EVERY; i++) {
+			if (fev__ring_can_take(&q->map.ring, c, bias) ||
+			    deleted(q))
+				return true;
+			cpu_relax();
+		}
+		if (fev__now_monotonic_ns() >= end)
+			return false;
+	}
+}
+
+/*
+ * Wait until cursor c's next slot looks ready (sequence >= pos + bias), the
+ * queue is deleted, or the deadline passes.  0 means "try again".
+ */
+static int await_slot(fev_queue *q, struct fev__waitword *w,
+		      const struct fev__cursor *c, uint64_t bias,
+		      struct deadline *d)
+{
+	if (d->timeout_ns == 0)
+		return -EAGAIN;
+	deadline_arm(d);
+	if (q->spin_ns != 0 && spin_until_ready(q, c, bias, d))
+		return 0;
+	for (;;) {
+		uint32_t seq = fev__wait_register(w);
+		int rc;
+
+		if (fev__ring_can_take(&q->map.ring, c, bias) || deleted(q)) {
+			fev__wait_cancel(w, seq);
+			return 0;
+		}
+		counter_set(&q->me->sleeps, ++q->sleeps);
+		rc = fev__wait_sleep(w, seq, d->timeout_ns < 0 ? NULL : &d->abs);
+		fev__wait_cancel(w, seq);
+		if (rc == -ETIMEDOUT)
+			return rc;
+		if (rc == 0)
+			return 0;
+		/* -EINTR: the signal handler has run; sleep again. */
+	}
+}
+
+static void wake(fev_queue *q, struct fev__waitword *w)
+{
+	fev__wait_fence(); /* F1 */
+	if (fev__wait_wake_if_sleepers(w))
+		counter_set(&q->me->wakes, ++q->wakes);
+}
+
+/* ---- producing --------------------------------------------------------- */
+
+/* Discard the oldest event when the queue is truly full of waiting events
+ * (not when a consumer merely holds the slot we need). */
+static bool drop_oldest(fev_queue *q)
+{
+	uint64_t pos;
+
+	if (fev__ring_depth(&q->map.ring) < q->map.geo.capacity)
+		return false;
+	if (fev__ring_acquire(&q->map.ring, &q->cons, 1, &pos) == 0)
+		return false;
+	fev__ring_release(&q->map.ring, pos);
+	fev__holder_done(&q->cons, 1);
+	counter_set(&q->me->dropped, ++q->dropped);
+	return true;
+}
+
+/* Take up to want positions for writing; returns how many, or -errno. */
+static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
+			uint64_t *pos)
+{
+	struct deadline d = { .timeout_ns = timeout_ns };
+	bool counted = false;
+
+	for (;;) {
+		uint32_t k;
+		int rc;
+
+		if (deleted(q))
+			return -EIDRM;
+		k = fev__ring_reserve(&q->map.ring, &q->prod, want, pos);
+		if (k > 0)
+			return (int)k;
+		if (q->policy == FEV_POLICY_REJECT)
+			return -EAGAIN;
+		if (q->policy == FEV_POLICY_DROP_OLDEST && drop_oldest(q))
+			continue;
+		if (!counted) {
+			counter_set(&q->me->full_waits, ++q->full_waits);
+			counted = true;
+		}
+		rc = await_slot(q, &q->map.seg->not_full, &q->map.seg->head, 0,
+				&d);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static void publish(fev_queue *q, uint32_t n)
+{
+	fev__holder_done(&q->prod, n);
+	q->enqueued += n;
+	counter_set(&q->me->enqueued, q->enqueued);
+	wake(q, &q->map.seg->not_empty);
+}
+
+int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
+{
+	uint64_t pos;
+	int rc;
+
+	if (!(q->roles & FEV_PRODUCER))
+		return -EPERM;
+	if (len > q->max_event)
+		return -EMSGSIZE;
+	if (data == NULL && len != 0)
+		return -EINVAL;
+	rc = produce_take(q, 1, timeout_ns, &pos);
+	if (rc < 0)
+		return rc;
+	if (len != 0)
+		memcpy(fev__slot_payload(fev__ring_slot(&q->map.ring, pos)),
+		       data, len);
+	fev__ring_commit(&q->map.ring, pos, (uint32_t)len, 0, q->me_index,
+			 fev__now_realtime_ns());
+	publish(q, 1);
+	return 0;
+}
+
+int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
+		   int64_t timeout_ns)
+{
+	uint64_t pos, ts;
+	int k;
+
+	if (!(q->roles & FEV_PRODUCER))
+		return -EPERM;
+	if (iov == NULL || n == 0)
+		return -EINVAL;
+	if (n > q->map.geo.capacity)
+		n = q->map.geo.capacity;
+	for (size_t i = 0; i < n; i++)
+		if (iov[i].iov_len > q->max_event)
+			return -EMSGSIZE;
+	k = produce_take(q, (uint32_t)n, timeout_ns, &pos);
+	if (k < 0)
+		return k;
+	ts = fev__now_realtime_ns();
+	for (int i = 0; i < k; i++) {
+		struct fev__slot *s = fev__ring_slot(&q->map.ring, pos + i);
+
+		if (iov[i].iov_len != 0)
+			memcpy(fev__slot_payload(s), iov[i].iov_base,
+			       iov[i].iov_len);
+		fev__ring_commit(&q->map.ring, pos + i,
+				 (uint32_t)iov[i].iov_len, 0, q->me_index, ts);
+	}
+	publish(q, (uint32_t)k);
+	return k;
+}
+
+int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
+{
+	uint64_t pos;
+	int rc;
+
+	if (!(q->roles & FEV_PRODUCER))
+		return -EPERM;
+	if (c == NULL)
+		return -EINVAL;
+	if (len > q->max_event)
+		return -EMSGSIZE;
+	rc = produce_take(q, 1, timeout_ns, &pos);
+	if (rc < 0)
+		return rc;
+	c->data = fev__slot_payload(fev__ring_slot(&q->map.ring, pos));
+	c->cap = q->max_event;
+	c->priv_pos = pos;
+	return 0;
+}
+
+static bool holds(const struct fev__holder *h, uint64_t pos)
+{
+	return h->held != 0 && pos >= h->lo && pos < h->hi;
+}
+
+int fev_commit(fev_queue *q, fev_claim *c, size_t len)
+{
+	struct fev__slot *s;
+
+	if (c == NULL || !holds(&q->prod, c->priv_pos))
+		return -EINVAL;
+	s = fev__ring_slot(&q->map.ring, c->priv_pos);
+	/* Relaxed: our own slot; a committed one has moved on from pos. */
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != c->priv_pos)
+		return -EINVAL;
+	if (len > q->max_event)
+		return -EMSGSIZE;
+	fev__ring_commit(&q->map.ring, c->priv_pos, (uint32_t)len, 0,
+			 q->me_index, fev__now_realtime_ns());
+	c->data = NULL;
+	publish(q, 1);
+	return 0;
+}
+
+/* ---- consuming --------------------------------------------------------- */
+
+static void release_positions(fev_queue *q, uint64_t pos, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		fev__ring_release(&q->map.ring, pos + i);
+	fev__holder_done(&q->cons, n);
+}
+
+/*
+ * Turn the slot at pos into an event, or release it on the spot when there
+ * is nothing to deliver: a tombstone (a dead producer's position) or a
+ * length that cannot be true (a hostile writer).  Returns 1, 0 (skipped) or
+ * -EBADMSG (skipped, and worth reporting).
+ */
+static int slot_to_event(fev_queue *q, uint64_t pos, fev_event *ev)
+{
+	struct fev__slot *s = fev__ring_slot(&q->map.ring, pos);
+	uint32_t len = s->len, flags = s->flags;
+
+	if (flags & FEV__SLOT_TOMBSTONE) {
+		release_positions(q, pos, 1);
+		return 0;
+	}
+	if (len > q->max_event) {
+		release_positions(q, pos, 1);
+		return -EBADMSG;
+	}
+	ev->data = fev__slot_payload(s);
+	ev->len = len;
+	ev->id = pos;
+	ev->ts_ns = s->ts_ns;
+	ev->flags = flags & FEV_REDELIVERED;
+	ev->priv_pad = 0;
+	ev->priv_pos = pos;
+	return 1;
+}
+
+static int consume(fev_queue *q, fev_event *evs, size_t max,
+		   int64_t timeout_ns)
+{
+	struct deadline d = { .timeout_ns = timeout_ns };
+
+	for (;;) {
+		uint64_t pos;
+		uint32_t k;
+		int got = 0, bad = 0;
+
+		if (deleted(q))
+			return -EIDRM;
+		k = fev__ring_acquire(&q->map.ring, &q->cons,
+				      max > UINT32_MAX ? UINT32_MAX :
+							 (uint32_t)max,
+				      &pos);
+		for (uint32_t i = 0; i < k; i++) {
+			int rc = slot_to_event(q, pos + i, &evs[got]);
+
+			if (rc > 0)
+				got++;
+			else if (rc < 0)
+				bad = rc;
+		}
+		if (k > 0 && got < (int)k)
+			wake(q, &q->map.seg->not_full); /* skipped slots */
+		if (got > 0)
+			return got;
+		if (bad < 0)
+			return bad;
+		if (k == 0) {
+			int rc = await_slot(q, &q->map.seg->not_empty,
+					    &q->map.seg->tail, 1, &d);
+			if (rc < 0)
+				return rc;
+		}
+	}
+}
+
+int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns)
+{
+	int rc;
+
+	if (!(q->roles & FEV_CONSUMER))
+		return -EPERM;
+	if (ev == NULL)
+		return -EINVAL;
+	if (q->stashed) {
+		*ev = q->stash;
+		q->stashed = false;
+		return 0;
+	}
+	rc = consume(q, ev, 1, timeout_ns);
+	return rc < 0 ? rc : 0;
+}
+
+int fev_acquire_batch(fev_queue *q, fev_event *evs, size_t max,
+		      int64_t timeout_ns)
+{
+	if (!(q->roles & FEV_CONSUMER))
+		return -EPERM;
+	if (evs == NULL || max == 0)
+		return -EINVAL;
+	if (q->stashed) {
+		evs[0] = q->stash;
+		q->stashed = false;
+		return 1;
+	}
+	return consume(q, evs, max, timeout_ns);
+}
+
+static int release_one(fev_queue *q, const fev_event *ev)
+{
+	struct fev__slot *s;
+
+	if (ev == NULL || !holds(&q->cons, ev->priv_pos) ||
+	    (q->stashed && q->stash.priv_pos == ev->priv_pos))
+		return -EINVAL;
+	s = fev__ring_slot(&q->map.ring, ev->priv_pos);
+	/* Relaxed: a slot we hold is full for our lap until we release. */
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) !=
+	    ev->priv_pos + 1)
+		return -EINVAL;
+	release_positions(q, ev->priv_pos, 1);
+	return 0;
+}
+
+int fev_release_batch(fev_queue *q, fev_event *evs, size_t n)
+{
+	size_t done = 0;
+	int rc = 0;
+
+	if (evs == NULL)
+		return -EINVAL;
+	for (; done < n; done++) {
+		rc = release_one(q, &evs[done]);
+		if (rc < 0)
+			break;
+	}
+	if (done > 0) {
+		q->dequeued += done;
+		counter_set(&q->me->dequeued, q->dequeued);
+		wake(q, &q->map.seg->not_full);
+	}
+	return done > 0 ? (int)done : rc;
+}
+
+int fev_release(fev_queue *q, fev_event *ev)
+{
+	int rc = fev_release_batch(q, ev, 1);
+
+	return rc < 0 ? rc : 0;
+}
+
+ssize_t fev_recv(fev_queue *q, void *buf, size_t cap, fev_meta *meta,
+		 int64_t timeout_ns)
+{
+	fev_event ev;
+	int rc;
+
+	if (buf == NULL && cap != 0)
+		return -EINVAL;
+	rc = fev_acquire(q, &ev, timeout_ns);
+	if (rc < 0)
+		return rc;
+	if (ev.len > cap) {
+		/* Keep it for the next call: nothing is lost. */
+		q->stash = ev;
+		q->stashed = true;
+		return -EMSGSIZE;
+	}
+	if (ev.len != 0)
+		memcpy(buf, ev.data, ev.len);
+	if (meta != NULL)
+		*meta = (fev_meta){ .id = ev.id, .ts_ns = ev.ts_ns,
+				    .flags = ev.flags };
+	rc = fev_release(q, &ev);
+	return rc < 0 ? rc : (ssize_t)ev.len;
+}

@@ -1,0 +1,47 @@
+#include <errno.h>
+#include <string.h>
+
+#include "fev/fev.h"
+
+const char *fev_strerror(int err)
+{
+	switch (-err) {
+	case 0:
+		return "success";
+	case EINVAL:
+		return "invalid argument: queue names are [A-Za-z0-9._-]{1,63}, "
+		       "instance names [A-Za-z0-9_-]{1,31}";
+	case ENOENT:
+		return "no such queue: create it with 'fev queue create NAME' "
+		       "or list it in fevd's config";
+	case EEXIST:
+		return "a queue of that name already exists";
+	case EACCES:
+		return "permission denied by the queue's mode or group";
+	case EPERM:
+		return "operation not allowed for this handle's role or caller";
+	case EBADMSG:
+		return "corrupt or truncated queue segment";
+	case EPROTO:
+		return "queue segment of an incompatible ABI version";
+	case EIDRM:
+		return "the queue was deleted";
+	case EUSERS:
+		return "too many processes attached to the queue";
+	case EMSGSIZE:
+		return "event larger than the queue's max_event (or buffer too "
+		       "small)";
+	case EAGAIN:
+		return "would block: queue full or empty";
+	case ETIMEDOUT:
+		return "timed out";
+	case ENOMEM:
+		return "out of memory";
+	case ENOSPC:
+		return "no space left for the segment in /dev/shm";
+	case EINTR:
+		return "interrupted";
+	default:
+		return err < 0 ? strerror(-err) : "unknown error";
+	}
+}

@@ -1,0 +1,212 @@
+/*
+ * The shared-memory ABI of a queue segment.  Never installed.
+ *
+ * Every process maps the segment at its own address, so nothing here holds a
+ * pointer: sections are found by offsets from the segment start.  Words that
+ * different cores write sit FEV__LINE (128) bytes apart, so adjacent-line
+ * prefetch cannot make them share.  Changing anything here changes the ABI:
+ * tests/libfev/test_layout.c freezes the sizes and offsets.
+ *
+ *   0      header         immutable after creation, ready word last
+ *   256    fabric line    state word, repair counters, retired counters
+ *   384    head           producer cursor, never wraps
+ *   512    tail           consumer cursor, never wraps
+ *   640    not_empty      wait word consumers sleep on
+ *   768    not_full       wait word producers sleep on
+ *   896    attachers      attacher_max records of 128 bytes
+ *   ...    slots          capacity slots of slot_size bytes, 128-aligned
+ */
+#ifndef FEV_LAYOUT_H
+#define FEV_LAYOUT_H
+
+#include <assert.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fev/version.h"
+
+#define FEV__LINE 128
+#define FEV__MAGIC UINT64_C(0x2147455331564546) /* "FEV1SEG!" little-endian */
+
+#define FEV__CAPACITY_MIN 2u
+#define FEV__CAPACITY_MAX (1u << 24)
+#define FEV__MAX_EVENT_MAX (16u << 20)
+#define FEV__ATTACHERS_DEFAULT 64u
+#define FEV__ATTACHERS_MAX 4096u
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "fev's wait words put the futex in the low half: little-endian only"
+#endif
+
+/* Segment states (fev__fabric.state). */
+enum fev__seg_state {
+	FEV__SEG_LIVE = 1,
+	FEV__SEG_DELETED = 2,
+};
+
+struct fev__header {
+	_Atomic uint64_t magic; /* FEV__MAGIC, release-stored last: "ready" */
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	uint32_t header_size; /* sizeof(struct fev__header) */
+	uint64_t seg_size;
+	uint32_t capacity;    /* power of two */
+	uint32_t slot_size;   /* bytes per slot, slot header included */
+	uint32_t max_event;   /* largest payload */
+	uint32_t policy;      /* FEV_POLICY_* */
+	uint32_t attacher_max;
+	uint32_t reserved0;
+	uint64_t off_fabric;
+	uint64_t off_head;
+	uint64_t off_tail;
+	uint64_t off_not_empty;
+	uint64_t off_not_full;
+	uint64_t off_attachers;
+	uint64_t off_slots;
+	uint64_t created_ns; /* CLOCK_REALTIME */
+	int32_t creator_pid;
+	uint32_t reserved1;
+	char name[64]; /* NUL-terminated queue name */
+	uint8_t reserved2[72];
+};
+static_assert(sizeof(struct fev__header) == 256, "header is 256 bytes");
+static_assert(offsetof(struct fev__header, capacity) == 24, "ABI");
+static_assert(offsetof(struct fev__header, off_slots) == 96, "ABI");
+static_assert(offsetof(struct fev__header, name) == 120, "ABI");
+
+/*
+ * Written rarely: the state word (delete), the daemon's repair counters and
+ * the counters of attachers that have left (folded in by fev_close).
+ */
+struct fev__fabric {
+	_Atomic uint32_t state; /* enum fev__seg_state */
+	_Atomic uint32_t repair_epoch; /* bumped by each repair pass */
+	_Atomic uint64_t redelivered;
+	_Atomic uint64_t tombstoned;
+	_Atomic uint64_t repaired_attachers;
+	_Atomic uint64_t retired_enqueued;
+	_Atomic uint64_t retired_dequeued;
+	_Atomic uint64_t retired_dropped;
+	_Atomic uint64_t retired_full_waits;
+	_Atomic uint64_t retired_sleeps;
+	_Atomic uint64_t retired_wakes;
+	uint8_t pad[FEV__LINE - 80];
+};
+static_assert(sizeof(struct fev__fabric) == FEV__LINE, "fabric line");
+
+struct fev__cursor {
+	alignas(FEV__LINE) _Atomic uint64_t pos;
+	uint8_t pad[FEV__LINE - 8];
+};
+static_assert(sizeof(struct fev__cursor) == FEV__LINE, "cursor line");
+
+/*
+ * An eventcount: the low 32 bits are the futex sequence, the high 32 bits
+ * the number of registered sleepers.  A waker clears the count in the same
+ * CAS that bumps the sequence, so a woken sleeper never has to deregister
+ * and publishes in between never see a stale "someone sleeps".
+ */
+struct fev__waitword {
+	alignas(FEV__LINE) _Atomic uint64_t word;
+	uint8_t pad[FEV__LINE - 8];
+};
+static_assert(sizeof(struct fev__waitword) == FEV__LINE, "wait line");
+
+#define FEV__WAIT_SEQ(w) ((uint32_t)(w))
+#define FEV__WAIT_SLEEPERS(w) ((uint32_t)((w) >> 32))
+#define FEV__WAIT_ONE_SLEEPER (UINT64_C(1) << 32)
+
+/*
+ * A claim names the ring positions [pos, pos + n) that an attacher holds or
+ * is about to take.  It is written before the CAS that takes them and cleared
+ * once every position in it is committed or released, so a supervisor can
+ * tell what a dead process left behind.
+ */
+struct fev__claim {
+	_Atomic uint64_t pos;
+	_Atomic uint32_t n; /* 0: no claim */
+	uint32_t reserved;
+};
+static_assert(sizeof(struct fev__claim) == 16, "claim record");
+
+enum fev__att_state {
+	FEV__ATT_FREE = 0,
+	FEV__ATT_CLAIMING = 1, /* being filled in by its owner */
+	FEV__ATT_ACTIVE = 2,
+	FEV__ATT_REPAIRING = 3, /* owner is dead; the supervisor repairs */
+};
+
+/*
+ * One per attached handle.  Only its owner writes the counters (plain
+ * load + store of a relaxed atomic: a single writer needs no RMW), so the hot
+ * path never writes a line another core writes.
+ */
+struct fev__attacher {
+	_Atomic uint32_t state; /* enum fev__att_state */
+	uint32_t roles;         /* FEV_PRODUCER | FEV_CONSUMER */
+	int32_t pid;
+	uint32_t reserved0;
+	uint64_t start_time; /* /proc/PID/stat field 22, against pid reuse */
+	uint64_t attach_ns;  /* CLOCK_REALTIME */
+	struct fev__claim prod;
+	struct fev__claim cons;
+	_Atomic uint64_t enqueued;
+	_Atomic uint64_t dequeued;
+	_Atomic uint64_t dropped;
+	_Atomic uint64_t full_waits;
+	_Atomic uint64_t sleeps;
+	_Atomic uint64_t wakes;
+	_Atomic uint64_t claim_ns; /* CLOCK_MONOTONIC when a claim was taken */
+	uint8_t reserved1[8];
+};
+static_assert(sizeof(struct fev__attacher) == 128, "attacher record");
+static_assert(offsetof(struct fev__attacher, prod) == 32, "ABI");
+static_assert(offsetof(struct fev__attacher, enqueued) == 64, "ABI");
+
+/* Slot flags; FEV_REDELIVERED (public) is bit 0. */
+#define FEV__SLOT_TOMBSTONE 0x100u
+
+/*
+ * A slot is free for lap pos when seq == pos, full when seq == pos + 1, and
+ * released back with seq = pos + capacity (Vyukov's bounded MPMC queue).
+ */
+struct fev__slot {
+	_Atomic uint64_t seq;
+	uint32_t len;
+	uint32_t flags;
+	uint32_t attacher; /* index of the producer's record */
+	uint32_t reserved;
+	uint64_t ts_ns;
+	/* payload follows */
+};
+static_assert(sizeof(struct fev__slot) == 32, "slot header");
+
+struct fev__segment {
+	struct fev__header hdr;
+	struct fev__fabric fabric;
+	struct fev__cursor head;
+	struct fev__cursor tail;
+	struct fev__waitword not_empty;
+	struct fev__waitword not_full;
+	/* attachers, then slots */
+};
+static_assert(offsetof(struct fev__segment, fabric) == 256, "ABI");
+static_assert(offsetof(struct fev__segment, head) == 384, "ABI");
+static_assert(offsetof(struct fev__segment, tail) == 512, "ABI");
+static_assert(offsetof(struct fev__segment, not_empty) == 640, "ABI");
+static_assert(offsetof(struct fev__segment, not_full) == 768, "ABI");
+static_assert(sizeof(struct fev__segment) == 896, "ABI");
+
+/* Where everything sits for a given geometry. */
+struct fev__geometry {
+	uint32_t capacity, slot_size, max_event, attacher_max;
+	uint64_t off_attachers, off_slots, seg_size;
+};
+
+/* 0 or -EINVAL; fills g from the three inputs. */
+int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
+			  uint32_t attacher_max, struct fev__geometry *g);
+
+#endif /* FEV_LAYOUT_H */

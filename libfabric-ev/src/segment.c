@@ -1,0 +1,311 @@
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SEGMENT_SIZE_MAX (UINT64_C(1) << 36)
+/* How long fev__map_open() waits for a segment still being created. */
+#define READY_WAIT_NS (1000 * 1000 * 1000)
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+uint64_t fev__now_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t fev__now_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
+			  uint32_t attacher_max, struct fev__geometry *g)
+{
+	if (capacity < FEV__CAPACITY_MIN || capacity > FEV__CAPACITY_MAX ||
+	    (capacity & (capacity - 1)) != 0)
+		return -EINVAL;
+	if (max_event > FEV__MAX_EVENT_MAX)
+		return -EINVAL;
+	if (attacher_max == 0 || attacher_max > FEV__ATTACHERS_MAX)
+		return -EINVAL;
+	g->capacity = capacity;
+	g->max_event = max_event;
+	g->attacher_max = attacher_max;
+	g->slot_size = (uint32_t)round_up(sizeof(struct fev__slot) + max_event,
+					  64);
+	g->off_attachers = sizeof(struct fev__segment);
+	g->off_slots = round_up(g->off_attachers + (uint64_t)attacher_max *
+						   sizeof(struct fev__attacher),
+				FEV__LINE);
+	g->seg_size = g->off_slots + (uint64_t)capacity * g->slot_size;
+	if (g->seg_size > SEGMENT_SIZE_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+static bool name_chars_ok(const char *s, size_t max, bool allow_dot)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+			  (allow_dot && c == '.');
+		if (!ok || n >= max)
+			return false;
+	}
+	return n > 0;
+}
+
+int fev_queue_name_valid(const char *queue)
+{
+	return name_chars_ok(queue, FEV_NAME_MAX, true) ? 0 : -EINVAL;
+}
+
+/* No dots: "/fev.I.Q" must split into instance and queue one way only. */
+int fev_instance_name_valid(const char *instance)
+{
+	return name_chars_ok(instance, FEV_INSTANCE_MAX, false) ? 0 : -EINVAL;
+}
+
+const char *fev_default_instance(void)
+{
+	const char *env = getenv("FEV_INSTANCE");
+
+	return env != NULL && env[0] != '\0' ? env : "default";
+}
+
+const char *fev__instance_or_default(const char *instance)
+{
+	return instance != NULL ? instance : fev_default_instance();
+}
+
+int fev__shm_name(char *buf, size_t size, const char *instance,
+		  const char *queue)
+{
+	int n;
+
+	instance = fev__instance_or_default(instance);
+	if (fev_instance_name_valid(instance) < 0 ||
+	    fev_queue_name_valid(queue) < 0)
+		return -EINVAL;
+	n = snprintf(buf, size, "/fev.%s.%s", instance, queue);
+	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
+}
+
+static int validate_header(const struct fev__header *h, size_t len,
+			   struct fev__geometry *g)
+{
+	struct fev__geometry want;
+
+	if (h->header_size != sizeof(*h) || h->seg_size != len)
+		return -EBADMSG;
+	if (fev__geometry_compute(h->capacity, h->max_event, h->attacher_max,
+				  &want) < 0)
+		return -EBADMSG;
+	if (h->slot_size != want.slot_size ||
+	    h->off_fabric != offsetof(struct fev__segment, fabric) ||
+	    h->off_head != offsetof(struct fev__segment, head) ||
+	    h->off_tail != offsetof(struct fev__segment, tail) ||
+	    h->off_not_empty != offsetof(struct fev__segment, not_empty) ||
+	    h->off_not_full != offsetof(struct fev__segment, not_full) ||
+	    h->off_attachers != want.off_attachers ||
+	    h->off_slots != want.off_slots || want.seg_size != len)
+		return -EBADMSG;
+	if (h->policy > FEV_POLICY_DROP_OLDEST)
+		return -EBADMSG;
+	if (memchr(h->name, '\0', sizeof(h->name)) == NULL ||
+	    fev_queue_name_valid(h->name) < 0)
+		return -EBADMSG;
+	*g = want;
+	return 0;
+}
+
+int fev__segment_validate(const void *base, size_t len,
+			  struct fev__geometry *g)
+{
+	const struct fev__segment *seg = base;
+	uint64_t magic;
+
+	if (len < sizeof(struct fev__segment))
+		return len == 0 ? -EAGAIN : -EBADMSG;
+	/* A5: pairs with R5 in fev__segment_format(): the header is whole. */
+	magic = atomic_load_explicit(&seg->hdr.magic, memory_order_acquire);
+	if (magic == 0)
+		return -EAGAIN;
+	if (magic != FEV__MAGIC)
+		return -EBADMSG;
+	if (seg->hdr.abi_major != FEV_ABI_MAJOR)
+		return -EPROTO;
+	return validate_header(&seg->hdr, len, g);
+}
+
+void fev__segment_format(void *base, const struct fev__geometry *g,
+			 const char *queue, int policy)
+{
+	struct fev__segment *seg = base;
+	struct fev__header *h = &seg->hdr;
+	struct fev__ring ring;
+
+	h->abi_major = FEV_ABI_MAJOR;
+	h->abi_minor = FEV_ABI_MINOR;
+	h->header_size = sizeof(*h);
+	h->seg_size = g->seg_size;
+	h->capacity = g->capacity;
+	h->slot_size = g->slot_size;
+	h->max_event = g->max_event;
+	h->policy = (uint32_t)policy;
+	h->attacher_max = g->attacher_max;
+	h->off_fabric = offsetof(struct fev__segment, fabric);
+	h->off_head = offsetof(struct fev__segment, head);
+	h->off_tail = offsetof(struct fev__segment, tail);
+	h->off_not_empty = offsetof(struct fev__segment, not_empty);
+	h->off_not_full = offsetof(struct fev__segment, not_full);
+	h->off_attachers = g->off_attachers;
+	h->off_slots = g->off_slots;
+	h->created_ns = fev__now_realtime_ns();
+	h->creator_pid = getpid();
+	snprintf(h->name, sizeof(h->name), "%s", queue);
+	/* Relaxed: published by R5 below. */
+	atomic_store_explicit(&seg->fabric.state, FEV__SEG_LIVE,
+			      memory_order_relaxed);
+	ring = (struct fev__ring){
+		.head = &seg->head,
+		.tail = &seg->tail,
+		.slots = (uint8_t *)base + g->off_slots,
+		.mask = g->capacity - 1,
+		.capacity = g->capacity,
+		.slot_size = g->slot_size,
+	};
+	fev__ring_format(&ring);
+	/* R5: the segment is ready; pairs with A5 in fev__segment_validate(). */
+	atomic_store_explicit(&h->magic, FEV__MAGIC, memory_order_release);
+}
+
+void fev__map_views(struct fev__map *m)
+{
+	uint8_t *base = (uint8_t *)m->seg;
+
+	m->attachers = (struct fev__attacher *)(base + m->geo.off_attachers);
+	m->ring = (struct fev__ring){
+		.head = &m->seg->head,
+		.tail = &m->seg->tail,
+		.slots = base + m->geo.off_slots,
+		.mask = m->geo.capacity - 1,
+		.capacity = m->geo.capacity,
+		.slot_size = m->geo.slot_size,
+	};
+}
+
+static int map_fd(int fd, bool writable, struct fev__map *m)
+{
+	struct stat st;
+	void *base;
+	int rc;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (st.st_size == 0)
+		return -EAGAIN; /* created, not yet sized */
+	if ((uint64_t)st.st_size < sizeof(struct fev__segment) ||
+	    (uint64_t)st.st_size > SEGMENT_SIZE_MAX)
+		return -EBADMSG;
+	base = mmap(NULL, (size_t)st.st_size,
+		    writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+		    fd, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	rc = fev__segment_validate(base, (size_t)st.st_size, &m->geo);
+	if (rc < 0) {
+		munmap(base, (size_t)st.st_size);
+		return rc;
+	}
+	m->seg = base;
+	m->len = (size_t)st.st_size;
+	m->writable = writable;
+	fev__map_views(m);
+	return 0;
+}
+
+int fev__map_open(const char *instance, const char *queue, bool writable,
+		  struct fev__map *m)
+{
+	uint64_t give_up = fev__now_monotonic_ns() + READY_WAIT_NS;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	rc = fev__shm_name(m->shm_name, sizeof(m->shm_name), instance, queue);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		int fd = shm_open(m->shm_name, writable ? O_RDWR : O_RDONLY, 0);
+
+		if (fd < 0)
+			return -errno;
+		rc = map_fd(fd, writable, m);
+		close(fd);
+		if (rc != -EAGAIN)
+			return rc;
+		if (fev__now_monotonic_ns() > give_up)
+			return -EBADMSG; /* never became ready: a dead creator */
+		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+	}
+}
+
+void fev__map_close(struct fev__map *m)
+{
+	if (m->seg != NULL)
+		munmap(m->seg, m->len);
+	m->seg = NULL;
+}
+
+int fev__proc_start_time(int pid, uint64_t *out)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	const char *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* The command name may hold spaces and ')': fields follow the last. */
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return -EIO;
+	/* After ')' comes field 3 (state); the start time is field 22. */
+	for (field = 2; field < 22 && *p != '\0'; p++)
+		if (*p == ' ')
+			field++;
+	if (field != 22 || sscanf(p, "%llu", &start) != 1)
+		return -EIO;
+	*out = start;
+	return 0;
+}

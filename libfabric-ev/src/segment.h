@@ -1,0 +1,65 @@
+/*
+ * Segments: naming, creating, mapping and validating queue segments.
+ * Internal to fev, but linked by fevd and the tools (through the static
+ * library), which read segments directly.
+ */
+#ifndef FEV_SEGMENT_H
+#define FEV_SEGMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fev/fev.h"
+#include "layout.h"
+#include "ring.h"
+
+/* "/fev." + instance + "." + queue + NUL */
+#define FEV__SHM_NAME_MAX (5 + FEV_INSTANCE_MAX + 1 + FEV_NAME_MAX + 1)
+
+struct fev__map {
+	struct fev__segment *seg;
+	size_t len;
+	bool writable;
+	struct fev__geometry geo;
+	struct fev__ring ring;
+	struct fev__attacher *attachers;
+	char shm_name[FEV__SHM_NAME_MAX];
+};
+
+/* instance NULL: the default.  -EINVAL on a bad name. */
+int fev__shm_name(char *buf, size_t size, const char *instance,
+		  const char *queue);
+const char *fev__instance_or_default(const char *instance);
+
+/*
+ * Check a mapped segment of len bytes before trusting anything in it; fills
+ * g from the header.  -EBADMSG (corrupt, truncated), -EPROTO (other ABI
+ * major), -EAGAIN (still being created: magic not yet stored).  Touches
+ * only [base, base + len).
+ */
+int fev__segment_validate(const void *base, size_t len,
+			  struct fev__geometry *g);
+
+/* Open, map and validate; writable maps read-write. */
+int fev__map_open(const char *instance, const char *queue, bool writable,
+		  struct fev__map *m);
+void fev__map_close(struct fev__map *m);
+
+/* Build the ring and attacher views of an already validated mapping. */
+void fev__map_views(struct fev__map *m);
+
+/* Sum counters of every attacher and the retired totals. */
+void fev__map_stats(const struct fev__map *m, fev_stats *out);
+
+/* Lay out a fresh segment in memory (zeroed, len = g->seg_size). */
+void fev__segment_format(void *base, const struct fev__geometry *g,
+			 const char *queue, int policy);
+
+/* /proc/PID/stat start time (clock ticks since boot); 0 or -errno. */
+int fev__proc_start_time(int pid, uint64_t *out);
+
+uint64_t fev__now_realtime_ns(void);
+uint64_t fev__now_monotonic_ns(void);
+
+#endif /* FEV_SEGMENT_H */

@@ -1,0 +1,77 @@
+#include "wait.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The futex is the sequence half: the low 32 bits (little-endian only). */
+static uint32_t *futex_word(struct fev__waitword *w)
+{
+	return (uint32_t *)(void *)&w->word;
+}
+
+uint32_t fev__wait_register(struct fev__waitword *w)
+{
+	/* S1: relaxed RMW; ordered before the re-check by F2 below. */
+	uint64_t v = atomic_fetch_add_explicit(&w->word, FEV__WAIT_ONE_SLEEPER,
+					       memory_order_relaxed);
+	/* F2: pairs with F1 in the waker (fev__wait_fence()). */
+	atomic_thread_fence(memory_order_seq_cst);
+	return FEV__WAIT_SEQ(v);
+}
+
+void fev__wait_cancel(struct fev__waitword *w, uint32_t seq)
+{
+	/* Relaxed: the CAS below decides; the count carries no data. */
+	uint64_t v = atomic_load_explicit(&w->word, memory_order_relaxed);
+
+	while (FEV__WAIT_SEQ(v) == seq && FEV__WAIT_SLEEPERS(v) > 0) {
+		if (atomic_compare_exchange_weak_explicit(
+			    &w->word, &v, v - FEV__WAIT_ONE_SLEEPER,
+			    memory_order_relaxed, memory_order_relaxed))
+			return;
+	}
+}
+
+int fev__wait_sleep(struct fev__waitword *w, uint32_t seq,
+		    const struct timespec *deadline)
+{
+	/* Shared (no FUTEX_PRIVATE_FLAG): sleepers are in other processes. */
+	long rc = syscall(SYS_futex, futex_word(w), FUTEX_WAIT_BITSET, seq,
+			  deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+
+	if (rc == 0)
+		return 0;
+	switch (errno) {
+	case EAGAIN: /* the sequence moved before we slept: a wake */
+		return 0;
+	case ETIMEDOUT:
+		return -ETIMEDOUT;
+	case EINTR:
+		return -EINTR;
+	default:
+		return -errno;
+	}
+}
+
+void fev__wait_wake_all(struct fev__waitword *w)
+{
+	/* Relaxed: the CAS below decides. */
+	uint64_t v = atomic_load_explicit(&w->word, memory_order_relaxed);
+	uint64_t next;
+
+	do {
+		if (FEV__WAIT_SLEEPERS(v) == 0)
+			return;
+		next = (uint32_t)(FEV__WAIT_SEQ(v) + 1);
+		/*
+		 * W1: relaxed is enough; the publish was ordered before our
+		 * load by F1, and the kernel's futex hash lock orders the
+		 * sequence change against FUTEX_WAIT's value check.
+		 */
+	} while (!atomic_compare_exchange_weak_explicit(
+		&w->word, &v, next, memory_order_relaxed, memory_order_relaxed));
+	syscall(SYS_futex, futex_word(w), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}

@@ -1,0 +1,62 @@
+/*
+ * Sleeping and waking on a wait word (struct fev__waitword), the eventcount
+ * pattern over a shared futex:
+ *
+ *   sleeper                              waker
+ *   register: word += 1 sleeper (S1)     publish (a slot store)
+ *   fence F2                             fence F1
+ *   re-check the ring                    load word: no sleepers -> done
+ *   FUTEX_WAIT(seq half, seq)            CAS: seq + 1, sleepers = 0 (W1)
+ *                                        FUTEX_WAKE(all)
+ *
+ * F1 and F2 are the two halves of a Dekker pair: either the waker sees the
+ * sleeper registered, or the sleeper's re-check sees the publish.  The waker
+ * takes the sleepers off the count in the same CAS that bumps the sequence,
+ * so one sleep costs one wake syscall however many publishes follow; a
+ * sleeper that leaves on its own (timeout, re-check succeeded) deregisters
+ * only while the sequence is still the one it registered under.
+ */
+#ifndef FEV_WAIT_H
+#define FEV_WAIT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "layout.h"
+
+/* Register as a sleeper; returns the sequence to sleep on.  Issues F2. */
+uint32_t fev__wait_register(struct fev__waitword *w);
+/* Leave without being woken; a no-op when a waker already took us off. */
+void fev__wait_cancel(struct fev__waitword *w, uint32_t seq);
+/*
+ * Sleep while the sequence is seq, until woken or the absolute
+ * CLOCK_MONOTONIC deadline (NULL: none).  0 when woken or the sequence
+ * moved, -ETIMEDOUT, -EINTR.
+ */
+int fev__wait_sleep(struct fev__waitword *w, uint32_t seq,
+		    const struct timespec *deadline);
+/* Wake every sleeper: bump the sequence, clear the count, FUTEX_WAKE. */
+void fev__wait_wake_all(struct fev__waitword *w);
+
+/*
+ * After publishing: wake sleepers if there are any.  Returns 1 when it made
+ * a wake syscall.  The caller has issued fence F1 since its publish.
+ */
+static inline int fev__wait_wake_if_sleepers(struct fev__waitword *w)
+{
+	/* Relaxed: ordered after the publish by the caller's fence F1. */
+	uint64_t v = atomic_load_explicit(&w->word, memory_order_relaxed);
+
+	if (FEV__WAIT_SLEEPERS(v) == 0)
+		return 0;
+	fev__wait_wake_all(w);
+	return 1;
+}
+
+/* F1: orders a publish before the sleeper-count load; pairs with F2. */
+static inline void fev__wait_fence(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+#endif /* FEV_WAIT_H */
