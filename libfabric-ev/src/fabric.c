@@ -1,0 +1,101 @@
+#include "fabric.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fev/fev.h"
+#include "segment.h"
+
+static int fit(int n, size_t size)
+{
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+int fev__control_socket_path(const char *instance, char *buf, size_t size)
+{
+	const char *env = getenv("FEV_CONTROL_SOCKET");
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	instance = fev__instance_or_default(instance);
+	if (fev_instance_name_valid(instance) < 0)
+		return -EINVAL;
+	if (env != NULL && env[0] != '\0')
+		return fit(snprintf(buf, size, "%s", env), size);
+	if (geteuid() == 0)
+		return fit(snprintf(buf, size, "/run/fev/%s.sock", instance),
+			   size);
+	if (xdg != NULL && xdg[0] == '/')
+		return fit(snprintf(buf, size, "%s/fev/%s.sock", xdg, instance),
+			   size);
+	return fit(snprintf(buf, size, "/tmp/fev-%u/%s.sock",
+			    (unsigned)geteuid(), instance),
+		   size);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names "fev.INSTANCE.QUEUE" in /dev/shm; instances hold no dot. */
+static int collect(const char *prefix, char ***out, size_t *count)
+{
+	size_t plen = strlen(prefix), n = 0, cap = 0;
+	char **names = NULL;
+	struct dirent *de;
+	DIR *d = opendir("/dev/shm");
+
+	if (d == NULL)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		const char *q = de->d_name + plen;
+		char **grown;
+
+		if (strncmp(de->d_name, prefix, plen) != 0 ||
+		    fev_queue_name_valid(q) < 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(names, cap * sizeof(*names));
+			if (grown == NULL)
+				break;
+			names = grown;
+		}
+		names[n] = strdup(q);
+		if (names[n] != NULL)
+			n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), by_name);
+	*out = names;
+	*count = n;
+	return 0;
+}
+
+int fev__list_queues(const char *instance,
+		     int (*fn)(const char *queue, void *arg), void *arg)
+{
+	char prefix[FEV_INSTANCE_MAX + 8];
+	char **names;
+	size_t n;
+	int rc;
+
+	instance = fev__instance_or_default(instance);
+	if (fev_instance_name_valid(instance) < 0)
+		return -EINVAL;
+	snprintf(prefix, sizeof(prefix), "fev.%s.", instance);
+	rc = collect(prefix, &names, &n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = fn(names[i], arg);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}

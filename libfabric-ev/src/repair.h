@@ -1,0 +1,37 @@
+/*
+ * Repair of what a dead process left in a queue (see repair.c for the
+ * design).  Used by fevd; tests drive it directly.
+ */
+#ifndef FEV_REPAIR_H
+#define FEV_REPAIR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "segment.h"
+
+struct fev__repair_result {
+	uint32_t tombstoned;  /* positions a dead producer never committed */
+	uint32_t redelivered; /* events a dead consumer never released */
+	uint32_t pending;     /* positions that must wait for a later pass */
+};
+
+/*
+ * Is the owner of attacher record a still the process that attached?
+ * (pid alive and its start time unchanged).  Records in state REPAIRING
+ * (closed while holding positions) are never alive.
+ */
+bool fev__attacher_alive(const struct fev__attacher *a);
+
+/*
+ * Repair record idx of a writable mapping whose owner is dead: tombstone the
+ * positions it reserved and never committed, deliver again (flagged
+ * FEV_REDELIVERED) the events it acquired and never released, wake
+ * sleepers, and free the record.  A position named by a live attacher's
+ * claim is left for a later pass.  0 when the record is freed, -EAGAIN
+ * when something is pending (call again later), other -errno on error.
+ */
+int fev__repair_attacher(struct fev__map *m, uint32_t idx,
+			 struct fev__repair_result *res);
+
+#endif /* FEV_REPAIR_H */
