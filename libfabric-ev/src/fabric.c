@@ -80,8 +80,8 @@ int fev__list_queues(const char *instance,
 		     int (*fn)(const char *queue, void *arg), void *arg)
 {
 	char prefix[FEV_INSTANCE_MAX + 8];
-	char **names;
-	size_t n;
+	char **names = NULL;
+	size_t n = 0;
 	int rc;
 
 	instance = fev__instance_or_default(instance);
