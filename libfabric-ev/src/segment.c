@@ -279,7 +279,7 @@ void fev__map_close(struct fev__map *m)
 	m->seg = NULL;
 }
 
-int fev__proc_start_time(int pid, uint64_t *out)
+int fev__proc_stat(int pid, uint64_t *start_time, char *state)
 {
 	char path[64], buf[1024];
 	unsigned long long start = 0;
@@ -298,14 +298,22 @@ int fev__proc_start_time(int pid, uint64_t *out)
 	buf[n] = '\0';
 	/* The command name may hold spaces and ')': fields follow the last. */
 	p = strrchr(buf, ')');
-	if (p == NULL)
+	if (p == NULL || p[1] != ' ' || p[2] == '\0')
 		return -EIO;
-	/* After ')' comes field 3 (state); the start time is field 22. */
+	if (state != NULL)
+		*state = p[2];
+	/* After ") " comes field 3 (state); the start time is field 22. */
 	for (field = 2; field < 22 && *p != '\0'; p++)
 		if (*p == ' ')
 			field++;
 	if (field != 22 || sscanf(p, "%llu", &start) != 1)
 		return -EIO;
-	*out = start;
+	if (start_time != NULL)
+		*start_time = start;
 	return 0;
+}
+
+int fev__proc_start_time(int pid, uint64_t *out)
+{
+	return fev__proc_stat(pid, out, NULL);
 }

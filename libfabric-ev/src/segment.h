@@ -58,6 +58,8 @@ void fev__segment_format(void *base, const struct fev__geometry *g,
 
 /* /proc/PID/stat start time (clock ticks since boot); 0 or -errno. */
 int fev__proc_start_time(int pid, uint64_t *out);
+/* Start time and state letter ('R', 'S', 'T', 'Z'...) of a process. */
+int fev__proc_stat(int pid, uint64_t *start_time, char *state);
 
 uint64_t fev__now_realtime_ns(void);
 uint64_t fev__now_monotonic_ns(void);

@@ -1,0 +1,303 @@
+/*
+ * Repair: undo what a dead process left half-done in a queue.
+ *
+ * A process can die holding ring positions (ring.h): as a producer between
+ * taking a position and committing it, as a consumer between acquiring an
+ * event and releasing it.  Either stalls everyone behind it: consumers wait
+ * forever at an uncommitted position, producers wait forever for a slot
+ * that is never released.  Its claim records (written before every CAS,
+ * cleared after commit/release) name the positions it may hold:
+ *
+ *   producer position p, head > p, slot seq == p    never committed:
+ *       becomes a tombstone (seq = p + 1, flag TOMBSTONE); consumers skip
+ *       it.  Nothing committed is lost: that event was never sent.
+ *   consumer position p, tail > p, slot seq == p + 1   never released:
+ *       delivered again, flagged FEV_REDELIVERED (at-least-once): copied
+ *       into a free slot at the head, or, when the producers' next
+ *       position is this very slot (head == p + capacity), re-committed in
+ *       place as position p + capacity.  Then slot p is released.
+ *
+ * A claim names positions before the CAS that takes them, so a stale claim
+ * may name a position that a live attacher took instead.  A position is
+ * therefore repaired only when no live attacher's claim names it; otherwise
+ * it is pending and the caller tries again later.  Cursors are read before
+ * the claims (A0 pairs with R0 in ring.h: whoever moved the cursor past p
+ * published its claim first), so a live owner of p is always seen.
+ *
+ * The repairer takes positions through the dead record's own claim
+ * records, so a repairer that dies mid-repair leaves a record the next one
+ * can finish: at worst an event is delivered once more, never lost.
+ *
+ * What it does not do: decide that a process is dead (the caller does, with
+ * fev__attacher_alive() or a pidfd), or repair a process that is merely
+ * stopped: its claims stay, and fev stat shows the stall.
+ */
+#include "repair.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fev/fev.h"
+#include "wait.h"
+
+#define LIVE_CLAIMS_MAX (2 * FEV__ATTACHERS_MAX)
+
+struct range {
+	uint64_t lo, hi;
+};
+
+struct live_claims {
+	struct range r[LIVE_CLAIMS_MAX];
+	uint32_t n;
+};
+
+bool fev__attacher_alive(const struct fev__attacher *a)
+{
+	uint64_t start;
+	char state;
+
+	/* A6: pairs with R6 in attach: pid and start time are filled in. */
+	if (atomic_load_explicit(&a->state, memory_order_acquire) !=
+	    FEV__ATT_ACTIVE)
+		return false;
+	if (a->pid <= 0 || fev__proc_stat(a->pid, &start, &state) < 0)
+		return false;
+	if (state == 'Z' || state == 'X')
+		return false;
+	return a->start_time == 0 || a->start_time == start;
+}
+
+static void add_claim(struct live_claims *lc, const struct fev__claim *c)
+{
+	/* A3: pairs with R3 in fev__holder_done(): a cleared claim's slot
+	 * stores are visible. */
+	uint32_t n = atomic_load_explicit(&c->n, memory_order_acquire);
+	uint64_t lo = atomic_load_explicit(&c->pos, memory_order_relaxed);
+
+	if (n != 0 && lc->n < LIVE_CLAIMS_MAX)
+		lc->r[lc->n++] = (struct range){ lo, lo + n };
+}
+
+static void snapshot_live_claims(const struct fev__map *m, uint32_t skip,
+				 struct live_claims *lc)
+{
+	lc->n = 0;
+	for (uint32_t i = 0; i < m->geo.attacher_max; i++) {
+		const struct fev__attacher *a = &m->attachers[i];
+
+		if (i == skip || !fev__attacher_alive(a))
+			continue;
+		add_claim(lc, &a->prod);
+		add_claim(lc, &a->cons);
+	}
+}
+
+static bool named_by_live(const struct live_claims *lc, uint64_t pos)
+{
+	for (uint32_t i = 0; i < lc->n; i++)
+		if (pos >= lc->r[i].lo && pos < lc->r[i].hi)
+			return true;
+	return false;
+}
+
+static uint64_t slot_seq(const struct fev__ring *r, uint64_t pos)
+{
+	/* A1/A2: pairs with R1 (commit) and R2 (release) in ring.h. */
+	return atomic_load_explicit(&fev__ring_slot(r, pos)->seq,
+				    memory_order_acquire);
+}
+
+static void tombstone(const struct fev__ring *r, uint64_t pos)
+{
+	fev__ring_commit(r, pos, 0, FEV__SLOT_TOMBSTONE, UINT32_MAX, 0);
+}
+
+/* Positions [lo, hi) a dead producer may hold. */
+static uint32_t repair_producer(struct fev__map *m, struct range claim,
+				uint64_t head, const struct live_claims *lc,
+				struct fev__repair_result *res)
+{
+	uint32_t pending = 0;
+
+	for (uint64_t p = claim.lo; p < claim.hi && p < head; p++) {
+		if (slot_seq(&m->ring, p) != p)
+			continue; /* committed, or never ours */
+		if (named_by_live(lc, p)) {
+			pending++;
+			continue;
+		}
+		tombstone(&m->ring, p);
+		res->tombstoned++;
+	}
+	return pending;
+}
+
+/*
+ * Put the event at held position p back at the head.  Returns 1 when it is
+ * queued again, 0 when there was nothing deliverable (the slot is simply
+ * released), -EAGAIN when the ring has no room yet.
+ */
+static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
+{
+	const struct fev__ring *r = &m->ring;
+	struct fev__slot *src = fev__ring_slot(r, p), *dst;
+	struct fev__holder h = { .rec = &a->prod };
+	uint32_t len = src->len, flags = src->flags;
+	uint64_t pos, head;
+
+	if ((flags & FEV__SLOT_TOMBSTONE) || len > m->geo.max_event) {
+		fev__ring_release(r, p); /* nothing deliverable in it */
+		return 0;
+	}
+	if (fev__ring_reserve(r, &h, 1, &pos) == 1) {
+		dst = fev__ring_slot(r, pos);
+		memcpy(fev__slot_payload(dst), fev__slot_payload(src), len);
+		fev__ring_commit(r, pos, len, flags | FEV_REDELIVERED,
+				 src->attacher, src->ts_ns);
+		fev__holder_done(&h, 1);
+		fev__ring_release(r, p);
+		return 1;
+	}
+	/*
+	 * Full.  If the producers' next position is p's own slot, nobody can
+	 * take it (its sequence says "full" until released): take it
+	 * ourselves and re-commit the event where it lies.
+	 */
+	head = p + r->capacity;
+	fev__holder_intent(&h, head, 1);
+	/* R0: publishes the intent above, as in fev__ring_take(). */
+	if (!atomic_compare_exchange_strong_explicit(&r->head->pos, &head,
+						     head + 1,
+						     memory_order_release,
+						     memory_order_relaxed)) {
+		fev__holder_abandon(&h);
+		return -EAGAIN;
+	}
+	fev__holder_took(&h, 1);
+	fev__ring_commit(r, p + r->capacity, len, flags | FEV_REDELIVERED,
+			 src->attacher, src->ts_ns);
+	fev__holder_done(&h, 1);
+	return 1;
+}
+
+/* Positions [lo, hi) a dead consumer may hold. */
+static uint32_t repair_consumer(struct fev__map *m, struct fev__attacher *a,
+				struct range claim, uint64_t tail,
+				const struct live_claims *lc,
+				struct fev__repair_result *res)
+{
+	uint32_t pending = 0;
+
+	for (uint64_t p = claim.lo; p < claim.hi && p < tail; p++) {
+		int rc;
+
+		if (slot_seq(&m->ring, p) != p + 1)
+			continue; /* released, or never ours */
+		rc = named_by_live(lc, p) ? -EAGAIN : redeliver(m, a, p);
+		if (rc < 0)
+			pending++;
+		else
+			res->redelivered += (uint32_t)rc;
+	}
+	return pending;
+}
+
+static struct range claim_range(const struct fev__claim *c)
+{
+	/* A3: pairs with R3 in fev__holder_done(). */
+	uint32_t n = atomic_load_explicit(&c->n, memory_order_acquire);
+	uint64_t lo = atomic_load_explicit(&c->pos, memory_order_relaxed);
+
+	return (struct range){ lo, n ? lo + n : lo };
+}
+
+static void retire(struct fev__map *m, struct fev__attacher *a,
+		   const struct fev__repair_result *res)
+{
+	struct fev__fabric *f = &m->seg->fabric;
+
+	/* Relaxed RMWs: statistics. */
+	atomic_fetch_add_explicit(&f->tombstoned, res->tombstoned,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->redelivered, res->redelivered,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->repaired_attachers, 1,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_enqueued,
+				  atomic_load_explicit(&a->enqueued,
+						       memory_order_relaxed),
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_dequeued,
+				  atomic_load_explicit(&a->dequeued,
+						       memory_order_relaxed),
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_dropped,
+				  atomic_load_explicit(&a->dropped,
+						       memory_order_relaxed),
+				  memory_order_relaxed);
+	atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
+	atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
+	/* R6': the record may be reused; pairs with the CAS in attach. */
+	atomic_store_explicit(&a->state, FEV__ATT_FREE, memory_order_release);
+}
+
+int fev__repair_attacher(struct fev__map *m, uint32_t idx,
+			 struct fev__repair_result *res)
+{
+	struct fev__attacher *a;
+	struct live_claims *lc;
+	struct fev__repair_result pass = { 0 };
+	uint32_t state = FEV__ATT_ACTIVE;
+	uint64_t head, tail;
+	uint32_t pending;
+
+	if (!m->writable || idx >= m->geo.attacher_max)
+		return -EINVAL;
+	a = &m->attachers[idx];
+	/* Acquire: the dead owner's record and claims are visible. */
+	if (!atomic_compare_exchange_strong_explicit(
+		    &a->state, &state, FEV__ATT_REPAIRING,
+		    memory_order_acquire, memory_order_acquire) &&
+	    state != FEV__ATT_REPAIRING)
+		return 0; /* free, or being claimed: nothing to repair */
+	lc = malloc(sizeof(*lc));
+	if (lc == NULL)
+		return -ENOMEM;
+	/* A0: pairs with R0 in ring.h.  Cursors before claims: whoever moved
+	 * a cursor past a position published its claim first, so the
+	 * snapshot below holds every live owner of a position below them. */
+	head = atomic_load_explicit(&m->ring.head->pos, memory_order_acquire);
+	tail = atomic_load_explicit(&m->ring.tail->pos, memory_order_acquire);
+	snapshot_live_claims(m, idx, lc);
+	pending = repair_producer(m, claim_range(&a->prod), head, lc, &pass);
+	/* The consumer side re-queues through the producer claim record:
+	 * only once the producer side is settled. */
+	if (pending == 0) {
+		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
+		pending = repair_consumer(m, a, claim_range(&a->cons), tail,
+					  lc, &pass);
+	}
+	free(lc);
+	if (res != NULL) {
+		res->tombstoned += pass.tombstoned;
+		res->redelivered += pass.redelivered;
+		res->pending = pending;
+	}
+	if (pass.tombstoned || pass.redelivered) {
+		fev__wait_fence(); /* F1: the repairs above are published */
+		fev__wait_wake_all(&m->seg->not_empty);
+		fev__wait_wake_all(&m->seg->not_full);
+	}
+	if (pending != 0) {
+		/* Count what this pass did now; the record stays REPAIRING. */
+		atomic_fetch_add_explicit(&m->seg->fabric.tombstoned,
+					  pass.tombstoned, memory_order_relaxed);
+		atomic_fetch_add_explicit(&m->seg->fabric.redelivered,
+					  pass.redelivered,
+					  memory_order_relaxed);
+		return -EAGAIN;
+	}
+	retire(m, a, &pass);
+	return 0;
+}
