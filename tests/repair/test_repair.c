@@ -1,0 +1,281 @@
+/*
+ * Crash repair, made deterministic: a forked child takes positions and
+ * dies at a chosen point; the test then calls the repair the supervisor
+ * would call and checks what consumers and producers see next.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fev/fev.h"
+#include "repair.h"
+#include "segment.h"
+
+struct fixture {
+	char instance[32];
+	fev_open_opts opts;
+	fev_queue *q; /* producer + consumer, alive */
+	struct fev__map map;
+};
+
+static int counter;
+
+static int setup_capacity(void **state, uint32_t capacity)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	fev_queue_config cfg = { .struct_size = sizeof(cfg),
+				 .capacity = capacity, .max_event = 64 };
+
+	snprintf(f->instance, sizeof(f->instance), "rep%dx%d", getpid(),
+		 counter++);
+	f->opts = (fev_open_opts){ .struct_size = sizeof(f->opts),
+				   .instance = f->instance };
+	if (fev_queue_create("q", &cfg, f->instance) < 0 ||
+	    fev_open("q", FEV_PRODUCER | FEV_CONSUMER, &f->opts, &f->q) < 0 ||
+	    fev__map_open(f->instance, "q", true, &f->map) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_capacity(state, 8);
+}
+
+static int setup_tiny(void **state)
+{
+	return setup_capacity(state, 4);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	fev__map_close(&f->map);
+	fev_close(f->q);
+	fev_queue_delete("q", f->instance);
+	free(f);
+	return 0;
+}
+
+enum death { DIE_AFTER_RESERVE, DIE_AFTER_ACQUIRE, DIE_AFTER_ACQUIRE_BATCH };
+
+/* Fork a child that attaches, does one thing, and dies by SIGKILL. */
+static void child_dies(struct fixture *f, enum death how)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fev_queue *q;
+		fev_claim c;
+		fev_event ev[4];
+
+		if (fev_open("q", FEV_PRODUCER | FEV_CONSUMER, &f->opts, &q) < 0)
+			_exit(2);
+		if (how == DIE_AFTER_RESERVE && fev_reserve(q, 8, &c, 0) < 0)
+			_exit(3);
+		if (how == DIE_AFTER_ACQUIRE && fev_acquire(q, ev, 0) < 0)
+			_exit(4);
+		if (how == DIE_AFTER_ACQUIRE_BATCH &&
+		    fev_acquire_batch(q, ev, 4, 0) < 2)
+			_exit(5);
+		raise(SIGKILL);
+		_exit(6);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+}
+
+/* The one record that belongs to a dead process. */
+static uint32_t dead_record(struct fixture *f)
+{
+	for (uint32_t i = 0; i < f->map.geo.attacher_max; i++) {
+		struct fev__attacher *a = &f->map.attachers[i];
+
+		if (atomic_load(&a->state) == FEV__ATT_ACTIVE &&
+		    !fev__attacher_alive(a))
+			return i;
+	}
+	fail_msg("no dead attacher record");
+	return 0;
+}
+
+static void repair_all_dead(struct fixture *f, struct fev__repair_result *r)
+{
+	assert_int_equal(fev__repair_attacher(&f->map, dead_record(f), r), 0);
+}
+
+static void test_acquire_skips_tombstone_left_by_dead_producer(void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	char buf[64];
+	fev_meta m;
+	fev_stats st;
+
+	child_dies(f, DIE_AFTER_RESERVE);
+	assert_int_equal(fev_send(f->q, "after", 5, 0), 0);
+	/* The dead producer's position blocks everything behind it... */
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), -EAGAIN);
+	repair_all_dead(f, &r);
+	assert_int_equal(r.tombstoned, 1);
+	/* ...until it becomes a tombstone that consumers skip. */
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 5);
+	assert_memory_equal(buf, "after", 5);
+	assert_int_equal(m.flags, 0);
+	assert_int_equal(fev_queue_stats("q", f->instance, &st), 0);
+	assert_int_equal(st.tombstoned, 1);
+	assert_int_equal(st.producers, 1);
+}
+
+static void test_event_held_by_dead_consumer_is_redelivered_flagged(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	char buf[64];
+	fev_meta m;
+
+	assert_int_equal(fev_send(f->q, "one", 3, 0), 0);
+	assert_int_equal(fev_send(f->q, "two", 3, 0), 0);
+	child_dies(f, DIE_AFTER_ACQUIRE); /* took "one" */
+	repair_all_dead(f, &r);
+	assert_int_equal(r.redelivered, 1);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 3);
+	assert_memory_equal(buf, "two", 3);
+	assert_int_equal(m.flags, 0);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 3);
+	assert_memory_equal(buf, "one", 3);
+	assert_int_equal(m.flags, FEV_REDELIVERED);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), -EAGAIN);
+}
+
+static void test_batch_held_by_dead_consumer_is_redelivered_whole(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	char buf[64];
+	int seen = 0;
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fev_send(f->q, &i, sizeof(i), 0), 0);
+	child_dies(f, DIE_AFTER_ACQUIRE_BATCH);
+	repair_all_dead(f, &r);
+	assert_int_equal(r.redelivered, 3);
+	for (int i = 0; i < 3; i++) {
+		fev_meta m;
+
+		assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+		assert_int_equal(m.flags, FEV_REDELIVERED);
+		seen |= 1 << *(int *)buf;
+	}
+	assert_int_equal(seen, 7);
+}
+
+/* Full ring, the dead consumer's slot is exactly the producers' next one. */
+static void test_full_ring_redelivers_in_place_and_unblocks_producers(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	char buf[64];
+	fev_meta m;
+
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(fev_send(f->q, &i, sizeof(i), 0), 0);
+	child_dies(f, DIE_AFTER_ACQUIRE); /* holds event 0 */
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+	assert_int_equal(*(int *)buf, 1); /* tail moves on... */
+	/* ...but head's next slot is the one the dead consumer holds. */
+	assert_int_equal(fev_send(f->q, "x", 1, 0), -EAGAIN);
+	repair_all_dead(f, &r);
+	assert_int_equal(r.redelivered, 1);
+	for (int want = 2; want < 4; want++) {
+		assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+		assert_int_equal(*(int *)buf, want);
+		assert_int_equal(m.flags, 0);
+	}
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+	assert_int_equal(*(int *)buf, 0);
+	assert_int_equal(m.flags, FEV_REDELIVERED);
+	assert_int_equal(m.id, 4); /* re-committed where it lay, one lap on */
+	assert_int_equal(fev_send(f->q, "x", 1, 0), 0);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 1);
+}
+
+/* A dead consumer's stale claim names a position a live one holds. */
+static void test_position_named_by_live_claim_is_left_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	fev_event ev;
+	uint32_t dead;
+
+	assert_int_equal(fev_send(f->q, "live", 4, 0), 0);
+	assert_int_equal(fev_send(f->q, "more", 4, 0), 0);
+	child_dies(f, DIE_AFTER_ACQUIRE);	/* holds "live" (pos 0) */
+	assert_int_equal(fev_acquire(f->q, &ev, 0), 0); /* we hold pos 1 */
+	dead = dead_record(f);
+	/* Forge the dead claim to also name our position 1. */
+	atomic_store(&f->map.attachers[dead].cons.n, 2);
+	assert_int_equal(fev__repair_attacher(&f->map, dead, &r), -EAGAIN);
+	assert_int_equal(r.redelivered, 1);
+	assert_int_equal(r.pending, 1);
+	assert_int_equal(fev_release(f->q, &ev), 0);
+	r = (struct fev__repair_result){ 0 };
+	assert_int_equal(fev__repair_attacher(&f->map, dead, &r), 0);
+	assert_int_equal(r.redelivered, 0);
+	assert_int_equal(atomic_load(&f->map.attachers[dead].state),
+			 FEV__ATT_FREE);
+}
+
+static void test_live_attacher_is_alive_and_dead_one_is_not(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t live = UINT32_MAX;
+
+	for (uint32_t i = 0; i < f->map.geo.attacher_max; i++)
+		if (atomic_load(&f->map.attachers[i].state) == FEV__ATT_ACTIVE)
+			live = i;
+	assert_true(live != UINT32_MAX);
+	assert_true(fev__attacher_alive(&f->map.attachers[live]));
+	child_dies(f, DIE_AFTER_RESERVE);
+	assert_false(fev__attacher_alive(&f->map.attachers[dead_record(f)]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_acquire_skips_tombstone_left_by_dead_producer,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_event_held_by_dead_consumer_is_redelivered_flagged,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_batch_held_by_dead_consumer_is_redelivered_whole,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_full_ring_redelivers_in_place_and_unblocks_producers,
+			setup_tiny, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_position_named_by_live_claim_is_left_pending,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_live_attacher_is_alive_and_dead_one_is_not, setup,
+			teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
