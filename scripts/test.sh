@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Build fev and run its whole test suite.
+#   FEV_BUILD_DIR   build directory (default: build)
+#   FEV_CMAKE_ARGS  extra cmake arguments, e.g. -DFEV_ASAN=ON
+#   FEV_CTEST_ARGS  extra ctest arguments, e.g. -L fast
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/scripts/deps.sh"
+
+build=${FEV_BUILD_DIR:-$root/build}
+# shellcheck disable=SC2086
+cmake -S "$root" -B "$build" -G Ninja ${FEV_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build"
+# shellcheck disable=SC2086
+ctest --test-dir "$build" --output-on-failure -j2 ${FEV_CTEST_ARGS:-}
+
+left=$(ls /dev/shm | grep -c '^fev\.' || true)
+if [ "$left" -gt 0 ]; then
+	echo "fev: tests left $left segment(s) in /dev/shm:" >&2
+	ls /dev/shm | grep '^fev\.' >&2
+	exit 1
+fi
