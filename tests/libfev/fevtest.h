@@ -1,0 +1,45 @@
+/*
+ * Helpers shared by the libfev tests: a unique fabric instance per test,
+ * queue creation with asserts, the /dev/shm leak check, clocks.
+ */
+#ifndef FEVTEST_H
+#define FEVTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fev/fev.h"
+
+#define FEVTEST_MS (INT64_C(1000000))
+
+/* A fresh instance name, t<pid>x<counter>, unique across parallel runs. */
+void fevtest_instance(char buf[FEV_INSTANCE_MAX + 1]);
+
+/* Create queue name in inst; fails the test on error. */
+void fevtest_create(const char *inst, const char *name, uint32_t capacity,
+		    uint32_t max_event, int policy);
+
+/* Open with the given FEV_OPEN_* flags; fails the test on error. */
+fev_queue *fevtest_open(const char *inst, const char *name, unsigned roles,
+			uint32_t flags);
+
+/* How many /dev/shm entries belong to inst ("fev.<inst>" or "fev.<inst>.*"). */
+int fevtest_shm_count(const char *inst);
+
+/* Delete every queue of inst still in /dev/shm (teardown after a failure). */
+void fevtest_cleanup(const char *inst);
+
+/* Asserts that inst left nothing in /dev/shm. */
+void fevtest_assert_no_leftovers(const char *inst);
+
+uint64_t fevtest_now_ns(void); /* CLOCK_MONOTONIC */
+uint64_t fevtest_cpu_ns(void); /* CLOCK_PROCESS_CPUTIME_ID */
+
+/* Sleep ms milliseconds (restarting after signals). */
+void fevtest_sleep_ms(unsigned ms);
+
+/* Deterministic pseudo-random numbers (xorshift64*). */
+uint64_t fevtest_rand(uint64_t *state);
+
+#endif /* FEVTEST_H */

@@ -1,0 +1,351 @@
+/*
+ * The ring algorithm alone, in one process, on plain memory: no segment, no
+ * syscall.  Proves FIFO order over many laps, batches across the wrap, the
+ * full and empty edges, zero-length events and the claim bookkeeping.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fevtest.h"
+#include "ring.h"
+
+#define SLOT_SIZE 64u
+#define PAYLOAD_MAX (SLOT_SIZE - sizeof(struct fev__slot))
+
+struct fixture {
+	struct fev__cursor *cursors; /* [0] head, [1] tail */
+	uint8_t *slots;
+	struct fev__ring ring;
+	struct fev__claim claims[2];
+	struct fev__holder prod, cons;
+};
+
+static struct fixture *fixture_new(uint32_t capacity)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->cursors = aligned_alloc(FEV__LINE, 2 * sizeof(struct fev__cursor));
+	f->slots = aligned_alloc(FEV__LINE, (size_t)capacity * SLOT_SIZE);
+	assert_non_null(f->cursors);
+	assert_non_null(f->slots);
+	memset(f->slots, 0xa5, (size_t)capacity * SLOT_SIZE);
+	f->ring = (struct fev__ring){
+		.head = &f->cursors[0],
+		.tail = &f->cursors[1],
+		.slots = f->slots,
+		.mask = capacity - 1,
+		.capacity = capacity,
+		.slot_size = SLOT_SIZE,
+	};
+	fev__ring_format(&f->ring);
+	f->prod.rec = &f->claims[0];
+	f->cons.rec = &f->claims[1];
+	return f;
+}
+
+static void fixture_free(struct fixture *f)
+{
+	free(f->cursors);
+	free(f->slots);
+	free(f);
+}
+
+/* Start both cursors at base instead of 0, as if base events had passed. */
+static void fixture_rebase(struct fixture *f, uint64_t base)
+{
+	for (uint64_t p = base; p < base + f->ring.capacity; p++)
+		atomic_store(&fev__ring_slot(&f->ring, p)->seq, p);
+	atomic_store(&f->ring.head->pos, base);
+	atomic_store(&f->ring.tail->pos, base);
+}
+
+static void put_value(struct fixture *f, uint64_t pos, uint64_t v)
+{
+	memcpy(fev__slot_payload(fev__ring_slot(&f->ring, pos)), &v, sizeof(v));
+	fev__ring_commit(&f->ring, pos, sizeof(v), 0, 7, v);
+}
+
+static uint64_t get_value(struct fixture *f, uint64_t pos)
+{
+	struct fev__slot *s = fev__ring_slot(&f->ring, pos);
+	uint64_t v;
+
+	assert_int_equal(s->len, sizeof(v));
+	assert_int_equal(s->attacher, 7);
+	memcpy(&v, fev__slot_payload(s), sizeof(v));
+	assert_int_equal(s->ts_ns, v);
+	return v;
+}
+
+/* Push one value; false when the ring is full. */
+static bool push(struct fixture *f, uint64_t v)
+{
+	uint64_t pos = 0;
+
+	if (fev__ring_reserve(&f->ring, &f->prod, 1, &pos) == 0)
+		return false;
+	put_value(f, pos, v);
+	fev__holder_done(&f->prod, 1);
+	return true;
+}
+
+/* Pop one value; false when the ring is empty. */
+static bool pop(struct fixture *f, uint64_t *v)
+{
+	uint64_t pos = 0;
+
+	if (fev__ring_acquire(&f->ring, &f->cons, 1, &pos) == 0)
+		return false;
+	*v = get_value(f, pos);
+	fev__ring_release(&f->ring, pos);
+	fev__holder_done(&f->cons, 1);
+	return true;
+}
+
+static void test_ring_keeps_fifo_order_over_many_laps(void **state)
+{
+	struct fixture *f = fixture_new(8);
+	uint64_t rng = 42, next_in = 0, next_out = 0;
+
+	(void)state;
+	/* Random fill levels, so every slot is full and empty at every lap. */
+	while (next_out < 100000) {
+		unsigned n = (unsigned)(fevtest_rand(&rng) % 10);
+
+		for (unsigned i = 0; i < n && push(f, next_in); i++)
+			next_in++;
+		n = (unsigned)(fevtest_rand(&rng) % 10);
+		for (unsigned i = 0; i < n; i++) {
+			uint64_t v;
+
+			if (!pop(f, &v))
+				break;
+			assert_int_equal(v, next_out);
+			next_out++;
+		}
+		assert_true(next_in - next_out <= 8);
+		assert_int_equal(fev__ring_depth(&f->ring), next_in - next_out);
+	}
+	assert_true(atomic_load(&f->ring.head->pos) > 100000 / 8 * 8);
+	fixture_free(f);
+}
+
+static void test_ring_reserve_fails_when_full_and_acquire_when_empty(
+	void **state)
+{
+	struct fixture *f = fixture_new(4);
+	uint64_t v = 0, pos = 0;
+
+	(void)state;
+	assert_false(pop(f, &v));
+	for (uint64_t i = 0; i < 4; i++)
+		assert_true(push(f, i));
+	assert_false(push(f, 99));
+	assert_int_equal(fev__ring_depth(&f->ring), 4);
+	/* A refused reserve leaves no claim behind. */
+	assert_int_equal(atomic_load(&f->prod.rec->n), 0);
+	assert_false(fev__ring_can_take(&f->ring, f->ring.head, 0));
+	assert_true(fev__ring_can_take(&f->ring, f->ring.tail, 1));
+
+	/* A slot acquired but not yet released is still not free. */
+	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 1, &pos), 1);
+	assert_int_equal(pos, 0);
+	assert_false(push(f, 99));
+	fev__ring_release(&f->ring, pos);
+	fev__holder_done(&f->cons, 1);
+	assert_true(push(f, 4));
+	for (uint64_t i = 1; i <= 4; i++) {
+		assert_true(pop(f, &v));
+		assert_int_equal(v, i);
+	}
+	assert_false(pop(f, &v));
+	assert_false(fev__ring_can_take(&f->ring, f->ring.tail, 1));
+	assert_int_equal(atomic_load(&f->cons.rec->n), 0);
+	fixture_free(f);
+}
+
+static void test_ring_hides_a_reserved_slot_until_it_is_committed(
+	void **state)
+{
+	struct fixture *f = fixture_new(8);
+	uint64_t a = 0, b = 0, pos = 0;
+
+	(void)state;
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 1, &a), 1);
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 1, &b), 1);
+	assert_int_equal(b, a + 1);
+	/* The claim names both positions while either is held. */
+	assert_int_equal(atomic_load(&f->prod.rec->pos), a);
+	assert_int_equal(atomic_load(&f->prod.rec->n), 2);
+
+	put_value(f, b, 11);
+	fev__holder_done(&f->prod, 1);
+	assert_int_equal(atomic_load(&f->prod.rec->n), 2);
+	/* FIFO: the later commit waits behind the earlier reservation. */
+	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 2, &pos), 0);
+	assert_int_equal(atomic_load(&f->cons.rec->n), 0);
+
+	put_value(f, a, 10);
+	fev__holder_done(&f->prod, 1);
+	assert_int_equal(atomic_load(&f->prod.rec->n), 0);
+	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 8, &pos), 2);
+	assert_int_equal(pos, a);
+	assert_int_equal(atomic_load(&f->cons.rec->pos), a);
+	assert_int_equal(atomic_load(&f->cons.rec->n), 2);
+	assert_int_equal(get_value(f, a), 10);
+	assert_int_equal(get_value(f, b), 11);
+	fev__ring_release(&f->ring, a);
+	fev__ring_release(&f->ring, b);
+	fev__holder_done(&f->cons, 2);
+	assert_int_equal(atomic_load(&f->cons.rec->n), 0);
+	fixture_free(f);
+}
+
+static void test_ring_batches_span_the_wrap_in_one_take(void **state)
+{
+	struct fixture *f = fixture_new(8);
+	uint64_t pos = 0, v = 0;
+
+	(void)state;
+	/* Move both cursors to 5: a batch of 6 covers slots 5,6,7,0,1,2. */
+	for (uint64_t i = 0; i < 5; i++) {
+		assert_true(push(f, i));
+		assert_true(pop(f, &v));
+	}
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 6, &pos), 6);
+	assert_int_equal(pos, 5);
+	assert_int_equal(atomic_load(&f->prod.rec->n), 6);
+	for (uint64_t i = 0; i < 6; i++)
+		put_value(f, pos + i, 100 + i);
+	fev__holder_done(&f->prod, 6);
+
+	/* A batch larger than the free room takes only what is free. */
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 8, &pos), 2);
+	assert_int_equal(pos, 11);
+	put_value(f, 11, 106);
+	put_value(f, 12, 107);
+	fev__holder_done(&f->prod, 2);
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 8, &pos), 0);
+
+	/* A consumer batch larger than what is there takes what is there. */
+	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 100, &pos), 8);
+	assert_int_equal(pos, 5);
+	for (uint64_t i = 0; i < 8; i++) {
+		assert_int_equal(get_value(f, pos + i), 100 + i);
+		fev__ring_release(&f->ring, pos + i);
+	}
+	fev__holder_done(&f->cons, 8);
+	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 4, &pos), 0);
+	assert_int_equal(fev__ring_depth(&f->ring), 0);
+	fixture_free(f);
+}
+
+static void test_ring_batch_stops_at_the_first_uncommitted_slot(
+	void **state)
+{
+	struct fixture *f = fixture_new(8);
+	uint64_t pos = 0, p2 = 0;
+
+	(void)state;
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 3, &pos), 3);
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 1, &p2), 1);
+	assert_int_equal(p2, 3);
+	put_value(f, 0, 0);
+	put_value(f, 1, 1);
+	put_value(f, 3, 3); /* 2 stays reserved */
+	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 8, &pos), 2);
+	assert_int_equal(pos, 0);
+	fixture_free(f);
+}
+
+static void test_ring_carries_zero_length_events(void **state)
+{
+	struct fixture *f = fixture_new(4);
+	uint64_t pos = 0;
+
+	(void)state;
+	for (int lap = 0; lap < 10; lap++) {
+		for (int i = 0; i < 4; i++) {
+			assert_int_equal(
+				fev__ring_reserve(&f->ring, &f->prod, 1, &pos),
+				1);
+			fev__ring_commit(&f->ring, pos, 0, 0, 0, 0);
+			fev__holder_done(&f->prod, 1);
+		}
+		for (int i = 0; i < 4; i++) {
+			assert_int_equal(
+				fev__ring_acquire(&f->ring, &f->cons, 1, &pos),
+				1);
+			assert_int_equal(fev__ring_slot(&f->ring, pos)->len, 0);
+			fev__ring_release(&f->ring, pos);
+			fev__holder_done(&f->cons, 1);
+		}
+	}
+	fixture_free(f);
+}
+
+static void test_ring_positions_cross_the_32_bit_boundary(void **state)
+{
+	struct fixture *f = fixture_new(16);
+	uint64_t base = UINT64_C(0xFFFFFFFF) - 20, next_out = 0, v = 0;
+
+	(void)state;
+	fixture_rebase(f, base);
+	for (uint64_t i = 0; i < 64; i++) {
+		assert_true(push(f, i));
+		if (fev__ring_depth(&f->ring) >= 13)
+			for (int k = 0; k < 5; k++) {
+				assert_true(pop(f, &v));
+				assert_int_equal(v, next_out++);
+			}
+	}
+	while (pop(f, &v))
+		assert_int_equal(v, next_out++);
+	assert_int_equal(next_out, 64);
+	assert_int_equal(atomic_load(&f->ring.tail->pos), base + 64);
+	fixture_free(f);
+}
+
+static void test_ring_stale_cursor_hint_catches_up(void **state)
+{
+	struct fixture *f = fixture_new(8);
+	struct fev__claim other_rec = { 0 };
+	struct fev__holder other = { .rec = &other_rec };
+	uint64_t pos = 0;
+
+	(void)state;
+	/* Another producer took 0 and 1: our reserve must land on 2. */
+	assert_int_equal(fev__ring_reserve(&f->ring, &other, 2, &pos), 2);
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 1, &pos), 1);
+	assert_int_equal(pos, 2);
+	/* Holders are independent: each names only its own positions. */
+	assert_int_equal(atomic_load(&other_rec.pos), 0);
+	assert_int_equal(atomic_load(&other_rec.n), 2);
+	assert_int_equal(atomic_load(&f->prod.rec->pos), 2);
+	assert_int_equal(atomic_load(&f->prod.rec->n), 1);
+	fixture_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ring_keeps_fifo_order_over_many_laps),
+		cmocka_unit_test(
+			test_ring_reserve_fails_when_full_and_acquire_when_empty),
+		cmocka_unit_test(
+			test_ring_hides_a_reserved_slot_until_it_is_committed),
+		cmocka_unit_test(test_ring_batches_span_the_wrap_in_one_take),
+		cmocka_unit_test(
+			test_ring_batch_stops_at_the_first_uncommitted_slot),
+		cmocka_unit_test(test_ring_carries_zero_length_events),
+		cmocka_unit_test(test_ring_positions_cross_the_32_bit_boundary),
+		cmocka_unit_test(test_ring_stale_cursor_hint_catches_up),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
