@@ -1,0 +1,508 @@
+/*
+ * The client API on one queue in one process: full-queue policies, sizes,
+ * zero-length events, zero copy, batches, roles and statistics.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "fevtest.h"
+
+struct ctx {
+	char inst[FEV_INSTANCE_MAX + 1];
+};
+
+static int setup(void **state)
+{
+	static struct ctx c;
+
+	fevtest_instance(c.inst);
+	*state = &c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	fevtest_assert_no_leftovers(c->inst);
+	return 0;
+}
+
+static uint64_t recv_u64(fev_queue *q, int64_t timeout_ns)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(fev_recv(q, &v, sizeof(v), NULL, timeout_ns),
+			 sizeof(v));
+	return v;
+}
+
+/* ---- policies ---------------------------------------------------------- */
+
+struct blocked_send {
+	fev_queue *q;
+	uint64_t value;
+	atomic_int done;
+	int rc;
+};
+
+static void *send_blocking(void *arg)
+{
+	struct blocked_send *b = arg;
+
+	b->rc = fev_send(b->q, &b->value, sizeof(b->value), 5000 * FEVTEST_MS);
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+static void test_block_policy_producer_waits_until_a_consumer_frees_room(
+	void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *p, *r;
+	struct blocked_send b = { .value = 4 };
+	pthread_t t;
+	fev_stats st;
+
+	fevtest_create(c->inst, "blk", 4, 8, FEV_POLICY_BLOCK);
+	p = fevtest_open(c->inst, "blk", FEV_PRODUCER, 0);
+	r = fevtest_open(c->inst, "blk", FEV_CONSUMER, 0);
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(fev_send(p, &i, sizeof(i), 0), 0);
+	assert_int_equal(fev_send(p, &b.value, sizeof(b.value), 0), -EAGAIN);
+
+	b.q = p;
+	assert_int_equal(pthread_create(&t, NULL, send_blocking, &b), 0);
+	fevtest_sleep_ms(100);
+	assert_int_equal(atomic_load(&b.done), 0);
+	assert_int_equal(recv_u64(r, 0), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(b.rc, 0);
+	for (uint64_t i = 1; i <= 4; i++)
+		assert_int_equal(recv_u64(r, 0), i);
+
+	assert_int_equal(fev_queue_stats("blk", c->inst, &st), 0);
+	assert_true(st.full_waits >= 1);
+	assert_int_equal(st.dropped, 0);
+	fev_close(p);
+	fev_close(r);
+	assert_int_equal(fev_queue_delete("blk", c->inst), 0);
+}
+
+static void test_reject_policy_returns_eagain_at_once_when_full(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *q;
+	uint64_t v = 9, t0;
+
+	fevtest_create(c->inst, "rej", 2, 8, FEV_POLICY_REJECT);
+	q = fevtest_open(c->inst, "rej", FEV_PRODUCER | FEV_CONSUMER, 0);
+	assert_int_equal(fev_send(q, &v, sizeof(v), FEV_FOREVER), 0);
+	assert_int_equal(fev_send(q, &v, sizeof(v), FEV_FOREVER), 0);
+	/* Even with a timeout, reject never waits. */
+	t0 = fevtest_now_ns();
+	assert_int_equal(fev_send(q, &v, sizeof(v), FEV_FOREVER), -EAGAIN);
+	assert_int_equal(fev_send(q, &v, sizeof(v), 1000 * FEVTEST_MS),
+			 -EAGAIN);
+	assert_true(fevtest_now_ns() - t0 < 500 * FEVTEST_MS);
+	assert_int_equal(recv_u64(q, 0), 9);
+	assert_int_equal(fev_send(q, &v, sizeof(v), 0), 0);
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("rej", c->inst), 0);
+}
+
+static void test_drop_oldest_discards_the_oldest_and_counts_it(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *p, *r;
+	fev_stats st;
+
+	fevtest_create(c->inst, "drop", 4, 8, FEV_POLICY_DROP_OLDEST);
+	p = fevtest_open(c->inst, "drop", FEV_PRODUCER, 0);
+	r = fevtest_open(c->inst, "drop", FEV_CONSUMER, 0);
+	for (uint64_t i = 0; i < 10; i++)
+		assert_int_equal(fev_send(p, &i, sizeof(i), 0), 0);
+	assert_int_equal(fev_queue_stats("drop", c->inst, &st), 0);
+	assert_int_equal(st.dropped, 6);
+	assert_int_equal(st.enqueued, 10);
+	assert_int_equal(st.depth, 4);
+	assert_int_equal(st.policy, FEV_POLICY_DROP_OLDEST);
+	for (uint64_t i = 6; i < 10; i++)
+		assert_int_equal(recv_u64(r, 0), i);
+	assert_int_equal(fev_recv(r, NULL, 0, NULL, 0), -EAGAIN);
+
+	/* Dropped events were never delivered, so they are not dequeued. */
+	assert_int_equal(fev_queue_stats("drop", c->inst, &st), 0);
+	assert_int_equal(st.dequeued, 4);
+	assert_int_equal(st.depth, 0);
+	fev_close(p);
+	fev_close(r);
+	assert_int_equal(fev_queue_delete("drop", c->inst), 0);
+}
+
+static void test_drop_oldest_waits_rather_than_drop_a_held_event(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *p, *r;
+	fev_event ev;
+	fev_stats st;
+	uint64_t v;
+
+	fevtest_create(c->inst, "droph", 2, 8, FEV_POLICY_DROP_OLDEST);
+	p = fevtest_open(c->inst, "droph", FEV_PRODUCER, 0);
+	r = fevtest_open(c->inst, "droph", FEV_CONSUMER, 0);
+	for (v = 0; v < 2; v++)
+		assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0);
+	assert_int_equal(fev_acquire(r, &ev, 0), 0);
+	/* The next slot is the held one: nothing may be dropped, so wait. */
+	v = 2;
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), -EAGAIN);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 20 * FEVTEST_MS),
+			 -ETIMEDOUT);
+	assert_int_equal(fev_queue_stats("droph", c->inst, &st), 0);
+	assert_int_equal(st.dropped, 0);
+	assert_memory_equal(ev.data, &(uint64_t){ 0 }, sizeof(v));
+	assert_int_equal(fev_release(r, &ev), 0);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0);
+	v = 3;
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0); /* drops 1 */
+	assert_int_equal(recv_u64(r, 0), 2);
+	assert_int_equal(recv_u64(r, 0), 3);
+	assert_int_equal(fev_queue_stats("droph", c->inst, &st), 0);
+	assert_int_equal(st.dropped, 1);
+	fev_close(p);
+	fev_close(r);
+	assert_int_equal(fev_queue_delete("droph", c->inst), 0);
+}
+
+/* ---- sizes ------------------------------------------------------------- */
+
+static void test_send_larger_than_max_event_is_emsgsize(void **state)
+{
+	struct ctx *c = *state;
+	char big[65] = { 0 };
+	struct iovec iov[2] = { { big, 8 }, { big, 65 } };
+	fev_claim cl;
+	fev_queue *q;
+
+	fevtest_create(c->inst, "size", 4, 64, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "size", FEV_PRODUCER | FEV_CONSUMER, 0);
+	assert_int_equal(fev_send(q, big, 65, 0), -EMSGSIZE);
+	assert_int_equal(fev_reserve(q, 65, &cl, 0), -EMSGSIZE);
+	assert_int_equal(fev_send_batch(q, iov, 2, 0), -EMSGSIZE);
+	assert_int_equal(fev_send(q, big, 64, 0), 0);
+	assert_int_equal(fev_recv(q, big, sizeof(big), NULL, 0), 64);
+	/* A refused batch sent nothing. */
+	assert_int_equal(fev_recv(q, big, sizeof(big), NULL, 0), -EAGAIN);
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("size", c->inst), 0);
+}
+
+static void test_recv_into_a_small_buffer_keeps_the_event_for_the_next_call(
+	void **state)
+{
+	struct ctx *c = *state;
+	char small[4], buf[64];
+	fev_meta m1, m2;
+	fev_queue *q;
+
+	fevtest_create(c->inst, "small", 4, 64, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "small", FEV_PRODUCER | FEV_CONSUMER, 0);
+	assert_int_equal(fev_send(q, "0123456789", 10, 0), 0);
+	assert_int_equal(fev_send(q, "ab", 2, 0), 0);
+	assert_int_equal(fev_recv(q, small, sizeof(small), &m1, 0),
+			 -EMSGSIZE);
+	assert_int_equal(fev_recv(q, small, sizeof(small), &m1, 0),
+			 -EMSGSIZE);
+	assert_int_equal(fev_recv(q, buf, sizeof(buf), &m1, 0), 10);
+	assert_memory_equal(buf, "0123456789", 10);
+	assert_int_equal(fev_recv(q, small, sizeof(small), &m2, 0), 2);
+	assert_memory_equal(small, "ab", 2);
+	assert_int_equal(m2.id, m1.id + 1);
+	assert_int_equal(fev_recv(q, buf, sizeof(buf), NULL, 0), -EAGAIN);
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("small", c->inst), 0);
+}
+
+static void test_zero_length_events_are_delivered(void **state)
+{
+	struct ctx *c = *state;
+	fev_claim cl;
+	fev_event ev;
+	fev_queue *q;
+	char buf[8];
+
+	/* max_event 0: a queue of pure signals. */
+	fevtest_create(c->inst, "zero", 4, 0, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "zero", FEV_PRODUCER | FEV_CONSUMER, 0);
+	for (int lap = 0; lap < 5; lap++) {
+		assert_int_equal(fev_send(q, NULL, 0, 0), 0);
+		assert_int_equal(fev_reserve(q, 0, &cl, 0), 0);
+		assert_int_equal(cl.cap, 0);
+		assert_int_equal(fev_commit(q, &cl, 0), 0);
+		assert_int_equal(fev_recv(q, NULL, 0, NULL, 0), 0);
+		assert_int_equal(fev_recv(q, buf, sizeof(buf), NULL, 0), 0);
+	}
+	assert_int_equal(fev_send(q, buf, 1, 0), -EMSGSIZE);
+	assert_int_equal(fev_send(q, NULL, 0, 0), 0);
+	assert_int_equal(fev_acquire(q, &ev, 0), 0);
+	assert_int_equal(ev.len, 0);
+	assert_int_equal(fev_release(q, &ev), 0);
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("zero", c->inst), 0);
+}
+
+/* ---- zero copy --------------------------------------------------------- */
+
+static void test_reserve_commit_acquire_release_pass_data_in_place(
+	void **state)
+{
+	struct ctx *c = *state;
+	fev_claim cl;
+	fev_event ev, again;
+	fev_queue *q;
+	struct timespec now;
+	uint64_t before;
+
+	fevtest_create(c->inst, "zc", 4, 128, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "zc", FEV_PRODUCER | FEV_CONSUMER, 0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	before = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	assert_int_equal(fev_reserve(q, 100, &cl, 0), 0);
+	assert_non_null(cl.data);
+	assert_int_equal(cl.cap, 128);
+	memset(cl.data, 'x', 128);
+	memcpy(cl.data, "in place", 8);
+	/* Commit fewer bytes than reserved; more than max_event is refused. */
+	assert_int_equal(fev_commit(q, &cl, 129), -EMSGSIZE);
+	assert_int_equal(fev_commit(q, &cl, 8), 0);
+	assert_int_equal(fev_commit(q, &cl, 8), -EINVAL);
+
+	assert_int_equal(fev_acquire(q, &ev, 0), 0);
+	assert_int_equal(ev.len, 8);
+	assert_memory_equal(ev.data, "in place", 8);
+	assert_int_equal(ev.flags, 0);
+	assert_true(ev.ts_ns >= before);
+	assert_true(ev.ts_ns < before + 10000 * FEVTEST_MS);
+	/* Held, so nobody else gets it. */
+	assert_int_equal(fev_acquire(q, &again, 0), -EAGAIN);
+	assert_int_equal(fev_release(q, &ev), 0);
+	assert_int_equal(fev_release(q, &ev), -EINVAL);
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("zc", c->inst), 0);
+}
+
+static void test_event_ids_are_consecutive_ring_positions(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *q;
+	fev_meta m;
+	uint64_t v = 0, last = 0;
+
+	fevtest_create(c->inst, "ids", 4, 8, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "ids", FEV_PRODUCER | FEV_CONSUMER, 0);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(fev_send(q, &v, sizeof(v), 0), 0);
+		assert_int_equal(fev_recv(q, &v, sizeof(v), &m, 0), sizeof(v));
+		if (i > 0)
+			assert_int_equal(m.id, last + 1);
+		last = m.id;
+	}
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("ids", c->inst), 0);
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+static void test_batches_keep_order_across_the_wrap(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t vals[8], next_in = 0, next_out = 0;
+	struct iovec iov[8];
+	fev_event evs[16];
+	fev_queue *q;
+
+	fevtest_create(c->inst, "batch", 8, 8, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "batch", FEV_PRODUCER | FEV_CONSUMER, 0);
+	for (int round = 0; round < 50; round++) {
+		size_t n = 1 + (size_t)round % 7;
+		int k, got;
+
+		for (size_t i = 0; i < n; i++) {
+			vals[i] = next_in + i;
+			iov[i] = (struct iovec){ &vals[i], sizeof(vals[i]) };
+		}
+		k = fev_send_batch(q, iov, n, 0);
+		assert_int_equal(k, (int)n);
+		next_in += (uint64_t)k;
+		got = fev_acquire_batch(q, evs, 16, 0);
+		assert_int_equal(got, k);
+		for (int i = 0; i < got; i++) {
+			uint64_t v;
+
+			assert_int_equal(evs[i].len, sizeof(v));
+			memcpy(&v, evs[i].data, sizeof(v));
+			assert_int_equal(v, next_out++);
+		}
+		assert_int_equal(fev_release_batch(q, evs, (size_t)got), got);
+	}
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("batch", c->inst), 0);
+}
+
+static void test_send_batch_into_a_nearly_full_queue_sends_what_fits(
+	void **state)
+{
+	struct ctx *c = *state;
+	uint64_t vals[6] = { 0, 1, 2, 3, 4, 5 };
+	struct iovec iov[6];
+	fev_queue *q;
+
+	for (int i = 0; i < 6; i++)
+		iov[i] = (struct iovec){ &vals[i], sizeof(vals[i]) };
+	fevtest_create(c->inst, "part", 4, 8, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "part", FEV_PRODUCER | FEV_CONSUMER, 0);
+	assert_int_equal(fev_send(q, &vals[0], sizeof(vals[0]), 0), 0);
+	assert_int_equal(fev_send_batch(q, iov + 1, 5, 0), 3);
+	assert_int_equal(fev_send_batch(q, iov + 4, 2, 0), -EAGAIN);
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(recv_u64(q, 0), i);
+	assert_int_equal(fev_send_batch(q, iov + 4, 2, 0), 2);
+	assert_int_equal(recv_u64(q, 0), 4);
+	assert_int_equal(recv_u64(q, 0), 5);
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("part", c->inst), 0);
+}
+
+/* ---- roles and arguments ----------------------------------------------- */
+
+static void test_handles_are_limited_to_the_roles_they_opened(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *p, *r;
+	fev_event ev;
+	fev_claim cl;
+	char buf[8] = { 0 };
+
+	fevtest_create(c->inst, "roles", 4, 8, FEV_POLICY_BLOCK);
+	p = fevtest_open(c->inst, "roles", FEV_PRODUCER, 0);
+	r = fevtest_open(c->inst, "roles", FEV_CONSUMER, 0);
+	assert_int_equal(fev_recv(p, buf, sizeof(buf), NULL, 0), -EPERM);
+	assert_int_equal(fev_acquire(p, &ev, 0), -EPERM);
+	assert_int_equal(fev_send(r, buf, 1, 0), -EPERM);
+	assert_int_equal(fev_reserve(r, 1, &cl, 0), -EPERM);
+	fev_close(p);
+	fev_close(r);
+	assert_int_equal(fev_queue_delete("roles", c->inst), 0);
+}
+
+/* ---- statistics -------------------------------------------------------- */
+
+static void test_stats_agree_with_what_the_handles_did(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *p1, *p2, *r;
+	fev_stats st;
+	uint64_t v = 0;
+
+	fevtest_create(c->inst, "stats", 16, 8, FEV_POLICY_BLOCK);
+	assert_int_equal(fev_queue_stats("stats", c->inst, &st), 0);
+	assert_int_equal(st.capacity, 16);
+	assert_int_equal(st.max_event, 8);
+	assert_int_equal(st.producers + st.consumers, 0);
+
+	p1 = fevtest_open(c->inst, "stats", FEV_PRODUCER, 0);
+	p2 = fevtest_open(c->inst, "stats", FEV_PRODUCER, 0);
+	r = fevtest_open(c->inst, "stats", FEV_CONSUMER, 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(fev_send(p1, &v, sizeof(v), 0), 0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fev_send(p2, &v, sizeof(v), 0), 0);
+	for (int i = 0; i < 6; i++)
+		recv_u64(r, 0);
+	assert_int_equal(fev_queue_stats("stats", c->inst, &st), 0);
+	assert_int_equal(st.producers, 2);
+	assert_int_equal(st.consumers, 1);
+	assert_int_equal(st.enqueued, 8);
+	assert_int_equal(st.dequeued, 6);
+	assert_int_equal(st.depth, 2);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.deleted, 0);
+
+	/* A closed handle leaves, its counters stay. */
+	fev_close(p1);
+	fev_close(r);
+	assert_int_equal(fev_queue_stats("stats", c->inst, &st), 0);
+	assert_int_equal(st.producers, 1);
+	assert_int_equal(st.consumers, 0);
+	assert_int_equal(st.enqueued, 8);
+	assert_int_equal(st.dequeued, 6);
+	assert_int_equal(st.depth, 2);
+
+	r = fevtest_open(c->inst, "stats", FEV_CONSUMER, 0);
+	recv_u64(r, 0);
+	assert_int_equal(fev_queue_stats("stats", c->inst, &st), 0);
+	assert_int_equal(st.dequeued, 7);
+	assert_int_equal(st.depth, 1);
+	fev_close(p2);
+	fev_close(r);
+	assert_int_equal(fev_queue_stats("stats", c->inst, &st), 0);
+	assert_int_equal(st.producers + st.consumers, 0);
+	assert_int_equal(st.enqueued, 8);
+	assert_int_equal(st.dequeued, 7);
+	assert_int_equal(fev_queue_delete("stats", c->inst), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_block_policy_producer_waits_until_a_consumer_frees_room,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reject_policy_returns_eagain_at_once_when_full,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_drop_oldest_discards_the_oldest_and_counts_it,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_drop_oldest_waits_rather_than_drop_a_held_event,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_send_larger_than_max_event_is_emsgsize, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_recv_into_a_small_buffer_keeps_the_event_for_the_next_call,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_zero_length_events_are_delivered, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reserve_commit_acquire_release_pass_data_in_place,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_event_ids_are_consecutive_ring_positions, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_batches_keep_order_across_the_wrap, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_send_batch_into_a_nearly_full_queue_sends_what_fits,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_handles_are_limited_to_the_roles_they_opened,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_stats_agree_with_what_the_handles_did, setup,
+			teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
