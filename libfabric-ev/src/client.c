@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fev/fev.h"
 #include "segment.h"
 #include "wait.h"
@@ -24,6 +25,8 @@ struct fev_queue {
 	uint32_t max_event;
 	int policy;
 	uint32_t spin_ns;
+	bool asymmetric_fence; /* see wait.h */
+	struct fev__clock clock;
 	struct fev__holder prod, cons;
 	/* The event fev_recv() could not hand over (buffer too small). */
 	bool stashed;
@@ -37,6 +40,7 @@ struct deadline {
 	int64_t timeout_ns;
 	bool set;
 	struct timespec abs; /* CLOCK_MONOTONIC */
+	struct timespec bounded_abs;
 };
 
 static inline void cpu_relax(void)
@@ -150,6 +154,7 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	}
 	q->roles = roles;
 	q->spin_ns = spin_ns;
+	q->asymmetric_fence = fev__wait_setup();
 	q->max_event = q->map.geo.max_event;
 	q->policy = (int)q->map.seg->hdr.policy;
 	rc = deleted(q) ? -EIDRM : attach_record(q);
@@ -217,6 +222,26 @@ static uint64_t deadline_ns(const struct deadline *d)
 	return (uint64_t)d->abs.tv_sec * 1000000000u + (uint64_t)d->abs.tv_nsec;
 }
 
+static bool deadline_passed(const struct deadline *d)
+{
+	return d->timeout_ns >= 0 && fev__now_monotonic_ns() >= deadline_ns(d);
+}
+
+/* The deadline of one sleep: 1 ms at most when F2 could not be issued. */
+static const struct timespec *sleep_until(struct deadline *d, bool bounded)
+{
+	uint64_t soon;
+
+	if (!bounded)
+		return d->timeout_ns < 0 ? NULL : &d->abs;
+	soon = fev__now_monotonic_ns() + 1000000u;
+	if (d->timeout_ns >= 0 && deadline_ns(d) < soon)
+		return &d->abs;
+	d->bounded_abs.tv_sec = (time_t)(soon / 1000000000u);
+	d->bounded_abs.tv_nsec = (long)(soon % 1000000000u);
+	return &d->bounded_abs;
+}
+
 /* Busy-wait up to spin_ns for the cursor's next slot to be ready. */
 static bool spin_until_ready(fev_queue *q, const struct fev__cursor *c,
 			     uint64_t bias, const struct deadline *d)
@@ -251,7 +276,8 @@ static int await_slot(fev_queue *q, struct fev__waitword *w,
 	if (q->spin_ns != 0 && spin_until_ready(q, c, bias, d))
 		return 0;
 	for (;;) {
-		uint32_t seq = fev__wait_register(w);
+		bool bounded;
+		uint32_t seq = fev__wait_register(w, &bounded);
 		int rc;
 
 		if (fev__ring_can_take(&q->map.ring, c, bias) || deleted(q)) {
@@ -259,9 +285,9 @@ static int await_slot(fev_queue *q, struct fev__waitword *w,
 			return 0;
 		}
 		counter_set(&q->me->sleeps, ++q->sleeps);
-		rc = fev__wait_sleep(w, seq, d->timeout_ns < 0 ? NULL : &d->abs);
+		rc = fev__wait_sleep(w, seq, sleep_until(d, bounded));
 		fev__wait_cancel(w, seq);
-		if (rc == -ETIMEDOUT)
+		if (rc == -ETIMEDOUT && (!bounded || deadline_passed(d)))
 			return rc;
 		if (rc == 0)
 			return 0;
@@ -271,7 +297,7 @@ static int await_slot(fev_queue *q, struct fev__waitword *w,
 
 static void wake(fev_queue *q, struct fev__waitword *w)
 {
-	fev__wait_fence(); /* F1 */
+	fev__wait_fence(q->asymmetric_fence); /* F1 */
 	if (fev__wait_wake_if_sleepers(w))
 		counter_set(&q->me->wakes, ++q->wakes);
 }
@@ -351,7 +377,7 @@ int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
 		memcpy(fev__slot_payload(fev__ring_slot(&q->map.ring, pos)),
 		       data, len);
 	fev__ring_commit(&q->map.ring, pos, (uint32_t)len, 0, q->me_index,
-			 fev__now_realtime_ns());
+			 fev__clock_realtime_ns(&q->clock));
 	publish(q, 1);
 	return 0;
 }
@@ -374,7 +400,7 @@ int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 	k = produce_take(q, (uint32_t)n, timeout_ns, &pos);
 	if (k < 0)
 		return k;
-	ts = fev__now_realtime_ns();
+	ts = fev__clock_realtime_ns(&q->clock);
 	for (int i = 0; i < k; i++) {
 		struct fev__slot *s = fev__ring_slot(&q->map.ring, pos + i);
 
@@ -426,7 +452,7 @@ int fev_commit(fev_queue *q, fev_claim *c, size_t len)
 	if (len > q->max_event)
 		return -EMSGSIZE;
 	fev__ring_commit(&q->map.ring, c->priv_pos, (uint32_t)len, 0,
-			 q->me_index, fev__now_realtime_ns());
+			 q->me_index, fev__clock_realtime_ns(&q->clock));
 	c->data = NULL;
 	publish(q, 1);
 	return 0;

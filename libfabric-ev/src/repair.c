@@ -285,7 +285,7 @@ int fev__repair_attacher(struct fev__map *m, uint32_t idx,
 		res->pending = pending;
 	}
 	if (pass.tombstoned || pass.redelivered) {
-		fev__wait_fence(); /* F1: the repairs above are published */
+		fev__wait_fence(false); /* F1: the repairs are published */
 		fev__wait_wake_all(&m->seg->not_empty);
 		fev__wait_wake_all(&m->seg->not_full);
 	}

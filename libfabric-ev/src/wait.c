@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,13 +13,36 @@ static uint32_t *futex_word(struct fev__waitword *w)
 	return (uint32_t *)(void *)&w->word;
 }
 
-uint32_t fev__wait_register(struct fev__waitword *w)
+static int membarrier(int cmd)
 {
-	/* S1: relaxed RMW; ordered before the re-check by F2 below. */
+	return (int)syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+bool fev__wait_setup(void)
+{
+	/* The pid that registered: a forked child must register again. */
+	static _Atomic pid_t registered;
+	pid_t me = getpid();
+
+	/* Relaxed: a cache of an idempotent syscall's outcome. */
+	if (atomic_load_explicit(&registered, memory_order_relaxed) == me)
+		return true;
+	if (membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) < 0)
+		return false;
+	atomic_store_explicit(&registered, me, memory_order_relaxed);
+	return true;
+}
+
+uint32_t fev__wait_register(struct fev__waitword *w, bool *bounded)
+{
+	/* S1: ordered before the re-check by F2 below. */
 	uint64_t v = atomic_fetch_add_explicit(&w->word, FEV__WAIT_ONE_SLEEPER,
-					       memory_order_relaxed);
-	/* F2: pairs with F1 in the waker (fev__wait_fence()). */
-	atomic_thread_fence(memory_order_seq_cst);
+					       memory_order_seq_cst);
+
+	/* F2: pairs with F1 in every waker, fenced or not. */
+	*bounded = membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0;
+	if (*bounded)
+		atomic_thread_fence(memory_order_seq_cst);
 	return FEV__WAIT_SEQ(v);
 }
 

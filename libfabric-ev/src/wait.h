@@ -10,7 +10,15 @@
  *                                        FUTEX_WAKE(all)
  *
  * F1 and F2 are the two halves of a Dekker pair: either the waker sees the
- * sleeper registered, or the sleeper's re-check sees the publish.  The waker
+ * sleeper registered, or the sleeper's re-check sees the publish.  They are
+ * asymmetric, as in liburcu's urcu-memb: every process that attaches
+ * registers for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), so F1 on the
+ * hot path is only a compiler barrier, and F2 -- on the way to a sleep,
+ * which costs a syscall anyway -- is a membarrier() that makes every CPU
+ * running a registered process execute a full barrier.  Where membarrier
+ * is refused (old kernel, seccomp), F1 is a full fence and a sleeper that
+ * cannot issue F2 sleeps at most 1 ms at a time, so a wake-up it missed
+ * costs latency, never liveness.  The waker
  * takes the sleepers off the count in the same CAS that bumps the sequence,
  * so one sleep costs one wake syscall however many publishes follow; a
  * sleeper that leaves on its own (timeout, re-check succeeded) deregisters
@@ -19,13 +27,23 @@
 #ifndef FEV_WAIT_H
 #define FEV_WAIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "layout.h"
 
-/* Register as a sleeper; returns the sequence to sleep on.  Issues F2. */
-uint32_t fev__wait_register(struct fev__waitword *w);
+/*
+ * Register this process for the asymmetric fence (once per process; again
+ * after fork).  Returns true when F1 may be a compiler barrier.
+ */
+bool fev__wait_setup(void);
+
+/*
+ * Register as a sleeper; returns the sequence to sleep on.  Issues F2; sets
+ * *bounded when it could not, and the sleep must then be short.
+ */
+uint32_t fev__wait_register(struct fev__waitword *w, bool *bounded);
 /* Leave without being woken; a no-op when a waker already took us off. */
 void fev__wait_cancel(struct fev__waitword *w, uint32_t seq);
 /*
@@ -53,10 +71,16 @@ static inline int fev__wait_wake_if_sleepers(struct fev__waitword *w)
 	return 1;
 }
 
-/* F1: orders a publish before the sleeper-count load; pairs with F2. */
-static inline void fev__wait_fence(void)
+/*
+ * F1: orders a publish before the sleeper-count load; pairs with F2.
+ * asymmetric: the value fev__wait_setup() returned.
+ */
+static inline void fev__wait_fence(bool asymmetric)
 {
-	atomic_thread_fence(memory_order_seq_cst);
+	if (asymmetric)
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		atomic_thread_fence(memory_order_seq_cst);
 }
 
 #endif /* FEV_WAIT_H */
