@@ -1,0 +1,193 @@
+/*
+ * The frozen shared-memory layout.  Processes built from different versions
+ * of fev share segments, so every size, offset and constant in layout.h is
+ * compared against a literal number.  When one of these fails, the change is
+ * an ABI break: bump FEV_ABI_MAJOR in fev/version.h (old segments are then
+ * refused with -EPROTO) and update the numbers here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fev/fev.h"
+#include "layout.h"
+
+#define BUMP "shared-memory layout changed: bump FEV_ABI_MAJOR in fev/version.h"
+
+#define FROZEN(expr, want)                                                  \
+	do {                                                                \
+		unsigned long long got_ = (unsigned long long)(expr);       \
+		if (got_ != (unsigned long long)(want))                     \
+			fail_msg("%s is %llu, was %llu: " BUMP, #expr, got_, \
+				 (unsigned long long)(want));               \
+	} while (0)
+
+#define OFF(type, field, want) FROZEN(offsetof(type, field), want)
+
+static void test_header_layout_is_frozen(void **state)
+{
+	(void)state;
+	FROZEN(sizeof(struct fev__header), 256);
+	OFF(struct fev__header, magic, 0);
+	OFF(struct fev__header, abi_major, 8);
+	OFF(struct fev__header, abi_minor, 10);
+	OFF(struct fev__header, header_size, 12);
+	OFF(struct fev__header, seg_size, 16);
+	OFF(struct fev__header, capacity, 24);
+	OFF(struct fev__header, slot_size, 28);
+	OFF(struct fev__header, max_event, 32);
+	OFF(struct fev__header, policy, 36);
+	OFF(struct fev__header, attacher_max, 40);
+	OFF(struct fev__header, reserved0, 44);
+	OFF(struct fev__header, off_fabric, 48);
+	OFF(struct fev__header, off_head, 56);
+	OFF(struct fev__header, off_tail, 64);
+	OFF(struct fev__header, off_not_empty, 72);
+	OFF(struct fev__header, off_not_full, 80);
+	OFF(struct fev__header, off_attachers, 88);
+	OFF(struct fev__header, off_slots, 96);
+	OFF(struct fev__header, created_ns, 104);
+	OFF(struct fev__header, creator_pid, 112);
+	OFF(struct fev__header, reserved1, 116);
+	OFF(struct fev__header, name, 120);
+	FROZEN(sizeof(((struct fev__header *)0)->name), 64);
+	OFF(struct fev__header, reserved2, 184);
+}
+
+static void test_fabric_line_layout_is_frozen(void **state)
+{
+	(void)state;
+	FROZEN(sizeof(struct fev__fabric), 128);
+	OFF(struct fev__fabric, state, 0);
+	OFF(struct fev__fabric, repair_epoch, 4);
+	OFF(struct fev__fabric, redelivered, 8);
+	OFF(struct fev__fabric, tombstoned, 16);
+	OFF(struct fev__fabric, repaired_attachers, 24);
+	OFF(struct fev__fabric, retired_enqueued, 32);
+	OFF(struct fev__fabric, retired_dequeued, 40);
+	OFF(struct fev__fabric, retired_dropped, 48);
+	OFF(struct fev__fabric, retired_full_waits, 56);
+	OFF(struct fev__fabric, retired_sleeps, 64);
+	OFF(struct fev__fabric, retired_wakes, 72);
+	OFF(struct fev__fabric, pad, 80);
+}
+
+static void test_cursor_and_wait_word_layout_is_frozen(void **state)
+{
+	(void)state;
+	FROZEN(sizeof(struct fev__cursor), 128);
+	FROZEN(_Alignof(struct fev__cursor), 128);
+	OFF(struct fev__cursor, pos, 0);
+	FROZEN(sizeof(struct fev__waitword), 128);
+	FROZEN(_Alignof(struct fev__waitword), 128);
+	OFF(struct fev__waitword, word, 0);
+	/* The futex is the low half (sequence), the sleeper count the high. */
+	FROZEN(FEV__WAIT_SEQ(UINT64_C(0x0000000500000007)), 7);
+	FROZEN(FEV__WAIT_SLEEPERS(UINT64_C(0x0000000500000007)), 5);
+	FROZEN(FEV__WAIT_ONE_SLEEPER, UINT64_C(1) << 32);
+}
+
+static void test_segment_sections_are_frozen(void **state)
+{
+	(void)state;
+	FROZEN(sizeof(struct fev__segment), 896);
+	OFF(struct fev__segment, hdr, 0);
+	OFF(struct fev__segment, fabric, 256);
+	OFF(struct fev__segment, head, 384);
+	OFF(struct fev__segment, tail, 512);
+	OFF(struct fev__segment, not_empty, 640);
+	OFF(struct fev__segment, not_full, 768);
+}
+
+static void test_claim_and_attacher_layout_is_frozen(void **state)
+{
+	(void)state;
+	FROZEN(sizeof(struct fev__claim), 16);
+	OFF(struct fev__claim, pos, 0);
+	OFF(struct fev__claim, n, 8);
+	OFF(struct fev__claim, reserved, 12);
+	FROZEN(sizeof(struct fev__attacher), 128);
+	OFF(struct fev__attacher, state, 0);
+	OFF(struct fev__attacher, roles, 4);
+	OFF(struct fev__attacher, pid, 8);
+	OFF(struct fev__attacher, reserved0, 12);
+	OFF(struct fev__attacher, start_time, 16);
+	OFF(struct fev__attacher, attach_ns, 24);
+	OFF(struct fev__attacher, prod, 32);
+	OFF(struct fev__attacher, cons, 48);
+	OFF(struct fev__attacher, enqueued, 64);
+	OFF(struct fev__attacher, dequeued, 72);
+	OFF(struct fev__attacher, dropped, 80);
+	OFF(struct fev__attacher, full_waits, 88);
+	OFF(struct fev__attacher, sleeps, 96);
+	OFF(struct fev__attacher, wakes, 104);
+	OFF(struct fev__attacher, claim_ns, 112);
+	OFF(struct fev__attacher, reserved1, 120);
+}
+
+static void test_slot_header_layout_is_frozen(void **state)
+{
+	(void)state;
+	FROZEN(sizeof(struct fev__slot), 32);
+	OFF(struct fev__slot, seq, 0);
+	OFF(struct fev__slot, len, 8);
+	OFF(struct fev__slot, flags, 12);
+	OFF(struct fev__slot, attacher, 16);
+	OFF(struct fev__slot, reserved, 20);
+	OFF(struct fev__slot, ts_ns, 24);
+}
+
+static void test_constants_in_shared_memory_are_frozen(void **state)
+{
+	(void)state;
+	FROZEN(FEV__MAGIC, UINT64_C(0x2147455331564546));
+	FROZEN(FEV__LINE, 128);
+	FROZEN(FEV__SEG_LIVE, 1);
+	FROZEN(FEV__SEG_DELETED, 2);
+	FROZEN(FEV__ATT_FREE, 0);
+	FROZEN(FEV__ATT_CLAIMING, 1);
+	FROZEN(FEV__ATT_ACTIVE, 2);
+	FROZEN(FEV__ATT_REPAIRING, 3);
+	FROZEN(FEV__SLOT_TOMBSTONE, 0x100);
+	FROZEN(FEV_REDELIVERED, 0x1);
+	FROZEN(FEV_POLICY_BLOCK, 0);
+	FROZEN(FEV_POLICY_REJECT, 1);
+	FROZEN(FEV_POLICY_DROP_OLDEST, 2);
+	FROZEN(FEV_NAME_MAX, 63);
+}
+
+static void test_geometry_of_a_queue_is_frozen(void **state)
+{
+	struct fev__geometry g;
+
+	(void)state;
+	assert_int_equal(fev__geometry_compute(8, 64, 64, &g), 0);
+	FROZEN(g.slot_size, 128);
+	FROZEN(g.off_attachers, 896);
+	FROZEN(g.off_slots, 9088);
+	FROZEN(g.seg_size, 10112);
+	assert_int_equal(fev__geometry_compute(1024, 0, 3, &g), 0);
+	FROZEN(g.slot_size, 64);
+	FROZEN(g.off_attachers, 896);
+	FROZEN(g.off_slots, 1280);
+	FROZEN(g.seg_size, 1280 + 1024 * 64);
+	assert_int_equal(fev__geometry_compute(2, 1000, 64, &g), 0);
+	FROZEN(g.slot_size, 1088);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_layout_is_frozen),
+		cmocka_unit_test(test_fabric_line_layout_is_frozen),
+		cmocka_unit_test(test_cursor_and_wait_word_layout_is_frozen),
+		cmocka_unit_test(test_segment_sections_are_frozen),
+		cmocka_unit_test(test_claim_and_attacher_layout_is_frozen),
+		cmocka_unit_test(test_slot_header_layout_is_frozen),
+		cmocka_unit_test(test_constants_in_shared_memory_are_frozen),
+		cmocka_unit_test(test_geometry_of_a_queue_is_frozen),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
