@@ -107,6 +107,7 @@ int fev_queue_delete(const char *queue, const char *instance)
 		 * -EIDRM; the wakes make sleepers look. */
 		atomic_store_explicit(&m.seg->fabric.state, FEV__SEG_DELETED,
 				      memory_order_release);
+		fev__wait_fence(false); /* F1, full: we may be unregistered */
 		fev__wait_wake_all(&m.seg->not_empty);
 		fev__wait_wake_all(&m.seg->not_full);
 		fev__map_close(&m);
