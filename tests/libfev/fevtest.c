@@ -136,3 +136,93 @@ uint64_t fevtest_rand(uint64_t *state)
 	*state = x;
 	return x * UINT64_C(2685821657736338717);
 }
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#define MAX_CHILDREN 64
+static int children[MAX_CHILDREN];
+
+static void remember_child(int pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] == 0) {
+			children[i] = pid;
+			return;
+		}
+}
+
+static void forget_child(int pid)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
+int fevtest_spawn(char *const argv[], int keep_fd)
+{
+	int pid = fork();
+
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* dup2 to another number clears close-on-exec. */
+		if (keep_fd >= 0 && dup2(keep_fd, FEVTEST_CHILD_FD) < 0)
+			_exit(126);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	remember_child(pid);
+	return pid;
+}
+
+int fevtest_fork(int (*fn)(void *arg), void *arg)
+{
+	int pid = fork();
+
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(fn(arg));
+	remember_child(pid);
+	return pid;
+}
+
+int fevtest_wait(int pid, unsigned timeout_ms)
+{
+	uint64_t deadline = fevtest_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	int status;
+
+	for (;;) {
+		int rc = waitpid(pid, &status, WNOHANG);
+
+		if (rc == pid)
+			break;
+		if (rc < 0 && errno != EINTR)
+			fail_msg("waitpid %d: %s", pid, strerror(errno));
+		if (fevtest_now_ns() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			forget_child(pid);
+			fail_msg("child %d still running after %u ms: killed",
+				 pid, timeout_ms);
+		}
+		fevtest_sleep_ms(2);
+	}
+	forget_child(pid);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+void fevtest_kill_children(void)
+{
+	for (int i = 0; i < MAX_CHILDREN; i++)
+		if (children[i] > 0) {
+			kill(children[i], SIGKILL);
+			waitpid(children[i], NULL, 0);
+			children[i] = 0;
+		}
+}

@@ -39,6 +39,23 @@ uint64_t fevtest_cpu_ns(void); /* CLOCK_PROCESS_CPUTIME_ID */
 /* Sleep ms milliseconds (restarting after signals). */
 void fevtest_sleep_ms(unsigned ms);
 
+/*
+ * Run argv (argv[0] a path) in a child process.  keep_fd, when >= 0, is
+ * passed to the child as fd FEVTEST_CHILD_FD whatever its close-on-exec
+ * flag; other descriptors follow their flags.
+ */
+#define FEVTEST_CHILD_FD 100
+int fevtest_spawn(char *const argv[], int keep_fd);
+/* Fork; the child runs fn(arg) and exits with its return value. */
+int fevtest_fork(int (*fn)(void *arg), void *arg);
+/*
+ * Wait for child pid up to timeout_ms; kills it (SIGKILL) and fails the
+ * test when it takes longer.  Returns its exit status, or 128 + signal.
+ */
+int fevtest_wait(int pid, unsigned timeout_ms);
+/* Kill every child still running (teardown after a failure). */
+void fevtest_kill_children(void);
+
 /* Deterministic pseudo-random numbers (xorshift64*). */
 uint64_t fevtest_rand(uint64_t *state);
 
