@@ -1,0 +1,568 @@
+/*
+ * The control socket: AF_UNIX SOCK_SEQPACKET, one request per message (at
+ * most FEVD_REQUEST_MAX bytes), one reply per message (at most
+ * FEVD_REPLY_MAX).  The protocol is fixed with the fev tool (see
+ * daemon/CONFIG.md, "Control socket"): ASCII words separated by single
+ * spaces, the verb first; the reply's first line is 0 or "-ERRNO sentence".
+ *
+ * Anyone may connect (the socket is 0666); what a peer may do is decided by
+ * its SO_PEERCRED credentials, taken when it connected: root, fevd's own
+ * uid and members of [fabric] admin_group may change the instance, anyone
+ * may look.  Everything a peer sends is untrusted: a bad request gets an
+ * error reply, never more.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <bsd/string.h>
+
+#include "internal.h"
+#include "log.h"
+
+#define WORDS_MAX 16
+
+/* ---- replies ----------------------------------------------------------- */
+
+static void reply_reset(struct fevd_reply *r)
+{
+	r->len = 0;
+	r->overflow = false;
+	r->buf[0] = '\0';
+}
+
+static void reply_add(struct fevd_reply *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void reply_add(struct fevd_reply *r, const char *fmt, ...)
+{
+	size_t room = sizeof(r->buf) - r->len;
+	va_list ap;
+	int n;
+
+	if (r->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(r->buf + r->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		r->overflow = true;
+	else
+		r->len += (size_t)n;
+}
+
+/* Replace the reply with "-ERRNO sentence". */
+static void reply_err(struct fevd_reply *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_err(struct fevd_reply *r, int err, const char *fmt, ...)
+{
+	char sentence[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sentence, sizeof(sentence), fmt, ap);
+	va_end(ap);
+	reply_reset(r);
+	reply_add(r, "%d %s\n", err, sentence);
+}
+
+/* ---- authorisation ----------------------------------------------------- */
+
+static bool in_group(const struct fevd_peer *p, gid_t gid)
+{
+	if (p->cred.gid == gid)
+		return true;
+	for (int i = 0; i < p->ngroups; i++)
+		if (p->groups[i] == gid)
+			return true;
+	return false;
+}
+
+static bool may_change(const struct fevd *d, const struct fevd_peer *p)
+{
+	if (p->cred.uid == 0 || p->cred.uid == geteuid())
+		return true;
+	return d->cfg.has_admin_group && in_group(p, d->cfg.admin_gid);
+}
+
+static void deny(struct fevd *d, const struct fevd_peer *p)
+{
+	char needs[128];
+
+	if (d->cfg.has_admin_group)
+		snprintf(needs, sizeof(needs), "root, fevd's uid or group %s",
+			 d->cfg.admin_group);
+	else
+		snprintf(needs, sizeof(needs), "root or fevd's uid %u",
+			 (unsigned)geteuid());
+	reply_err(&d->reply, -EACCES,
+		  "permission denied: uid %u may not change instance %s "
+		  "(needs %s)",
+		  (unsigned)p->cred.uid, d->instance, needs);
+}
+
+/* ---- verbs ------------------------------------------------------------- */
+
+static void verb_ping(struct fevd *d)
+{
+	reply_add(&d->reply, "0\nfevd %s instance=%s pid=%d\n",
+		  FEV_VERSION_STRING, d->instance, (int)getpid());
+}
+
+static void list_one(struct fevd *d, const char *name)
+{
+	struct fevd_queue *q;
+	fev_stats st;
+
+	rcu_read_lock();
+	q = fevd_registry_find(&d->reg, name);
+	if (q != NULL) {
+		fev__map_stats(&q->map, &st);
+		reply_add(&d->reply,
+			  "%s capacity=%llu max_event=%u policy=%s depth=%llu "
+			  "producers=%u consumers=%u\n",
+			  q->name, (unsigned long long)st.capacity,
+			  st.max_event, fevd_policy_name(st.policy),
+			  (unsigned long long)st.depth, st.producers,
+			  st.consumers);
+	}
+	rcu_read_unlock();
+}
+
+static void verb_list(struct fevd *d)
+{
+	char **names;
+	size_t n;
+	int rc = fevd_registry_names(&d->reg, &names, &n);
+
+	if (rc < 0) {
+		reply_err(&d->reply, rc, "cannot list queues: %s",
+			  strerror(-rc));
+		return;
+	}
+	reply_add(&d->reply, "0\n");
+	for (size_t i = 0; i < n; i++) {
+		list_one(d, names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+static void verb_stats(struct fevd *d, const char *name)
+{
+	struct fevd_queue *q;
+	fev_stats st;
+
+	rcu_read_lock();
+	q = fevd_registry_find(&d->reg, name);
+	if (q != NULL)
+		fev__map_stats(&q->map, &st);
+	rcu_read_unlock();
+	if (q == NULL) {
+		reply_err(&d->reply, -ENOENT, "no such queue '%s'", name);
+		return;
+	}
+	reply_add(&d->reply,
+		  "0\ncapacity=%llu\ndepth=%llu\nenqueued=%llu\n"
+		  "dequeued=%llu\ndropped=%llu\nredelivered=%llu\n"
+		  "tombstoned=%llu\nproducers=%u\nconsumers=%u\nsleepers=%u\n"
+		  "full_waits=%llu\nsleeps=%llu\nwakes=%llu\n",
+		  (unsigned long long)st.capacity,
+		  (unsigned long long)st.depth,
+		  (unsigned long long)st.enqueued,
+		  (unsigned long long)st.dequeued,
+		  (unsigned long long)st.dropped,
+		  (unsigned long long)st.redelivered,
+		  (unsigned long long)st.tombstoned, st.producers,
+		  st.consumers, st.sleepers,
+		  (unsigned long long)st.full_waits,
+		  (unsigned long long)st.sleeps, (unsigned long long)st.wakes);
+}
+
+static void verb_create(struct fevd *d, char **w, int nw)
+{
+	struct fevd_queue_conf c;
+	char why[FEVD_ERR_MAX];
+	int rc;
+
+	if (fev_queue_name_valid(w[1]) < 0) {
+		reply_err(&d->reply, -EINVAL,
+			  "bad request: bad queue name '%s' (1-63 of A-Z a-z "
+			  "0-9 . _ -)",
+			  w[1]);
+		return;
+	}
+	fevd_queue_conf_defaults(&c);
+	strlcpy(c.name, w[1], sizeof(c.name));
+	for (int i = 2; i < nw; i++) {
+		char *eq = strchr(w[i], '=');
+
+		if (eq == NULL || eq == w[i] || eq[1] == '\0') {
+			reply_err(&d->reply, -EINVAL,
+				  "bad request: expected key=value, got '%s'",
+				  w[i]);
+			return;
+		}
+		*eq = '\0';
+		if (fevd_queue_conf_set(&c, w[i], eq + 1, why, sizeof(why)) <
+		    0) {
+			reply_err(&d->reply, -EINVAL, "bad request: %s", why);
+			return;
+		}
+	}
+	if (fevd_queue_conf_check(&c, why, sizeof(why)) < 0) {
+		reply_err(&d->reply, -EINVAL, "bad request: %s", why);
+		return;
+	}
+	rc = fevd_queue_create_adopt(d, &c, FEVD_ORIGIN_CONTROL, false);
+	if (rc == -EEXIST)
+		reply_err(&d->reply, rc, "queue '%s' already exists", c.name);
+	else if (rc < 0)
+		reply_err(&d->reply, rc, "cannot create queue '%s': %s",
+			  c.name, fev_strerror(rc));
+	else
+		reply_add(&d->reply, "0\n");
+}
+
+static void verb_delete(struct fevd *d, const char *name)
+{
+	struct fevd_queue *q;
+	int rc;
+
+	if (fev_queue_name_valid(name) < 0) {
+		reply_err(&d->reply, -EINVAL,
+			  "bad request: bad queue name '%s'", name);
+		return;
+	}
+	/* Only the supervisor thread removes queues, and we are it: q stays
+	 * valid after the read-side section ends. */
+	rcu_read_lock();
+	q = fevd_registry_find(&d->reg, name);
+	rcu_read_unlock();
+	if (q == NULL) {
+		reply_err(&d->reply, -ENOENT, "no such queue '%s'", name);
+		return;
+	}
+	rc = fevd_queue_destroy(d, q);
+	if (rc < 0)
+		reply_err(&d->reply, rc, "cannot delete queue '%s': %s", name,
+			  fev_strerror(rc));
+	else
+		reply_add(&d->reply, "0\n");
+}
+
+static void verb_reload(struct fevd *d)
+{
+	char err[FEVD_ERR_MAX];
+	int rc = fevd_supervisor_reload(d, err, sizeof(err));
+
+	if (rc < 0)
+		reply_err(&d->reply, rc, "reload failed: %s", err);
+	else
+		reply_add(&d->reply, "0\n");
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+/*
+ * Split req in place into words; -EINVAL with the reason for anything but
+ * printable ASCII words separated by single spaces.
+ */
+static int split(char *req, char **w, int *nw, const char **why)
+{
+	char *s = req;
+
+	*nw = 0;
+	if (*s == '\0')
+		return *why = "empty request", -EINVAL;
+	for (;;) {
+		char *start = s;
+
+		while (*s > ' ' && *s < 0x7f)
+			s++;
+		if (s == start)
+			return *why = "words must be separated by single "
+				      "spaces",
+			       -EINVAL;
+		if (*nw == WORDS_MAX)
+			return *why = "too many words", -EINVAL;
+		w[(*nw)++] = start;
+		if (*s == '\0')
+			return 0;
+		if (*s != ' ')
+			return *why = "only printable ASCII is allowed",
+			       -EINVAL;
+		*s++ = '\0';
+	}
+}
+
+struct verb {
+	const char *name;
+	int min_words, max_words;
+	bool changes;
+	const char *usage;
+};
+
+static const struct verb verbs[] = {
+	{ "ping", 1, 1, false, "ping" },
+	{ "list", 1, 1, false, "list" },
+	{ "stats", 2, 2, false, "stats NAME" },
+	{ "create", 2, WORDS_MAX, true,
+	  "create NAME [capacity=N] [max_event=N] [policy=P] [mode=0660] "
+	  "[group=G]" },
+	{ "delete", 2, 2, true, "delete NAME" },
+	{ "reload", 1, 1, true, "reload" },
+};
+
+void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
+			 const char *req, size_t len)
+{
+	char buf[FEVD_REQUEST_MAX + 1];
+	char *w[WORDS_MAX];
+	const struct verb *v = NULL;
+	const char *why = NULL;
+	int nw;
+
+	reply_reset(&d->reply);
+	if (len > FEVD_REQUEST_MAX) {
+		reply_err(&d->reply, -EMSGSIZE,
+			  "bad request: longer than %d bytes",
+			  FEVD_REQUEST_MAX);
+		return;
+	}
+	memcpy(buf, req, len);
+	buf[len] = '\0';
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0'; /* a trailing newline is forgiven */
+	if (strlen(buf) != len) {
+		reply_err(&d->reply, -EINVAL, "bad request: NUL byte");
+		return;
+	}
+	if (split(buf, w, &nw, &why) < 0) {
+		reply_err(&d->reply, -EINVAL, "bad request: %s", why);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(w[0], verbs[i].name) == 0)
+			v = &verbs[i];
+	if (v == NULL) {
+		reply_err(&d->reply, -EINVAL,
+			  "bad request: unknown verb '%.32s' (ping, list, "
+			  "stats, create, delete, reload)",
+			  w[0]);
+		return;
+	}
+	if (nw < v->min_words || nw > v->max_words) {
+		reply_err(&d->reply, -EINVAL, "bad request: usage: %s",
+			  v->usage);
+		return;
+	}
+	if (v->changes && !may_change(d, peer)) {
+		deny(d, peer);
+		fevd_info("control: denied '%s' to uid %u", w[0],
+			  (unsigned)peer->cred.uid);
+		return;
+	}
+	/* Requests see the fabric as it is now: new segments, dead peers. */
+	fevd_rescan_segments(d);
+	fevd_liveness_scan(d);
+	if (strcmp(v->name, "ping") == 0)
+		verb_ping(d);
+	else if (strcmp(v->name, "list") == 0)
+		verb_list(d);
+	else if (strcmp(v->name, "stats") == 0)
+		verb_stats(d, w[1]);
+	else if (strcmp(v->name, "create") == 0)
+		verb_create(d, w, nw);
+	else if (strcmp(v->name, "delete") == 0)
+		verb_delete(d, w[1]);
+	else
+		verb_reload(d);
+	if (d->reply.overflow)
+		reply_err(&d->reply, -EMSGSIZE,
+			  "reply longer than %d bytes", FEVD_REPLY_MAX);
+	if (v->changes)
+		fevd_info("control: uid %u: %s %s -> %.*s",
+			  (unsigned)peer->cred.uid, w[0], nw > 1 ? w[1] : "",
+			  (int)strcspn(d->reply.buf, "\n"), d->reply.buf);
+}
+
+/* ---- the socket -------------------------------------------------------- */
+
+static int mkdir_parents(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Is someone answering on path?  Then it is not ours to replace. */
+static bool socket_in_use(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	bool used;
+
+	if (fd < 0)
+		return false;
+	used = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return used;
+}
+
+int fevd_control_listen(struct fevd *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlcpy(sa.sun_path, d->socket_path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	rc = mkdir_parents(d->socket_path);
+	if (rc < 0) {
+		fevd_err("cannot create the directory of %s: %s",
+			 d->socket_path, strerror(-rc));
+		return rc;
+	}
+	if (socket_in_use(&sa)) {
+		fevd_err("control socket %s is served by another process",
+			 d->socket_path);
+		return -EADDRINUSE;
+	}
+	unlink(d->socket_path); /* a stale socket of a dead fevd */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Authorisation is by peer credentials, so anyone may connect. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(d->socket_path, 0666) < 0 || listen(fd, 64) < 0) {
+		rc = -errno;
+		fevd_err("control socket %s: %s", d->socket_path,
+			 strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	d->listenfd = fd;
+	fevd_epoll_add(d, fd, FEVD_TAG_LISTEN);
+	return 0;
+}
+
+static void peer_groups(struct fevd_peer *p)
+{
+	socklen_t len = sizeof(p->groups);
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int n = FEVD_PEER_GROUPS_MAX;
+
+	if (getsockopt(p->fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &len) ==
+	    0) {
+		p->ngroups = (int)(len / sizeof(gid_t));
+		return;
+	}
+	/* Older kernels, or more groups than we keep: ask the user db. */
+	p->ngroups = -1;
+	if (getpwuid_r(p->cred.uid, &pw, buf, sizeof(buf), &res) == 0 &&
+	    res != NULL &&
+	    getgrouplist(res->pw_name, p->cred.gid, p->groups, &n) >= 0)
+		p->ngroups = n;
+}
+
+void fevd_control_accept(struct fevd *d)
+{
+	for (;;) {
+		int fd = accept4(d->listenfd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		socklen_t len = sizeof(struct ucred);
+		struct fevd_peer *p;
+
+		if (fd < 0)
+			return; /* EAGAIN, or a peer that gave up */
+		if (d->npeers == FEVD_CLIENTS_MAX) {
+			static const char busy[] =
+				"-16 busy: too many control connections\n";
+
+			send(fd, busy, sizeof(busy) - 1,
+			     MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		p = &d->peers[d->npeers];
+		memset(p, 0, sizeof(*p));
+		p->fd = fd;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &p->cred, &len) <
+		    0) {
+			close(fd);
+			continue;
+		}
+		peer_groups(p);
+		d->npeers++;
+		fevd_epoll_add(d, fd, FEVD_TAG_CLIENT);
+	}
+}
+
+static void peer_close(struct fevd *d, size_t i)
+{
+	fevd_epoll_del(d, d->peers[i].fd);
+	close(d->peers[i].fd);
+	d->peers[i] = d->peers[--d->npeers];
+}
+
+void fevd_control_serve(struct fevd *d, int fd)
+{
+	char req[FEVD_REQUEST_MAX + 1];
+	size_t i;
+	ssize_t n;
+
+	for (i = 0; i < d->npeers && d->peers[i].fd != fd; i++)
+		;
+	if (i == d->npeers)
+		return;
+	/* MSG_TRUNC: the real length of a message too long for req. */
+	n = recv(fd, req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		peer_close(d, i);
+		return;
+	}
+	fevd_control_handle(d, &d->peers[i], req, (size_t)n);
+	/* A peer that cannot take its reply now is not waited for. */
+	if (send(fd, d->reply.buf, d->reply.len, MSG_NOSIGNAL | MSG_DONTWAIT) <
+	    0)
+		peer_close(d, i);
+}
+
+void fevd_control_close(struct fevd *d)
+{
+	while (d->npeers > 0)
+		peer_close(d, d->npeers - 1);
+	if (d->listenfd >= 0) {
+		fevd_epoll_del(d, d->listenfd);
+		close(d->listenfd);
+		d->listenfd = -1;
+		unlink(d->socket_path);
+	}
+}

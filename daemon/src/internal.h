@@ -1,0 +1,110 @@
+/*
+ * The supervisor's state, shared by its parts: supervisor.c (lifecycle and
+ * the epoll loop), control.c (the control socket), liveness.c (attacher
+ * discovery, pidfds, repair, stalls).  Every field is owned by the
+ * supervisor thread unless it says otherwise.
+ */
+#ifndef FEVD_INTERNAL_H
+#define FEVD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "registry.h"
+#include "supervisor.h"
+
+#define FEVD_REQUEST_MAX 4096
+#define FEVD_REPLY_MAX 65536
+#define FEVD_CLIENTS_MAX 64
+#define FEVD_PEER_GROUPS_MAX 64
+
+/* epoll tags: what a ready fd is, in the high half of data.u64. */
+enum fevd_tag {
+	FEVD_TAG_SIGNAL = 1,
+	FEVD_TAG_STOP,
+	FEVD_TAG_TIMER,
+	FEVD_TAG_LISTEN,
+	FEVD_TAG_CLIENT,
+	FEVD_TAG_PIDFD,
+};
+
+struct fevd_peer {
+	int fd;
+	struct ucred cred;
+	int ngroups; /* supplementary groups, -1 when unknown */
+	gid_t groups[FEVD_PEER_GROUPS_MAX];
+};
+
+/* One process we hold a pidfd for, shared by all its attacher records. */
+struct fevd_watch {
+	int32_t pid;
+	uint64_t start_time;
+	int pidfd; /* -1 once dead */
+	bool dead;
+	bool seen; /* named by a record in the current scan */
+};
+
+struct fevd_reply {
+	char buf[FEVD_REPLY_MAX];
+	size_t len;
+	bool overflow;
+};
+
+struct fevd {
+	struct fevd_options opts;
+	char *config_path; /* owned copies of the option strings */
+	char *own_instance, *own_socket, *own_pidfile;
+	struct fevd_config cfg;
+	char instance[FEV_INSTANCE_MAX + 1];
+	char socket_path[FEVD_SOCKET_PATH_MAX];
+	char pidfile_path[PATH_MAX];
+	struct pidfh *pidfh;
+	int epfd, sigfd, stopfd, timerfd, listenfd;
+	struct fevd_registry reg;
+	struct fevd_peer peers[FEVD_CLIENTS_MAX];
+	size_t npeers;
+	struct fevd_watch *watches;
+	size_t nwatches, watches_cap;
+	uint64_t tick_ns, stall_ns;
+	uint64_t next_rescan_ns;
+	bool stopping;
+	/* totals over the daemon's life, for the log and tests */
+	uint64_t repairs, stalls;
+	struct fevd_reply reply;
+};
+
+/* supervisor.c */
+void fevd_epoll_add(struct fevd *d, int fd, enum fevd_tag tag);
+void fevd_epoll_del(struct fevd *d, int fd);
+/* Pick up segments created or deleted behind fevd's back. */
+void fevd_rescan_segments(struct fevd *d);
+/* Create (or adopt) queue q->name with its settings.  0 or -errno. */
+int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
+			    enum fevd_origin origin, bool adopt_existing);
+/* Delete a queue's segment and forget it.  0 or -errno. */
+int fevd_queue_destroy(struct fevd *d, struct fevd_queue *q);
+
+/* control.c */
+int fevd_control_listen(struct fevd *d);
+void fevd_control_close(struct fevd *d);
+void fevd_control_accept(struct fevd *d);
+void fevd_control_serve(struct fevd *d, int fd);
+/*
+ * Answer one request from peer (the whole protocol, without the socket):
+ * fills d->reply.  Exposed for tests.
+ */
+void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
+			 const char *req, size_t len);
+
+/* liveness.c */
+/* Scan every queue's attacher table: watch, repair, report stalls. */
+void fevd_liveness_scan(struct fevd *d);
+/* A pidfd became readable: its process is gone. */
+void fevd_liveness_pidfd_ready(struct fevd *d, int fd);
+void fevd_liveness_close(struct fevd *d);
+
+#endif /* FEVD_INTERNAL_H */

@@ -1,0 +1,341 @@
+/*
+ * Liveness: find the processes attached to each queue, learn at once when
+ * one dies, and repair what it left.
+ *
+ * Discovery is a scan of every queue's attacher table, each tick (10 ms) and
+ * before each control request.  For each process seen, fevd holds a pidfd
+ * (pidfd_open), opened only after reading the pid and checked against the
+ * start time the attacher recorded, so a recycled pid is never mistaken for
+ * the attacher: if the start time differs, the attacher is gone.  The pidfds
+ * sit in the epoll set; a readable pidfd means the process exited (zombies
+ * included), and fevd repairs every record it owned in the same loop turn.
+ * The scan catches what pidfds cannot: records whose process died before
+ * fevd looked (fevd restarted, or fevd was down), records closed while
+ * holding positions (REPAIRING), and repairs that had to wait (-EAGAIN) for
+ * a live attacher's stale claim.
+ *
+ * A process that is alive but stopped (SIGSTOP, a debugger) is never
+ * repaired: its claims stay, and a claim held longer than stall_ms is
+ * reported once as a stall, with the queue, pid, positions and age.
+ *
+ * A record can be freed and reused by another process between two reads of
+ * it; the fields are read between two acquire loads of the state word and
+ * the pid, and fev__repair_attacher() itself moves the record ACTIVE ->
+ * REPAIRING by CAS, so a record reused under us is at worst looked at
+ * again on the next tick.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <poll.h>
+
+#include "internal.h"
+#include "log.h"
+#include "repair.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+static int pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static struct fevd_watch *watch_find(struct fevd *d, int32_t pid,
+				     uint64_t start)
+{
+	for (size_t i = 0; i < d->nwatches; i++)
+		if (d->watches[i].pid == pid &&
+		    d->watches[i].start_time == start)
+			return &d->watches[i];
+	return NULL;
+}
+
+static void watch_close(struct fevd *d, struct fevd_watch *w)
+{
+	if (w->pidfd >= 0) {
+		fevd_epoll_del(d, w->pidfd);
+		close(w->pidfd);
+		w->pidfd = -1;
+	}
+}
+
+/* Is pidfd's process gone (exited, possibly a zombie)? */
+static bool pidfd_exited(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
+}
+
+/*
+ * Find or open the watch of (pid, start).  Returns NULL only on -ENOMEM;
+ * a watch whose process is already gone comes back with dead set.
+ */
+static struct fevd_watch *watch_get(struct fevd *d, int32_t pid,
+				    uint64_t start)
+{
+	struct fevd_watch *w = watch_find(d, pid, start);
+	uint64_t now_start = 0;
+	char state = '?';
+
+	if (w != NULL)
+		return w;
+	if (d->nwatches == d->watches_cap) {
+		size_t cap = d->watches_cap ? d->watches_cap * 2 : 32;
+		struct fevd_watch *grown =
+			realloc(d->watches, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return NULL;
+		d->watches = grown;
+		d->watches_cap = cap;
+	}
+	w = &d->watches[d->nwatches++];
+	*w = (struct fevd_watch){ .pid = pid, .start_time = start,
+				  .pidfd = -1 };
+	w->pidfd = pid > 0 ? pidfd_open(pid) : -1;
+	if (w->pidfd < 0) {
+		w->dead = errno == ESRCH || pid <= 0;
+		if (!w->dead)
+			fevd_warn("pidfd_open(%d): %s; watching pid %d by "
+				  "scanning only",
+				  pid, strerror(errno), pid);
+		return w;
+	}
+	/*
+	 * The pidfd now pins whatever process has the pid; the start time
+	 * read after it says whether that is the attacher (a start time of
+	 * 0 means the attacher could not read its own: trust the pid).
+	 */
+	if (fev__proc_stat(pid, &now_start, &state) < 0 ||
+	    (start != 0 && now_start != start) || pidfd_exited(w->pidfd)) {
+		close(w->pidfd);
+		w->pidfd = -1;
+		w->dead = true;
+		return w;
+	}
+	fevd_epoll_add(d, w->pidfd, FEVD_TAG_PIDFD);
+	fevd_debug("watching pid %d", pid);
+	return w;
+}
+
+/* A watch without a pidfd (pidfd_open failed, e.g. EPERM): poll /proc. */
+static bool watch_is_dead(struct fevd_watch *w,
+			  const struct fev__attacher *a)
+{
+	if (w->dead)
+		return true;
+	if (w->pidfd < 0 && !fev__attacher_alive(a))
+		w->dead = true;
+	return w->dead;
+}
+
+static const char *roles_name(uint32_t roles)
+{
+	switch (roles & (FEV_PRODUCER | FEV_CONSUMER)) {
+	case FEV_PRODUCER:
+		return "producer";
+	case FEV_CONSUMER:
+		return "consumer";
+	case FEV_PRODUCER | FEV_CONSUMER:
+		return "producer+consumer";
+	default:
+		return "attacher";
+	}
+}
+
+static void repair(struct fevd *d, struct fevd_queue *q, uint32_t idx,
+		   int32_t pid, const char *why)
+{
+	struct fev__attacher *a = &q->map.attachers[idx];
+	struct fevd_att_track *t = &q->track[idx];
+	struct fev__repair_result res = { 0 };
+	uint32_t roles = a->roles;
+	int rc = fev__repair_attacher(&q->map, idx, &res);
+
+	/* Relaxed: statistics, written only by this thread. */
+	atomic_fetch_add_explicit(&q->tombstoned, res.tombstoned,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&q->redelivered, res.redelivered,
+				  memory_order_relaxed);
+	if (rc == 0) {
+		atomic_fetch_add_explicit(&q->repairs, 1, memory_order_relaxed);
+		d->repairs++;
+		fevd_notice("repaired queue '%s': %s pid %d (%s), record %u: "
+			    "%u tombstoned, %u redelivered",
+			    q->name, roles_name(roles), pid, why, idx,
+			    res.tombstoned, res.redelivered);
+		memset(t, 0, sizeof(*t));
+	} else if (rc == -EAGAIN) {
+		if (!t->pending_logged)
+			fevd_info("queue '%s': repair of pid %d, record %u "
+				  "waits: %u positions named by live claims",
+				  q->name, pid, idx, res.pending);
+		t->pending_logged = true;
+	} else if (!t->failed_logged) {
+		t->failed_logged = true;
+		fevd_err("queue '%s': repair of pid %d, record %u failed: %s",
+			 q->name, pid, idx, fev_strerror(rc));
+	}
+}
+
+/* 'T' (stopped) or 't' (traced) in /proc/PID/stat. */
+static const char *proc_state_word(int32_t pid)
+{
+	uint64_t start;
+	char state = '?';
+
+	if (fev__proc_stat(pid, &start, &state) < 0)
+		return "gone";
+	return state == 'T' || state == 't' ? "stopped" : "running";
+}
+
+static void check_stall(struct fevd *d, struct fevd_queue *q, uint32_t idx,
+			int32_t pid, int role, const struct fev__claim *c,
+			uint64_t now)
+{
+	struct fevd_att_track *t = &q->track[idx];
+	/* Relaxed: a snapshot for a report; nothing is derived from it. */
+	uint32_t n = atomic_load_explicit(&c->n, memory_order_relaxed);
+	uint64_t pos = atomic_load_explicit(&c->pos, memory_order_relaxed);
+	uint64_t age;
+
+	if (n == 0 || pos != t->claim_pos[role] || n != t->claim_n[role]) {
+		if (t->stalled[role])
+			fevd_info("queue '%s': stall of pid %d cleared",
+				  q->name, pid);
+		t->claim_pos[role] = pos;
+		t->claim_n[role] = n;
+		t->claim_seen_ns[role] = now;
+		t->stalled[role] = false;
+		return;
+	}
+	age = now - t->claim_seen_ns[role];
+	if (t->stalled[role] || age < d->stall_ns)
+		return;
+	t->stalled[role] = true;
+	atomic_fetch_add_explicit(&q->stalls, 1, memory_order_relaxed);
+	d->stalls++;
+	fevd_warn("stall: queue '%s': pid %d (%s) has held a %s claim on "
+		  "positions %llu..%llu for %.3f s",
+		  q->name, pid, proc_state_word(pid),
+		  role == 0 ? "producer" : "consumer",
+		  (unsigned long long)pos, (unsigned long long)(pos + n - 1),
+		  (double)age / 1e9);
+}
+
+static void scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
+			uint64_t now)
+{
+	struct fev__attacher *a = &q->map.attachers[idx];
+	struct fevd_att_track *t = &q->track[idx];
+	struct fevd_watch *w;
+	int32_t pid;
+	uint64_t start;
+	/* A6: pairs with R6 in attach: pid and start time are filled in. */
+	uint32_t state = atomic_load_explicit(&a->state, memory_order_acquire);
+
+	if (state == FEV__ATT_REPAIRING) {
+		repair(d, q, idx, a->pid, "closed holding positions");
+		return;
+	}
+	if (state != FEV__ATT_ACTIVE) {
+		if (t->pid != 0)
+			memset(t, 0, sizeof(*t));
+		return;
+	}
+	pid = a->pid;
+	start = a->start_time;
+	/* A6 again: the fields above belong to one owner (see the top). */
+	if (atomic_load_explicit(&a->state, memory_order_acquire) !=
+		    FEV__ATT_ACTIVE ||
+	    a->pid != pid)
+		return;
+	if (t->pid != pid || t->start_time != start) {
+		memset(t, 0, sizeof(*t));
+		t->pid = pid;
+		t->start_time = start;
+	}
+	w = watch_get(d, pid, start);
+	if (w == NULL)
+		return; /* out of memory: try on the next tick */
+	w->seen = true;
+	if (watch_is_dead(w, a)) {
+		repair(d, q, idx, pid, "dead");
+		return;
+	}
+	check_stall(d, q, idx, pid, 0, &a->prod, now);
+	check_stall(d, q, idx, pid, 1, &a->cons, now);
+}
+
+/* Forget watches no record names any more (their processes detached). */
+static void sweep_watches(struct fevd *d)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < d->nwatches; i++) {
+		struct fevd_watch *w = &d->watches[i];
+
+		if (!w->seen) {
+			watch_close(d, w);
+			continue;
+		}
+		w->seen = false;
+		d->watches[keep++] = *w;
+	}
+	d->nwatches = keep;
+}
+
+void fevd_liveness_scan(struct fevd *d)
+{
+	uint64_t now = fev__now_monotonic_ns();
+	struct cds_lfht_iter it;
+	struct fevd_queue *q;
+
+	for (size_t i = 0; i < d->nwatches; i++)
+		d->watches[i].seen = false;
+	rcu_read_lock();
+	fevd_registry_for_each(&d->reg, &it, q)
+	{
+		for (uint32_t i = 0; i < q->map.geo.attacher_max; i++)
+			scan_record(d, q, i, now);
+	}
+	rcu_read_unlock();
+	sweep_watches(d);
+}
+
+void fevd_liveness_pidfd_ready(struct fevd *d, int fd)
+{
+	for (size_t i = 0; i < d->nwatches; i++) {
+		struct fevd_watch *w = &d->watches[i];
+
+		/*
+		 * An event from the same epoll batch can name an fd that a
+		 * scan closed and reused for another pidfd since: believe
+		 * only a pidfd that is readable now.
+		 */
+		if (w->pidfd != fd || !pidfd_exited(fd))
+			continue;
+		fevd_debug("pid %d exited", w->pid);
+		watch_close(d, w);
+		w->dead = true;
+		/* Repair now, not at the next tick: the scan finds every
+		 * record of the dead process. */
+		fevd_liveness_scan(d);
+		return;
+	}
+}
+
+void fevd_liveness_close(struct fevd *d)
+{
+	for (size_t i = 0; i < d->nwatches; i++)
+		watch_close(d, &d->watches[i]);
+	free(d->watches);
+	d->watches = NULL;
+	d->nwatches = d->watches_cap = 0;
+}

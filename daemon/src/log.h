@@ -1,0 +1,44 @@
+/*
+ * fevd's log: levels, stderr (with journald priority prefixes when stderr is
+ * the journal) or syslog.  One process-wide sink: fevd is one supervisor per
+ * process, and tests that run one in-process share the sink with it.
+ */
+#ifndef FEVD_LOG_H
+#define FEVD_LOG_H
+
+#include <stdbool.h>
+
+enum fevd_log_level {
+	FEVD_LOG_ERROR = 3, /* syslog priorities, so they pass straight on */
+	FEVD_LOG_WARNING = 4,
+	FEVD_LOG_NOTICE = 5,
+	FEVD_LOG_INFO = 6,
+	FEVD_LOG_DEBUG = 7,
+};
+
+/* "debug", "info", ...: the level, or -EINVAL. */
+int fevd_log_level_parse(const char *name);
+const char *fevd_log_level_name(int level);
+
+void fevd_log_set_level(int level);
+int fevd_log_get_level(void);
+/* Switch to syslog (openlog "fevd", LOG_DAEMON) or back to stderr. */
+void fevd_log_use_syslog(bool on);
+
+/*
+ * Tests capture the log: fn sees every line that passes the level filter
+ * (in addition to the normal sink).  NULL removes the hook.
+ */
+typedef void (*fevd_log_hook)(int level, const char *line, void *arg);
+void fevd_log_set_hook(fevd_log_hook fn, void *arg);
+
+__attribute__((format(printf, 2, 3))) void fevd_log(int level,
+						     const char *fmt, ...);
+
+#define fevd_err(...) fevd_log(FEVD_LOG_ERROR, __VA_ARGS__)
+#define fevd_warn(...) fevd_log(FEVD_LOG_WARNING, __VA_ARGS__)
+#define fevd_notice(...) fevd_log(FEVD_LOG_NOTICE, __VA_ARGS__)
+#define fevd_info(...) fevd_log(FEVD_LOG_INFO, __VA_ARGS__)
+#define fevd_debug(...) fevd_log(FEVD_LOG_DEBUG, __VA_ARGS__)
+
+#endif /* FEVD_LOG_H */

@@ -1,0 +1,179 @@
+#include "registry.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bsd/string.h>
+
+/* FNV-1a: names are short and chosen by operators, not attackers. */
+static unsigned long name_hash(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
+	return (unsigned long)h;
+}
+
+static int name_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct fevd_queue *q =
+		caa_container_of(node, struct fevd_queue, node);
+
+	return strcmp(q->name, key) == 0;
+}
+
+int fevd_registry_init(struct fevd_registry *r)
+{
+	/* No CDS_LFHT_AUTO_RESIZE: resizing runs in a worker thread, and a
+	 * fabric has tens of queues, not millions. */
+	r->ht = cds_lfht_new(64, 64, 0, 0, NULL);
+	return r->ht != NULL ? 0 : -ENOMEM;
+}
+
+static void queue_free(struct fevd_queue *q)
+{
+	fev__map_close(&q->map);
+	free(q->track);
+	free(q);
+}
+
+struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
+				  enum fevd_origin origin)
+{
+	struct fevd_queue *q = calloc(1, sizeof(*q));
+
+	if (q != NULL)
+		q->track = calloc(map->geo.attacher_max, sizeof(*q->track));
+	if (q == NULL || q->track == NULL) {
+		free(q);
+		fev__map_close(map);
+		return NULL;
+	}
+	cds_lfht_node_init(&q->node);
+	strlcpy(q->name, name, sizeof(q->name));
+	q->map = *map;
+	q->origin = origin;
+	fevd_queue_conf_defaults(&q->conf);
+	strlcpy(q->conf.name, name, sizeof(q->conf.name));
+	q->conf.capacity = map->geo.capacity;
+	q->conf.max_event = map->geo.max_event;
+	q->conf.attachers = map->geo.attacher_max;
+	q->conf.policy = (int)map->seg->hdr.policy;
+	return q;
+}
+
+int fevd_registry_add(struct fevd_registry *r, struct fevd_queue *q)
+{
+	struct cds_lfht_node *got;
+
+	rcu_read_lock();
+	got = cds_lfht_add_unique(r->ht, name_hash(q->name), name_match,
+				  q->name, &q->node);
+	rcu_read_unlock();
+	if (got != &q->node) {
+		queue_free(q);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+struct fevd_queue *fevd_registry_find(struct fevd_registry *r,
+				      const char *name)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(r->ht, name_hash(name), name_match, name, &it);
+	node = cds_lfht_iter_get_node(&it);
+	return node ? caa_container_of(node, struct fevd_queue, node) : NULL;
+}
+
+void fevd_registry_remove(struct fevd_registry *r, struct fevd_queue *q)
+{
+	int rc;
+
+	rcu_read_lock();
+	rc = cds_lfht_del(r->ht, &q->node);
+	rcu_read_unlock();
+	if (rc != 0)
+		return; /* not in the table: someone else owns it */
+	/* Readers that found q before the delete may still use its mapping. */
+	synchronize_rcu();
+	queue_free(q);
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int fevd_registry_names(struct fevd_registry *r, char ***names, size_t *n)
+{
+	struct cds_lfht_iter it;
+	struct fevd_queue *q;
+	size_t cap = 0, count = 0;
+	char **v = NULL;
+	int rc = 0;
+
+	rcu_read_lock();
+	fevd_registry_for_each(r, &it, q)
+	{
+		if (count == cap) {
+			char **grown;
+
+			cap = cap ? cap * 2 : 16;
+			grown = realloc(v, cap * sizeof(*v));
+			if (grown == NULL) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = grown;
+		}
+		v[count] = strdup(q->name);
+		if (v[count] == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		count++;
+	}
+	rcu_read_unlock();
+	if (rc < 0) {
+		while (count > 0)
+			free(v[--count]);
+		free(v);
+		return rc;
+	}
+	qsort(v, count, sizeof(*v), by_name);
+	*names = v;
+	*n = count;
+	return 0;
+}
+
+void fevd_registry_destroy(struct fevd_registry *r)
+{
+	struct cds_lfht_iter it;
+	struct fevd_queue *q, *doomed = NULL;
+
+	if (r->ht == NULL)
+		return;
+	/* Unlink all, then free after one grace period. */
+	rcu_read_lock();
+	fevd_registry_for_each(r, &it, q)
+	{
+		if (cds_lfht_del(r->ht, &q->node) == 0) {
+			q->next_doomed = doomed;
+			doomed = q;
+		}
+	}
+	rcu_read_unlock();
+	synchronize_rcu();
+	while (doomed != NULL) {
+		q = doomed;
+		doomed = q->next_doomed;
+		queue_free(q);
+	}
+	cds_lfht_destroy(r->ht, NULL);
+	r->ht = NULL;
+}

@@ -1,0 +1,88 @@
+/*
+ * The daemon's queue registry: an RCU lock-free hash table (liburcu's
+ * cds_lfht) keyed by queue name, holding each queue's mapping, settings and
+ * repair counters.  Lookups and walks run under rcu_read_lock() and take no
+ * lock; only the supervisor thread adds and removes, and a removed queue is
+ * unmapped and freed after synchronize_rcu(), when no reader can hold it.
+ *
+ *   operation              who               concurrent with
+ *   fevd_registry_find     any RCU reader    everything
+ *   cds_lfht_for_each      any RCU reader    everything
+ *   fevd_registry_add      supervisor only   readers
+ *   fevd_registry_remove   supervisor only,  readers
+ *                          outside a read-side critical section
+ */
+#ifndef FEVD_REGISTRY_H
+#define FEVD_REGISTRY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <urcu.h>
+#include <urcu/rculfhash.h>
+
+#include "config.h"
+#include "segment.h"
+
+/* What the supervisor remembers about one attacher record between scans. */
+struct fevd_att_track {
+	int32_t pid;
+	uint64_t start_time;
+	uint64_t claim_pos[2]; /* [0] producer claim, [1] consumer claim */
+	uint32_t claim_n[2];
+	uint64_t claim_seen_ns[2]; /* CLOCK_MONOTONIC when first seen */
+	bool stalled[2];
+	bool pending_logged;
+	bool failed_logged;
+};
+
+enum fevd_origin {
+	FEVD_ORIGIN_CONFIG,  /* created for the config */
+	FEVD_ORIGIN_CONTROL, /* created by a `create` request */
+	FEVD_ORIGIN_ADOPTED, /* found in /dev/shm */
+};
+
+struct fevd_queue {
+	struct cds_lfht_node node;
+	char name[FEV_NAME_MAX + 1];
+	struct fev__map map;
+	struct fevd_queue_conf conf; /* the settings its segment has */
+	enum fevd_origin origin;
+	/* Listed by the config now, or was and could not yet be removed. */
+	bool configured;
+	struct fevd_att_track *track; /* map.geo.attacher_max entries */
+	/* Written by the supervisor, read by any reader: relaxed counters. */
+	_Atomic uint64_t repairs, tombstoned, redelivered, stalls;
+	struct fevd_queue *next_doomed; /* fevd_registry_destroy() only */
+};
+
+struct fevd_registry {
+	struct cds_lfht *ht;
+};
+
+int fevd_registry_init(struct fevd_registry *r);
+/* Unmap and free every queue, then the table.  Supervisor only. */
+void fevd_registry_destroy(struct fevd_registry *r);
+
+/* Caller holds rcu_read_lock(). */
+struct fevd_queue *fevd_registry_find(struct fevd_registry *r,
+				      const char *name);
+/*
+ * A queue around an open mapping (taken over: freed with the queue).
+ * NULL on -ENOMEM (the mapping is then closed).
+ */
+struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
+				  enum fevd_origin origin);
+/* 0 or -EEXIST (q is then freed). */
+int fevd_registry_add(struct fevd_registry *r, struct fevd_queue *q);
+/* Unlink q, wait for readers, free it.  Outside any read-side section. */
+void fevd_registry_remove(struct fevd_registry *r, struct fevd_queue *q);
+
+/* Names in order, for listings; caller frees each and the array. */
+int fevd_registry_names(struct fevd_registry *r, char ***names, size_t *n);
+
+#define fevd_registry_for_each(r, iter, q) \
+	cds_lfht_for_each_entry((r)->ht, (iter), (q), node)
+
+#endif /* FEVD_REGISTRY_H */

@@ -1,0 +1,726 @@
+/*
+ * The supervisor's lifecycle and event loop.
+ *
+ * Start: parse the config (all-or-nothing: a bad config creates nothing),
+ * take the pidfile (one fevd per instance), adopt the segments the instance
+ * already has (a restarted fevd keeps serving the events queued before),
+ * create the configured queues that are missing, listen on the control
+ * socket, and only then say "ready" (log, pidfile, sd_notify).
+ *
+ * Loop: one thread, one epoll set: signals (signalfd, so no work runs in a
+ * signal handler), a stop eventfd, a periodic timerfd (the liveness scan),
+ * the control socket and its peers, and one pidfd per attached process.
+ *
+ * Stop: close the socket, optionally delete the segments (unlink_on_exit),
+ * remove the pidfile.  Segments are kept by default: the data path needs no
+ * daemon, and the next fevd adopts them.
+ */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bsd/libutil.h>
+#include <bsd/string.h>
+#include <systemd/sd-daemon.h>
+
+#include "fabric.h"
+#include "internal.h"
+#include "log.h"
+
+#define RESCAN_NS (1000ull * 1000 * 1000)
+
+/* ---- epoll ------------------------------------------------------------- */
+
+void fevd_epoll_add(struct fevd *d, int fd, enum fevd_tag tag)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN,
+		.data.u64 = ((uint64_t)tag << 32) | (uint32_t)fd,
+	};
+
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fevd_err("epoll_ctl(ADD %d): %s", fd, strerror(errno));
+}
+
+void fevd_epoll_del(struct fevd *d, int fd)
+{
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/* ---- queues ------------------------------------------------------------ */
+
+static void warn_if_different(const struct fevd_queue *q,
+			      const struct fevd_queue_conf *c)
+{
+	if (q->conf.capacity == c->capacity &&
+	    q->conf.max_event == c->max_event && q->conf.policy == c->policy)
+		return;
+	fevd_warn("queue '%s' exists with capacity=%u max_event=%u policy=%s; "
+		  "the config says capacity=%u max_event=%u policy=%s; kept "
+		  "as it is (delete it while empty to re-create it)",
+		  q->name, q->conf.capacity, q->conf.max_event,
+		  fevd_policy_name(q->conf.policy), c->capacity, c->max_event,
+		  fevd_policy_name(c->policy));
+}
+
+static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
+		 struct fevd_queue **out)
+{
+	struct fev__map map;
+	struct fevd_queue *q;
+	int rc = fev__map_open(d->instance, name, true, &map);
+
+	if (rc < 0)
+		return rc;
+	if (atomic_load_explicit(&map.seg->fabric.state,
+				 memory_order_acquire) == FEV__SEG_DELETED) {
+		/* A4: pairs with R4 in fev_queue_delete(): going away. */
+		fev__map_close(&map);
+		return -EIDRM;
+	}
+	q = fevd_queue_new(name, &map, origin);
+	if (q == NULL)
+		return -ENOMEM;
+	rc = fevd_registry_add(&d->reg, q);
+	if (rc == 0 && out != NULL)
+		*out = q;
+	return rc;
+}
+
+static void log_adopted(struct fevd_queue *q)
+{
+	fev_stats st;
+
+	fev__map_stats(&q->map, &st);
+	fevd_notice("adopted queue '%s' (capacity %llu, max_event %u, policy "
+		    "%s, %llu events queued, %u producers, %u consumers)",
+		    q->name, (unsigned long long)st.capacity, st.max_event,
+		    fevd_policy_name(st.policy), (unsigned long long)st.depth,
+		    st.producers, st.consumers);
+}
+
+int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
+			    enum fevd_origin origin, bool adopt_existing)
+{
+	fev_queue_config qc = {
+		.struct_size = sizeof(qc),
+		.capacity = c->capacity,
+		.max_event = c->max_event,
+		.policy = c->policy,
+		.mode = c->mode,
+		.group = c->group,
+		.attachers = c->attachers,
+	};
+	struct fevd_queue *q = NULL;
+	int rc;
+
+	rcu_read_lock();
+	q = fevd_registry_find(&d->reg, c->name);
+	rcu_read_unlock();
+	if (q != NULL) {
+		if (!adopt_existing)
+			return -EEXIST;
+		warn_if_different(q, c);
+		q->configured |= origin == FEVD_ORIGIN_CONFIG;
+		return 0;
+	}
+	rc = fev_queue_create(c->name, &qc, d->instance);
+	if (rc == -EEXIST && adopt_existing) {
+		rc = adopt(d, c->name, FEVD_ORIGIN_ADOPTED, &q);
+		if (rc == 0) {
+			log_adopted(q);
+			warn_if_different(q, c);
+		}
+	} else if (rc == 0) {
+		rc = adopt(d, c->name, origin, &q);
+		if (rc == 0)
+			fevd_notice("created queue '%s' (capacity %u, "
+				    "max_event %u, policy %s, mode %04o%s%s)",
+				    c->name, c->capacity, c->max_event,
+				    fevd_policy_name(c->policy),
+				    (unsigned)c->mode,
+				    c->group_name[0] ? ", group " : "",
+				    c->group_name);
+	}
+	if (rc == 0) {
+		q->conf.mode = c->mode;
+		q->conf.group = c->group;
+		q->configured = origin == FEVD_ORIGIN_CONFIG;
+	}
+	return rc;
+}
+
+int fevd_queue_destroy(struct fevd *d, struct fevd_queue *q)
+{
+	int rc = fev_queue_delete(q->name, d->instance);
+
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	fevd_notice("deleted queue '%s'", q->name);
+	fevd_registry_remove(&d->reg, q);
+	return 0;
+}
+
+static int rescan_one(const char *name, void *arg)
+{
+	struct fevd *d = arg;
+	struct fevd_queue *q;
+	int rc;
+
+	rcu_read_lock();
+	q = fevd_registry_find(&d->reg, name);
+	rcu_read_unlock();
+	if (q != NULL)
+		return 0;
+	rc = adopt(d, name, FEVD_ORIGIN_ADOPTED, &q);
+	if (rc == 0)
+		log_adopted(q);
+	else if (rc != -EIDRM && rc != -ENOENT && rc != -EEXIST)
+		fevd_warn("cannot adopt queue '%s': %s; left as it is", name,
+			  fev_strerror(rc));
+	return 0;
+}
+
+/* Forget queues deleted by others (fev_queue_delete from a tool). */
+static void drop_deleted(struct fevd *d)
+{
+	struct cds_lfht_iter it;
+	struct fevd_queue *q, *gone[64];
+	size_t n = 0;
+
+	rcu_read_lock();
+	fevd_registry_for_each(&d->reg, &it, q)
+	{
+		/* A4: pairs with R4 in fev_queue_delete(). */
+		if (n < 64 && atomic_load_explicit(&q->map.seg->fabric.state,
+						   memory_order_acquire) ==
+				      FEV__SEG_DELETED)
+			gone[n++] = q;
+	}
+	rcu_read_unlock();
+	for (size_t i = 0; i < n; i++) {
+		fevd_notice("queue '%s' was deleted by another process",
+			    gone[i]->name);
+		fevd_registry_remove(&d->reg, gone[i]);
+	}
+}
+
+void fevd_rescan_segments(struct fevd *d)
+{
+	drop_deleted(d);
+	fev__list_queues(d->instance, rescan_one, d);
+	d->next_rescan_ns = fev__now_monotonic_ns() + RESCAN_NS;
+}
+
+/* ---- config ------------------------------------------------------------ */
+
+static int load_config(const struct fevd_options *o, const char *path,
+		       struct fevd_config *cfg, char *err, size_t errlen)
+{
+	int rc = path != NULL ? fevd_config_load(path, cfg, err, errlen) :
+				fevd_config_default(cfg);
+
+	if (rc < 0)
+		return rc;
+	/* The command line wins over the file. */
+	if (o->instance != NULL) {
+		if (fev_instance_name_valid(o->instance) < 0) {
+			snprintf(err, errlen,
+				 "bad instance name '%s' (1-31 of A-Z a-z 0-9 "
+				 "_ -, no dots)",
+				 o->instance);
+			fevd_config_free(cfg);
+			return -EINVAL;
+		}
+		strlcpy(cfg->instance, o->instance, sizeof(cfg->instance));
+	}
+	if (o->control_socket != NULL &&
+	    strlcpy(cfg->control_socket, o->control_socket,
+		    sizeof(cfg->control_socket)) >=
+		    sizeof(cfg->control_socket)) {
+		snprintf(err, errlen, "control socket path too long");
+		fevd_config_free(cfg);
+		return -ENAMETOOLONG;
+	}
+	if (o->pidfile != NULL)
+		strlcpy(cfg->pidfile, o->pidfile, sizeof(cfg->pidfile));
+	if (o->log_level != 0)
+		cfg->log_level = o->log_level;
+	return 0;
+}
+
+static int resolve_paths(struct fevd *d)
+{
+	int rc;
+	char *slash;
+
+	strlcpy(d->instance, d->cfg.instance, sizeof(d->instance));
+	if (d->cfg.control_socket[0] != '\0') {
+		strlcpy(d->socket_path, d->cfg.control_socket,
+			sizeof(d->socket_path));
+	} else {
+		rc = fev__control_socket_path(d->instance, d->socket_path,
+					      sizeof(d->socket_path));
+		if (rc < 0)
+			return rc;
+	}
+	if (d->cfg.pidfile[0] != '\0') {
+		strlcpy(d->pidfile_path, d->cfg.pidfile,
+			sizeof(d->pidfile_path));
+		return 0;
+	}
+	if (geteuid() == 0) {
+		snprintf(d->pidfile_path, sizeof(d->pidfile_path),
+			 "/run/fev/%s.pid", d->instance);
+		return 0;
+	}
+	/* Next to the socket. */
+	strlcpy(d->pidfile_path, d->socket_path, sizeof(d->pidfile_path));
+	slash = strrchr(d->pidfile_path, '/');
+	*(slash ? slash + 1 : d->pidfile_path) = '\0';
+	if (strlen(d->pidfile_path) + strlen(d->instance) + 5 >=
+	    sizeof(d->pidfile_path))
+		return -ENAMETOOLONG;
+	strcat(d->pidfile_path, d->instance);
+	strcat(d->pidfile_path, ".pid");
+	return 0;
+}
+
+static int make_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+static int take_pidfile(struct fevd *d)
+{
+	pid_t other = -1;
+	int rc = make_parent_dir(d->pidfile_path);
+
+	if (rc < 0) {
+		fevd_err("cannot create the directory of %s: %s",
+			 d->pidfile_path, strerror(-rc));
+		return rc;
+	}
+	d->pidfh = pidfile_open(d->pidfile_path, 0644, &other);
+	if (d->pidfh != NULL)
+		return 0;
+	rc = -errno;
+	if (rc == -EEXIST)
+		fevd_err("instance '%s' is already served by fevd pid %d "
+			 "(pidfile %s)",
+			 d->instance, (int)other, d->pidfile_path);
+	else
+		fevd_err("cannot open pidfile %s: %s", d->pidfile_path,
+			 strerror(-rc));
+	return rc;
+}
+
+/* Adopt what exists, then create what the config lists and is missing. */
+static void apply_queues(struct fevd *d)
+{
+	for (size_t i = 0; i < d->cfg.nqueues; i++) {
+		const struct fevd_queue_conf *c = &d->cfg.queues[i];
+		int rc = fevd_queue_create_adopt(d, c, FEVD_ORIGIN_CONFIG,
+						 true);
+
+		if (rc < 0)
+			fevd_err("queue '%s': cannot create: %s", c->name,
+				 fev_strerror(rc));
+	}
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+static bool queue_is_empty(struct fevd_queue *q)
+{
+	fev_stats st;
+
+	fev__map_stats(&q->map, &st);
+	return st.depth == 0 && st.producers == 0 && st.consumers == 0;
+}
+
+/* Queues the config listed before and no longer does: go when empty. */
+static void retire_unlisted(struct fevd *d)
+{
+	struct cds_lfht_iter it;
+	struct fevd_queue *q;
+	char **names;
+	size_t n;
+
+	if (fevd_registry_names(&d->reg, &names, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		rcu_read_lock();
+		q = fevd_registry_find(&d->reg, names[i]);
+		rcu_read_unlock();
+		if (q != NULL && q->configured &&
+		    fevd_config_find(&d->cfg, q->name) == NULL) {
+			if (queue_is_empty(q))
+				fevd_queue_destroy(d, q);
+			else
+				fevd_warn("queue '%s' is no longer in the "
+					  "config but holds events or "
+					  "attachers; kept (retried at the "
+					  "next reload)",
+					  q->name);
+		}
+		free(names[i]);
+	}
+	free(names);
+	(void)it;
+}
+
+static void keep_fixed_settings(struct fevd *d, struct fevd_config *next)
+{
+	if (strcmp(next->instance, d->cfg.instance) != 0)
+		fevd_warn("reload: instance cannot change while running "
+			  "(keeping '%s'); restart fevd to change it",
+			  d->cfg.instance);
+	if (strcmp(next->control_socket, d->cfg.control_socket) != 0 ||
+	    strcmp(next->pidfile, d->cfg.pidfile) != 0)
+		fevd_warn("reload: control_socket and pidfile take effect at "
+			  "the next restart");
+	strlcpy(next->instance, d->cfg.instance, sizeof(next->instance));
+	strlcpy(next->control_socket, d->cfg.control_socket,
+		sizeof(next->control_socket));
+	strlcpy(next->pidfile, d->cfg.pidfile, sizeof(next->pidfile));
+}
+
+int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen)
+{
+	struct fevd_config next;
+	int rc;
+
+	if (d->opts.notify)
+		sd_notify(0, "RELOADING=1");
+	rc = load_config(&d->opts, d->config_path, &next, err, errlen);
+	if (rc < 0) {
+		fevd_err("reload failed, keeping the running config: %s", err);
+	} else {
+		keep_fixed_settings(d, &next);
+		fevd_config_free(&d->cfg);
+		d->cfg = next;
+		fevd_log_set_level(d->cfg.log_level);
+		apply_queues(d);
+		retire_unlisted(d);
+		fevd_notice("reloaded %s: %zu queues configured",
+			    d->config_path ? d->config_path :
+					     "the embedded default",
+			    d->cfg.nqueues);
+	}
+	if (d->opts.notify)
+		sd_notify(0, "READY=1");
+	return rc;
+}
+
+/* ---- start, run, stop -------------------------------------------------- */
+
+static int open_fds(struct fevd *d)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = (long)d->tick_ns },
+		.it_value = { .tv_nsec = (long)d->tick_ns },
+	};
+	sigset_t set;
+
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC,
+				    TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->epfd < 0 || d->stopfd < 0 || d->timerfd < 0 ||
+	    timerfd_settime(d->timerfd, 0, &its, NULL) < 0)
+		return -errno;
+	fevd_epoll_add(d, d->stopfd, FEVD_TAG_STOP);
+	fevd_epoll_add(d, d->timerfd, FEVD_TAG_TIMER);
+	if (!d->opts.handle_signals)
+		return 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Blocked, so they queue for the signalfd instead of running a
+	 * handler. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	fevd_epoll_add(d, d->sigfd, FEVD_TAG_SIGNAL);
+	return 0;
+}
+
+static void free_options(struct fevd *d)
+{
+	free(d->config_path);
+	free(d->own_instance);
+	free(d->own_socket);
+	free(d->own_pidfile);
+}
+
+static char *dup_or_null(const char *s, bool *failed)
+{
+	char *c = s != NULL ? strdup(s) : NULL;
+
+	*failed |= s != NULL && c == NULL;
+	return c;
+}
+
+/* Owned copies of the option strings: reload re-applies them. */
+static struct fevd *fevd_alloc(const struct fevd_options *opts)
+{
+	struct fevd *d = calloc(1, sizeof(*d));
+	bool failed = false;
+
+	if (d == NULL)
+		return NULL;
+	d->opts = *opts;
+	d->epfd = d->sigfd = d->stopfd = d->timerfd = d->listenfd = -1;
+	d->tick_ns = (uint64_t)(opts->tick_ms ? opts->tick_ms : 10) * 1000000u;
+	if (d->tick_ns >= 1000000000u)
+		d->tick_ns = 999999999u;
+	d->stall_ns =
+		(uint64_t)(opts->stall_ms ? opts->stall_ms : 1000) * 1000000u;
+	d->config_path = dup_or_null(opts->config_path, &failed);
+	d->opts.config_path = d->config_path;
+	d->opts.instance = d->own_instance =
+		dup_or_null(opts->instance, &failed);
+	d->opts.control_socket = d->own_socket =
+		dup_or_null(opts->control_socket, &failed);
+	d->opts.pidfile = d->own_pidfile = dup_or_null(opts->pidfile, &failed);
+	if (failed) {
+		free_options(d);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int start(struct fevd *d)
+{
+	char err[FEVD_ERR_MAX];
+	int rc;
+
+	rc = load_config(&d->opts, d->config_path, &d->cfg, err, sizeof(err));
+	if (rc < 0) {
+		fevd_err("%s", err);
+		return rc;
+	}
+	fevd_log_set_level(d->cfg.log_level);
+	rc = resolve_paths(d);
+	if (rc < 0) {
+		fevd_err("cannot build the control socket or pidfile path: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	rc = take_pidfile(d);
+	if (rc < 0)
+		return rc;
+	rc = open_fds(d);
+	if (rc < 0) {
+		fevd_err("cannot set up the event loop: %s", strerror(-rc));
+		return rc;
+	}
+	rc = fevd_registry_init(&d->reg);
+	if (rc < 0)
+		return rc;
+	fevd_rescan_segments(d);
+	apply_queues(d);
+	rc = fevd_control_listen(d);
+	if (rc < 0)
+		return rc;
+	fevd_liveness_scan(d);
+	if (pidfile_write(d->pidfh) < 0)
+		fevd_warn("cannot write pidfile %s: %s", d->pidfile_path,
+			  strerror(errno));
+	return 0;
+}
+
+int fevd_supervisor_new(const struct fevd_options *opts, struct fevd **out)
+{
+	struct fevd *d = fevd_alloc(opts);
+	unsigned long nqueues = 0;
+	struct cds_lfht_iter it;
+	struct fevd_queue *q;
+	int rc;
+
+	if (d == NULL)
+		return -ENOMEM;
+	rcu_register_thread();
+	fevd_log_use_syslog(opts->use_syslog);
+	rc = start(d);
+	if (rc < 0) {
+		fevd_supervisor_free(d);
+		return rc;
+	}
+	rcu_read_lock();
+	fevd_registry_for_each(&d->reg, &it, q)
+		nqueues++;
+	rcu_read_unlock();
+	fevd_notice("ready: instance %s, %lu queues, control socket %s, pid %d",
+		    d->instance, nqueues, d->socket_path, (int)getpid());
+	if (opts->notify)
+		sd_notifyf(0, "READY=1\nSTATUS=serving instance %s, %lu queues",
+			   d->instance, nqueues);
+	*out = d;
+	return 0;
+}
+
+static void on_signal(struct fevd *d)
+{
+	struct signalfd_siginfo si;
+	char err[FEVD_ERR_MAX];
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			fevd_notice("SIGHUP: reloading the config");
+			fevd_supervisor_reload(d, err, sizeof(err));
+		} else {
+			fevd_notice("%s: stopping",
+				    si.ssi_signo == SIGTERM ? "SIGTERM" :
+							      "SIGINT");
+			d->stopping = true;
+		}
+	}
+}
+
+static void on_timer(struct fevd *d)
+{
+	uint64_t ticks;
+
+	if (read(d->timerfd, &ticks, sizeof(ticks)) < 0)
+		return;
+	if (fev__now_monotonic_ns() >= d->next_rescan_ns)
+		fevd_rescan_segments(d);
+	fevd_liveness_scan(d);
+}
+
+static void dispatch(struct fevd *d, const struct epoll_event *ev)
+{
+	int fd = (int)(uint32_t)ev->data.u64;
+	uint64_t v;
+
+	switch ((enum fevd_tag)(ev->data.u64 >> 32)) {
+	case FEVD_TAG_SIGNAL:
+		on_signal(d);
+		break;
+	case FEVD_TAG_STOP:
+		if (read(d->stopfd, &v, sizeof(v)) == sizeof(v))
+			d->stopping = true;
+		break;
+	case FEVD_TAG_TIMER:
+		on_timer(d);
+		break;
+	case FEVD_TAG_LISTEN:
+		fevd_control_accept(d);
+		break;
+	case FEVD_TAG_CLIENT:
+		fevd_control_serve(d, fd);
+		break;
+	case FEVD_TAG_PIDFD:
+		fevd_liveness_pidfd_ready(d, fd);
+		break;
+	}
+}
+
+int fevd_supervisor_run(struct fevd *d)
+{
+	struct epoll_event evs[32];
+
+	while (!d->stopping) {
+		int n = epoll_wait(d->epfd, evs, 32, -1);
+
+		if (n < 0 && errno != EINTR) {
+			fevd_err("epoll_wait: %s", strerror(errno));
+			return -errno;
+		}
+		for (int i = 0; i < n && !d->stopping; i++)
+			dispatch(d, &evs[i]);
+	}
+	if (d->opts.notify)
+		sd_notify(0, "STOPPING=1");
+	return 0;
+}
+
+void fevd_supervisor_stop(struct fevd *d)
+{
+	uint64_t one = 1;
+
+	/* write(2) is async-signal-safe; the loop does the rest. */
+	if (write(d->stopfd, &one, sizeof(one)) < 0)
+		return;
+}
+
+static void unlink_all(struct fevd *d)
+{
+	char **names;
+	size_t n;
+
+	if (fevd_registry_names(&d->reg, &names, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		int rc = fev_queue_delete(names[i], d->instance);
+
+		if (rc < 0 && rc != -ENOENT)
+			fevd_warn("cannot unlink queue '%s': %s", names[i],
+				  fev_strerror(rc));
+		else
+			fevd_info("unlinked queue '%s'", names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+void fevd_supervisor_free(struct fevd *d)
+{
+	if (d == NULL)
+		return;
+	fevd_control_close(d);
+	if (d->reg.ht != NULL && d->cfg.unlink_on_exit)
+		unlink_all(d);
+	fevd_liveness_close(d);
+	fevd_registry_destroy(&d->reg);
+	if (d->pidfh != NULL)
+		pidfile_remove(d->pidfh);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->stopfd >= 0)
+		close(d->stopfd);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	fevd_config_free(&d->cfg);
+	free_options(d);
+	free(d);
+	rcu_unregister_thread();
+}
