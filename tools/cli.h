@@ -1,0 +1,99 @@
+/*
+ * fev, the command-line tool: what the subcommands share.
+ *
+ * Every subcommand is a function taking (argc, argv) from its own name on
+ * and returning an exit code: FEV_EXIT_OK, FEV_EXIT_ERROR (the command was
+ * understood but failed) or FEV_EXIT_USAGE (the command line was wrong).
+ * Errors are printed as one sentence on stderr, prefixed "fev: ".
+ */
+#ifndef FEV_TOOLS_CLI_H
+#define FEV_TOOLS_CLI_H
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+enum {
+	FEV_EXIT_OK = 0,
+	FEV_EXIT_ERROR = 1,
+	FEV_EXIT_USAGE = 2,
+};
+
+/* Options every subcommand accepts, with their getopt_long entries. */
+#define CLI_OPT_INSTANCE 0x1000
+#define CLI_COMMON_LONGOPTS                                                   \
+	{ "instance", required_argument, NULL, CLI_OPT_INSTANCE },            \
+		{ "help", no_argument, NULL, 'h' }
+
+/* Set by main from --instance given before the subcommand, or NULL. */
+extern const char *cli_instance;
+/* Set by SIGINT/SIGTERM once cli_catch_signals() has run. */
+extern volatile sig_atomic_t cli_stop;
+
+int cmd_stat(int argc, char **argv);
+int cmd_pub(int argc, char **argv);
+int cmd_sub(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+
+/* ---- cli.c: errors, argument parsing, signals ----------------------- */
+
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints the sentence and a pointer to --help; returns FEV_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The instance to use (--instance, else $FEV_INSTANCE, else default);
+ * NULL after printing a sentence when the name is not valid. */
+const char *cli_resolve_instance(const char *opt);
+/* For getopt_long's '?' and ':' (optstring starting with ':'). */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
+/* "250ms", "2s", "1.5m", "1h", bare seconds; -1 on error. */
+int64_t cli_parse_duration_ns(const char *s);
+/* Bytes with binary units (64K, 1M); false on error. */
+bool cli_parse_size(const char *s, uint64_t *out);
+/* Whole counts, optionally with decimal units (10k, 2M); false on error. */
+bool cli_parse_count(const char *s, uint64_t *out);
+/* "1000", "1000/s", "10k/s", "60/m"; events per second; false on error. */
+bool cli_parse_rate(const char *s, double *per_sec);
+
+/* SIGINT/SIGTERM set cli_stop instead of killing us, so that no event is
+ * left half-claimed; SIGPIPE is ignored (writes fail with EPIPE). */
+void cli_catch_signals(void);
+void cli_sleep_ns(int64_t ns); /* returns early when cli_stop is set */
+
+/* ---- output.c: formatting helpers ----------------------------------- */
+
+/* Human sizes: 1024-based ("1.5K"); counts: 1000-based ("1.2M"). */
+void out_size(char *buf, size_t len, uint64_t bytes);
+void out_count(char *buf, size_t len, uint64_t n);
+void out_rate(char *buf, size_t len, double per_sec);
+void out_age(char *buf, size_t len, double seconds);
+/* "2026-11-26T06:31:31.123456789Z" */
+void out_iso_time(char *buf, size_t len, uint64_t realtime_ns);
+
+bool out_utf8_valid(const uint8_t *p, size_t n);
+void out_json_string(FILE *f, const char *s, size_t n);
+void out_base64(FILE *f, const uint8_t *p, size_t n);
+void out_hexdump(FILE *f, const uint8_t *p, size_t n);
+/* Decode hex digits (spaces allowed between bytes); -1 on a bad digit. */
+ssize_t out_hex_decode(const char *s, size_t n, uint8_t *dst, size_t cap);
+
+/* A growable text buffer, so a screen is written with a single write(). */
+struct out_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+void ob_printf(struct out_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ob_putc(struct out_buf *b, char c);
+void ob_write(struct out_buf *b, const char *s, size_t n);
+void ob_json_string(struct out_buf *b, const char *s);
+int ob_flush(struct out_buf *b, int fd); /* 0 or -errno; empties b */
+void ob_free(struct out_buf *b);
+
+#endif /* FEV_TOOLS_CLI_H */

@@ -1,0 +1,155 @@
+/* Talking to fevd: connect, one request, one reply, errors as sentences. */
+#include "control.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fabric.h"
+
+/* fevd answers from its event loop; anything slower than this is stuck. */
+#define REPLY_TIMEOUT_S 10
+
+static void explain_connect(int err, const char *instance, const char *path)
+{
+	bool dflt = strcmp(instance, "default") == 0;
+	char start[64];
+
+	snprintf(start, sizeof(start), "fevd%s%s", dflt ? "" : " --instance ",
+		 dflt ? "" : instance);
+	switch (err) {
+	case ENOENT:
+		cli_error("fevd is not running for instance %s (no control "
+			  "socket at %s): start it with '%s'",
+			  instance, path, start);
+		break;
+	case ECONNREFUSED:
+		cli_error("fevd is not running for instance %s (nobody listens "
+			  "on the control socket %s): start it with '%s'",
+			  instance, path, start);
+		break;
+	case EACCES:
+	case EPERM:
+		cli_error("permission denied on fevd's control socket %s: ask "
+			  "the administrator for access (root, fevd's user or "
+			  "its admin group)",
+			  path);
+		break;
+	default:
+		cli_error("cannot reach fevd for instance %s at %s: %s",
+			  instance, path, strerror(err));
+	}
+}
+
+static int connect_to(const char *instance, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		cli_error("control socket path %s is too long for a unix "
+			  "socket",
+			  path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		int err = errno;
+
+		cli_error("cannot create a unix socket: %s", strerror(err));
+		return -err;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+
+		close(fd);
+		explain_connect(err, instance, path);
+		return -err;
+	}
+	return fd;
+}
+
+/* "0\n..." or "-17 queue 'x' already exists\n...": split in place. */
+static int parse_reply(struct ctl_reply *r, size_t len)
+{
+	char *nl, *end;
+	long status;
+
+	r->buf[len] = '\0';
+	nl = strchr(r->buf, '\n');
+	if (nl != NULL)
+		*nl = '\0';
+	r->body = nl != NULL ? nl + 1 : "";
+	errno = 0;
+	status = strtol(r->buf, &end, 10);
+	if (end == r->buf || errno != 0 || status > 0 || status < -4095 ||
+	    (*end != '\0' && *end != ' '))
+		return -EPROTO;
+	r->status = (int)status;
+	r->reason = *end == ' ' ? end + 1 : end;
+	return 0;
+}
+
+int ctl_request(const char *instance, const char *request,
+		struct ctl_reply *r)
+{
+	char path[256];
+	size_t len = strlen(request);
+	ssize_t n;
+	int fd, rc;
+
+	rc = fev__control_socket_path(instance, path, sizeof(path));
+	if (rc < 0) {
+		cli_error("cannot name the control socket of instance %s: %s",
+			  instance, strerror(-rc));
+		return rc;
+	}
+	if (len > CTL_REQUEST_MAX) {
+		cli_error("request too long for the control socket (%zu bytes, "
+			  "at most %d)",
+			  len, CTL_REQUEST_MAX);
+		return -EMSGSIZE;
+	}
+	fd = connect_to(instance, path);
+	if (fd < 0)
+		return fd;
+	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		rc = -errno;
+		cli_error("fevd closed the control socket %s before taking "
+			  "the request: %s",
+			  path, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	do
+		n = recv(fd, r->buf, CTL_REPLY_MAX, MSG_TRUNC);
+	while (n < 0 && errno == EINTR && !cli_stop);
+	rc = n < 0 ? -errno : 0;
+	close(fd);
+	if (n < 0 && (rc == -EAGAIN || rc == -EWOULDBLOCK)) {
+		cli_error("fevd did not answer on %s within %d s", path,
+			  REPLY_TIMEOUT_S);
+		return -ETIMEDOUT;
+	}
+	if (n < 0) {
+		cli_error("reading fevd's reply on %s failed: %s", path,
+			  strerror(-rc));
+		return rc;
+	}
+	if (n == 0 || n > CTL_REPLY_MAX || parse_reply(r, (size_t)n) < 0) {
+		cli_error("fevd sent a reply fev does not understand on %s "
+			  "(%zd bytes): is fev the same version as fevd?",
+			  path, n);
+		return -EPROTO;
+	}
+	return 0;
+}

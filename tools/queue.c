@@ -1,0 +1,393 @@
+/* fev queue create|delete|list: administration through fevd. */
+#include <getopt.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "control.h"
+#include "fev/fev.h"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: fev queue create NAME [--capacity N] [--max-event SIZE]\n"
+	      "                  [--policy block|reject|drop-oldest] "
+	      "[--mode MODE] [--group GROUP]\n"
+	      "       fev queue delete NAME\n"
+	      "       fev queue list [--json]\n"
+	      "\n"
+	      "Create, delete or list the queues of a fabric instance through "
+	      "fevd's control\nsocket (fevd must be running; 'fev stat' works "
+	      "without it).  Creating and\ndeleting needs root, fevd's user or "
+	      "a member of its admin group.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -c, --capacity N      events the queue holds, a power of two "
+	      "(64, 4K, 1M)\n"
+	      "  -s, --max-event SIZE  largest event payload (512, 4K, 1M)\n"
+	      "  -p, --policy POLICY   when full: block (wait), reject (fail "
+	      "at once) or\n"
+	      "                        drop-oldest (discard the oldest event)\n"
+	      "  -m, --mode MODE       segment permissions, octal (0660)\n"
+	      "  -g, --group GROUP     group that owns the segment\n"
+	      "      --json            list as JSON (one object per queue, "
+	      "in an array)\n"
+	      "  -q, --quiet           print nothing on success\n"
+	      "  -I, --instance NAME   fabric instance (default: "
+	      "$FEV_INSTANCE, else 'default')\n"
+	      "  -h, --help            show this help\n"
+	      "The options of create may also be written as fevd's config "
+	      "writes them:\ncapacity=4096 max_event=1K policy=reject.\n"
+	      "\n"
+	      "Examples:\n"
+	      "  fev queue create jobs --capacity 1024 --max-event 4K "
+	      "--policy reject\n"
+	      "  fev queue create audit capacity=64K mode=0640 group=adm\n"
+	      "  fev queue list\n"
+	      "  fev queue delete jobs\n"
+	      "\n"
+	      "Exit status: 0 success, 1 error (fevd not running, permission "
+	      "denied, queue\nexists or not found), 2 usage error (bad "
+	      "option, bad queue name).\n",
+	      f);
+}
+
+struct create_args {
+	uint64_t capacity, max_event;
+	const char *policy, *mode, *group;
+	bool has_capacity, has_max_event;
+};
+
+static int check_name(const char *name)
+{
+	if (fev_queue_name_valid(name) == 0)
+		return 0;
+	return cli_usage_error("queue",
+			       "bad queue name '%s': queue names are 1 to %d "
+			       "characters of A-Z a-z 0-9 . _ -",
+			       name, FEV_NAME_MAX);
+}
+
+static int set_create_opt(struct create_args *a, const char *key,
+			  const char *val)
+{
+	if (strcmp(key, "capacity") == 0) {
+		if (!cli_parse_size(val, &a->capacity) || a->capacity < 2 ||
+		    a->capacity > (1u << 24) ||
+		    (a->capacity & (a->capacity - 1)) != 0)
+			return cli_usage_error("queue",
+					       "bad capacity '%s': a power of "
+					       "two from 2 to 16M",
+					       val);
+		a->has_capacity = true;
+	} else if (strcmp(key, "max_event") == 0) {
+		if (!cli_parse_size(val, &a->max_event) ||
+		    a->max_event > (16u << 20))
+			return cli_usage_error("queue",
+					       "bad max event size '%s': 0 to "
+					       "16M bytes",
+					       val);
+		a->has_max_event = true;
+	} else if (strcmp(key, "policy") == 0) {
+		if (strcmp(val, "block") != 0 && strcmp(val, "reject") != 0 &&
+		    strcmp(val, "drop-oldest") != 0)
+			return cli_usage_error("queue",
+					       "bad policy '%s': block, reject "
+					       "or drop-oldest",
+					       val);
+		a->policy = val;
+	} else if (strcmp(key, "mode") == 0) {
+		char *end;
+		unsigned long m = strtoul(val, &end, 8);
+
+		if (*val == '\0' || *end != '\0' || m > 0777)
+			return cli_usage_error("queue",
+					       "bad mode '%s': octal "
+					       "permissions such as 0660",
+					       val);
+		a->mode = val;
+	} else if (strcmp(key, "group") == 0) {
+		if (getgrnam(val) == NULL)
+			return cli_usage_error("queue", "no group '%s' on this "
+							"machine",
+					       val);
+		a->group = val;
+	} else {
+		return cli_usage_error("queue",
+				       "unknown queue setting '%s': capacity, "
+				       "max_event, policy, mode or group",
+				       key);
+	}
+	return 0;
+}
+
+static int report(const struct ctl_reply *r)
+{
+	if (r->status == 0)
+		return FEV_EXIT_OK;
+	cli_error("%s", r->reason[0] != '\0' ? r->reason :
+					       fev_strerror(r->status));
+	return FEV_EXIT_ERROR;
+}
+
+static int do_create(const char *inst, const char *name,
+		     const struct create_args *a, bool quiet)
+{
+	char req[CTL_REQUEST_MAX];
+	struct ctl_reply *r;
+	int n, rc;
+
+	n = snprintf(req, sizeof(req), "create %s", name);
+	if (a->has_capacity)
+		n += snprintf(req + n, sizeof(req) - (size_t)n,
+			      " capacity=%llu",
+			      (unsigned long long)a->capacity);
+	if (a->has_max_event)
+		n += snprintf(req + n, sizeof(req) - (size_t)n,
+			      " max_event=%llu",
+			      (unsigned long long)a->max_event);
+	if (a->policy != NULL)
+		n += snprintf(req + n, sizeof(req) - (size_t)n, " policy=%s",
+			      a->policy);
+	if (a->mode != NULL)
+		n += snprintf(req + n, sizeof(req) - (size_t)n, " mode=%s",
+			      a->mode);
+	if (a->group != NULL)
+		snprintf(req + n, sizeof(req) - (size_t)n, " group=%s",
+			 a->group);
+	r = malloc(sizeof(*r));
+	if (r == NULL) {
+		cli_error("out of memory");
+		return FEV_EXIT_ERROR;
+	}
+	rc = ctl_request(inst, req, r) < 0 ? FEV_EXIT_ERROR : report(r);
+	if (rc == FEV_EXIT_OK && !quiet)
+		printf("created queue '%s' in instance %s\n", name, inst);
+	free(r);
+	return rc;
+}
+
+static int do_delete(const char *inst, const char *name, bool quiet)
+{
+	char req[CTL_REQUEST_MAX];
+	struct ctl_reply *r = malloc(sizeof(*r));
+	int rc;
+
+	if (r == NULL) {
+		cli_error("out of memory");
+		return FEV_EXIT_ERROR;
+	}
+	snprintf(req, sizeof(req), "delete %s", name);
+	rc = ctl_request(inst, req, r) < 0 ? FEV_EXIT_ERROR : report(r);
+	if (rc == FEV_EXIT_OK && !quiet)
+		printf("deleted queue '%s' from instance %s\n", name, inst);
+	free(r);
+	return rc;
+}
+
+/* "NAME key=value key=value": the value of key, or "-". */
+static const char *field(const char *line, const char *key, char *buf,
+			 size_t size)
+{
+	size_t klen = strlen(key);
+	const char *p = line;
+
+	while ((p = strchr(p, ' ')) != NULL) {
+		p++;
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+			size_t n = strcspn(p + klen + 1, " ");
+
+			snprintf(buf, size, "%.*s", (int)n, p + klen + 1);
+			return buf;
+		}
+	}
+	return "-";
+}
+
+static bool all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static void print_list(const char *body, bool json)
+{
+	static const char *const keys[] = { "capacity", "max_event", "policy",
+					    "depth",	"producers", "consumers" };
+	const char *line = body;
+	bool first = true;
+
+	if (json)
+		fputs("[", stdout);
+	else
+		printf("%-24s %9s %9s %-11s %9s %5s %5s\n", "QUEUE", "CAPACITY",
+		       "MAX_EVENT", "POLICY", "DEPTH", "PROD", "CONS");
+	while (*line != '\0') {
+		size_t n = strcspn(line, "\n");
+		char l[1024], v[6][64], name[128], size[16];
+
+		snprintf(l, sizeof(l), "%.*s", (int)n, line);
+		line += n + (line[n] == '\n');
+		if (l[0] == '\0')
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(l, " "), l);
+		for (size_t i = 0; i < 6; i++)
+			field(l, keys[i], v[i], sizeof(v[i]));
+		if (json) {
+			printf("%s\n  {\"name\": ", first ? "" : ",");
+			out_json_string(stdout, name, strlen(name));
+			for (size_t i = 0; i < 6; i++) {
+				const char *val = field(l, keys[i], v[i],
+							sizeof(v[i]));
+
+				printf(", \"%s\": ", keys[i]);
+				if (all_digits(val))
+					fputs(val, stdout);
+				else if (strcmp(val, "-") == 0)
+					fputs("null", stdout);
+				else
+					out_json_string(stdout, val,
+							strlen(val));
+			}
+			fputs("}", stdout);
+		} else {
+			uint64_t me = strtoull(field(l, "max_event", v[1],
+						     sizeof(v[1])),
+					       NULL, 10);
+
+			out_size(size, sizeof(size), me);
+			printf("%-24s %9s %9s %-11s %9s %5s %5s\n", name,
+			       field(l, "capacity", v[0], sizeof(v[0])), size,
+			       field(l, "policy", v[2], sizeof(v[2])),
+			       field(l, "depth", v[3], sizeof(v[3])),
+			       field(l, "producers", v[4], sizeof(v[4])),
+			       field(l, "consumers", v[5], sizeof(v[5])));
+		}
+		first = false;
+	}
+	if (json)
+		fputs(first ? "]\n" : "\n]\n", stdout);
+}
+
+static int do_list(const char *inst, bool json)
+{
+	struct ctl_reply *r = malloc(sizeof(*r));
+	int rc;
+
+	if (r == NULL) {
+		cli_error("out of memory");
+		return FEV_EXIT_ERROR;
+	}
+	rc = ctl_request(inst, "list", r) < 0 ? FEV_EXIT_ERROR : report(r);
+	if (rc == FEV_EXIT_OK)
+		print_list(r->body, json);
+	free(r);
+	return rc;
+}
+
+int cmd_queue(int argc, char **argv)
+{
+	enum { OPT_JSON = 0x2000 };
+	static const struct option longopts[] = {
+		{ "capacity", required_argument, NULL, 'c' },
+		{ "max-event", required_argument, NULL, 's' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "instance", required_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct create_args a = { 0 };
+	const char *inst_opt = NULL, *inst, *verb;
+	bool json = false, quiet = false;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, ":c:s:p:m:g:qI:h", longopts,
+				NULL)) != -1) {
+		rc = 0;
+		switch (c) {
+		case 'c':
+			rc = set_create_opt(&a, "capacity", optarg);
+			break;
+		case 's':
+			rc = set_create_opt(&a, "max_event", optarg);
+			break;
+		case 'p':
+			rc = set_create_opt(&a, "policy", optarg);
+			break;
+		case 'm':
+			rc = set_create_opt(&a, "mode", optarg);
+			break;
+		case 'g':
+			rc = set_create_opt(&a, "group", optarg);
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'I':
+			inst_opt = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return FEV_EXIT_OK;
+		default:
+			return cli_bad_option("queue", c, argv);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (optind >= argc)
+		return cli_usage_error("queue", "which action: create, delete "
+						"or list?");
+	verb = argv[optind++];
+	inst = cli_resolve_instance(inst_opt);
+	if (inst == NULL)
+		return FEV_EXIT_USAGE;
+	if (strcmp(verb, "list") == 0) {
+		if (optind < argc)
+			return cli_usage_error("queue", "list takes no queue "
+							"name");
+		return do_list(inst, json);
+	}
+	if (strcmp(verb, "create") != 0 && strcmp(verb, "delete") != 0)
+		return cli_usage_error("queue",
+				       "unknown action '%s': create, delete "
+				       "or list",
+				       verb);
+	if (optind >= argc)
+		return cli_usage_error("queue", "%s needs a queue name", verb);
+	if (check_name(argv[optind]) != 0)
+		return FEV_EXIT_USAGE;
+	if (strcmp(verb, "delete") == 0) {
+		if (optind + 1 < argc)
+			return cli_usage_error("queue", "delete takes one "
+							"queue name");
+		return do_delete(inst, argv[optind], quiet);
+	}
+	for (int i = optind + 1; i < argc; i++) {
+		char key[32];
+		const char *eq = strchr(argv[i], '=');
+
+		if (eq == NULL || (size_t)(eq - argv[i]) >= sizeof(key))
+			return cli_usage_error("queue",
+					       "unexpected '%s': settings are "
+					       "KEY=VALUE or options",
+					       argv[i]);
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i]),
+			 argv[i]);
+		rc = set_create_opt(&a, key, eq + 1);
+		if (rc != 0)
+			return rc;
+	}
+	return do_create(inst, argv[optind], &a, quiet);
+}

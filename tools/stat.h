@@ -1,0 +1,81 @@
+/*
+ * fev stat's model: snapshots of every queue of an instance, read straight
+ * from the segments (read-only mappings), so they work while fevd is down.
+ * Rates come from the difference of two snapshots; the age of a claim from
+ * its claim_ns stamp when the library keeps one, else from how long this
+ * process has seen the same claim (a lower bound).
+ */
+#ifndef FEV_TOOLS_STAT_H
+#define FEV_TOOLS_STAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fev/fev.h"
+
+enum claim_role { CLAIM_PRODUCER, CLAIM_CONSUMER };
+
+struct claim_view {
+	bool present;
+	enum claim_role role;
+	uint64_t pos;	   /* first position held */
+	uint32_t n;	   /* how many from pos */
+	double age_s;	   /* how long it has been held, or seen held */
+	bool age_exact;	   /* from the claim_ns stamp, not observation */
+	bool age_known;	   /* false: seen in one snapshot only */
+	uint64_t seen_since_ns; /* CLOCK_MONOTONIC of the first sighting */
+};
+
+struct att_view {
+	uint32_t idx;	 /* record number in the attacher table */
+	int32_t pid;
+	uint32_t roles;	 /* FEV_PRODUCER | FEV_CONSUMER */
+	bool closed;	 /* closed holding positions: awaits repair */
+	bool alive;	 /* the pid still runs the process that attached */
+	char comm[20];	 /* /proc/PID/comm, or "" */
+	uint64_t attach_ns;
+	uint64_t enqueued, dequeued, dropped, full_waits, sleeps, wakes;
+	double enq_rate, deq_rate; /* -1: unknown */
+	struct claim_view prod, cons;
+};
+
+struct queue_view {
+	char name[FEV_NAME_MAX + 1];
+	int err;	 /* 0, or why the segment could not be read */
+	fev_stats st;
+	uint64_t seg_size;
+	uint64_t created_ns;
+	int32_t creator_pid;
+	double enq_rate, deq_rate; /* -1: unknown (one snapshot) */
+	uint32_t natt;
+	struct att_view *att;
+	/* The claim held longest, or the first one seen when no age is
+	 * known yet; oldest_att indexes att[]. */
+	int oldest_att;
+	enum claim_role oldest_role;
+};
+
+struct snapshot {
+	uint64_t mono_ns, real_ns;
+	size_t n;
+	struct queue_view *q;
+};
+
+/*
+ * Read every queue of instance (only `only` when not NULL) into s.  prev,
+ * when not NULL, is the snapshot before: rates and claim ages come from
+ * it.  0, or -errno when /dev/shm cannot be listed (-ENOENT when `only` is
+ * given and does not exist).
+ */
+int snapshot_take(const char *instance, const char *only,
+		  const struct snapshot *prev, struct snapshot *s);
+void snapshot_free(struct snapshot *s);
+
+/* The oldest claim of q, or NULL. */
+const struct claim_view *queue_oldest_claim(const struct queue_view *q,
+					    const struct att_view **att);
+
+const char *policy_name(int policy);
+const char *role_name(uint32_t roles);
+
+#endif /* FEV_TOOLS_STAT_H */
