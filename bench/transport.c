@@ -1,0 +1,30 @@
+/* The transports by name, and what they share. */
+#include <sched.h>
+#include <string.h>
+
+#include "bench.h"
+
+static const struct bench_transport *const all[] = {
+	&bench_fev, &bench_pipe, &bench_unix, &bench_mq, &bench_zmq, &bench_floor,
+};
+
+const struct bench_transport *bench_transport_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(all[i]->name, name) == 0)
+			return all[i];
+	return NULL;
+}
+
+void bench_spin_pause(unsigned *polls)
+{
+	if (++*polls % 256 == 0) {
+		sched_yield();
+		return;
+	}
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}

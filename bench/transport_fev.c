@@ -1,0 +1,270 @@
+/*
+ * fev itself.  The bench creates its queues under a private instance named
+ * after the run (deleted at teardown), or uses fevd's queue given by
+ * --queue (ping-pong then also needs QUEUE-pong).  --api copy uses
+ * fev_send/fev_send_batch and fev_recv (or acquire, copy out, release for
+ * batches); --api zerocopy writes into reserved slots and reads in place.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fev/fev.h"
+#include "bench.h"
+
+struct fev_priv {
+	char instance[FEV_INSTANCE_MAX + 1];
+	bool own; /* created here: delete at teardown */
+	char q[2][FEV_NAME_MAX + 1];
+	int nq;
+};
+
+struct fev_h {
+	fev_queue *out, *in;
+	const struct bench_cfg *cfg;
+	int64_t timeout;
+	uint8_t *buf; /* the application's own memory, for --api copy */
+	struct iovec *iov;
+	fev_event *evs;
+};
+
+static const char *fev_unsupported(const struct bench_cfg *cfg)
+{
+	(void)cfg;
+	return NULL;
+}
+
+static int check_existing(const char *inst, const char *q, size_t size)
+{
+	fev_stats st;
+	int rc = fev_queue_stats(q, inst, &st);
+
+	if (rc < 0) {
+		fprintf(stderr, "fev-bench: queue %s: %s\n", q, fev_strerror(rc));
+		return rc;
+	}
+	if (st.max_event < size) {
+		fprintf(stderr, "fev-bench: queue %s holds events up to %u bytes, "
+				"--size is %zu\n", q, st.max_event, size);
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static void fev_teardown(struct bench_chan *ch)
+{
+	struct fev_priv *p = ch->priv;
+
+	if (p == NULL)
+		return;
+	for (int i = 0; p->own && i < p->nq; i++)
+		fev_queue_delete(p->q[i], p->instance);
+	free(p);
+	ch->priv = NULL;
+}
+
+static int fev_setup(struct bench_chan *ch)
+{
+	const struct bench_cfg *c = ch->cfg;
+	struct fev_priv *p = calloc(1, sizeof(*p));
+	fev_queue_config qc = { .struct_size = sizeof(qc),
+				.capacity = bench_capacity(c->size),
+				.max_event = (uint32_t)c->size,
+				.policy = FEV_POLICY_BLOCK };
+	int rc = 0;
+
+	if (p == NULL)
+		return -ENOMEM;
+	ch->priv = p;
+	p->nq = c->mode == BENCH_PINGPONG ? 2 : 1;
+	if (c->queue != NULL) {
+		snprintf(p->instance, sizeof(p->instance), "%s", fev_default_instance());
+		snprintf(p->q[0], sizeof(p->q[0]), "%s", c->queue);
+		snprintf(p->q[1], sizeof(p->q[1]), "%s-pong", c->queue);
+		for (int i = 0; i < p->nq && rc == 0; i++)
+			rc = check_existing(p->instance, p->q[i], c->size);
+		return rc;
+	}
+	snprintf(p->instance, sizeof(p->instance), "%s", ch->tag);
+	strcpy(p->q[0], "ping");
+	strcpy(p->q[1], "pong");
+	p->own = true;
+	for (int i = 0; i < p->nq; i++) {
+		rc = fev_queue_create(p->q[i], &qc, p->instance);
+		if (rc < 0) {
+			p->nq = i; /* delete only what exists */
+			fev_teardown(ch);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int open_q(struct bench_chan *ch, int i, unsigned role, fev_queue **q)
+{
+	struct fev_priv *p = ch->priv;
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = p->instance,
+			    .flags = ch->cfg->wait == BENCH_SLEEP ? FEV_OPEN_NO_SPIN : 0 };
+
+	return fev_open(p->q[i], role, &o, q);
+}
+
+static void fev_close_h(void *hv)
+{
+	struct fev_h *h = hv;
+
+	if (h->out)
+		fev_close(h->out);
+	if (h->in)
+		fev_close(h->in);
+	free(h->buf);
+	free(h->iov);
+	free(h->evs);
+	free(h);
+}
+
+static int fev_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
+		      void **out)
+{
+	const struct bench_cfg *c = ch->cfg;
+	struct fev_h *h = calloc(1, sizeof(*h));
+	int rc = 0;
+
+	(void)idx;
+	if (h == NULL)
+		return -ENOMEM;
+	h->cfg = c;
+	h->timeout = c->wait == BENCH_SPIN ? 0 : FEV_FOREVER;
+	h->buf = malloc(c->batch * c->size);
+	h->iov = calloc(c->batch, sizeof(*h->iov));
+	h->evs = calloc(c->batch, sizeof(*h->evs));
+	if (!h->buf || !h->iov || !h->evs)
+		rc = -ENOMEM;
+	if (rc == 0 && (role == ROLE_PRODUCER || role == ROLE_PING))
+		rc = open_q(ch, 0, FEV_PRODUCER, &h->out);
+	if (rc == 0 && (role == ROLE_CONSUMER || role == ROLE_PONG))
+		rc = open_q(ch, 0, FEV_CONSUMER, &h->in);
+	if (rc == 0 && role == ROLE_PING)
+		rc = open_q(ch, 1, FEV_CONSUMER, &h->in);
+	if (rc == 0 && role == ROLE_PONG)
+		rc = open_q(ch, 1, FEV_PRODUCER, &h->out);
+	if (rc < 0) {
+		fev_close_h(h);
+		return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+/* --wait spin retries timeout-0 calls; block and sleep wait in libfev. */
+#define RETRY(h, expr)                                                         \
+	({                                                                     \
+		unsigned polls_ = 0;                                           \
+		int rc_;                                                       \
+		while ((rc_ = (expr)) == -EAGAIN && (h)->timeout == 0)         \
+			bench_spin_pause(&polls_);                             \
+		rc_;                                                           \
+	})
+
+static int send_zerocopy(struct fev_h *h, unsigned n, size_t len,
+			 bench_fill_fn fill, void *ctx)
+{
+	for (unsigned i = 0; i < n; i++) {
+		fev_claim cl;
+		int rc = RETRY(h, fev_reserve(h->out, len, &cl, h->timeout));
+
+		if (rc < 0)
+			return i > 0 ? (int)i : rc;
+		fill(ctx, cl.data, len, i);
+		rc = fev_commit(h->out, &cl, len);
+		if (rc < 0)
+			return rc;
+	}
+	return (int)n;
+}
+
+static int fev_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
+		      void *ctx)
+{
+	struct fev_h *h = hv;
+	int rc;
+
+	if (h->cfg->api == BENCH_ZEROCOPY)
+		return send_zerocopy(h, n, len, fill, ctx);
+	if (n == 1) {
+		fill(ctx, h->buf, len, 0);
+		rc = RETRY(h, fev_send(h->out, h->buf, len, h->timeout));
+		return rc < 0 ? rc : 1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		h->iov[i].iov_base = h->buf + i * len;
+		h->iov[i].iov_len = len;
+		fill(ctx, h->iov[i].iov_base, len, i);
+	}
+	return RETRY(h, fev_send_batch(h->out, h->iov, n, h->timeout));
+}
+
+static int fev_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
+{
+	struct fev_h *h = hv;
+	bool copy = h->cfg->api == BENCH_COPY;
+	int k, rc = 0;
+
+	if (copy && max == 1) {
+		ssize_t n = RETRY(h, (int)fev_recv(h->in, h->buf, h->cfg->size,
+						   NULL, h->timeout));
+
+		if (n < 0)
+			return (int)n;
+		rc = take(ctx, h->buf, (size_t)n);
+		return rc < 0 ? rc : 1;
+	}
+	k = RETRY(h, fev_acquire_batch(h->in, h->evs, max, h->timeout));
+	if (k < 0)
+		return k;
+	for (int i = 0; i < k && rc == 0; i++) {
+		const void *data = h->evs[i].data;
+
+		if (copy) {
+			memcpy(h->buf + (size_t)i * h->cfg->size, data,
+			       h->evs[i].len);
+			data = h->buf + (size_t)i * h->cfg->size;
+		}
+		rc = take(ctx, data, h->evs[i].len);
+	}
+	fev_release_batch(h->in, h->evs, (size_t)k);
+	return rc < 0 ? rc : k;
+}
+
+static unsigned one(const struct bench_cfg *cfg)
+{
+	(void)cfg;
+	return 1;
+}
+
+static const char *fev_wait_note(const struct bench_cfg *cfg)
+{
+	switch (cfg->wait) {
+	case BENCH_SPIN:
+		return "busy-poll, timeout 0";
+	case BENCH_SLEEP:
+		return "futex only (FEV_OPEN_NO_SPIN)";
+	default:
+		return "spin then futex (default)";
+	}
+}
+
+const struct bench_transport bench_fev = {
+	.name = "fev",
+	.unsupported = fev_unsupported,
+	.setup = fev_setup,
+	.teardown = fev_teardown,
+	.open = fev_open_h,
+	.send = fev_send_h,
+	.recv = fev_recv_h,
+	.close = fev_close_h,
+	.end_by_parent = true,
+	.end_per_consumer = one,
+	.wait_note = fev_wait_note,
+};
