@@ -1,0 +1,74 @@
+/*
+ * Helpers for the fevd tests: a private fabric per test (instance, control
+ * socket, pidfile and config under a mkdtemp dir), the real fevd binary
+ * started and stopped with bounded waits, control requests, and cleanup
+ * that leaves nothing in /dev/shm.
+ */
+#ifndef FEVD_HARNESS_H
+#define FEVD_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fev/fev.h"
+
+struct fh {
+	char dir[64];
+	char instance[FEV_INSTANCE_MAX + 1];
+	char sock[108];
+	char pidfile[PATH_MAX];
+	char conf[PATH_MAX];
+	char log[PATH_MAX];
+	pid_t fevd; /* 0 when not running */
+};
+
+/* A fresh private fabric (no fevd yet). */
+void fh_init(struct fh *h);
+/* Stop fevd, delete the instance's segments, remove the dir. */
+void fh_cleanup(struct fh *h);
+
+/*
+ * Write the config: a [fabric] section naming this fabric's instance,
+ * socket and pidfile, then fabric_extra (more [fabric] keys, may be ""),
+ * then rest (queue sections).
+ */
+void fh_write_config(struct fh *h, const char *fabric_extra,
+		     const char *rest);
+/*
+ * Start the fevd binary (with --config when the config file exists, else
+ * the embedded default with --instance/--control-socket/--pidfile), its
+ * stderr appended to h->log, and wait for "ready".  Fails the test when it
+ * is not ready within 5 s.
+ */
+void fh_start(struct fh *h);
+/* Start fevd with argv after the binary name; returns its pid at once. */
+pid_t fh_spawn(struct fh *h, const char *const *args);
+/* SIGTERM and wait (5 s, then SIGKILL and fail). Exit status. */
+int fh_stop(struct fh *h);
+/* SIGKILL and reap. */
+void fh_kill(struct fh *h);
+
+/* Does the log contain needle (now, or within timeout_ms)? */
+bool fh_log_has(const struct fh *h, const char *needle, unsigned timeout_ms);
+/* How many times needle occurs in the log. */
+int fh_log_count(const struct fh *h, const char *needle);
+
+/*
+ * One control request; the reply (NUL-terminated) in reply.  Returns the
+ * status of its first line (0 or -errno), or -errno of the socket.
+ */
+int fh_request(const char *sock, const char *req, char *reply, size_t len);
+
+/* Wait for child pid up to timeout_ms (then SIGKILL it).  Wait status. */
+int fh_wait(pid_t pid, unsigned timeout_ms);
+/* Fork; the child runs fn(arg) and _exits with its return value. */
+pid_t fh_fork(int (*fn)(void *arg), void *arg);
+
+uint64_t fh_now_ns(void); /* CLOCK_MONOTONIC */
+void fh_sleep_ms(unsigned ms);
+int fh_shm_count(const char *instance);
+
+#endif /* FEVD_HARNESS_H */

@@ -1,0 +1,288 @@
+/*
+ * The fevd binary's lifecycle: start with the embedded default or a config,
+ * one fevd per instance, reload on SIGHUP, adoption after a crash, clean
+ * stop.  Each test has its own instance, socket, pidfile and config.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "fev/fev.h"
+#include "harness.h"
+
+static int setup(void **state)
+{
+	static struct fh h;
+
+	fh_init(&h);
+	*state = &h;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fh *h = *state;
+
+	fh_cleanup(h);
+	if (fh_shm_count(h->instance) != 0)
+		fail_msg("instance %s left segments in /dev/shm", h->instance);
+	return 0;
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static void request_ok(struct fh *h, const char *req, char *reply,
+		       size_t len)
+{
+	int rc = fh_request(h->sock, req, reply, len);
+
+	if (rc != 0)
+		fail_msg("'%s' -> %d: %s", req, rc, reply);
+}
+
+static void send_events(struct fh *h, const char *queue, int n)
+{
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = h->instance };
+	fev_queue *q;
+
+	assert_int_equal(fev_open(queue, FEV_PRODUCER, &o, &q), 0);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(fev_send(q, &i, sizeof(i), 1000000000), 0);
+	fev_close(q);
+}
+
+static void test_fevd_without_config_serves_queue_events(void **state)
+{
+	struct fh *h = *state;
+	char reply[4096], want[128];
+
+	fh_start(h);
+	request_ok(h, "ping", reply, sizeof(reply));
+	snprintf(want, sizeof(want), "0\nfevd %s instance=%s pid=%d\n",
+		 FEV_VERSION_STRING, h->instance, (int)h->fevd);
+	assert_string_equal(reply, want);
+	request_ok(h, "list", reply, sizeof(reply));
+	assert_string_equal(reply, "0\nevents capacity=4096 max_event=1024 "
+				   "policy=block depth=0 producers=0 "
+				   "consumers=0\n");
+	assert_true(exists(h->pidfile));
+	assert_int_equal(fh_stop(h), 0);
+	/* Stopped cleanly: socket and pidfile gone, segments kept. */
+	assert_false(exists(h->sock));
+	assert_false(exists(h->pidfile));
+	assert_int_equal(fh_shm_count(h->instance), 1);
+	assert_true(fh_log_has(h, "SIGTERM: stopping", 0));
+}
+
+static void test_second_fevd_on_same_instance_is_refused_naming_pid(
+	void **state)
+{
+	struct fh *h = *state;
+	const char *args[] = { "--config", h->conf, NULL };
+	char reply[4096], want[PATH_MAX + 128];
+	int status;
+
+	fh_write_config(h, "", "[queue events]\n");
+	fh_start(h);
+	status = fh_wait(fh_spawn(h, args), 5000);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	snprintf(want, sizeof(want),
+		 "instance '%s' is already served by fevd pid %d (pidfile %s)",
+		 h->instance, (int)h->fevd, h->pidfile);
+	assert_true(fh_log_has(h, want, 0));
+	/* The first one is untouched and still serving. */
+	request_ok(h, "ping", reply, sizeof(reply));
+	assert_true(exists(h->sock));
+	assert_int_equal(fh_stop(h), 0);
+}
+
+static void test_malformed_config_creates_nothing(void **state)
+{
+	struct fh *h = *state;
+	const char *args[] = { "--config", h->conf, NULL };
+	char want[PATH_MAX + 64];
+	int status;
+
+	/* Line 5 of the file: [fabric] + 3 keys + the extra line. */
+	fh_write_config(h, "",
+			"[queue fine]\ncapacity = 64\n[queue orders]\n"
+			"capasity = 64\n");
+	status = fh_wait(fh_spawn(h, args), 5000);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	snprintf(want, sizeof(want),
+		 "fevd: %s:9: unknown key 'capasity' in [queue orders]",
+		 h->conf);
+	if (!fh_log_has(h, want, 0))
+		fail_msg("log %s lacks \"%s\"", h->log, want);
+	assert_int_equal(fh_shm_count(h->instance), 0);
+	assert_false(exists(h->sock));
+	assert_false(exists(h->pidfile));
+}
+
+static void test_sighup_adds_queue_and_removes_empty_unlisted_queue(
+	void **state)
+{
+	struct fh *h = *state;
+	char reply[4096];
+
+	fh_write_config(h, "", "[queue a]\n[queue b]\n");
+	fh_start(h);
+	fh_write_config(h, "", "[queue a]\n[queue c]\ncapacity = 64\n");
+	kill(h->fevd, SIGHUP);
+	assert_true(fh_log_has(h, "reloaded", 5000));
+	request_ok(h, "list", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\na capacity=4096 "));
+	assert_non_null(strstr(reply, "\nc capacity=64 "));
+	assert_null(strstr(reply, "\nb "));
+	assert_int_equal(fh_shm_count(h->instance), 2);
+	assert_int_equal(fh_stop(h), 0);
+}
+
+static void test_sighup_keeps_unlisted_queue_that_holds_events(void **state)
+{
+	struct fh *h = *state;
+	char reply[4096];
+
+	fh_write_config(h, "", "[queue a]\n[queue b]\n");
+	fh_start(h);
+	send_events(h, "b", 3);
+	fh_write_config(h, "", "[queue a]\n");
+	kill(h->fevd, SIGHUP);
+	assert_true(fh_log_has(h, "reloaded", 5000));
+	assert_true(fh_log_has(h, "queue 'b' is no longer in the config", 0));
+	request_ok(h, "list", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\nb capacity=4096 max_event=1024 "
+				      "policy=block depth=3 "));
+	assert_int_equal(fh_stop(h), 0);
+}
+
+static void test_reload_with_bad_config_keeps_running_config(void **state)
+{
+	struct fh *h = *state;
+	char reply[4096], want[PATH_MAX + 64];
+
+	fh_write_config(h, "", "[queue a]\n");
+	fh_start(h);
+	fh_write_config(h, "", "[queue a]\npolicy = sometimes\n");
+	assert_int_equal(fh_request(h->sock, "reload", reply, sizeof(reply)),
+			 -EINVAL);
+	snprintf(want, sizeof(want), "-22 reload failed: %s:7: policy",
+		 h->conf);
+	if (strncmp(reply, want, strlen(want)) != 0)
+		fail_msg("got \"%s\", want \"%s...\"", reply, want);
+	request_ok(h, "list", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "\na capacity=4096 "));
+	assert_int_equal(fh_stop(h), 0);
+}
+
+static void test_restarted_fevd_adopts_segments_and_queued_events_remain(
+	void **state)
+{
+	struct fh *h = *state;
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = h->instance };
+	char reply[4096];
+	fev_queue *q;
+	fev_meta m;
+	int v;
+
+	fh_write_config(h, "", "[queue events]\ncapacity = 64\n");
+	fh_start(h);
+	send_events(h, "events", 10);
+	fh_kill(h); /* crash: no cleanup at all */
+	fh_start(h);
+	assert_true(fh_log_has(h, "adopted queue 'events'", 0));
+	assert_true(fh_log_has(h, "10 events queued", 0));
+	request_ok(h, "list", reply, sizeof(reply));
+	assert_non_null(strstr(reply, "events capacity=64 max_event=1024 "
+				      "policy=block depth=10 "));
+	assert_int_equal(fev_open("events", FEV_CONSUMER, &o, &q), 0);
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(fev_recv(q, &v, sizeof(v), &m, 1000000000),
+				 sizeof(v));
+		assert_int_equal(v, i);
+		assert_int_equal(m.flags, 0);
+	}
+	fev_close(q);
+	assert_int_equal(fh_stop(h), 0);
+}
+
+static void test_unlink_on_exit_deletes_segments_at_stop(void **state)
+{
+	struct fh *h = *state;
+
+	fh_write_config(h, "unlink_on_exit = yes\n", "[queue a]\n[queue b]\n");
+	fh_start(h);
+	assert_int_equal(fh_shm_count(h->instance), 2);
+	assert_int_equal(fh_stop(h), 0);
+	assert_int_equal(fh_shm_count(h->instance), 0);
+}
+
+static void test_queue_created_behind_fevds_back_is_adopted(void **state)
+{
+	struct fh *h = *state;
+	fev_queue_config c = { .struct_size = sizeof(c), .capacity = 32,
+			       .max_event = 8, .mode = 0600 };
+	char reply[4096];
+
+	fh_write_config(h, "", "");
+	fh_start(h);
+	assert_int_equal(fev_queue_create("side", &c, h->instance), 0);
+	request_ok(h, "list", reply, sizeof(reply));
+	assert_string_equal(reply, "0\nside capacity=32 max_event=8 "
+				   "policy=block depth=0 producers=0 "
+				   "consumers=0\n");
+	assert_int_equal(fev_queue_delete("side", h->instance), 0);
+	request_ok(h, "list", reply, sizeof(reply));
+	assert_string_equal(reply, "0\n");
+	assert_int_equal(fh_stop(h), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_fevd_without_config_serves_queue_events, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_second_fevd_on_same_instance_is_refused_naming_pid,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_malformed_config_creates_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sighup_adds_queue_and_removes_empty_unlisted_queue,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sighup_keeps_unlisted_queue_that_holds_events,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reload_with_bad_config_keeps_running_config, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_restarted_fevd_adopts_segments_and_queued_events_remain,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_unlink_on_exit_deletes_segments_at_stop, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_queue_created_behind_fevds_back_is_adopted, setup,
+			teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
