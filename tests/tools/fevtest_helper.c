@@ -1,0 +1,100 @@
+/*
+ * A helper for the fev tool's integration tests: sets up fabrics through
+ * the library, without fevd, and plays a process that stalls holding a
+ * claim.  Not a fake of anything: it is a client like any other.
+ *
+ *   fevtest-helper create INSTANCE QUEUE CAPACITY MAX_EVENT [POLICY]
+ *   fevtest-helper delete INSTANCE QUEUE
+ *   fevtest-helper purge INSTANCE            delete every queue of it
+ *   fevtest-helper hold-consumer INSTANCE QUEUE SECONDS
+ *   fevtest-helper hold-producer INSTANCE QUEUE SECONDS
+ *
+ * The hold commands take one position, print "held POS" and sleep before
+ * giving it back, so that fev stat sees a stalled claim.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fabric.h"
+#include "fev/fev.h"
+
+static int fail(const char *what, int rc)
+{
+	fprintf(stderr, "fevtest-helper: %s: %s\n", what, fev_strerror(rc));
+	return 1;
+}
+
+static int delete_one(const char *queue, void *inst)
+{
+	fev_queue_delete(queue, inst);
+	return 0;
+}
+
+static int hold(const char *inst, const char *queue, unsigned secs,
+		bool consumer)
+{
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
+	fev_queue *q;
+	fev_event ev;
+	fev_claim cl;
+	int rc = fev_open(queue, consumer ? FEV_CONSUMER : FEV_PRODUCER, &o,
+			  &q);
+
+	if (rc < 0)
+		return fail("open", rc);
+	rc = consumer ? fev_acquire(q, &ev, 5000000000) :
+			fev_reserve(q, 1, &cl, 5000000000);
+	if (rc < 0)
+		return fail(consumer ? "acquire" : "reserve", rc);
+	printf("held %llu\n",
+	       (unsigned long long)(consumer ? ev.id : cl.priv_pos));
+	fflush(stdout);
+	sleep(secs);
+	if (consumer)
+		fev_release(q, &ev);
+	else {
+		((char *)cl.data)[0] = 'h';
+		fev_commit(q, &cl, 1);
+	}
+	fev_close(q);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 6 || argc == 7) {
+		if (strcmp(argv[1], "create") != 0)
+			goto usage;
+		fev_queue_config c = {
+			.struct_size = sizeof(c),
+			.capacity = (uint32_t)strtoul(argv[4], NULL, 0),
+			.max_event = (uint32_t)strtoul(argv[5], NULL, 0),
+			.mode = 0666,
+			.group = (gid_t)-1,
+		};
+		if (argc == 7)
+			c.policy = strcmp(argv[6], "reject") == 0 ?
+					   FEV_POLICY_REJECT :
+				   strcmp(argv[6], "drop-oldest") == 0 ?
+					   FEV_POLICY_DROP_OLDEST :
+					   FEV_POLICY_BLOCK;
+		int rc = fev_queue_create(argv[3], &c, argv[2]);
+		return rc < 0 ? fail("create", rc) : 0;
+	}
+	if (argc == 4 && strcmp(argv[1], "delete") == 0) {
+		int rc = fev_queue_delete(argv[3], argv[2]);
+		return rc < 0 ? fail("delete", rc) : 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "purge") == 0)
+		return fev__list_queues(argv[2], delete_one, argv[2]) < 0;
+	if (argc == 5 && strncmp(argv[1], "hold-", 5) == 0)
+		return hold(argv[2], argv[3], (unsigned)atoi(argv[4]),
+			    strcmp(argv[1], "hold-consumer") == 0);
+usage:
+	fprintf(stderr, "usage: see the comment at the top of %s\n", __FILE__);
+	return 2;
+}

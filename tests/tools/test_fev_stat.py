@@ -1,0 +1,163 @@
+"""fev stat: table, JSON and Prometheus output, read straight from shared
+memory with no fevd running."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+from fevtool import PROMTOOL, expect, expect_rc, main, wait_until
+
+
+def stat_json(f, *args):
+    r = f.fev("stat", "--json", *args)
+    expect_rc(r, 0, "stat --json")
+    return json.loads(r.stdout)
+
+
+def queue(doc, name):
+    for q in doc["queues"]:
+        if q["name"] == name:
+            return q
+    raise AssertionError("no queue %s in %s" % (name, doc))
+
+
+def test_json_counts_match_what_was_published_and_consumed(f):
+    f.create("jobs", capacity=128, max_event=512, policy="reject")
+    f.create("idle", capacity=16, max_event=64)
+    expect_rc(f.fev("pub", "jobs", "--size", "10", "--count", "50"), 0, "pub")
+    expect_rc(f.fev("sub", "jobs", "-n", "20", "--timeout", "5s"), 0, "sub")
+    doc = stat_json(f, "-i", "0")
+    expect(doc["instance"] == f.instance, "instance", doc)
+    expect([q["name"] for q in doc["queues"]] == ["idle", "jobs"],
+           "every queue, in name order", doc)
+    q = queue(doc, "jobs")
+    want = {"capacity": 128, "max_event": 512, "policy": "reject",
+            "depth": 30, "enqueued": 50, "dequeued": 20, "producers": 0,
+            "consumers": 0, "dropped": 0, "redelivered": 0, "tombstoned": 0,
+            "deleted": False, "oldest_claim": None}
+    for k, v in want.items():
+        expect(q[k] == v, "%s is %r, wanted %r" % (k, q[k], v), q)
+    expect(abs(q["fill"] - 30 / 128) < 1e-3, "fill", q)
+    expect(q["enqueue_rate"] is None, "one sample has no rate", q)
+    expect(queue(doc, "idle")["depth"] == 0, "idle queue")
+
+
+def test_json_rates_come_from_two_samples(f):
+    f.create("jobs", capacity=4096)
+    pub = f.spawn([os.environ["FEV"], "pub", "jobs", "-m", "x",
+                   "--count", "2000", "--rate", "400/s", "-q"])
+    time.sleep(0.2)
+    q = queue(stat_json(f, "-i", "0.5"), "jobs")
+    pub.kill()
+    pub.wait(timeout=10)
+    expect(q["enqueue_rate"] is not None and q["enqueue_rate"] > 0,
+           "enqueue rate while publishing", q)
+    expect(q["dequeue_rate"] == 0, "nobody consumes", q)
+    expect(q["producers"] == 1, "the publisher is attached", q)
+
+
+def test_stalled_consumer_claim_shows_age_and_pid(f):
+    f.create("jobs")
+    expect_rc(f.fev("pub", "jobs", "-m", "stuck"), 0, "pub")
+    hold = f.spawn([os.environ["FEVTEST_HELPER"], "hold-consumer",
+                    f.instance, "jobs", "20"], stdout=subprocess.PIPE,
+                   text=True)
+    expect(hold.stdout.readline().startswith("held "), "helper holds")
+    q = queue(stat_json(f, "-i", "0.3"), "jobs")
+    c = q["oldest_claim"]
+    expect(c is not None, "a claim", q)
+    expect(c["pid"] == hold.pid and c["role"] == "consumer" and
+           c["alive"] is True, "whose claim", c)
+    expect(c["age_s"] is not None and c["age_s"] >= 0.3, "age", c)
+    r = f.fev("stat", "-i", "0.3")
+    expect_rc(r, 0, "stat")
+    row = [l for l in r.stdout.splitlines() if l.startswith("jobs ")][0]
+    expect(re.search(r">=\d+ms cons @0 pid %d$" % hold.pid, row),
+           "the table row names the claim", row)
+
+
+def test_stalled_producer_claim_is_shown_as_producer(f):
+    f.create("jobs")
+    hold = f.spawn([os.environ["FEVTEST_HELPER"], "hold-producer",
+                    f.instance, "jobs", "20"], stdout=subprocess.PIPE,
+                   text=True)
+    expect(hold.stdout.readline().startswith("held "), "helper holds")
+    c = queue(stat_json(f, "-i", "0.2"), "jobs")["oldest_claim"]
+    expect(c is not None and c["role"] == "producer" and
+           c["pid"] == hold.pid, "producer claim", c)
+
+
+def test_stat_queue_adds_a_line_per_attached_process(f):
+    f.create("jobs")
+    expect_rc(f.fev("pub", "jobs", "-m", "a"), 0, "pub")
+    hold = f.spawn([os.environ["FEVTEST_HELPER"], "hold-consumer",
+                    f.instance, "jobs", "20"], stdout=subprocess.PIPE,
+                   text=True)
+    hold.stdout.readline()
+    r = f.fev("stat", "jobs", "-i", "0")
+    expect_rc(r, 0, "stat QUEUE")
+    lines = [l.split() for l in r.stdout.splitlines()]
+    mine = [l for l in lines if len(l) > 3 and l[1] == str(hold.pid)]
+    expect(mine and mine[0][2] == "fevtest-helper" and
+           mine[0][3] == "consumer", "attacher line", r.stdout)
+    expect("policy block" in r.stdout, "queue details", r.stdout)
+
+
+def test_prometheus_output_passes_promtool(f):
+    if not PROMTOOL:
+        print("  (promtool not installed: checking the format by eye only)")
+    f.create("jobs", capacity=64)
+    f.create("other.q", capacity=16)
+    expect_rc(f.fev("pub", "jobs", "-m", "x", "--count", "7"), 0, "pub")
+    r = f.fev("stat", "--prometheus", "-i", "0")
+    expect_rc(r, 0, "stat --prometheus")
+    expect('fev_queue_depth_events{fabric="%s",queue="jobs"} 7' % f.instance
+           in r.stdout, "depth sample", r.stdout)
+    expect("# TYPE fev_queue_enqueued_events_total counter" in r.stdout,
+           "counter type", r.stdout)
+    if PROMTOOL:
+        p = subprocess.run([PROMTOOL, "check", "metrics"], input=r.stdout,
+                           capture_output=True, text=True, timeout=30)
+        expect(p.returncode == 0, "promtool check metrics", p.stdout,
+               p.stderr)
+
+
+def test_stat_reads_queues_while_no_fevd_runs(f):
+    f.create("jobs")
+    r = f.fev("queue", "list")
+    expect(r.returncode == 1 and "fevd is not running" in r.stderr,
+           "no fevd serves this instance", r.stderr)
+    r = f.fev("stat", "-i", "0")
+    expect_rc(r, 0, "stat without fevd")
+    expect(any(l.startswith("jobs ") for l in r.stdout.splitlines()),
+           "the queue is listed", r.stdout)
+
+
+def test_empty_instance_says_there_are_no_queues(f):
+    r = f.fev("stat", "-i", "0")
+    expect_rc(r, 0, "stat")
+    expect("no queues in instance %s" % f.instance in r.stdout, "message",
+           r.stdout)
+    doc = stat_json(f, "-i", "0")
+    expect(doc["queues"] == [], "empty list", doc)
+
+
+def test_unreadable_segment_is_reported_not_fatal(f):
+    f.create("good")
+    f.create("bad")
+    path = "/dev/shm/fev.%s.bad" % f.instance
+    with open(path, "r+b") as fh:
+        fh.write(b"garbage!")  # the magic
+    doc = stat_json(f, "-i", "0")
+    expect("error" in queue(doc, "bad"), "bad queue has an error", doc)
+    expect(queue(doc, "good")["depth"] == 0, "good queue still read", doc)
+    r = f.fev("stat", "-i", "0")
+    expect_rc(r, 0, "table")
+    expect("corrupt" in r.stdout, "says corrupt", r.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main([v for k, v in sorted(globals().items())
+                   if k.startswith("test_")]))
