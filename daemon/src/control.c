@@ -530,7 +530,7 @@ static void peer_close(struct fevd *d, size_t i)
 	d->peers[i] = d->peers[--d->npeers];
 }
 
-void fevd_control_serve(struct fevd *d, int fd)
+void fevd_control_serve(struct fevd *d, int fd, bool hangup)
 {
 	char req[FEVD_REQUEST_MAX + 1];
 	size_t i;
@@ -544,7 +544,8 @@ void fevd_control_serve(struct fevd *d, int fd)
 	n = recv(fd, req, sizeof(req), MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
+	/* SEQPACKET has empty messages: 0 is the end only with a hangup. */
+	if (n < 0 || (n == 0 && hangup)) {
 		peer_close(d, i);
 		return;
 	}

@@ -92,7 +92,8 @@ int fevd_queue_destroy(struct fevd *d, struct fevd_queue *q);
 int fevd_control_listen(struct fevd *d);
 void fevd_control_close(struct fevd *d);
 void fevd_control_accept(struct fevd *d);
-void fevd_control_serve(struct fevd *d, int fd);
+/* hangup: epoll saw the peer hang up (recv 0 is then not a message). */
+void fevd_control_serve(struct fevd *d, int fd, bool hangup);
 /*
  * Answer one request from peer (the whole protocol, without the socket):
  * fills d->reply.  Exposed for tests.

@@ -44,7 +44,7 @@
 void fevd_epoll_add(struct fevd *d, int fd, enum fevd_tag tag)
 {
 	struct epoll_event ev = {
-		.events = EPOLLIN,
+		.events = EPOLLIN | (tag == FEVD_TAG_CLIENT ? EPOLLRDHUP : 0),
 		.data.u64 = ((uint64_t)tag << 32) | (uint32_t)fd,
 	};
 
@@ -644,7 +644,8 @@ static void dispatch(struct fevd *d, const struct epoll_event *ev)
 		fevd_control_accept(d);
 		break;
 	case FEVD_TAG_CLIENT:
-		fevd_control_serve(d, fd);
+		fevd_control_serve(d, fd,
+				   (ev->events & (EPOLLHUP | EPOLLRDHUP)) != 0);
 		break;
 	case FEVD_TAG_PIDFD:
 		fevd_liveness_pidfd_ready(d, fd);
