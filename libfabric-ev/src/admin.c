@@ -17,7 +17,10 @@ static int check_config(const fev_queue_config *cfg)
 	if (cfg->policy < FEV_POLICY_BLOCK ||
 	    cfg->policy > FEV_POLICY_DROP_OLDEST)
 		return -EINVAL;
-	if ((cfg->mode & ~(mode_t)0777) != 0)
+	/* An older caller's struct may end before mode: not ours to read. */
+	if (cfg->struct_size >= offsetof(fev_queue_config, mode) +
+					sizeof(mode_t) &&
+	    (cfg->mode & ~(mode_t)0777) != 0)
 		return -EINVAL;
 	return 0;
 }

@@ -76,6 +76,19 @@ static void raw_unmap(struct raw *r)
 	close(r->fd);
 }
 
+/* The ring view of a raw mapping. */
+static struct fev__ring raw_ring(struct raw *r)
+{
+	return (struct fev__ring){
+		.head = &r->seg->head,
+		.tail = &r->seg->tail,
+		.slots = r->base + r->seg->hdr.off_slots,
+		.mask = r->seg->hdr.capacity - 1,
+		.capacity = r->seg->hdr.capacity,
+		.slot_size = r->seg->hdr.slot_size,
+	};
+}
+
 /* Every way in refuses it with err; delete still removes it. */
 static void assert_refused(const char *inst, const char *q, int err)
 {
@@ -288,14 +301,7 @@ static void test_slot_length_beyond_max_event_is_ebadmsg_once_then_flows(
 		assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0);
 
 	raw_map(inst, "len", &r);
-	ring = (struct fev__ring){
-		.head = &r.seg->head,
-		.tail = &r.seg->tail,
-		.slots = r.base + r.seg->hdr.off_slots,
-		.mask = r.seg->hdr.capacity - 1,
-		.capacity = r.seg->hdr.capacity,
-		.slot_size = r.seg->hdr.slot_size,
-	};
+	ring = raw_ring(&r);
 	/* A hostile writer: event 1 claims more bytes than a slot holds. */
 	fev__ring_slot(&ring, 1)->len = 1u << 30;
 	raw_unmap(&r);
@@ -438,6 +444,51 @@ static void test_bad_open_arguments_are_einval(void **state)
 	assert_int_equal(fev_open("args", FEV_CONSUMER, &o, &h), -EINVAL);
 	assert_null(h);
 	assert_int_equal(fev_queue_delete("args", inst), 0);
+}
+
+static void test_config_from_an_older_caller_is_read_only_up_to_its_size(
+	void **state)
+{
+	const char *inst = ((struct ctx *)*state)->inst;
+	/* The first release's struct: no mode, group or attachers.  The
+	 * bytes after it belong to someone else: fill them with garbage. */
+	size_t old_size = offsetof(fev_queue_config, mode);
+	union {
+		fev_queue_config cfg;
+		unsigned char bytes[sizeof(fev_queue_config)];
+	} u;
+	fev_stats st;
+
+	memset(u.bytes, 0xff, sizeof(u.bytes));
+	u.cfg.struct_size = old_size;
+	u.cfg.capacity = 4;
+	u.cfg.max_event = 8;
+	u.cfg.policy = FEV_POLICY_BLOCK;
+	assert_int_equal(fev_queue_create("old", &u.cfg, inst), 0);
+	assert_int_equal(fev_queue_stats("old", inst, &st), 0);
+	assert_int_equal(st.capacity, 4);
+	assert_int_equal(fev_queue_delete("old", inst), 0);
+}
+
+static void test_full_attacher_table_is_eusers(void **state)
+{
+	const char *inst = ((struct ctx *)*state)->inst;
+	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 4,
+				 .max_event = 8, .attachers = 2 };
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
+	fev_queue *a, *b, *c = NULL;
+
+	assert_int_equal(fev_queue_create("few", &cfg, inst), 0);
+	a = fevtest_open(inst, "few", FEV_PRODUCER, 0);
+	b = fevtest_open(inst, "few", FEV_CONSUMER, 0);
+	assert_int_equal(fev_open("few", FEV_CONSUMER, &o, &c), -EUSERS);
+	assert_null(c);
+	/* A closed handle's record is free for the next one. */
+	fev_close(b);
+	c = fevtest_open(inst, "few", FEV_CONSUMER, 0);
+	fev_close(a);
+	fev_close(c);
+	assert_int_equal(fev_queue_delete("few", inst), 0);
 }
 
 /* ---- missing, existing, deleted ---------------------------------------- */
@@ -600,6 +651,8 @@ int main(void)
 		T(test_bad_instance_names_are_einval),
 		T(test_bad_queue_configs_are_einval),
 		T(test_bad_open_arguments_are_einval),
+		T(test_config_from_an_older_caller_is_read_only_up_to_its_size),
+		T(test_full_attacher_table_is_eusers),
 		T(test_missing_queue_is_enoent),
 		T(test_creating_an_existing_queue_is_eexist),
 		T(test_deleted_queue_answers_eidrm_to_attached_handles),
