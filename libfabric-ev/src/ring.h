@@ -103,6 +103,22 @@ static inline void fev__holder_done(struct fev__holder *h, uint32_t n)
 		atomic_store_explicit(&h->rec->n, 0, memory_order_release);
 }
 
+/*
+ * The slot at cursor position pos has a sequence ahead of pos + bias: has
+ * the cursor moved on (true: look again), or is the sequence forged (false)?
+ * Whoever legitimately moves a slot past pos + bias first moved the cursor
+ * past pos, with a CAS sequenced before its release store to the sequence;
+ * our acquire load of that sequence (A1/A2) therefore makes the cursor move
+ * visible to the load below, even relaxed.  A cursor still at pos means the
+ * sequence was written by someone who does not follow the protocol.
+ */
+static inline bool fev__ring_seq_ahead(const struct fev__cursor *c,
+				       uint64_t pos)
+{
+	/* Relaxed: ordered after A1/A2 as explained above. */
+	return atomic_load_explicit(&c->pos, memory_order_relaxed) != pos;
+}
+
 /* How many consecutive slots from pos have sequence pos + i + bias. */
 static inline uint32_t fev__ring_count_ready(const struct fev__ring *r,
 					     uint64_t pos, uint32_t want,
@@ -147,14 +163,23 @@ static inline uint32_t fev__ring_take(struct fev__cursor *c,
 		uint32_t k = fev__ring_count_ready(r, pos, want, bias, &dif);
 
 		if (k == 0) {
+			uint64_t now;
+
 			if (dif < 0) {
 				/* full (producer) or empty (consumer) */
 				fev__holder_abandon(h);
 				return 0;
 			}
 			/* Someone took pos already: catch up with the cursor. */
-			pos = atomic_load_explicit(&c->pos,
+			now = atomic_load_explicit(&c->pos,
 						   memory_order_relaxed);
+			if (now == pos) {
+				/* Not a race but a forged sequence (see
+				 * fev__ring_seq_ahead()): never spin on it. */
+				fev__holder_abandon(h);
+				return 0;
+			}
+			pos = now;
 			continue;
 		}
 		fev__holder_intent(h, pos, k);
@@ -215,7 +240,10 @@ static inline bool fev__ring_can_take(const struct fev__ring *r,
 	uint64_t seq = atomic_load_explicit(&fev__ring_slot(r, pos)->seq,
 					    memory_order_acquire);
 
-	return (int64_t)(seq - (pos + bias)) >= 0;
+	int64_t dif = (int64_t)(seq - (pos + bias));
+
+	/* Ahead: someone took pos, look again (unless the slot is forged). */
+	return dif == 0 || (dif > 0 && fev__ring_seq_ahead(c, pos));
 }
 
 /* Events committed or in flight: head - tail, never negative. */

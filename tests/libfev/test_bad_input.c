@@ -491,6 +491,47 @@ static void test_full_attacher_table_is_eusers(void **state)
 	assert_int_equal(fev_queue_delete("few", inst), 0);
 }
 
+static void test_impossible_slot_sequence_never_makes_a_call_spin(
+	void **state)
+{
+	const char *inst = ((struct ctx *)*state)->inst;
+	fev_queue *p, *c;
+	struct fev__ring ring;
+	struct raw r;
+	uint64_t v = 1, t0, cpu;
+
+	fevtest_create(inst, "seq", 4, 8, FEV_POLICY_BLOCK);
+	p = fevtest_open(inst, "seq", FEV_PRODUCER, 0);
+	c = fevtest_open(inst, "seq", FEV_CONSUMER, 0);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0);
+	raw_map(inst, "seq", &r);
+	ring = raw_ring(&r);
+	/* A hostile writer: the next slot of each cursor claims a lap that
+	 * the cursors have not reached. */
+	atomic_store(&fev__ring_slot(&ring, 0)->seq, 5);
+	atomic_store(&fev__ring_slot(&ring, 1)->seq, 6);
+	raw_unmap(&r);
+
+	/* alarm() in setup fails the test if any of these spins forever. */
+	assert_int_equal(fev_recv(c, &v, sizeof(v), NULL, 0), -EAGAIN);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), -EAGAIN);
+	t0 = fevtest_now_ns();
+	cpu = fevtest_cpu_ns();
+	assert_int_equal(fev_recv(c, &v, sizeof(v), NULL, 200 * FEVTEST_MS),
+			 -ETIMEDOUT);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 200 * FEVTEST_MS),
+			 -ETIMEDOUT);
+	assert_true(fevtest_now_ns() - t0 < 5000 * FEVTEST_MS);
+	/* It slept through the wait rather than spinning on the slot. */
+	cpu = fevtest_cpu_ns() - cpu;
+	if (cpu > 100 * FEVTEST_MS)
+		fail_msg("waiting 400 ms on a corrupt slot cost %.1f ms of CPU",
+			 (double)cpu / 1e6);
+	fev_close(p);
+	fev_close(c);
+	assert_int_equal(fev_queue_delete("seq", inst), 0);
+}
+
 /* ---- missing, existing, deleted ---------------------------------------- */
 
 static void test_missing_queue_is_enoent(void **state)
@@ -653,6 +694,7 @@ int main(void)
 		T(test_bad_open_arguments_are_einval),
 		T(test_config_from_an_older_caller_is_read_only_up_to_its_size),
 		T(test_full_attacher_table_is_eusers),
+		T(test_impossible_slot_sequence_never_makes_a_call_spin),
 		T(test_missing_queue_is_enoent),
 		T(test_creating_an_existing_queue_is_eexist),
 		T(test_deleted_queue_answers_eidrm_to_attached_handles),

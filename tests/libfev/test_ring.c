@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "fevtest.h"
@@ -332,6 +333,26 @@ static void test_ring_stale_cursor_hint_catches_up(void **state)
 	fixture_free(f);
 }
 
+static void test_ring_refuses_to_spin_on_a_forged_slot_sequence(void **state)
+{
+	struct fixture *f = fixture_new(8);
+	uint64_t pos = 0, v = 0;
+
+	(void)state;
+	assert_true(push(f, 1));
+	/* A sequence from a lap the cursors have not reached: no legitimate
+	 * taker writes it without first moving the cursor. */
+	atomic_store(&fev__ring_slot(&f->ring, 0)->seq, 0 + 1 + 8 * 3);
+	assert_false(pop(f, &v));
+	assert_false(fev__ring_can_take(&f->ring, f->ring.tail, 1));
+	assert_int_equal(atomic_load(&f->cons.rec->n), 0);
+	atomic_store(&fev__ring_slot(&f->ring, 1)->seq, 1 + 8 * 5);
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 1, &pos), 0);
+	assert_false(fev__ring_can_take(&f->ring, f->ring.head, 0));
+	assert_int_equal(atomic_load(&f->prod.rec->n), 0);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +367,10 @@ int main(void)
 		cmocka_unit_test(test_ring_carries_zero_length_events),
 		cmocka_unit_test(test_ring_positions_cross_the_32_bit_boundary),
 		cmocka_unit_test(test_ring_stale_cursor_hint_catches_up),
+		cmocka_unit_test(
+			test_ring_refuses_to_spin_on_a_forged_slot_sequence),
 	};
+
+	alarm(60); /* a ring that spins fails instead of hanging */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
