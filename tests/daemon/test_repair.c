@@ -1,0 +1,256 @@
+/*
+ * Repair of single, deliberate deaths by the real fevd: a producer killed
+ * holding a reservation, a consumer killed holding an event, a handle
+ * closed holding positions, a death while fevd was down, and a stopped
+ * (not dead) process that must be reported as a stall and left alone.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "fev/fev.h"
+#include "harness.h"
+
+#define SEC (INT64_C(1000000000))
+
+struct ctx {
+	struct fh h;
+	fev_open_opts o;
+};
+
+static int setup(void **state)
+{
+	static struct ctx c;
+
+	memset(&c, 0, sizeof(c));
+	fh_init(&c.h);
+	c.o = (fev_open_opts){ .struct_size = sizeof(c.o),
+			       .instance = c.h.instance };
+	fh_write_config(&c.h, "", "[queue q]\ncapacity = 16\nmax_event = 64\n");
+	fh_start(&c.h);
+	*state = &c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	fh_cleanup(&c->h);
+	if (fh_shm_count(c->h.instance) != 0)
+		fail_msg("segments of %s left behind", c->h.instance);
+	return 0;
+}
+
+static fev_queue *open_q(struct ctx *c, unsigned roles)
+{
+	fev_queue *q;
+
+	assert_int_equal(fev_open("q", roles, &c->o, &q), 0);
+	return q;
+}
+
+/* A child that takes a position (reserve, or acquire) and waits to die. */
+struct holder {
+	struct ctx *c;
+	bool consume;
+	int ready[2];
+};
+
+static int hold(void *arg)
+{
+	struct holder *hd = arg;
+	fev_queue *q;
+	fev_claim cl;
+	fev_event ev;
+	char one = 1;
+
+	if (fev_open("q", hd->consume ? FEV_CONSUMER : FEV_PRODUCER, &hd->c->o,
+		     &q) < 0)
+		return 1;
+	if (hd->consume ? fev_acquire(q, &ev, SEC) < 0 :
+			  fev_reserve(q, 8, &cl, SEC) < 0)
+		return 2;
+	if (write(hd->ready[1], &one, 1) != 1)
+		return 3;
+	for (;;)
+		pause();
+}
+
+static pid_t start_holder(struct ctx *c, bool consume)
+{
+	struct holder hd = { .c = c, .consume = consume };
+	char one;
+	pid_t pid;
+
+	assert_int_equal(pipe(hd.ready), 0);
+	pid = fh_fork(hold, &hd);
+	close(hd.ready[1]);
+	if (read(hd.ready[0], &one, 1) != 1) {
+		close(hd.ready[0]);
+		fh_wait(pid, 1000);
+		fail_msg("holder child failed");
+	}
+	close(hd.ready[0]);
+	return pid;
+}
+
+static void kill_and_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	fh_wait(pid, 5000);
+}
+
+static fev_stats stats(struct ctx *c)
+{
+	fev_stats st;
+
+	assert_int_equal(fev_queue_stats("q", c->h.instance, &st), 0);
+	return st;
+}
+
+static void test_dead_producer_reservation_is_tombstoned_and_queue_flows(
+	void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *prod = open_q(c, FEV_PRODUCER), *cons = open_q(c, FEV_CONSUMER);
+	pid_t pid = start_holder(c, false);
+	char buf[64], want[128];
+	fev_meta m;
+
+	assert_int_equal(fev_send(prod, "after", 5, 0), 0);
+	/* The dead-to-be holds the position in front of "after". */
+	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 0), -EAGAIN);
+	kill_and_reap(pid);
+	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 2 * SEC), 5);
+	assert_memory_equal(buf, "after", 5);
+	assert_int_equal(m.flags, 0);
+	assert_int_equal(stats(c).tombstoned, 1);
+	snprintf(want, sizeof(want),
+		 "repaired queue 'q': producer pid %d (dead)", (int)pid);
+	assert_true(fh_log_has(&c->h, want, 2000));
+	assert_int_equal(stats(c).producers, 1);
+	fev_close(prod);
+	fev_close(cons);
+}
+
+static void test_dead_consumer_event_is_redelivered_flagged(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *prod = open_q(c, FEV_PRODUCER), *cons;
+	char buf[64];
+	fev_meta m;
+	pid_t pid;
+
+	assert_int_equal(fev_send(prod, "x", 1, 0), 0);
+	pid = start_holder(c, true);
+	cons = open_q(c, FEV_CONSUMER);
+	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 0), -EAGAIN);
+	kill_and_reap(pid);
+	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 2 * SEC), 1);
+	assert_int_equal(buf[0], 'x');
+	assert_int_equal(m.flags & FEV_REDELIVERED, FEV_REDELIVERED);
+	assert_int_equal(stats(c).redelivered, 1);
+	assert_int_equal(stats(c).consumers, 1);
+	fev_close(prod);
+	fev_close(cons);
+}
+
+static void test_handle_closed_holding_positions_is_repaired(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *held = open_q(c, FEV_PRODUCER), *prod, *cons;
+	char buf[64];
+	fev_claim cl;
+	fev_meta m;
+
+	assert_int_equal(fev_reserve(held, 4, &cl, 0), 0);
+	fev_close(held); /* never committed */
+	prod = open_q(c, FEV_PRODUCER);
+	cons = open_q(c, FEV_CONSUMER);
+	assert_int_equal(fev_send(prod, "next", 4, 0), 0);
+	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 2 * SEC), 4);
+	assert_memory_equal(buf, "next", 4);
+	assert_true(fh_log_has(&c->h, "(closed holding positions)", 2000));
+	fev_close(prod);
+	fev_close(cons);
+}
+
+static void test_death_while_fevd_is_down_is_repaired_at_start(void **state)
+{
+	struct ctx *c = *state;
+	pid_t pid = start_holder(c, false);
+	fev_queue *prod, *cons;
+	char buf[64];
+	fev_meta m;
+
+	fh_kill(&c->h);
+	kill_and_reap(pid);
+	fh_start(&c->h);
+	prod = open_q(c, FEV_PRODUCER);
+	cons = open_q(c, FEV_CONSUMER);
+	assert_int_equal(fev_send(prod, "later", 5, 0), 0);
+	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 2 * SEC), 5);
+	assert_int_equal(stats(c).tombstoned, 1);
+	fev_close(prod);
+	fev_close(cons);
+}
+
+static void test_stopped_process_is_reported_as_stall_and_left_alone(
+	void **state)
+{
+	struct ctx *c = *state;
+	pid_t pid = start_holder(c, false);
+	fev_queue *cons = open_q(c, FEV_CONSUMER);
+	char buf[64], want[160];
+	fev_meta m;
+
+	kill(pid, SIGSTOP);
+	snprintf(want, sizeof(want),
+		 "stall: queue 'q': pid %d (stopped) has held a producer "
+		 "claim on positions 0..0 for ",
+		 (int)pid);
+	if (!fh_log_has(&c->h, want, 5000))
+		fail_msg("no stall report \"%s\" in %s", want, c->h.log);
+	/* Not repaired: its record and its position are still there. */
+	assert_int_equal(stats(c).producers, 1);
+	assert_int_equal(stats(c).tombstoned, 0);
+	assert_int_equal(fh_log_count(&c->h, "repaired queue"), 0);
+	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 0), -EAGAIN);
+	kill(pid, SIGCONT);
+	kill_and_reap(pid);
+	assert_true(fh_log_has(&c->h, "repaired queue 'q'", 2000));
+	assert_int_equal(stats(c).producers, 0);
+	fev_close(cons);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_dead_producer_reservation_is_tombstoned_and_queue_flows,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_dead_consumer_event_is_redelivered_flagged, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_handle_closed_holding_positions_is_repaired, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_death_while_fevd_is_down_is_repaired_at_start,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_stopped_process_is_reported_as_stall_and_left_alone,
+			setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
