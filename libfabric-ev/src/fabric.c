@@ -70,7 +70,8 @@ static int collect(const char *prefix, char ***out, size_t *count)
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), by_name);
+	if (n > 0) /* names is NULL when nothing matched */
+		qsort(names, n, sizeof(*names), by_name);
 	*out = names;
 	*count = n;
 	return 0;
