@@ -18,11 +18,7 @@
 
 #include "fevtest.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define TOTAL_EVENTS 200000u /* TSan runs ~20x slower */
-#else
 #define TOTAL_EVENTS 2000000u
-#endif
 #define MAX_THREADS 8
 #define BATCH 16
 
