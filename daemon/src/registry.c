@@ -145,7 +145,8 @@ int fevd_registry_names(struct fevd_registry *r, char ***names, size_t *n)
 		free(v);
 		return rc;
 	}
-	qsort(v, count, sizeof(*v), by_name);
+	if (count > 0) /* v is NULL when the registry is empty */
+		qsort(v, count, sizeof(*v), by_name);
 	*names = v;
 	*n = count;
 	return 0;
