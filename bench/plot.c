@@ -167,7 +167,7 @@ static void script(FILE *g, const struct bench_report *r, const char *dir,
 		for (int t = 0; t < nt; t++)
 			fprintf(g, "%s'%s/thr.dat' using %d:xtic(1) title '%s' lc rgb '%s'",
 				t ? ", " : "", dir, t + 2, ts[t]->name, colour[t]);
-		fprintf(g, "\nunset style\nset style data linespoints\n"
+		fprintf(g, "\nset style data linespoints\n"
 			   "set yrange [*:*]\nset xtics norotate font ',11'\n");
 	}
 	for (int w = 0; w < 3; w++) {
@@ -179,8 +179,8 @@ static void script(FILE *g, const struct bench_report *r, const char *dir,
 			   "plot ",
 			lsize, bench_wait_name((enum bench_wait)w));
 		for (int t = 0; t < nt; t++)
-			fprintf(g, "%s'%s/lat-%s.dat' using 0:%d:xtic(1) with linespoints "
-				   "lw 2 pt 7 title '%s' lc rgb '%s'",
+			fprintf(g, "%s'%s/lat-%s.dat' using 0:%d:xtic(1) title '%s' "
+				   "with linespoints lw 2 pt 7 lc rgb '%s'",
 				t ? ", " : "", dir, bench_wait_name((enum bench_wait)w),
 				t + 2, ts[t]->name, colour[t]);
 		fprintf(g, "\nunset xlabel\n");

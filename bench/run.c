@@ -161,6 +161,29 @@ static void nap(void)
 	nanosleep(&ts, NULL);
 }
 
+static int hang(struct run *r, int from, int to, const char *what)
+{
+	const struct bench_cfg *c = r->ch.cfg;
+	uint64_t sent = 0;
+
+	for (int i = 0; i < (int)c->producers; i++)
+		sent += r->sh->proc[i].count;
+	for (int i = from; i < to; i++) {
+		if (!r->alive[i])
+			continue;
+		if (i == (int)(c->producers + c->consumers))
+			return run_fail(r, -ETIMEDOUT, "%s: the end-marker sender "
+					"(pid %d) is stuck: hang?", what, r->pid[i]);
+		return run_fail(r, -ETIMEDOUT,
+				"%s: %s (pid %d) still running after the deadline "
+				"(it has %llu events, producers sent %llu): hang?",
+				what, bench_role_name(c, i), r->pid[i],
+				(unsigned long long)r->sh->proc[i].count,
+				(unsigned long long)sent);
+	}
+	return 0;
+}
+
 /* Wait until procs [from, to) have exited, or the deadline; 0 or -errno. */
 static int wait_exit(struct run *r, int from, int to, uint64_t deadline,
 		     const char *what)
@@ -173,19 +196,8 @@ static int wait_exit(struct run *r, int from, int to, uint64_t deadline,
 			return 0;
 		if (bench_interrupted)
 			return run_fail(r, -EINTR, "interrupted");
-		if (bench_now_ns() > deadline) {
-			for (int i = from; i < to; i++)
-				if (r->alive[i])
-					return run_fail(
-						r, -ETIMEDOUT,
-						"%s: %s (pid %d) still running "
-						"after the deadline: hang?",
-						what, i == (int)(r->ch.cfg->producers +
-							       r->ch.cfg->consumers) ?
-							      "end-marker sender" :
-							      bench_role_name(r->ch.cfg, i),
-						r->pid[i]);
-		}
+		if (bench_now_ns() > deadline)
+			return hang(r, from, to, what);
 		nap();
 	}
 }
@@ -248,9 +260,14 @@ static int check_totals(struct run *r)
 		 n_sampled = 0;
 	int np = (int)c->producers, nc = (int)c->consumers;
 
+	/* What consumers must have got between them: producer i's events
+	 * 0 .. n_i - 1, each exactly once. */
 	for (int i = 0; i < np; i++) {
-		sent += sh->proc[i].count;
-		sent_sum += sh->proc[i].sum;
+		uint64_t n = sh->proc[i].count;
+
+		sent += n;
+		sent_sum += n * bench_msg_word(MSG_DATA, (unsigned)i, 0) +
+			    (n % 2 ? n * ((n - 1) / 2) : (n / 2) * (n - 1));
 	}
 	for (int i = np; i < np + nc; i++) {
 		got += sh->proc[i].count;

@@ -13,7 +13,7 @@
 
 struct bench_proc {
 	uint64_t count;     /* data events sent / received / round trips */
-	uint64_t sum;       /* sum of their header words (mod 2^64) */
+	uint64_t sum;       /* consumer: sum of header words got (mod 2^64) */
 	uint64_t n_sampled; /* consumer: events counted at t_sampled */
 	uint64_t t_sampled; /* consumer: CLOCK_MONOTONIC of that count */
 	uint64_t t_begin;   /* ping: measured period, CLOCK_MONOTONIC */

@@ -86,8 +86,9 @@ static void zmq_close_h(void *hv)
 			zmq_close(h->out[i]);
 	if (h->in != NULL)
 		zmq_close(h->in);
-	if (h->ctx != NULL)
-		zmq_ctx_term(h->ctx); /* waits until queued events are out */
+	/* Waits until queued events are out (linger -1). */
+	while (h->ctx != NULL && zmq_ctx_term(h->ctx) < 0 && zmq_errno() == EINTR)
+		;
 	free(h->out);
 	free(h->buf);
 	free(h);
@@ -99,6 +100,10 @@ static void *sock(struct zmq_h *h, int type, const char *ep, bool bind, int *rc)
 
 	if (*rc != 0)
 		return NULL;
+	int linger = -1;
+
+	if (s != NULL)
+		zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
 	if (s == NULL || (bind ? zmq_bind(s, ep) : zmq_connect(s, ep)) != 0) {
 		*rc = -zmq_errno();
 		if (s != NULL)

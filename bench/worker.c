@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +55,7 @@ struct producer {
 	unsigned id;
 	uint64_t next_seq;
 	uint64_t ts_ns; /* rate mode: when this event was due */
+	int fault;      /* FEV_BENCH_FAULT, for tests */
 };
 
 static void fill_data(void *ctx, void *dst, size_t len, unsigned i)
@@ -64,12 +66,60 @@ static void fill_data(void *ctx, void *dst, size_t len, unsigned i)
 			p->ts_ns);
 }
 
+/*
+ * Test hook: FEV_BENCH_FAULT=lose skips sequence number 100 of producer 0,
+ * =dup sends number 100 twice, as a broken transport would; the consumers
+ * must then fail the run (tests/bench proves they do).
+ */
+static int fault_mode(void)
+{
+	const char *f = getenv("FEV_BENCH_FAULT");
+
+	return f == NULL ? 0 : strcmp(f, "lose") == 0 ? 1 : strcmp(f, "dup") == 0 ? 2 : 0;
+}
+
+static void inject_fault(struct producer *pr, int mode)
+{
+	if (pr->id != 0 || pr->next_seq != 100)
+		return;
+	if (mode == 1)
+		pr->next_seq++;
+	else if (mode == 2)
+		pr->next_seq--;
+}
+
 static void account_sent(struct producer *pr, struct bench_proc *me, int k)
 {
-	for (int j = 0; j < k; j++)
-		me->sum += bench_msg_word(MSG_DATA, pr->id, pr->next_seq + (uint64_t)j);
 	pr->next_seq += (uint64_t)k;
 	me->count += (uint64_t)k;
+	if (pr->fault)
+		inject_fault(pr, pr->fault);
+}
+
+/*
+ * Directed transports: this producer's end markers, one per path.  Then
+ * keep the handle open until every consumer has all its markers: libzmq
+ * was seen to drop events still queued when the sender's context ends,
+ * despite an infinite linger.  Bounded by the parent's watchdog.
+ */
+static int send_ends(struct bench_chan *ch, void *h, struct bench_shared *sh,
+		     int proc)
+{
+	const struct bench_cfg *c = ch->cfg;
+	unsigned per = ch->t->end_per_producer ? ch->t->end_per_producer(c) : 0;
+
+	for (unsigned i = 0; i < per; i++) {
+		int k = ch->t->send(h, 1, c->size, bench_fill_end, NULL);
+
+		if (k < 0)
+			return fail(&sh->proc[proc], k, "producer %d: end marker: %s",
+				    proc, strerror(-k));
+	}
+	/* Relaxed: only a count; the data went through the transport. */
+	while (per && atomic_load_explicit(&sh->ends_seen, memory_order_relaxed) <
+			      per * c->producers)
+		usleep(50);
+	return 0;
 }
 
 static int run_producer(struct bench_chan *ch, void *h, struct bench_shared *sh,
@@ -77,7 +127,7 @@ static int run_producer(struct bench_chan *ch, void *h, struct bench_shared *sh,
 {
 	const struct bench_cfg *c = ch->cfg;
 	struct bench_proc *me = &sh->proc[proc];
-	struct producer pr = { .id = (unsigned)proc };
+	struct producer pr = { .id = (unsigned)proc, .fault = fault_mode() };
 
 	while (c->count != 0 ? me->count < c->count : !stopping(sh)) {
 		uint64_t left = c->count != 0 ? c->count - me->count : c->batch;
@@ -89,15 +139,7 @@ static int run_producer(struct bench_chan *ch, void *h, struct bench_shared *sh,
 				    strerror(-k));
 		account_sent(&pr, me, k);
 	}
-	for (unsigned i = 0; ch->t->end_per_producer && i < ch->t->end_per_producer(c);) {
-		int k = ch->t->send(h, 1, c->size, bench_fill_end, NULL);
-
-		if (k < 0)
-			return fail(me, k, "producer %d: end marker: %s", proc,
-				    strerror(-k));
-		i += (unsigned)k;
-	}
-	return 0;
+	return send_ends(ch, h, sh, proc);
 }
 
 /* Offer events at cfg->rate, each stamped with the time it was due (not
@@ -134,13 +176,7 @@ static int run_rate_producer(struct bench_chan *ch, void *h,
 			return fail(me, k, "producer: send: %s", strerror(-k));
 		account_sent(&pr, me, k);
 	}
-	for (unsigned i = 0; ch->t->end_per_producer && i < ch->t->end_per_producer(c); i++) {
-		int k = ch->t->send(h, 1, c->size, bench_fill_end, NULL);
-
-		if (k < 0)
-			return fail(me, k, "producer: end marker: %s", strerror(-k));
-	}
-	return 0;
+	return send_ends(ch, h, sh, proc);
 }
 
 /* ---- consumer ------------------------------------------------------- */
@@ -165,7 +201,7 @@ static int take_data(void *ctx, const void *data, size_t len)
 	uint64_t seq, ts;
 
 	if (len != cs->cfg->size)
-		return fail(me, -EBADMSG, "consumer %d: event of %zu bytes, sent %zu",
+		return fail(me, -EBADMSG, "consumer%d: event of %zu bytes, sent %zu",
 			    cs->proc, len, cs->cfg->size);
 	bench_msg_read(data, len, &kind, &p, &seq, &ts);
 	if (kind == MSG_END) {
@@ -176,20 +212,20 @@ static int take_data(void *ctx, const void *data, size_t len)
 		return 0;
 	}
 	if (kind != MSG_DATA || p >= cs->cfg->producers)
-		return fail(me, -EPROTO, "consumer %d: garbled event header",
-			    cs->proc);
+		return fail(me, -EPROTO, "consumer%d: garbled event header",
+			    cs->proc - (int)cs->cfg->producers);
 	if (cs->seen[p] && seq <= cs->last[p])
 		return fail(me, -EPROTO,
-			    "consumer %d: producer %u's event %llu after %llu "
+			    "consumer%d: producer %u's event %llu after %llu "
 			    "(duplicated or reordered)",
-			    cs->proc, p, (unsigned long long)seq,
+			    cs->proc - (int)cs->cfg->producers, p, (unsigned long long)seq,
 			    (unsigned long long)cs->last[p]);
 	if (cs->cfg->consumers == 1 &&
 	    seq != (cs->seen[p] ? cs->last[p] + 1 : 0))
 		return fail(me, -EPROTO,
-			    "consumer %d: producer %u's event %llu missing "
+			    "consumer%d: producer %u's event %llu missing "
 			    "(got %llu)",
-			    cs->proc, p,
+			    cs->proc - (int)cs->cfg->producers, p,
 			    (unsigned long long)(cs->seen[p] ? cs->last[p] + 1 : 0),
 			    (unsigned long long)seq);
 	cs->seen[p] = true;
@@ -221,7 +257,7 @@ static int run_consumer(struct bench_chan *ch, void *h, struct bench_shared *sh,
 
 		if (k < 0)
 			return cs.me->rc < 0 ? cs.me->rc :
-					       fail(cs.me, k, "consumer %d: receive: %s",
+					       fail(cs.me, k, "consumer%d: receive: %s",
 						    proc, strerror(-k));
 	}
 	if (cs.me->n_sampled != cs.me->count) {
@@ -285,13 +321,19 @@ static int run_ping(struct bench_chan *ch, void *h, struct bench_shared *sh,
 	uint64_t seq = 0;
 	int rc;
 
-	for (; seq < WARMUP_ROUND_TRIPS && !stopping(sh); seq++) {
+	/* Warm up: 1000 round trips or a tenth of the run, what comes first. */
+	uint64_t warm_end = bench_now_ns() + (uint64_t)(c->duration_s * 1e8);
+
+	for (; seq < WARMUP_ROUND_TRIPS && !stopping(sh) &&
+	       (c->count != 0 || bench_now_ns() < warm_end);
+	     seq++) {
 		rc = round_trip(ch, h, &e, bench_msg_word(MSG_DATA, 0, seq));
 		if (rc < 0)
 			return fail(me, rc, "ping: warm-up: %s", strerror(-rc));
 	}
 	me->t_begin = bench_now_ns();
-	while (c->count != 0 ? me->count < c->count : !stopping(sh)) {
+	/* At least one measured round trip, even if the stop came early. */
+	do {
 		uint64_t t1 = bench_now_ns(), t2;
 
 		rc = round_trip(ch, h, &e, bench_msg_word(MSG_DATA, 0, seq++));
@@ -302,7 +344,7 @@ static int run_ping(struct bench_chan *ch, void *h, struct bench_shared *sh,
 		bench_hist_record(&sh->hist, (t2 - t1) / 2);
 		me->count++;
 		me->t_sampled = t2;
-	}
+	} while (c->count != 0 ? me->count < c->count : !stopping(sh));
 	e.word = bench_msg_word(MSG_END, 0, 0);
 	rc = ch->t->send(h, 1, c->size, fill_echo, &e);
 	return rc < 0 ? fail(me, rc, "ping: end: %s", strerror(-rc)) : 0;
