@@ -21,6 +21,7 @@
 #define FEVD_REPLY_MAX 65536
 #define FEVD_CLIENTS_MAX 64
 #define FEVD_PEER_GROUPS_MAX 64
+#define FEVD_BAD_MAX 32
 
 /* epoll tags: what a ready fd is, in the high half of data.u64. */
 enum fevd_tag {
@@ -71,6 +72,9 @@ struct fevd {
 	size_t nwatches, watches_cap;
 	uint64_t tick_ns, stall_ns;
 	uint64_t next_rescan_ns;
+	/* segments that could not be adopted, reported once */
+	char bad[FEVD_BAD_MAX][FEV_NAME_MAX + 1];
+	unsigned nbad;
 	bool stopping;
 	/* totals over the daemon's life, for the log and tests */
 	uint64_t repairs, stalls;

@@ -18,12 +18,14 @@
 #include "supervisor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -171,6 +173,42 @@ int fevd_queue_destroy(struct fevd *d, struct fevd_queue *q)
 	return 0;
 }
 
+/*
+ * Is the segment past creation?  fev__map_open() waits up to a second for
+ * a segment whose creator has not finished; a creator that died leaves one
+ * that never finishes, and the loop must not stall on it every rescan.
+ */
+static bool segment_ready(const struct fevd *d, const char *name)
+{
+	char shm[FEV__SHM_NAME_MAX];
+	struct stat st;
+	uint64_t magic = 0;
+	int fd;
+
+	if (fev__shm_name(shm, sizeof(shm), d->instance, name) < 0)
+		return false;
+	fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == EACCES; /* let fev__map_open() report it */
+	if (fstat(fd, &st) == 0 &&
+	    (size_t)st.st_size >= sizeof(struct fev__header) &&
+	    pread(fd, &magic, sizeof(magic), 0) != (ssize_t)sizeof(magic))
+		magic = 0;
+	close(fd);
+	return magic != 0;
+}
+
+/* Say once, not every rescan, that a segment cannot be adopted. */
+static bool first_complaint(struct fevd *d, const char *name)
+{
+	for (unsigned i = 0; i < d->nbad; i++)
+		if (strcmp(d->bad[i], name) == 0)
+			return false;
+	if (d->nbad < FEVD_BAD_MAX)
+		strlcpy(d->bad[d->nbad++], name, sizeof(d->bad[0]));
+	return true;
+}
+
 static int rescan_one(const char *name, void *arg)
 {
 	struct fevd *d = arg;
@@ -182,12 +220,15 @@ static int rescan_one(const char *name, void *arg)
 	rcu_read_unlock();
 	if (q != NULL)
 		return 0;
-	rc = adopt(d, name, FEVD_ORIGIN_ADOPTED, &q);
+	rc = segment_ready(d, name) ? adopt(d, name, FEVD_ORIGIN_ADOPTED, &q) :
+				      -EAGAIN;
 	if (rc == 0)
 		log_adopted(q);
-	else if (rc != -EIDRM && rc != -ENOENT && rc != -EEXIST)
+	else if (rc != -EIDRM && rc != -ENOENT && rc != -EEXIST &&
+		 first_complaint(d, name))
 		fevd_warn("cannot adopt queue '%s': %s; left as it is", name,
-			  fev_strerror(rc));
+			  rc == -EAGAIN ? "its creator never finished it" :
+					  fev_strerror(rc));
 	return 0;
 }
 

@@ -157,7 +157,10 @@ pid_t fh_spawn(struct fh *h, const char *const *args)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (fd >= 0)
 			dup2(fd, 2);
-		unsetenv("NOTIFY_SOCKET");
+		if (h->notify[0] != '\0')
+			setenv("NOTIFY_SOCKET", h->notify, 1);
+		else
+			unsetenv("NOTIFY_SOCKET");
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

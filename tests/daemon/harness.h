@@ -22,7 +22,8 @@ struct fh {
 	char pidfile[PATH_MAX];
 	char conf[PATH_MAX];
 	char log[PATH_MAX];
-	pid_t fevd; /* 0 when not running */
+	char notify[108]; /* NOTIFY_SOCKET for fevd; "": none */
+	pid_t fevd;       /* 0 when not running */
 };
 
 /* A fresh private fabric (no fevd yet). */

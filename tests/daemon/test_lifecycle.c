@@ -4,12 +4,16 @@
  * stop.  Each test has its own instance, socket, pidfile and config.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -253,6 +257,90 @@ static void test_queue_created_behind_fevds_back_is_adopted(void **state)
 	assert_int_equal(fh_stop(h), 0);
 }
 
+static void make_segment(const char *instance, const char *queue,
+			 size_t size, int fill)
+{
+	char name[128], junk[4096];
+	int fd;
+
+	snprintf(name, sizeof(name), "/fev.%s.%s", instance, queue);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	memset(junk, fill, sizeof(junk));
+	for (size_t off = 0; off < size; off += sizeof(junk))
+		assert_int_equal(write(fd, junk, sizeof(junk)), sizeof(junk));
+	close(fd);
+}
+
+static void test_broken_segments_are_reported_once_and_never_stall_fevd(
+	void **state)
+{
+	struct fh *h = *state;
+	char reply[4096];
+
+	/* A creator that died before sizing it, one that died before the
+	 * header was ready, and one full of garbage. */
+	make_segment(h->instance, "unsized", 0, 0);
+	make_segment(h->instance, "unready", 8192, 0);
+	make_segment(h->instance, "garbage", 8192, 0xab);
+	fh_write_config(h, "", "[queue a]\n");
+	fh_start(h);
+	for (int i = 0; i < 30; i++) {
+		uint64_t t0 = fh_now_ns();
+
+		request_ok(h, "list", reply, sizeof(reply));
+		/* A stall would be a fev__map_open() wait (1 s) per segment. */
+		if (fh_now_ns() - t0 > 500000000ull)
+			fail_msg("list took %.0f ms",
+				 (double)(fh_now_ns() - t0) / 1e6);
+		assert_string_equal(reply, "0\na capacity=4096 max_event=1024 "
+					   "policy=block depth=0 producers=0 "
+					   "consumers=0\n");
+		fh_sleep_ms(50);
+	}
+	assert_int_equal(fh_log_count(h, "cannot adopt queue 'unsized'"), 1);
+	assert_int_equal(fh_log_count(h, "cannot adopt queue 'unready'"), 1);
+	assert_int_equal(fh_log_count(h, "cannot adopt queue 'garbage'"), 1);
+	assert_int_equal(fh_stop(h), 0);
+}
+
+/* The next datagram on the notify socket (5 s at most). */
+static void expect_notify(int fd, const char *want)
+{
+	char buf[512];
+	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+
+	if (n < 0)
+		fail_msg("no sd_notify message (wanted %s)", want);
+	buf[n] = '\0';
+	if (strncmp(buf, want, strlen(want)) != 0)
+		fail_msg("sd_notify: got \"%s\", want \"%s...\"", buf, want);
+}
+
+static void test_fevd_tells_systemd_ready_reloading_and_stopping(
+	void **state)
+{
+	struct fh *h = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(h->notify, sizeof(h->notify), "%s/notify.sock", h->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", h->notify);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	fh_write_config(h, "", "[queue a]\n");
+	fh_start(h);
+	expect_notify(fd, "READY=1");
+	kill(h->fevd, SIGHUP);
+	expect_notify(fd, "RELOADING=1");
+	expect_notify(fd, "READY=1");
+	kill(h->fevd, SIGTERM);
+	expect_notify(fd, "STOPPING=1");
+	assert_int_equal(fh_stop(h), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +370,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_queue_created_behind_fevds_back_is_adopted, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_fevd_tells_systemd_ready_reloading_and_stopping,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_broken_segments_are_reported_once_and_never_stall_fevd,
+			setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
