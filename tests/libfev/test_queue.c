@@ -3,15 +3,22 @@
  * zero-length events, zero copy, batches, roles and statistics.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "fevtest.h"
@@ -405,6 +412,192 @@ static void test_handles_are_limited_to_the_roles_they_opened(void **state)
 	assert_int_equal(fev_queue_delete("roles", c->inst), 0);
 }
 
+static void test_release_of_an_event_from_another_handle_is_einval(
+	void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *a, *b;
+	fev_event ev, forged;
+	uint64_t v = 5;
+
+	fevtest_create(c->inst, "own", 4, 8, FEV_POLICY_BLOCK);
+	a = fevtest_open(c->inst, "own", FEV_PRODUCER | FEV_CONSUMER, 0);
+	b = fevtest_open(c->inst, "own", FEV_CONSUMER, 0);
+	assert_int_equal(fev_send(a, &v, sizeof(v), 0), 0);
+	assert_int_equal(fev_acquire(a, &ev, 0), 0);
+	assert_int_equal(fev_release(b, &ev), -EINVAL);
+	forged = ev;
+	forged.priv_pos += 1;
+	assert_int_equal(fev_release(a, &forged), -EINVAL);
+	assert_int_equal(fev_release(a, NULL), -EINVAL);
+	assert_int_equal(fev_release(a, &ev), 0);
+	fev_close(a);
+	fev_close(b);
+	assert_int_equal(fev_queue_delete("own", c->inst), 0);
+}
+
+static void test_send_batch_larger_than_the_queue_sends_one_lap(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t vals[10];
+	struct iovec iov[10];
+	fev_queue *q;
+
+	for (int i = 0; i < 10; i++) {
+		vals[i] = (uint64_t)i;
+		iov[i] = (struct iovec){ &vals[i], sizeof(vals[i]) };
+	}
+	fevtest_create(c->inst, "lap", 4, 8, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "lap", FEV_PRODUCER | FEV_CONSUMER, 0);
+	assert_int_equal(fev_send_batch(q, iov, 10, 0), 4);
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(recv_u64(q, 0), i);
+	assert_int_equal(fev_send_batch(q, NULL, 1, 0), -EINVAL);
+	assert_int_equal(fev_send_batch(q, iov, 0, 0), -EINVAL);
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("lap", c->inst), 0);
+}
+
+static void test_null_instance_means_the_fev_instance_variable(void **state)
+{
+	struct ctx *c = *state;
+	fev_queue *q = NULL;
+	char *old = getenv("FEV_INSTANCE");
+	char *saved = old ? strdup(old) : NULL;
+
+	setenv("FEV_INSTANCE", c->inst, 1);
+	assert_string_equal(fev_default_instance(), c->inst);
+	fevtest_create(NULL, "env", 4, 8, FEV_POLICY_BLOCK);
+	assert_int_equal(fev_open("env", FEV_CONSUMER, NULL, &q), 0);
+	fev_close(q);
+	assert_int_equal(fevtest_shm_count(c->inst), 1);
+	assert_int_equal(fev_queue_delete("env", NULL), 0);
+	if (saved) {
+		setenv("FEV_INSTANCE", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("FEV_INSTANCE");
+	}
+}
+
+static void test_segment_gets_the_mode_asked_for_despite_the_umask(
+	void **state)
+{
+	struct ctx *c = *state;
+	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 4,
+				 .max_event = 8, .mode = 0664,
+				 .group = (gid_t)-1 };
+	char name[64];
+	struct stat st;
+	mode_t old = umask(077);
+	int fd;
+
+	assert_int_equal(fev_queue_create("mode", &cfg, c->inst), 0);
+	umask(old);
+	snprintf(name, sizeof(name), "/fev.%s.mode", c->inst);
+	fd = shm_open(name, O_RDONLY, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	close(fd);
+	assert_int_equal(st.st_mode & 0777, 0664);
+	assert_int_equal(fev_queue_delete("mode", c->inst), 0);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+struct waiting_recv {
+	fev_queue *q;
+	int64_t timeout_ns;
+	ssize_t rc;
+	uint64_t value;
+	atomic_int done;
+};
+
+static void *recv_waiting(void *arg)
+{
+	struct waiting_recv *w = arg;
+
+	w->rc = fev_recv(w->q, &w->value, sizeof(w->value), NULL,
+			 w->timeout_ns);
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+static void test_signals_during_a_wait_do_not_end_it(void **state)
+{
+	struct ctx *c = *state;
+	struct sigaction sa = { .sa_handler = on_signal }, old;
+	struct waiting_recv w = { .timeout_ns = FEV_FOREVER };
+	fev_queue *p;
+	pthread_t t;
+	uint64_t v = 42;
+
+	/* No SA_RESTART: the futex wait really returns EINTR. */
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	fevtest_create(c->inst, "sig", 4, 8, FEV_POLICY_BLOCK);
+	p = fevtest_open(c->inst, "sig", FEV_PRODUCER, 0);
+	w.q = fevtest_open(c->inst, "sig", FEV_CONSUMER, FEV_OPEN_NO_SPIN);
+	assert_int_equal(pthread_create(&t, NULL, recv_waiting, &w), 0);
+	for (int i = 0; i < 20; i++) {
+		fevtest_sleep_ms(5);
+		pthread_kill(t, SIGUSR1);
+	}
+	assert_int_equal(atomic_load(&w.done), 0);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(w.rc, sizeof(v));
+	assert_int_equal(w.value, 42);
+
+	/* With a timeout, signals neither end the wait early nor stretch it. */
+	w = (struct waiting_recv){ .q = w.q, .timeout_ns = 150 * FEVTEST_MS };
+	{
+		uint64_t t0 = fevtest_now_ns(), took;
+
+		assert_int_equal(pthread_create(&t, NULL, recv_waiting, &w), 0);
+		for (int i = 0; i < 10; i++) {
+			fevtest_sleep_ms(5);
+			pthread_kill(t, SIGUSR1);
+		}
+		assert_int_equal(pthread_join(t, NULL), 0);
+		took = fevtest_now_ns() - t0;
+		assert_int_equal(w.rc, -ETIMEDOUT);
+		assert_true(took >= 150 * FEVTEST_MS);
+		assert_true(took < 1000 * FEVTEST_MS);
+	}
+	sigaction(SIGUSR1, &old, NULL);
+	fev_close(p);
+	fev_close(w.q);
+	assert_int_equal(fev_queue_delete("sig", c->inst), 0);
+}
+
+static void test_largest_events_round_trip(void **state)
+{
+	struct ctx *c = *state;
+	const size_t big = 1u << 20;
+	uint8_t *out = malloc(big), *in = malloc(big);
+	fev_queue *q;
+
+	assert_non_null(out);
+	assert_non_null(in);
+	for (size_t i = 0; i < big; i++)
+		out[i] = (uint8_t)(i * 131 + 7);
+	fevtest_create(c->inst, "big", 2, (uint32_t)big, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "big", FEV_PRODUCER | FEV_CONSUMER, 0);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(fev_send(q, out, big, 0), 0);
+		memset(in, 0, big);
+		assert_int_equal(fev_recv(q, in, big, NULL, 0), (ssize_t)big);
+		assert_memory_equal(in, out, big);
+	}
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("big", c->inst), 0);
+	free(out);
+	free(in);
+}
+
 /* ---- statistics -------------------------------------------------------- */
 
 static void test_stats_agree_with_what_the_handles_did(void **state)
@@ -500,6 +693,23 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_handles_are_limited_to_the_roles_they_opened,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_release_of_an_event_from_another_handle_is_einval,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_send_batch_larger_than_the_queue_sends_one_lap,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_null_instance_means_the_fev_instance_variable,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_segment_gets_the_mode_asked_for_despite_the_umask,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_signals_during_a_wait_do_not_end_it, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_largest_events_round_trip,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_stats_agree_with_what_the_handles_did, setup,
 			teardown),
