@@ -490,6 +490,29 @@ static void peer_groups(struct fevd_peer *p)
 		p->ngroups = n;
 }
 
+static void peer_close(struct fevd *d, size_t i)
+{
+	fevd_epoll_del(d, d->peers[i].fd);
+	close(d->peers[i].fd);
+	d->peers[i] = d->peers[--d->npeers];
+}
+
+/*
+ * All slots taken: drop the peer idle the longest, so that connections
+ * held open by one user cannot lock everyone else out.
+ */
+static void evict_idlest(struct fevd *d)
+{
+	size_t idlest = 0;
+
+	for (size_t i = 1; i < d->npeers; i++)
+		if (d->peers[i].last_ns < d->peers[idlest].last_ns)
+			idlest = i;
+	fevd_info("control: %d connections open; closing the idlest (uid %u)",
+		  FEVD_CLIENTS_MAX, (unsigned)d->peers[idlest].cred.uid);
+	peer_close(d, idlest);
+}
+
 void fevd_control_accept(struct fevd *d)
 {
 	for (;;) {
@@ -500,18 +523,12 @@ void fevd_control_accept(struct fevd *d)
 
 		if (fd < 0)
 			return; /* EAGAIN, or a peer that gave up */
-		if (d->npeers == FEVD_CLIENTS_MAX) {
-			static const char busy[] =
-				"-16 busy: too many control connections\n";
-
-			send(fd, busy, sizeof(busy) - 1,
-			     MSG_NOSIGNAL | MSG_DONTWAIT);
-			close(fd);
-			continue;
-		}
+		if (d->npeers == FEVD_CLIENTS_MAX)
+			evict_idlest(d);
 		p = &d->peers[d->npeers];
 		memset(p, 0, sizeof(*p));
 		p->fd = fd;
+		p->last_ns = fev__now_monotonic_ns();
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &p->cred, &len) <
 		    0) {
 			close(fd);
@@ -521,13 +538,6 @@ void fevd_control_accept(struct fevd *d)
 		d->npeers++;
 		fevd_epoll_add(d, fd, FEVD_TAG_CLIENT);
 	}
-}
-
-static void peer_close(struct fevd *d, size_t i)
-{
-	fevd_epoll_del(d, d->peers[i].fd);
-	close(d->peers[i].fd);
-	d->peers[i] = d->peers[--d->npeers];
 }
 
 void fevd_control_serve(struct fevd *d, int fd, bool hangup)
@@ -549,6 +559,7 @@ void fevd_control_serve(struct fevd *d, int fd, bool hangup)
 		peer_close(d, i);
 		return;
 	}
+	d->peers[i].last_ns = fev__now_monotonic_ns();
 	fevd_control_handle(d, &d->peers[i], req, (size_t)n);
 	/* A peer that cannot take its reply now is not waited for. */
 	if (send(fd, d->reply.buf, d->reply.len, MSG_NOSIGNAL | MSG_DONTWAIT) <

@@ -36,6 +36,7 @@ enum fevd_tag {
 struct fevd_peer {
 	int fd;
 	struct ucred cred;
+	uint64_t last_ns; /* CLOCK_MONOTONIC of its last request */
 	int ngroups; /* supplementary groups, -1 when unknown */
 	gid_t groups[FEVD_PEER_GROUPS_MAX];
 };

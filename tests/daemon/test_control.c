@@ -237,6 +237,27 @@ static void test_malformed_requests_get_errors_and_fevd_keeps_serving(
 			 0);
 }
 
+static void test_idle_connections_cannot_lock_out_others(void **state)
+{
+	struct inproc *p = *state;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fds[100];
+	char reply[8192];
+
+	start(p, "", "[queue events]\n");
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->h.sock);
+	for (int i = 0; i < 100; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sa,
+					 sizeof(sa)),
+				 0);
+	}
+	assert_int_equal(fh_request(p->h.sock, "ping", reply, sizeof(reply)),
+			 0);
+	for (int i = 0; i < 100; i++)
+		close(fds[i]);
+}
+
 /* ---- credentials ------------------------------------------------------- */
 
 static int become_nobody(gid_t gid)
@@ -397,6 +418,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_malformed_requests_get_errors_and_fevd_keeps_serving,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_idle_connections_cannot_lock_out_others, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_unprivileged_peer_may_list_but_not_create_or_delete,
 			setup, teardown),
