@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -30,6 +31,8 @@ struct run {
 	atomic_uint_fast64_t received;
 	atomic_uint_fast64_t duplicates, corrupt, out_of_order, errors;
 	uint64_t deadline_ns;
+	bool lossy;               /* drop-oldest: not everything arrives */
+	atomic_int producers_left;
 };
 
 struct worker {
@@ -96,6 +99,7 @@ static void *producer_main(void *arg)
 		}
 	}
 	fev_close(q);
+	atomic_fetch_sub(&r->producers_left, 1);
 	return NULL;
 }
 
@@ -169,11 +173,16 @@ static void *consumer_main(void *arg)
 	uint32_t next_seq[MAX_THREADS] = { 0 };
 	uint64_t total = (uint64_t)r->producers * r->per_producer;
 
-	/* Stop when everything has arrived, or give up at the deadline. */
-	while (atomic_load(&r->received) < total &&
+	/* Stop when everything has arrived (or, when events may be dropped,
+	 * when the producers are done and the queue is empty), or give up at
+	 * the deadline. */
+	while ((r->lossy || atomic_load(&r->received) < total) &&
 	       fevtest_now_ns() < r->deadline_ns) {
+		int left = atomic_load(&r->producers_left);
 		int rc = consume_some(r, q, w->id % 3, next_seq);
 
+		if (rc == -ETIMEDOUT && r->lossy && left == 0)
+			break;
 		if (rc < 0 && rc != -ETIMEDOUT) {
 			atomic_fetch_add(&r->errors, 1);
 			break;
@@ -184,11 +193,13 @@ static void *consumer_main(void *arg)
 }
 
 static void run_threads(const char *inst, uint32_t producers,
-			uint32_t consumers, uint32_t capacity)
+			uint32_t consumers, uint32_t capacity, int policy)
 {
 	struct run r = { .inst = inst, .producers = producers,
 			 .consumers = consumers,
-			 .per_producer = TOTAL_EVENTS / producers };
+			 .per_producer = TOTAL_EVENTS / producers,
+			 .lossy = policy == FEV_POLICY_DROP_OLDEST,
+			 .producers_left = (int)producers };
 	struct worker pw[MAX_THREADS], cw[MAX_THREADS];
 	uint64_t total = (uint64_t)producers * r.per_producer;
 	fev_stats st;
@@ -196,7 +207,7 @@ static void run_threads(const char *inst, uint32_t producers,
 	r.seen = calloc(total, 1);
 	assert_non_null(r.seen);
 	r.deadline_ns = fevtest_now_ns() + 200000 * FEVTEST_MS;
-	fevtest_create(inst, "q", capacity, 8, FEV_POLICY_BLOCK);
+	fevtest_create(inst, "q", capacity, 8, policy);
 	for (uint32_t i = 0; i < consumers; i++) {
 		cw[i] = (struct worker){ .run = &r, .id = i };
 		assert_int_equal(pthread_create(&cw[i].thread, NULL,
@@ -218,16 +229,23 @@ static void run_threads(const char *inst, uint32_t producers,
 	assert_int_equal(atomic_load(&r.corrupt), 0);
 	assert_int_equal(atomic_load(&r.duplicates), 0);
 	assert_int_equal(atomic_load(&r.out_of_order), 0);
-	for (uint64_t i = 0; i < total; i++)
+	for (uint64_t i = 0; i < total && !r.lossy; i++)
 		if (!atomic_load_explicit(&r.seen[i], memory_order_relaxed))
 			fail_msg("event (producer %llu, seq %llu) never "
 				 "arrived",
 				 (unsigned long long)(i / r.per_producer),
 				 (unsigned long long)(i % r.per_producer));
-	assert_int_equal(atomic_load(&r.received), total);
 	assert_int_equal(fev_queue_stats("q", inst, &st), 0);
+	if (r.lossy)
+		print_message("drop-oldest: %llu delivered, %llu dropped\n",
+			      (unsigned long long)atomic_load(&r.received),
+			      (unsigned long long)st.dropped);
+	/* Every event was either delivered or counted as dropped. */
+	assert_int_equal(atomic_load(&r.received) + st.dropped, total);
+	if (!r.lossy)
+		assert_int_equal(st.dropped, 0);
 	assert_int_equal(st.enqueued, total);
-	assert_int_equal(st.dequeued, total);
+	assert_int_equal(st.dequeued, atomic_load(&r.received));
 	assert_int_equal(st.depth, 0);
 	assert_int_equal(fev_queue_delete("q", inst), 0);
 	free(r.seen);
@@ -240,7 +258,7 @@ static void test_four_producer_and_four_consumer_threads_receive_each_event_once
 
 	(void)state;
 	fevtest_instance(inst);
-	run_threads(inst, 4, 4, 256);
+	run_threads(inst, 4, 4, 256, FEV_POLICY_BLOCK);
 	fevtest_assert_no_leftovers(inst);
 }
 
@@ -251,7 +269,7 @@ static void test_four_producer_threads_keep_their_order_to_one_consumer(
 
 	(void)state;
 	fevtest_instance(inst);
-	run_threads(inst, 4, 1, 64);
+	run_threads(inst, 4, 1, 64, FEV_POLICY_BLOCK);
 	fevtest_assert_no_leftovers(inst);
 }
 
@@ -261,7 +279,18 @@ static void test_threads_through_a_two_slot_queue_lose_nothing(void **state)
 
 	(void)state;
 	fevtest_instance(inst);
-	run_threads(inst, 3, 3, 2);
+	run_threads(inst, 3, 3, 2, FEV_POLICY_BLOCK);
+	fevtest_assert_no_leftovers(inst);
+}
+
+static void test_drop_oldest_under_threads_delivers_or_counts_every_event(
+	void **state)
+{
+	char inst[FEV_INSTANCE_MAX + 1];
+
+	(void)state;
+	fevtest_instance(inst);
+	run_threads(inst, 3, 2, 8, FEV_POLICY_DROP_OLDEST);
 	fevtest_assert_no_leftovers(inst);
 }
 
@@ -274,6 +303,8 @@ int main(void)
 			test_four_producer_threads_keep_their_order_to_one_consumer),
 		cmocka_unit_test(
 			test_threads_through_a_two_slot_queue_lose_nothing),
+		cmocka_unit_test(
+			test_drop_oldest_under_threads_delivers_or_counts_every_event),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
