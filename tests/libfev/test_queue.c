@@ -308,6 +308,46 @@ static void test_reserve_commit_acquire_release_pass_data_in_place(
 	assert_int_equal(fev_queue_delete("zc", c->inst), 0);
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void test_timestamps_follow_the_realtime_clock(void **state)
+{
+	struct ctx *c = *state;
+	const uint64_t slack = 2 * FEVTEST_MS;
+	fev_queue *q;
+	fev_meta m;
+	uint64_t v = 0;
+
+	fevtest_create(c->inst, "ts", 4, 8, FEV_POLICY_BLOCK);
+	q = fevtest_open(c->inst, "ts", FEV_PRODUCER | FEV_CONSUMER, 0);
+	/* 400 ms: through calibration and several re-anchors. */
+	for (int i = 0; i < 40; i++) {
+		for (int burst = 0; burst < 3; burst++) {
+			uint64_t before = realtime_ns(), after;
+
+			assert_int_equal(fev_send(q, &v, sizeof(v), 0), 0);
+			after = realtime_ns();
+			assert_int_equal(fev_recv(q, &v, sizeof(v), &m, 0),
+					 sizeof(v));
+			if (m.ts_ns + slack < before || m.ts_ns > after + slack)
+				fail_msg("event %d stamped %lld ns away from "
+					 "the send's [%llu, %llu]",
+					 i, (long long)(m.ts_ns - before),
+					 (unsigned long long)before,
+					 (unsigned long long)after);
+		}
+		fevtest_sleep_ms(10);
+	}
+	fev_close(q);
+	assert_int_equal(fev_queue_delete("ts", c->inst), 0);
+}
+
 static void test_event_ids_are_consecutive_ring_positions(void **state)
 {
 	struct ctx *c = *state;
@@ -683,6 +723,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_event_ids_are_consecutive_ring_positions, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_timestamps_follow_the_realtime_clock, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_batches_keep_order_across_the_wrap, setup,
