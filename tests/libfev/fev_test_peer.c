@@ -10,6 +10,7 @@
  *
  * Every wait is bounded: a peer that waits longer than WAIT_NS for one
  * event gives up and exits non-zero, so a lost wake-up fails the test.
+ * $FEVTEST_OPEN_FLAGS, when set, gives the FEV_OPEN_* flags to open with.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,10 +27,14 @@
 static fev_queue *open_queue(const char *inst, const char *name,
 			     unsigned roles)
 {
+	const char *flags = getenv("FEVTEST_OPEN_FLAGS");
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
 	fev_queue *q;
-	int rc = fev_open(name, roles, &o, &q);
+	int rc;
 
+	if (flags != NULL)
+		o.flags = (uint32_t)strtoul(flags, NULL, 0);
+	rc = fev_open(name, roles, &o, &q);
 	if (rc < 0) {
 		fprintf(stderr, "peer: open %s/%s: %s\n", inst, name,
 			fev_strerror(rc));

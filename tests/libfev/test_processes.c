@@ -168,6 +168,9 @@ static void run_processes(const char *inst, uint32_t producers,
 	assert_int_equal(sum, want_sum);
 
 	assert_int_equal(fev_queue_stats("q", inst, &st), 0);
+	print_message("%llu events, %llu sleeps, %llu wake calls\n",
+		      (unsigned long long)bits, (unsigned long long)st.sleeps,
+		      (unsigned long long)st.wakes);
 	assert_int_equal(st.enqueued, bits + consumers);
 	assert_int_equal(st.dequeued, bits + consumers);
 	assert_int_equal(st.depth, 0);
@@ -196,6 +199,18 @@ static void test_processes_through_a_tiny_queue_lose_nothing(void **state)
 	run_processes(((struct ctx *)*state)->inst, 3, 3, 20000, 2);
 }
 
+static void test_processes_sleeping_without_spinning_lose_no_wakeup(
+	void **state)
+{
+	char flags[16];
+
+	/* Peers wait at most a minute per event: a lost wake-up fails. */
+	snprintf(flags, sizeof(flags), "%u", FEV_OPEN_NO_SPIN);
+	setenv("FEVTEST_OPEN_FLAGS", flags, 1);
+	run_processes(((struct ctx *)*state)->inst, 2, 2, 100000, 4);
+	unsetenv("FEVTEST_OPEN_FLAGS");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +222,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_processes_through_a_tiny_queue_lose_nothing,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_processes_sleeping_without_spinning_lose_no_wakeup,
 			setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
