@@ -310,8 +310,10 @@ static void expect_notify(int fd, const char *want)
 	char buf[512];
 	ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
 
-	if (n < 0)
+	if (n < 0) {
 		fail_msg("no sd_notify message (wanted %s)", want);
+		return;
+	}
 	buf[n] = '\0';
 	if (strncmp(buf, want, strlen(want)) != 0)
 		fail_msg("sd_notify: got \"%s\", want \"%s...\"", buf, want);
