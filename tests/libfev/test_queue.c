@@ -638,6 +638,50 @@ static void test_largest_events_round_trip(void **state)
 	free(in);
 }
 
+struct racing_open {
+	const char *inst;
+	atomic_int go;
+	int rc;
+};
+
+static void *open_until_it_exists(void *arg)
+{
+	struct racing_open *r = arg;
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = r->inst };
+	uint64_t give_up = fevtest_now_ns() + 5000 * FEVTEST_MS;
+	fev_queue *q = NULL;
+
+	while (!atomic_load(&r->go))
+		;
+	do
+		r->rc = fev_open("race", FEV_CONSUMER, &o, &q);
+	while (r->rc == -ENOENT && fevtest_now_ns() < give_up);
+	if (r->rc == 0)
+		fev_close(q);
+	return NULL;
+}
+
+static void test_open_racing_create_never_sees_a_half_made_segment(
+	void **state)
+{
+	struct ctx *c = *state;
+
+	for (int i = 0; i < 100; i++) {
+		struct racing_open r = { .inst = c->inst };
+		pthread_t t;
+
+		assert_int_equal(
+			pthread_create(&t, NULL, open_until_it_exists, &r), 0);
+		atomic_store(&r.go, 1);
+		fevtest_create(c->inst, "race", 1024, 256, FEV_POLICY_BLOCK);
+		assert_int_equal(pthread_join(t, NULL), 0);
+		if (r.rc != 0)
+			fail_msg("round %d: open during create: %s", i,
+				 fev_strerror(r.rc));
+		assert_int_equal(fev_queue_delete("race", c->inst), 0);
+	}
+}
+
 /* ---- statistics -------------------------------------------------------- */
 
 static void test_stats_agree_with_what_the_handles_did(void **state)
@@ -753,6 +797,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_largest_events_round_trip,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_open_racing_create_never_sees_a_half_made_segment,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_stats_agree_with_what_the_handles_did, setup,
 			teardown),
