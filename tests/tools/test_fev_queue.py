@@ -1,0 +1,114 @@
+"""fev queue create|delete|list against the real fevd, and fev stat after
+fevd has stopped."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from fevtool import FEVD, expect, expect_rc, expect_sentence, main, \
+    wait_until
+
+AS_NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534",
+             "--clear-groups"]
+
+
+def start_fevd(f):
+    """fevd for this test's instance and socket, with its default config
+    (one queue, 'events'); returns once `fev queue list` answers."""
+    # A file, not a pipe: nobody reads fevd's log while it runs.
+    stderr = open(os.path.join(f.tmp, "fevd.log"), "w+b")
+    p = f.spawn([FEVD, "--instance", f.instance, "--control-socket",
+                 f.socket, "--pidfile", os.path.join(f.tmp, "fevd.pid"),
+                 "--log-level", "warning"],
+                stdout=subprocess.DEVNULL, stderr=stderr)
+    wait_until(lambda: p.poll() is not None or
+               f.fev("queue", "list").returncode == 0,
+               what="fevd to serve its control socket")
+    if p.poll() is not None:
+        stderr.seek(0)
+        raise AssertionError("fevd exited: " + stderr.read().decode())
+    return p
+
+
+def stop_fevd(p):
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=20)
+
+
+def listed(f):
+    r = f.fev("queue", "list", "--json")
+    expect_rc(r, 0, "queue list --json")
+    return {q["name"]: q for q in json.loads(r.stdout)}
+
+
+def test_create_list_and_delete_through_fevd(f):
+    start_fevd(f)
+    expect("events" in listed(f), "fevd's default queue is listed")
+    r = f.fev("queue", "create", "jobs", "--capacity", "64",
+              "--max-event", "1K", "--policy", "reject")
+    expect_rc(r, 0, "create")
+    expect(r.stdout == "created queue 'jobs' in instance %s\n" % f.instance,
+           "create says so", r.stdout)
+    q = listed(f)["jobs"]
+    expect(q["capacity"] == 64 and q["max_event"] == 1024 and
+           q["policy"] == "reject" and q["depth"] == 0, "list", q)
+    expect_rc(f.fev("pub", "jobs", "-m", "x", "--count", "3"), 0, "pub")
+    r = f.fev("queue", "list")
+    expect_rc(r, 0, "queue list")
+    row = [l.split() for l in r.stdout.splitlines() if l.startswith("jobs ")]
+    expect(row and row[0][1:5] == ["64", "1.0KB", "reject", "3"],
+           "table row", r.stdout)
+    expect_rc(f.fev("queue", "delete", "jobs", "-q"), 0, "delete")
+    expect("jobs" not in listed(f), "deleted queue is gone")
+
+
+def test_key_value_settings_are_accepted_as_in_the_config(f):
+    start_fevd(f)
+    expect_rc(f.fev("queue", "create", "kv", "capacity=128",
+                    "max_event=512", "policy=drop-oldest"), 0, "create")
+    q = listed(f)["kv"]
+    expect(q["capacity"] == 128 and q["policy"] == "drop-oldest", "kv", q)
+
+
+def test_fevd_errors_are_shown_as_sentences(f):
+    start_fevd(f)
+    expect_rc(f.fev("queue", "create", "jobs"), 0, "create")
+    expect_sentence(f.fev("queue", "create", "jobs"), 1, "already exists",
+                    "jobs")
+    expect_sentence(f.fev("queue", "delete", "nothere"), 1, "nothere")
+
+
+def test_permission_denied_for_an_unprivileged_user(f):
+    if os.geteuid() != 0:
+        print("  (not root: cannot run as another user; skipped)")
+        return
+    os.chmod(f.tmp, 0o755)  # let nobody reach the socket itself
+    start_fevd(f)
+    r = f.fev("queue", "create", "jobs", prefix=AS_NOBODY)
+    expect_sentence(r, 1, "permission denied")
+    expect("jobs" not in listed(f), "nothing created")
+    r = f.fev("queue", "list", prefix=AS_NOBODY)
+    expect_rc(r, 0, "anyone may list")
+
+
+def test_stat_works_after_fevd_stops(f):
+    p = start_fevd(f)
+    expect_rc(f.fev("queue", "create", "jobs", "--capacity", "32"), 0,
+              "create")
+    expect_rc(f.fev("pub", "jobs", "-m", "kept", "--count", "4"), 0, "pub")
+    stop_fevd(p)
+    expect_sentence(f.fev("queue", "list"), 1, "fevd is not running")
+    r = f.fev("stat", "--json", "-i", "0")
+    expect_rc(r, 0, "stat with fevd stopped")
+    qs = {q["name"]: q for q in json.loads(r.stdout)["queues"]}
+    expect("jobs" in qs and qs["jobs"]["depth"] == 4 and
+           qs["jobs"]["capacity"] == 32, "queue still readable", qs)
+    r = f.fev("sub", "jobs", "-n", "4", "--timeout", "5s")
+    expect(r.returncode == 0 and r.stdout == "kept\n" * 4,
+           "events outlive fevd", r.stdout)
+
+
+if __name__ == "__main__":
+    sys.exit(main([v for k, v in sorted(globals().items())
+                   if k.startswith("test_")], needs=("FEVD",)))
