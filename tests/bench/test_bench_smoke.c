@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fev/fev.h"
 #include "json_mini.h"
 
 #define RUN_TIMEOUT_S 90
@@ -397,6 +398,37 @@ static void test_interrupt_stops_and_cleans_up(void **state)
 	unlink(o.out);
 }
 
+static void test_queue_option_uses_an_existing_queue_and_keeps_it(void **state)
+{
+	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 256,
+				 .max_event = 64 };
+	struct outcome o;
+	fev_stats st;
+	char inst[32];
+
+	(void)state;
+	snprintf(inst, sizeof(inst), "tb%d", getpid());
+	assert_int_equal(fev_queue_create("work", &cfg, inst), 0);
+	assert_int_equal(fev_queue_create("work-pong", &cfg, inst), 0);
+	setenv("FEV_INSTANCE", inst, 1);
+	assert_int_equal(run_bench(&o, NULL, "thr", "--queue", "work", "-c", "2",
+				   "--count", "2000", "--runs", "1", NULL),
+			 0);
+	assert_int_equal(run_bench(&o, NULL, "lat", "--queue", "work", "--count", "200",
+				   "--runs", "1", NULL),
+			 0);
+	/* Bigger events than the queue takes: a clear failure, not a crash. */
+	assert_int_equal(run_bench(&o, "none", "thr", "--queue", "work", "--size", "100",
+				   "--count", "10", "--runs", "1", NULL),
+			 1);
+	assert_output_has(&o, "--size is 100");
+	unsetenv("FEV_INSTANCE");
+	assert_int_equal(fev_queue_stats("work", inst, &st), 0);
+	assert_int_equal(st.depth, 0);
+	assert_int_equal(fev_queue_delete("work", inst), 0);
+	assert_int_equal(fev_queue_delete("work-pong", inst), 0);
+}
+
 static void test_bad_usage_exits_2(void **state)
 {
 	struct outcome o;
@@ -421,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_lost_event_fails_the_run),
 		cmocka_unit_test(test_duplicated_event_fails_the_run),
 		cmocka_unit_test(test_interrupt_stops_and_cleans_up),
+		cmocka_unit_test(test_queue_option_uses_an_existing_queue_and_keeps_it),
 		cmocka_unit_test(test_bad_usage_exits_2),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
