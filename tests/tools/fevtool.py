@@ -30,6 +30,9 @@ class Fabric:
         self.socket = os.path.join(self.tmp, "control.sock")
         self.env = dict(os.environ, FEV_INSTANCE=self.instance,
                         FEV_CONTROL_SOCKET=self.socket)
+        # Under -DFEV_ASAN a sanitizer report must not pass for exit 1.
+        for var in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            self.env.setdefault(var, "exitcode=86")
         self.children = []
 
     def helper(self, *args, check=True):
@@ -97,6 +100,11 @@ def expect_sentence(r, rc, *words):
     err = r.stderr if isinstance(r.stderr, str) else r.stderr.decode()
     expect(err.startswith("fev: "), "stderr does not start with 'fev: '",
            repr(err))
+    lines = err.splitlines()
+    expect(len(lines) == 1 or (rc == 2 and len(lines) == 2 and
+                               lines[1].startswith("Try 'fev ")),
+           "one sentence on stderr (and a pointer to --help for usage "
+           "errors)", repr(err))
     for w in words:
         expect(w in err, "stderr does not mention %r" % w, repr(err))
 
