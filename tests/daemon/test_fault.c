@@ -26,8 +26,10 @@
 
 #define PRODUCERS 2
 #define CONSUMERS 2
-#define RUN_LIMIT_NS (40ull * 1000 * 1000 * 1000)
-#define RECOVERY_LIMIT_NS (1000ull * 1000 * 1000)
+#define RUN_LIMIT_NS (50ull * 1000 * 1000 * 1000)
+/* Without repair a queue never recovers; 5 s tells that from a machine
+ * too loaded to schedule anyone. */
+#define RECOVERY_LIMIT_NS (5000ull * 1000 * 1000)
 #define RECOVERY_TARGET_NS (100ull * 1000 * 1000)
 
 struct ctx {
@@ -56,7 +58,7 @@ static int setup(void **state)
 	c.rng |= 1;
 	printf("seed %llu (FEVD_FAULT_SEED to repeat)\n",
 	       (unsigned long long)c.rng);
-	fh_write_config(&c.h, "log_level = notice\n",
+	fh_write_config(&c.h, "log_level = info\n",
 			"[queue q]\ncapacity = 256\nmax_event = 64\n");
 	fh_start(&c.h);
 	assert_int_equal(wl_init(&c.wl, c.h.instance, "q"), 0);
@@ -208,10 +210,15 @@ static void test_sigkilled_workers_lose_nothing_and_queue_recovers(
 		rec = recovery_ns(c, now);
 		if (rec == UINT64_MAX)
 			fail_msg("queue stalled: nothing sent after kill %u "
-				 "(of slot %d) was delivered within 1 s",
+				 "(of slot %d) was delivered within 5 s",
 				 kills, victim);
 		worst = rec > worst ? rec : worst;
-		over += rec > RECOVERY_TARGET_NS;
+		if (rec > RECOVERY_TARGET_NS) {
+			over++;
+			printf("kill %u (%s): recovery %.2f ms\n", kills,
+			       victim < PRODUCERS ? "producer" : "consumer",
+			       (double)rec / 1e6);
+		}
 	}
 	finish(c, "workers killed", kills, 0, worst, over,
 	       fh_now_ns() - start);
