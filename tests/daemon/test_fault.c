@@ -60,12 +60,19 @@ static int setup(void **state)
 	       (unsigned long long)c.rng);
 	fh_write_config(&c.h, "log_level = info\n",
 			"[queue q]\ncapacity = 256\nmax_event = 64\n");
-	fh_start(&c.h);
-	assert_int_equal(wl_init(&c.wl, c.h.instance, "q"), 0);
-	for (int i = 0; i < PRODUCERS + CONSUMERS; i++)
-		wl_spawn(&c.wl, i, i < PRODUCERS ? WL_PRODUCER : WL_CONSUMER);
 	*state = &c;
-	return 0;
+	return wl_init(&c.wl, c.h.instance, "q");
+}
+
+/* Not in setup: a failing setup skips the teardown that cleans up. */
+static struct ctx *begin(void **state)
+{
+	struct ctx *c = *state;
+
+	fh_start(&c->h);
+	for (int i = 0; i < PRODUCERS + CONSUMERS; i++)
+		wl_spawn(&c->wl, i, i < PRODUCERS ? WL_PRODUCER : WL_CONSUMER);
+	return c;
 }
 
 static int teardown(void **state)
@@ -193,7 +200,7 @@ static void finish(struct ctx *c, const char *what, unsigned kills,
 static void test_sigkilled_workers_lose_nothing_and_queue_recovers(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct ctx *c = begin(state);
 	uint64_t start = fh_now_ns(), worst = 0;
 	unsigned kills = 0, over = 0, wanted = kills_wanted();
 
@@ -232,7 +239,7 @@ static void test_sigkilled_workers_lose_nothing_and_queue_recovers(
 static void test_sigkilled_fevd_restarted_mid_traffic_loses_nothing(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct ctx *c = begin(state);
 	uint64_t start = fh_now_ns();
 	unsigned restarts = 0, kills = 0;
 

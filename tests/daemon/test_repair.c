@@ -35,9 +35,17 @@ static int setup(void **state)
 	c.o = (fev_open_opts){ .struct_size = sizeof(c.o),
 			       .instance = c.h.instance };
 	fh_write_config(&c.h, "", "[queue q]\ncapacity = 16\nmax_event = 64\n");
-	fh_start(&c.h);
 	*state = &c;
 	return 0;
+}
+
+/* Not in setup: a failing setup skips the teardown that cleans up. */
+static struct ctx *begin(void **state)
+{
+	struct ctx *c = *state;
+
+	fh_start(&c->h);
+	return c;
 }
 
 static int teardown(void **state)
@@ -120,7 +128,7 @@ static fev_stats stats(struct ctx *c)
 static void test_dead_producer_reservation_is_tombstoned_and_queue_flows(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct ctx *c = begin(state);
 	fev_queue *prod = open_q(c, FEV_PRODUCER), *cons = open_q(c, FEV_CONSUMER);
 	pid_t pid = start_holder(c, false);
 	char buf[64], want[128];
@@ -144,7 +152,7 @@ static void test_dead_producer_reservation_is_tombstoned_and_queue_flows(
 
 static void test_dead_consumer_event_is_redelivered_flagged(void **state)
 {
-	struct ctx *c = *state;
+	struct ctx *c = begin(state);
 	fev_queue *prod = open_q(c, FEV_PRODUCER), *cons;
 	char buf[64];
 	fev_meta m;
@@ -166,7 +174,7 @@ static void test_dead_consumer_event_is_redelivered_flagged(void **state)
 
 static void test_handle_closed_holding_positions_is_repaired(void **state)
 {
-	struct ctx *c = *state;
+	struct ctx *c = begin(state);
 	fev_queue *held = open_q(c, FEV_PRODUCER), *prod, *cons;
 	char buf[64];
 	fev_claim cl;
@@ -186,7 +194,7 @@ static void test_handle_closed_holding_positions_is_repaired(void **state)
 
 static void test_death_while_fevd_is_down_is_repaired_at_start(void **state)
 {
-	struct ctx *c = *state;
+	struct ctx *c = begin(state);
 	pid_t pid = start_holder(c, false);
 	fev_queue *prod, *cons;
 	char buf[64];
@@ -207,7 +215,7 @@ static void test_death_while_fevd_is_down_is_repaired_at_start(void **state)
 static void test_stopped_process_is_reported_as_stall_and_left_alone(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct ctx *c = begin(state);
 	pid_t pid = start_holder(c, false);
 	fev_queue *cons = open_q(c, FEV_CONSUMER);
 	char buf[64], want[160];
