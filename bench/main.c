@@ -365,7 +365,9 @@ static void record(struct bench_result *res, struct samples *s,
 {
 	if (run->rc != 0) {
 		if (run->setup_failed && res->t != &bench_fev) {
-			res->skipped = "could not be set up here";
+			res->skipped = run->rc == -EMSGSIZE ?
+					       "events this large exceed its system limit" :
+					       "could not be set up here";
 			snprintf(res->err, sizeof(res->err), "%s", run->err);
 			return;
 		}

@@ -76,6 +76,10 @@ static int mq_setup(struct bench_chan *ch)
 		if (q == (mqd_t)-1) {
 			int rc = -errno;
 
+			/* EINVAL for a size above fs.mqueue.msgsize_max: say so. */
+			if (rc == -EINVAL &&
+			    a.mq_msgsize > sysctl_long("/proc/sys/fs/mqueue/msgsize_max", 8192))
+				rc = -EMSGSIZE;
 			mq_teardown(ch);
 			return rc;
 		}
