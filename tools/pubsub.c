@@ -465,6 +465,7 @@ int cmd_pub(int argc, char **argv)
 		cli_error("cannot read %s: %s", file, strerror(errno));
 		return FEV_EXIT_ERROR;
 	}
+	cli_catch_signals();
 	rc = open_queue(p.queue, inst, FEV_PRODUCER, &p.q);
 	if (rc != FEV_EXIT_OK)
 		goto out;
@@ -472,7 +473,6 @@ int cmd_pub(int argc, char **argv)
 		p.max_event = st.max_event;
 		p.policy = st.policy;
 	}
-	cli_catch_signals();
 	p.start_ns = fev__now_monotonic_ns();
 	if (msg != NULL)
 		rc = pub_repeat(&p, (const uint8_t *)msg, strlen(msg),
@@ -736,10 +736,11 @@ int cmd_sub(int argc, char **argv)
 	inst = cli_resolve_instance(inst_opt);
 	if (inst == NULL)
 		return FEV_EXIT_USAGE;
+	/* Before attaching: whoever sees us attached may signal us. */
+	cli_catch_signals();
 	rc = open_queue(s.queue, inst, FEV_CONSUMER, &s.q);
 	if (rc != FEV_EXIT_OK)
 		return rc;
-	cli_catch_signals();
 	rc = sub_loop(&s);
 	fev_close(s.q);
 	return rc;

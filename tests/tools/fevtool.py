@@ -6,6 +6,7 @@ parallel and leave nothing in /dev/shm.  Every child process runs under a
 timeout: no test can hang.
 """
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,12 @@ class Fabric:
         return subprocess.run([*prefix, FEV, *args], input=input,
                               capture_output=True, text=text,
                               timeout=timeout, env=e)
+
+    def consumers(self, queue):
+        """Consumers attached to queue, as fev stat sees them."""
+        r = self.fev("stat", queue, "--json", "-i", "0")
+        return json.loads(r.stdout)["queues"][0]["consumers"] \
+            if r.returncode == 0 else -1
 
     def spawn(self, argv, **kw):
         p = subprocess.Popen(argv, env=self.env, **kw)

@@ -6,7 +6,8 @@ import subprocess
 import sys
 import time
 
-from fevtool import expect, expect_rc, expect_sentence, main
+from fevtool import expect, expect_rc, expect_sentence, main, \
+    wait_until
 
 
 def test_every_command_has_help_with_examples_and_exit_codes(f):
@@ -140,7 +141,7 @@ def test_deleting_the_queue_under_sub_is_an_error(f):
     f.create("jobs")
     sub = f.spawn([os.environ["FEV"], "sub", "jobs", "--timeout", "20s"],
                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.3)
+    wait_until(lambda: f.consumers("jobs") == 1, what="sub to attach")
     f.helper("delete", "jobs")
     _, err = sub.communicate(timeout=20)
     expect(sub.returncode == 1 and err == "fev: queue 'jobs' was deleted\n",

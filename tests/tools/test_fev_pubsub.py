@@ -126,7 +126,7 @@ def test_sub_stops_cleanly_on_sigint(f):
     f.create("jobs")
     sub = f.spawn([os.environ["FEV"], "sub", "jobs"], stdout=-1, stderr=-1,
                   text=True)
-    time.sleep(0.3)
+    wait_until(lambda: f.consumers("jobs") == 1, what="sub to attach")
     sub.send_signal(signal.SIGINT)
     sub.communicate(timeout=10)
     expect(sub.returncode == 0, "exit after SIGINT", sub.returncode)

@@ -48,7 +48,9 @@ def test_json_rates_come_from_two_samples(f):
     f.create("jobs", capacity=4096)
     pub = f.spawn([os.environ["FEV"], "pub", "jobs", "-m", "x",
                    "--count", "2000", "--rate", "400/s", "-q"])
-    time.sleep(0.2)
+    # A slow (sanitized) start must not leave the two samples empty.
+    wait_until(lambda: queue(stat_json(f, "-i", "0"), "jobs")["depth"] > 0,
+               what="the publisher to start")
     q = queue(stat_json(f, "-i", "0.5"), "jobs")
     pub.kill()
     pub.wait(timeout=10)
