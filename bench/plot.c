@@ -163,7 +163,7 @@ static void script(FILE *g, const struct bench_report *r, const char *dir,
 			   "set style fill solid 0.9 border -1\nset boxwidth 0.9\n"
 			   "set xtics rotate by -40 left font ',9'\n"
 			   "set format y '%%.0s%%c'\nset ylabel 'events/s'\n"
-			   "set yrange [1e4:*]\nplot ");
+			   "set yrange [1e3:*]\nplot ");
 		for (int t = 0; t < nt; t++)
 			fprintf(g, "%s'%s/thr.dat' using %d:xtic(1) title '%s' lc rgb '%s'",
 				t ? ", " : "", dir, t + 2, ts[t]->name, colour[t]);
@@ -175,7 +175,10 @@ static void script(FILE *g, const struct bench_report *r, const char *dir,
 			continue;
 		fprintf(g, "set title 'Ping-pong one-way latency, %zu B, wait %s "
 			   "(lower is better)'\n"
-			   "set ylabel 'ns'\nset format y '%%g'\nset xlabel 'percentile'\n"
+			   "set ylabel 'one-way latency'\nset format y '%%g'\n"
+			   "set ytics (\"10ns\" 10, \"100ns\" 100, \"1us\" 1e3, "
+			   "\"10us\" 1e4, \"100us\" 1e5, \"1ms\" 1e6, \"10ms\" 1e7, "
+			   "\"100ms\" 1e8, \"1s\" 1e9)\nset xlabel 'percentile'\n"
 			   "plot ",
 			lsize, bench_wait_name((enum bench_wait)w));
 		for (int t = 0; t < nt; t++)
