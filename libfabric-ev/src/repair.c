@@ -108,6 +108,16 @@ static uint64_t slot_seq(const struct fev__ring *r, uint64_t pos)
 				    memory_order_acquire);
 }
 
+/*
+ * Positions still held are within one lap of the cursor that passed them:
+ * a producer holding p keeps head <= p + capacity (slot p is not free for
+ * the next lap), a consumer holding p keeps tail <= p + capacity.
+ */
+static uint64_t lowest_holdable(uint64_t lo, uint64_t cursor, uint32_t cap)
+{
+	return cursor > cap && lo < cursor - cap ? cursor - cap : lo;
+}
+
 static void tombstone(const struct fev__ring *r, uint64_t pos)
 {
 	fev__ring_commit(r, pos, 0, FEV__SLOT_TOMBSTONE, UINT32_MAX, 0);
@@ -120,7 +130,10 @@ static uint32_t repair_producer(struct fev__map *m, struct range claim,
 {
 	uint32_t pending = 0;
 
-	for (uint64_t p = claim.lo; p < claim.hi && p < head; p++) {
+	/* A held position is never a lap behind the cursor: a claim that
+	 * reaches further is forged, and must not cost a loop over it. */
+	for (uint64_t p = lowest_holdable(claim.lo, head, m->geo.capacity);
+	     p < claim.hi && p < head; p++) {
 		if (slot_seq(&m->ring, p) != p)
 			continue; /* committed, or never ours */
 		if (named_by_live(lc, p)) {
@@ -189,7 +202,8 @@ static uint32_t repair_consumer(struct fev__map *m, struct fev__attacher *a,
 {
 	uint32_t pending = 0;
 
-	for (uint64_t p = claim.lo; p < claim.hi && p < tail; p++) {
+	for (uint64_t p = lowest_holdable(claim.lo, tail, m->geo.capacity);
+	     p < claim.hi && p < tail; p++) {
 		int rc;
 
 		if (slot_seq(&m->ring, p) != p + 1)
