@@ -67,9 +67,10 @@ void cli_sleep_ns(int64_t ns); /* returns early when cli_stop is set */
 
 /* ---- output.c: formatting helpers ----------------------------------- */
 
-/* Human sizes: 1024-based ("1.5K"); counts: 1000-based ("1.2M"). */
+/* Human sizes: 1024-based ("1.5KB"); counts: 1000-based ("1.2M", "50k"). */
 void out_size(char *buf, size_t len, uint64_t bytes);
 void out_count(char *buf, size_t len, uint64_t n);
+void out_capacity(char *buf, size_t len, uint64_t n); /* 1024-based: 64K */
 void out_rate(char *buf, size_t len, double per_sec);
 void out_age(char *buf, size_t len, double seconds);
 /* "2026-11-26T06:31:31.123456789Z" */

@@ -22,10 +22,23 @@ void out_size(char *buf, size_t len, uint64_t bytes)
 
 void out_count(char *buf, size_t len, uint64_t n)
 {
-	/* At most 5 characters: 99999, then 100K, 1.2M. */
-	if (humanize_number(buf, len < 6 ? len : 6, (int64_t)n, "",
+	/* At most 4 characters: 9999, then 10k, 1.2M.  humanize_number()
+	 * alone would either round 9999 up or print 1000k. */
+	if (n < 10000)
+		snprintf(buf, len, "%llu", (unsigned long long)n);
+	else if (humanize_number(buf, len < 5 ? len : 5, (int64_t)n, "",
 			    HN_AUTOSCALE,
 			    HN_DECIMAL | HN_NOSPACE | HN_DIVISOR_1000) < 0)
+		snprintf(buf, len, "%llu", (unsigned long long)n);
+}
+
+void out_capacity(char *buf, size_t len, uint64_t n)
+{
+	/* Capacities are powers of two, configured as 64K: say it so. */
+	if (n < 10000)
+		snprintf(buf, len, "%llu", (unsigned long long)n);
+	else if (humanize_number(buf, len < 5 ? len : 5, (int64_t)n, "",
+			    HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE) < 0)
 		snprintf(buf, len, "%llu", (unsigned long long)n);
 }
 

@@ -153,7 +153,7 @@ static void table_row(struct out_buf *b, const struct queue_view *q, int w)
 		ob_printf(b, "%-*s %s\n", w, q->name, err_text(q->err));
 		return;
 	}
-	out_count(cap, sizeof(cap), st->capacity);
+	out_capacity(cap, sizeof(cap), st->capacity);
 	out_count(depth, sizeof(depth), st->depth);
 	out_rate(er, sizeof(er), q->enq_rate);
 	out_rate(dr, sizeof(dr), q->deq_rate);
