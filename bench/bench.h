@@ -107,6 +107,9 @@ static inline uint32_t bench_capacity(size_t size)
 /* One empty poll of a busy-waiting loop; every 256th yields the CPU, so
  * oversubscribed spinners (4 -> 4 on 2 cores) still make progress. */
 void bench_spin_pause(unsigned *polls);
+/* Baselines under --wait spin make non-blocking calls and poll: true when
+ * a call that failed with err should simply be made again. */
+bool bench_retry(int err, bool spin, unsigned *polls);
 
 extern const struct bench_transport bench_fev, bench_pipe, bench_unix,
 	bench_mq, bench_zmq, bench_floor;

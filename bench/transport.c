@@ -1,4 +1,5 @@
 /* The transports by name, and what they share. */
+#include <errno.h>
 #include <sched.h>
 #include <string.h>
 
@@ -27,4 +28,14 @@ void bench_spin_pause(unsigned *polls)
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield");
 #endif
+}
+
+bool bench_retry(int err, bool spin, unsigned *polls)
+{
+	if (err == EINTR)
+		return true;
+	if (!spin || (err != EAGAIN && err != EWOULDBLOCK))
+		return false;
+	bench_spin_pause(polls);
+	return true;
 }

@@ -1,6 +1,7 @@
 /*
- * Baseline: a POSIX message queue, blocking mq_send/mq_receive, with the
- * depth an unprivileged user gets by default (fs.mqueue.msg_max, 10).
+ * Baseline: a POSIX message queue, blocking mq_send/mq_receive (--wait
+ * spin: O_NONBLOCK, polled), with the depth an unprivileged user gets by
+ * default (fs.mqueue.msg_default, 10).
  * Events above fs.mqueue.msgsize_max need privilege; without it the
  * configuration is reported as skipped.
  */
@@ -19,6 +20,7 @@ struct mq_priv {
 
 struct mq_h {
 	mqd_t out, in;
+	bool spin; /* --wait spin: O_NONBLOCK, poll */
 	size_t size;
 	uint8_t *buf;
 };
@@ -95,26 +97,28 @@ static int mq_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 	struct mq_h *h = calloc(1, sizeof(*h));
 	bool tx = role == ROLE_PRODUCER || role == ROLE_PING;
 	bool rx = role == ROLE_CONSUMER || role == ROLE_PONG;
+	int nb = ch->cfg->wait == BENCH_SPIN ? O_NONBLOCK : 0;
 	int rc = 0;
 
 	(void)idx;
 	if (h == NULL)
 		return -ENOMEM;
+	h->spin = nb != 0;
 	h->size = ch->cfg->size;
 	h->out = h->in = (mqd_t)-1;
 	h->buf = malloc(h->size);
 	if (h->buf == NULL)
 		rc = -ENOMEM;
 	/* Data goes through queue a; the pong answers through b. */
-	if (rc == 0 && tx && (h->out = mq_open(p->name[0], O_WRONLY)) == (mqd_t)-1)
+	if (rc == 0 && tx && (h->out = mq_open(p->name[0], O_WRONLY | nb)) == (mqd_t)-1)
 		rc = -errno;
-	if (rc == 0 && rx && (h->in = mq_open(p->name[0], O_RDONLY)) == (mqd_t)-1)
+	if (rc == 0 && rx && (h->in = mq_open(p->name[0], O_RDONLY | nb)) == (mqd_t)-1)
 		rc = -errno;
 	if (rc == 0 && role == ROLE_PING &&
-	    (h->in = mq_open(p->name[1], O_RDONLY)) == (mqd_t)-1)
+	    (h->in = mq_open(p->name[1], O_RDONLY | nb)) == (mqd_t)-1)
 		rc = -errno;
 	if (rc == 0 && role == ROLE_PONG &&
-	    (h->out = mq_open(p->name[1], O_WRONLY)) == (mqd_t)-1)
+	    (h->out = mq_open(p->name[1], O_WRONLY | nb)) == (mqd_t)-1)
 		rc = -errno;
 	if (rc < 0) {
 		if (h->out != (mqd_t)-1)
@@ -133,13 +137,14 @@ static int mq_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 		     void *ctx)
 {
 	struct mq_h *h = hv;
+	unsigned polls = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		int rc;
 
 		fill(ctx, h->buf, len, i);
 		while ((rc = mq_send(h->out, (const char *)h->buf, len, 0)) < 0 &&
-		       errno == EINTR)
+		       bench_retry(errno, h->spin, &polls))
 			;
 		if (rc < 0)
 			return i > 0 ? (int)i : -errno;
@@ -150,12 +155,13 @@ static int mq_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 static int mq_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 {
 	struct mq_h *h = hv;
+	unsigned polls = 0;
 	ssize_t r;
 	int rc;
 
 	(void)max; /* no batch receive in the API */
 	while ((r = mq_receive(h->in, (char *)h->buf, h->size, NULL)) < 0 &&
-	       errno == EINTR)
+	       bench_retry(errno, h->spin, &polls))
 		;
 	if (r < 0)
 		return -errno;
@@ -183,8 +189,7 @@ static unsigned one(const struct bench_cfg *cfg)
 
 static const char *kernel_wait(const struct bench_cfg *cfg)
 {
-	(void)cfg;
-	return "kernel blocking";
+	return cfg->wait == BENCH_SPIN ? "O_NONBLOCK, busy-poll" : "kernel blocking";
 }
 
 const struct bench_transport bench_mq = {

@@ -1,5 +1,6 @@
 /*
- * Baseline: a pipe (default 64 KiB buffer), blocking read() and write().
+ * Baseline: a pipe (default 64 KiB buffer), blocking read() and write()
+ * (--wait spin: O_NONBLOCK, polled).
  * Several writers or readers share one pipe only when every write is whole
  * messages of at most PIPE_BUF bytes (atomic), so a reader never gets half
  * an event; a batch is one write() of up to that many events.
@@ -23,6 +24,7 @@ struct pipe_h {
 	size_t size;
 	unsigned max_write; /* events per write() */
 	bool shared_read;   /* several readers: reads stay message-aligned */
+	bool spin;          /* --wait spin: O_NONBLOCK, poll */
 	uint8_t *buf;
 };
 
@@ -61,8 +63,10 @@ static int pipe_setup(struct bench_chan *ch)
 	if (p == NULL)
 		return -ENOMEM;
 	ch->priv = p;
+	int flags = O_CLOEXEC | (ch->cfg->wait == BENCH_SPIN ? O_NONBLOCK : 0);
+
 	for (; p->n < want; p->n++)
-		if (pipe2(p->fd[p->n], O_CLOEXEC) < 0) {
+		if (pipe2(p->fd[p->n], flags) < 0) {
 			int rc = -errno;
 
 			pipe_teardown(ch);
@@ -91,6 +95,7 @@ static int pipe_open(struct bench_chan *ch, enum bench_role role, unsigned idx,
 	if (shared(c) && c->batch * c->size > PIPE_BUF)
 		h->max_write = (unsigned)(PIPE_BUF / c->size);
 	h->shared_read = shared(c);
+	h->spin = c->wait == BENCH_SPIN;
 	h->rfd = h->wfd = -1;
 	switch (role) {
 	case ROLE_PRODUCER:
@@ -112,13 +117,15 @@ static int pipe_open(struct bench_chan *ch, enum bench_role role, unsigned idx,
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *b, size_t n)
+static int write_all(struct pipe_h *h, const uint8_t *b, size_t n)
 {
+	unsigned polls = 0;
+
 	while (n > 0) {
-		ssize_t w = write(fd, b, n);
+		ssize_t w = write(h->wfd, b, n);
 
 		if (w < 0) {
-			if (errno == EINTR)
+			if (bench_retry(errno, h->spin, &polls))
 				continue;
 			return -errno;
 		}
@@ -138,7 +145,7 @@ static int pipe_send(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 		n = h->max_write;
 	for (unsigned i = 0; i < n; i++)
 		fill(ctx, h->buf + i * len, len, i);
-	rc = write_all(h->wfd, h->buf, n * len);
+	rc = write_all(h, h->buf, n * len);
 	return rc < 0 ? rc : (int)n;
 }
 
@@ -146,6 +153,7 @@ static int pipe_recv(void *hv, unsigned max, bench_take_fn take, void *ctx)
 {
 	struct pipe_h *h = hv;
 	size_t got = 0, want = (size_t)max * h->size;
+	unsigned polls = 0;
 	int rc = 0;
 
 	/* One reader may complete a message split across writes; shared
@@ -154,7 +162,7 @@ static int pipe_recv(void *hv, unsigned max, bench_take_fn take, void *ctx)
 		ssize_t r = read(h->rfd, h->buf + got,
 				 got == 0 ? want : h->size - got % h->size);
 
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && bench_retry(errno, h->spin, &polls))
 			continue;
 		if (r < 0)
 			return -errno;
@@ -185,8 +193,7 @@ static unsigned one(const struct bench_cfg *cfg)
 
 static const char *kernel_wait(const struct bench_cfg *cfg)
 {
-	(void)cfg;
-	return "kernel blocking";
+	return cfg->wait == BENCH_SPIN ? "O_NONBLOCK, busy-poll" : "kernel blocking";
 }
 
 const struct bench_transport bench_pipe = {

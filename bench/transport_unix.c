@@ -1,7 +1,8 @@
 /*
- * Baseline: a Unix SOCK_SEQPACKET socket pair, blocking.  Every send is
- * one message and every receive gets one whole message, so any number of
- * writers and readers can share the pair; batches use sendmmsg/recvmmsg.
+ * Baseline: a Unix SOCK_SEQPACKET socket pair, blocking (--wait spin:
+ * MSG_DONTWAIT, polled).  Every send is one message and every receive gets
+ * one whole message, so any number of writers and readers can share the
+ * pair; batches use sendmmsg/recvmmsg.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +18,7 @@ struct unix_priv {
 
 struct unix_h {
 	int fd;
+	int dontwait; /* --wait spin: MSG_DONTWAIT, poll */
 	size_t size;
 	uint8_t *buf;
 	struct mmsghdr *mm;
@@ -73,6 +75,7 @@ static int unix_open(struct bench_chan *ch, enum bench_role role, unsigned idx,
 	if (h == NULL)
 		return -ENOMEM;
 	h->size = c->size;
+	h->dontwait = c->wait == BENCH_SPIN ? MSG_DONTWAIT : 0;
 	h->buf = malloc(c->batch * c->size);
 	h->mm = calloc(c->batch, sizeof(*h->mm));
 	h->iov = calloc(c->batch, sizeof(*h->iov));
@@ -99,6 +102,7 @@ static int unix_send(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 		     void *ctx)
 {
 	struct unix_h *h = hv;
+	unsigned polls = 0;
 	int k;
 
 	for (unsigned i = 0; i < n; i++)
@@ -106,11 +110,13 @@ static int unix_send(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 	if (n == 1) {
 		ssize_t w;
 
-		while ((w = send(h->fd, h->buf, len, 0)) < 0 && errno == EINTR)
+		while ((w = send(h->fd, h->buf, len, h->dontwait)) < 0 &&
+		       bench_retry(errno, h->dontwait, &polls))
 			;
 		return w < 0 ? -errno : 1;
 	}
-	while ((k = sendmmsg(h->fd, h->mm, n, 0)) < 0 && errno == EINTR)
+	while ((k = sendmmsg(h->fd, h->mm, n, h->dontwait)) < 0 &&
+	       bench_retry(errno, h->dontwait, &polls))
 		;
 	return k < 0 ? -errno : k;
 }
@@ -118,12 +124,14 @@ static int unix_send(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 static int unix_recv(void *hv, unsigned max, bench_take_fn take, void *ctx)
 {
 	struct unix_h *h = hv;
+	unsigned polls = 0;
 	int k, rc = 0;
 
 	if (max == 1) {
 		ssize_t r;
 
-		while ((r = recv(h->fd, h->buf, h->size, 0)) < 0 && errno == EINTR)
+		while ((r = recv(h->fd, h->buf, h->size, h->dontwait)) < 0 &&
+		       bench_retry(errno, h->dontwait, &polls))
 			;
 		if (r < 0)
 			return -errno;
@@ -133,8 +141,9 @@ static int unix_recv(void *hv, unsigned max, bench_take_fn take, void *ctx)
 	for (unsigned i = 0; i < max; i++)
 		h->iov[i].iov_len = h->size;
 	/* MSG_WAITFORONE: block for the first, take what else is there. */
-	while ((k = recvmmsg(h->fd, h->mm, max, MSG_WAITFORONE, NULL)) < 0 &&
-	       errno == EINTR)
+	while ((k = recvmmsg(h->fd, h->mm, max, h->dontwait ? h->dontwait : MSG_WAITFORONE,
+			     NULL)) < 0 &&
+	       bench_retry(errno, h->dontwait, &polls))
 		;
 	if (k < 0)
 		return -errno;
@@ -161,8 +170,7 @@ static unsigned one(const struct bench_cfg *cfg)
 
 static const char *kernel_wait(const struct bench_cfg *cfg)
 {
-	(void)cfg;
-	return "kernel blocking";
+	return cfg->wait == BENCH_SPIN ? "MSG_DONTWAIT, busy-poll" : "kernel blocking";
 }
 
 const struct bench_transport bench_unix = {

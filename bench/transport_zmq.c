@@ -3,7 +3,8 @@
  * socket; each producer connects one PUSH socket to every consumer and
  * deals events round-robin (as a single PUSH would), which keeps one FIFO
  * per producer-consumer pair, so every producer can end its stream with one
- * marker per consumer.  Ping-pong uses a PAIR socket.  The zmq context is
+ * marker per consumer.  Ping-pong uses a PAIR socket.  --wait spin polls
+ * with ZMQ_DONTWAIT.  The zmq context is
  * made in the child, after fork(), as libzmq requires.
  */
 #include <errno.h>
@@ -26,6 +27,7 @@ struct zmq_h {
 	void *in;
 	size_t size;
 	uint8_t *buf;
+	bool spin; /* --wait spin: ZMQ_DONTWAIT, poll */
 };
 
 static const char *zmq_unsupported(const struct bench_cfg *c)
@@ -125,6 +127,7 @@ static int zmq_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 	if (h == NULL)
 		return -ENOMEM;
 	h->size = c->size;
+	h->spin = c->wait == BENCH_SPIN;
 	h->buf = malloc(c->size);
 	h->out = calloc(c->consumers, sizeof(*h->out));
 	h->ctx = zmq_ctx_new();
@@ -161,13 +164,15 @@ static int zmq_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 		      void *ctx)
 {
 	struct zmq_h *h = hv;
+	unsigned polls = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		void *s = h->out[h->next];
 		int rc;
 
 		fill(ctx, h->buf, len, i);
-		while ((rc = zmq_send(s, h->buf, len, 0)) < 0 && zmq_errno() == EINTR)
+		while ((rc = zmq_send(s, h->buf, len, h->spin ? ZMQ_DONTWAIT : 0)) < 0 &&
+		       bench_retry(zmq_errno(), h->spin, &polls))
 			;
 		if (rc < 0)
 			return i > 0 ? (int)i : -zmq_errno();
@@ -179,14 +184,17 @@ static int zmq_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 static int zmq_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 {
 	struct zmq_h *h = hv;
-	unsigned k = 0;
+	unsigned k = 0, polls = 0;
 
-	/* Block for the first; take whatever else is already there. */
+	/* Wait for the first; take whatever else is already there. */
 	while (k < max) {
-		int r = zmq_recv(h->in, h->buf, h->size, k == 0 ? 0 : ZMQ_DONTWAIT);
+		int r = zmq_recv(h->in, h->buf, h->size,
+				 k == 0 && !h->spin ? 0 : ZMQ_DONTWAIT);
 		int rc;
 
 		if (r < 0) {
+			if (k == 0 && bench_retry(zmq_errno(), h->spin, &polls))
+				continue;
 			if (zmq_errno() == EINTR)
 				continue;
 			if (k > 0 && zmq_errno() == EAGAIN)
@@ -213,8 +221,7 @@ static unsigned per_consumer(const struct bench_cfg *c)
 
 static const char *kernel_wait(const struct bench_cfg *cfg)
 {
-	(void)cfg;
-	return "zmq blocking (I/O thread)";
+	return cfg->wait == BENCH_SPIN ? "ZMQ_DONTWAIT, busy-poll" : "zmq blocking (I/O thread)";
 }
 
 const struct bench_transport bench_zmq = {
