@@ -334,7 +334,14 @@ static void test_spin_and_sleep_waits_complete(void **state)
 
 	(void)state;
 	assert_int_equal(run_bench(&o, NULL, "thr", "--wait", "spin", "-p", "2", "-c", "2",
-				   "--count", "20000", "--runs", "1", NULL),
+				   "--count", "20000", "--runs", "1", "--vs", "all", NULL),
+			 0);
+	assert_int_equal(run_bench(&o, NULL, "thr", "--wait", "spin", "--batch", "8",
+				   "--size", "4K", "--count", "5000", "--runs", "1", "--vs",
+				   "all", NULL),
+			 0);
+	assert_int_equal(run_bench(&o, NULL, "lat", "--wait", "spin", "--count", "300",
+				   "--runs", "1", "--vs", "all", NULL),
 			 0);
 	assert_int_equal(run_bench(&o, NULL, "thr", "--wait", "sleep", "--count", "20000",
 				   "--runs", "1", NULL),
