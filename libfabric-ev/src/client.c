@@ -227,14 +227,19 @@ static bool deadline_passed(const struct deadline *d)
 	return d->timeout_ns >= 0 && fev__now_monotonic_ns() >= deadline_ns(d);
 }
 
-/* The deadline of one sleep: 1 ms at most when F2 could not be issued. */
-static const struct timespec *sleep_until(struct deadline *d, bool bounded)
+/*
+ * The deadline of one sleep: FEV__WAIT_UNFENCED_NS in the first phase, 1 ms
+ * when F2 could not be issued, else the caller's (see wait.h).
+ */
+static const struct timespec *sleep_until(struct deadline *d, bool bounded,
+					  bool fenced)
 {
 	uint64_t soon;
 
 	if (!bounded)
 		return d->timeout_ns < 0 ? NULL : &d->abs;
-	soon = fev__now_monotonic_ns() + 1000000u;
+	soon = fev__now_monotonic_ns() +
+	       (fenced ? 1000000u : FEV__WAIT_UNFENCED_NS);
 	if (d->timeout_ns >= 0 && deadline_ns(d) < soon)
 		return &d->abs;
 	d->bounded_abs.tv_sec = (time_t)(soon / 1000000000u);
@@ -275,9 +280,9 @@ static int await_slot(fev_queue *q, struct fev__waitword *w,
 	deadline_arm(d);
 	if (q->spin_ns != 0 && spin_until_ready(q, c, bias, d))
 		return 0;
-	for (;;) {
+	for (bool fenced = false;;) {
 		bool bounded;
-		uint32_t seq = fev__wait_register(w, &bounded);
+		uint32_t seq = fev__wait_register(w, fenced, &bounded);
 		int rc;
 
 		if (fev__ring_can_take(&q->map.ring, c, bias) || deleted(q)) {
@@ -285,13 +290,15 @@ static int await_slot(fev_queue *q, struct fev__waitword *w,
 			return 0;
 		}
 		counter_set(&q->me->sleeps, ++q->sleeps);
-		rc = fev__wait_sleep(w, seq, sleep_until(d, bounded));
+		rc = fev__wait_sleep(w, seq, sleep_until(d, bounded, fenced));
 		fev__wait_cancel(w, seq);
-		if (rc == -ETIMEDOUT && (!bounded || deadline_passed(d)))
-			return rc;
 		if (rc == 0)
 			return 0;
-		/* -EINTR: the signal handler has run; sleep again. */
+		if (rc == -ETIMEDOUT && deadline_passed(d))
+			return rc;
+		/* -EINTR, or a bounded sleep ran out: look, then sleep again,
+		 * fenced from now on. */
+		fenced = true;
 	}
 }
 

@@ -33,14 +33,17 @@ bool fev__wait_setup(void)
 	return true;
 }
 
-uint32_t fev__wait_register(struct fev__waitword *w, bool *bounded)
+uint32_t fev__wait_register(struct fev__waitword *w, bool fenced,
+			    bool *bounded)
 {
 	/* S1: ordered before the re-check by F2 below. */
 	uint64_t v = atomic_fetch_add_explicit(&w->word, FEV__WAIT_ONE_SLEEPER,
 					       memory_order_seq_cst);
 
-	/* F2: pairs with F1 in every waker, fenced or not. */
-	*bounded = membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0;
+	/* F2: pairs with F1 in every waker, fenced or not; the plain fence
+	 * pairs only with wakers whose F1 is a full fence. */
+	*bounded = !fenced ||
+		   membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0;
 	if (*bounded)
 		atomic_thread_fence(memory_order_seq_cst);
 	return FEV__WAIT_SEQ(v);

@@ -13,12 +13,20 @@
  * sleeper registered, or the sleeper's re-check sees the publish.  They are
  * asymmetric, as in liburcu's urcu-memb: every process that attaches
  * registers for membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), so F1 on the
- * hot path is only a compiler barrier, and F2 -- on the way to a sleep,
- * which costs a syscall anyway -- is a membarrier() that makes every CPU
- * running a registered process execute a full barrier.  Where membarrier
- * is refused (old kernel, seccomp), F1 is a full fence and a sleeper that
- * cannot issue F2 sleeps at most 1 ms at a time, so a wake-up it missed
- * costs latency, never liveness.  The waker
+ * hot path is only a compiler barrier, and F2 is a membarrier() that makes
+ * every CPU running a registered process execute a full barrier.
+ *
+ * membarrier() is dear (19 us measured here: its IPIs trap in a VM), too
+ * dear to pay on every sleep of a blocking ping-pong.  So a sleep has two
+ * phases.  The first registers with a plain fence and sleeps at most
+ * FEV__WAIT_UNFENCED_NS: a publish racing with the registration may go
+ * unseen by its waker, which then costs that much latency, never more.  Only
+ * a sleeper still idle after that pays for the membarrier and sleeps
+ * without limit.  Where membarrier is refused (old kernel, seccomp), F1 is a
+ * full fence and the second phase sleeps 1 ms at a time, so a missed
+ * wake-up costs latency, never liveness.
+ *
+ * The waker
  * takes the sleepers off the count in the same CAS that bumps the sequence,
  * so one sleep costs one wake syscall however many publishes follow; a
  * sleeper that leaves on its own (timeout, re-check succeeded) deregisters
@@ -39,11 +47,16 @@
  */
 bool fev__wait_setup(void);
 
+/* How long a first-phase (unfenced) sleep may last. */
+#define FEV__WAIT_UNFENCED_NS 100000u
+
 /*
- * Register as a sleeper; returns the sequence to sleep on.  Issues F2; sets
- * *bounded when it could not, and the sleep must then be short.
+ * Register as a sleeper; returns the sequence to sleep on.  With fenced,
+ * issues F2 and sets *bounded when it could not (the sleep must then be
+ * short); without, only a local full fence (first phase, *bounded true).
  */
-uint32_t fev__wait_register(struct fev__waitword *w, bool *bounded);
+uint32_t fev__wait_register(struct fev__waitword *w, bool fenced,
+			    bool *bounded);
 /* Leave without being woken; a no-op when a waker already took us off. */
 void fev__wait_cancel(struct fev__waitword *w, uint32_t seq);
 /*
