@@ -380,10 +380,15 @@ static int nobody_opens(void *arg)
 		fev_close(q);
 	else
 		bad |= 1 << 2;
+	/* 0660 owned by nobody's group: allowed through the group. */
+	if (fev_open("grouped", FEV_CONSUMER, &o, &q) == 0)
+		fev_close(q);
+	else
+		bad |= 1 << 3;
 	return bad;
 }
 
-static void test_unprivileged_attach_to_root_0600_queue_is_eacces(
+static void test_unprivileged_attach_is_eacces_on_0600_and_allowed_by_group(
 	void **state)
 {
 	struct inproc *p = *state;
@@ -398,6 +403,10 @@ static void test_unprivileged_attach_to_root_0600_queue_is_eacces(
 			 0);
 	assert_int_equal(fh_request(p->h.sock, "create public mode=0666", reply,
 				    sizeof(reply)),
+			 0);
+	assert_int_equal(fh_request(p->h.sock,
+				    "create grouped mode=0660 group=65534",
+				    reply, sizeof(reply)),
 			 0);
 	status = fh_wait(fh_fork(nobody_opens, &a), 10000);
 	assert_true(WIFEXITED(status));
@@ -427,7 +436,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_admin_group_member_may_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_unprivileged_attach_to_root_0600_queue_is_eacces,
+			test_unprivileged_attach_is_eacces_on_0600_and_allowed_by_group,
 			setup, teardown),
 	};
 
