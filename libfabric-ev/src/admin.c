@@ -120,7 +120,7 @@ int fev_queue_delete(const char *queue, const char *instance)
 	return shm_unlink(m.shm_name) < 0 ? -errno : 0;
 }
 
-void fev__map_stats(const struct fev__map *m, fev_stats *out)
+static void sum_stats(const struct fev__map *m, fev_stats *out)
 {
 	const struct fev__fabric *f = &m->seg->fabric;
 
@@ -174,6 +174,27 @@ void fev__map_stats(const struct fev__map *m, fev_stats *out)
 				&m->seg->not_empty.word, memory_order_relaxed)) +
 			FEV__WAIT_SLEEPERS(atomic_load_explicit(
 				&m->seg->not_full.word, memory_order_relaxed));
+}
+
+/* Retries while counters are moving to the retired totals (R7/R8). */
+void fev__map_stats(const struct fev__map *m, fev_stats *out)
+{
+	const _Atomic uint32_t *seq = &m->seg->fabric.stats_seq;
+
+	for (int tries = 0;; tries++) {
+		/* A7: pairs with R7/R8: a retirement that began is seen. */
+		uint32_t before = atomic_load_explicit(seq,
+						       memory_order_seq_cst);
+		uint32_t after;
+
+		sum_stats(m, out);
+		/* A8: pairs with R8; the sums above happen before it. */
+		atomic_thread_fence(memory_order_acquire);
+		after = atomic_load_explicit(seq, memory_order_seq_cst);
+		if ((before == after && before < FEV__STATS_RETIRING) ||
+		    tries == 1000)
+			return; /* a steady read, or a best effort */
+	}
 }
 
 int fev_queue_stats(const char *queue, const char *instance, fev_stats *out)

@@ -170,6 +170,16 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 static void retire_counters(fev_queue *q)
 {
 	struct fev__fabric *f = &q->map.seg->fabric;
+	struct fev__attacher *a = q->me;
+
+	/* The repairer of a record closed while holding folds what is left
+	 * in it: leave nothing there to fold twice. */
+	counter_set(&a->enqueued, 0);
+	counter_set(&a->dequeued, 0);
+	counter_set(&a->dropped, 0);
+	counter_set(&a->full_waits, 0);
+	counter_set(&a->sleeps, 0);
+	counter_set(&a->wakes, 0);
 
 	/* Relaxed RMWs: statistics, once per handle lifetime. */
 	atomic_fetch_add_explicit(&f->retired_enqueued, q->enqueued,
@@ -192,12 +202,14 @@ void fev_close(fev_queue *q)
 		return;
 	/* Positions still held stay claimed: the supervisor repairs them as
 	 * it would for a dead process (the record goes to REPAIRING). */
+	fev__stats_retire_begin(&q->map.seg->fabric);
 	retire_counters(q);
 	/* R6': pairs with A6 in readers and the CAS in attach_record(). */
 	atomic_store_explicit(&q->me->state,
 			      q->prod.held || q->cons.held ? FEV__ATT_REPAIRING :
 							     FEV__ATT_FREE,
 			      memory_order_release);
+	fev__stats_retire_end(&q->map.seg->fabric);
 	fev__map_close(&q->map);
 	free(q);
 }

@@ -82,7 +82,12 @@ static_assert(offsetof(struct fev__header, name) == 120, "ABI");
  */
 struct fev__fabric {
 	_Atomic uint32_t state; /* enum fev__seg_state */
-	_Atomic uint32_t repair_epoch; /* bumped by each repair pass */
+	/*
+	 * Retirements in progress (high 16 bits) and done (low 16 bits): a
+	 * stats reader retries while one runs or one ran, so counters moving
+	 * from a record to the retired totals are never summed twice.
+	 */
+	_Atomic uint32_t stats_seq;
 	_Atomic uint64_t redelivered;
 	_Atomic uint64_t tombstoned;
 	_Atomic uint64_t repaired_attachers;
@@ -113,6 +118,8 @@ struct fev__waitword {
 	uint8_t pad[FEV__LINE - 8];
 };
 static_assert(sizeof(struct fev__waitword) == FEV__LINE, "wait line");
+
+#define FEV__STATS_RETIRING (UINT32_C(1) << 16)
 
 #define FEV__WAIT_SEQ(w) ((uint32_t)(w))
 #define FEV__WAIT_SLEEPERS(w) ((uint32_t)((w) >> 32))

@@ -231,7 +231,8 @@ static void retire(struct fev__map *m, struct fev__attacher *a,
 {
 	struct fev__fabric *f = &m->seg->fabric;
 
-	/* Relaxed RMWs: statistics. */
+	fev__stats_retire_begin(f);
+	/* Relaxed RMWs: statistics, inside the R7/R8 bracket. */
 	atomic_fetch_add_explicit(&f->tombstoned, res->tombstoned,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&f->redelivered, res->redelivered,
@@ -250,10 +251,23 @@ static void retire(struct fev__map *m, struct fev__attacher *a,
 				  atomic_load_explicit(&a->dropped,
 						       memory_order_relaxed),
 				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_full_waits,
+				  atomic_load_explicit(&a->full_waits,
+						       memory_order_relaxed),
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_sleeps,
+				  atomic_load_explicit(&a->sleeps,
+						       memory_order_relaxed),
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&f->retired_wakes,
+				  atomic_load_explicit(&a->wakes,
+						       memory_order_relaxed),
+				  memory_order_relaxed);
 	atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
 	atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
 	/* R6': the record may be reused; pairs with the CAS in attach. */
 	atomic_store_explicit(&a->state, FEV__ATT_FREE, memory_order_release);
+	fev__stats_retire_end(f);
 }
 
 int fev__repair_attacher(struct fev__map *m, uint32_t idx,

@@ -49,6 +49,24 @@ void fev__map_close(struct fev__map *m);
 /* Build the ring and attacher views of an already validated mapping. */
 void fev__map_views(struct fev__map *m);
 
+/*
+ * Moving a record's counters into the retired totals is bracketed by these,
+ * so fev__map_stats() never sums them twice (a seqlock for many writers).
+ */
+static inline void fev__stats_retire_begin(struct fev__fabric *f)
+{
+	/* R7: pairs with A7 in fev__map_stats(): readers see us at work. */
+	atomic_fetch_add_explicit(&f->stats_seq, FEV__STATS_RETIRING,
+				  memory_order_seq_cst);
+}
+
+static inline void fev__stats_retire_end(struct fev__fabric *f)
+{
+	/* R8: pairs with A8 in fev__map_stats(): one more retirement done. */
+	atomic_fetch_add_explicit(&f->stats_seq, 1 - FEV__STATS_RETIRING,
+				  memory_order_seq_cst);
+}
+
 /* Sum counters of every attacher and the retired totals. */
 void fev__map_stats(const struct fev__map *m, fev_stats *out);
 

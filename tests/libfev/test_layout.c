@@ -61,7 +61,7 @@ static void test_fabric_line_layout_is_frozen(void **state)
 	(void)state;
 	FROZEN(sizeof(struct fev__fabric), 128);
 	OFF(struct fev__fabric, state, 0);
-	OFF(struct fev__fabric, repair_epoch, 4);
+	OFF(struct fev__fabric, stats_seq, 4);
 	OFF(struct fev__fabric, redelivered, 8);
 	OFF(struct fev__fabric, tombstoned, 16);
 	OFF(struct fev__fabric, repaired_attachers, 24);

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "fevtest.h"
+#include "segment.h"
 
 struct ctx {
 	char inst[FEV_INSTANCE_MAX + 1];
@@ -739,6 +740,61 @@ static void test_stats_agree_with_what_the_handles_did(void **state)
 	assert_int_equal(fev_queue_delete("stats", c->inst), 0);
 }
 
+struct churn {
+	const char *inst;
+	atomic_int stop;
+};
+
+/* Attach, send, detach, over and over: counters keep moving to the
+ * retired totals while the test reads statistics. */
+static void *churn_handles(void *arg)
+{
+	struct churn *ch = arg;
+	uint64_t v = 0;
+
+	while (!atomic_load(&ch->stop)) {
+		fev_queue *q = fevtest_open(ch->inst, "churn", FEV_PRODUCER |
+							       FEV_CONSUMER, 0);
+
+		for (int i = 0; i < 5; i++) {
+			assert_int_equal(fev_send(q, &v, sizeof(v), 0), 0);
+			recv_u64(q, 0);
+		}
+		fev_close(q);
+	}
+	return NULL;
+}
+
+static void test_stats_never_go_backwards_while_handles_close(void **state)
+{
+	struct ctx *c = *state;
+	struct churn ch = { .inst = c->inst };
+	uint64_t last_enq = 0, last_deq = 0;
+	pthread_t t;
+	fev_stats st;
+
+	struct fev__map m;
+
+	fevtest_create(c->inst, "churn", 16, 8, FEV_POLICY_BLOCK);
+	/* Read through one mapping: thousands of reads per close. */
+	assert_int_equal(fev__map_open(c->inst, "churn", false, &m), 0);
+	assert_int_equal(pthread_create(&t, NULL, churn_handles, &ch), 0);
+	for (int i = 0; i < 3000000; i++) {
+		fev__map_stats(&m, &st);
+		assert_true(st.enqueued >= last_enq);
+		assert_true(st.dequeued >= last_deq);
+		last_enq = st.enqueued;
+		last_deq = st.dequeued;
+	}
+	atomic_store(&ch.stop, 1);
+	pthread_join(t, NULL);
+	fev__map_close(&m);
+	assert_int_equal(fev_queue_stats("churn", c->inst, &st), 0);
+	assert_int_equal(st.enqueued, st.dequeued);
+	assert_true(st.enqueued >= last_enq);
+	assert_int_equal(fev_queue_delete("churn", c->inst), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -803,6 +859,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_stats_agree_with_what_the_handles_did, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_stats_never_go_backwards_while_handles_close,
+			setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
