@@ -22,8 +22,6 @@ static const char *const level_names[] = {
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_level = FEVD_LOG_INFO;
 static bool log_syslog;
-static fevd_log_hook log_hook;
-static void *log_hook_arg;
 
 int fevd_log_level_parse(const char *name)
 {
@@ -68,14 +66,6 @@ void fevd_log_use_syslog(bool on)
 	pthread_mutex_unlock(&log_lock);
 }
 
-void fevd_log_set_hook(fevd_log_hook fn, void *arg)
-{
-	pthread_mutex_lock(&log_lock);
-	log_hook = fn;
-	log_hook_arg = arg;
-	pthread_mutex_unlock(&log_lock);
-}
-
 /* journald reads "<N>" at the start of a line as its priority. */
 static bool stderr_is_journal(void)
 {
@@ -107,7 +97,5 @@ void fevd_log(int level, const char *fmt, ...)
 		fprintf(stderr, "fevd: %s\n", line);
 	else
 		fprintf(stderr, "fevd: %s: %s\n", level_names[level], line);
-	if (log_hook != NULL)
-		log_hook(level, line, log_hook_arg);
 	pthread_mutex_unlock(&log_lock);
 }

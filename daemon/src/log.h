@@ -1,7 +1,7 @@
 /*
  * fevd's log: levels, stderr (with journald priority prefixes when stderr is
  * the journal) or syslog.  One process-wide sink: fevd is one supervisor per
- * process, and tests that run one in-process share the sink with it.
+ * process, and tests that run one in-process share stderr with it.
  */
 #ifndef FEVD_LOG_H
 #define FEVD_LOG_H
@@ -24,13 +24,6 @@ void fevd_log_set_level(int level);
 int fevd_log_get_level(void);
 /* Switch to syslog (openlog "fevd", LOG_DAEMON) or back to stderr. */
 void fevd_log_use_syslog(bool on);
-
-/*
- * Tests capture the log: fn sees every line that passes the level filter
- * (in addition to the normal sink).  NULL removes the hook.
- */
-typedef void (*fevd_log_hook)(int level, const char *line, void *arg);
-void fevd_log_set_hook(fevd_log_hook fn, void *arg);
 
 __attribute__((format(printf, 2, 3))) void fevd_log(int level,
 						     const char *fmt, ...);
