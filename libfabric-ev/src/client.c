@@ -433,24 +433,36 @@ int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 	return k;
 }
 
-int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
+int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
+		      int64_t timeout_ns)
 {
 	uint64_t pos;
-	int rc;
+	int k;
 
 	if (!(q->roles & FEV_PRODUCER))
 		return -EPERM;
-	if (c == NULL)
+	if (claims == NULL || n == 0)
 		return -EINVAL;
+	if (n > q->map.geo.capacity)
+		n = q->map.geo.capacity;
+	k = produce_take(q, (uint32_t)n, timeout_ns, &pos);
+	for (int i = 0; i < k; i++) {
+		claims[i].data =
+			fev__slot_payload(fev__ring_slot(&q->map.ring, pos + i));
+		claims[i].cap = q->max_event;
+		claims[i].priv_pos = pos + i;
+	}
+	return k;
+}
+
+int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
+{
+	int rc;
+
 	if (len > q->max_event)
 		return -EMSGSIZE;
-	rc = produce_take(q, 1, timeout_ns, &pos);
-	if (rc < 0)
-		return rc;
-	c->data = fev__slot_payload(fev__ring_slot(&q->map.ring, pos));
-	c->cap = q->max_event;
-	c->priv_pos = pos;
-	return 0;
+	rc = fev_reserve_batch(q, c, 1, timeout_ns);
+	return rc < 0 ? rc : 0;
 }
 
 static bool holds(const struct fev__holder *h, uint64_t pos)
@@ -458,23 +470,52 @@ static bool holds(const struct fev__holder *h, uint64_t pos)
 	return h->held != 0 && pos >= h->lo && pos < h->hi;
 }
 
-int fev_commit(fev_queue *q, fev_claim *c, size_t len)
+/* A claim this handle reserved and has not committed yet. */
+static bool claim_open(const fev_queue *q, const fev_claim *c)
 {
 	struct fev__slot *s;
 
-	if (c == NULL || !holds(&q->prod, c->priv_pos))
-		return -EINVAL;
+	if (!holds(&q->prod, c->priv_pos))
+		return false;
 	s = fev__ring_slot(&q->map.ring, c->priv_pos);
 	/* Relaxed: our own slot; a committed one has moved on from pos. */
-	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != c->priv_pos)
+	return atomic_load_explicit(&s->seq, memory_order_relaxed) ==
+	       c->priv_pos;
+}
+
+int fev_commit_batch(fev_queue *q, fev_claim *claims, const size_t *lens,
+		     size_t n)
+{
+	uint64_t ts;
+
+	if (claims == NULL || lens == NULL || n == 0 || n > q->prod.held)
 		return -EINVAL;
-	if (len > q->max_event)
-		return -EMSGSIZE;
-	fev__ring_commit(&q->map.ring, c->priv_pos, (uint32_t)len, 0,
-			 q->me_index, fev__clock_realtime_ns(&q->clock));
-	c->data = NULL;
-	publish(q, 1);
-	return 0;
+	/* All or nothing: check every claim before committing any. */
+	for (size_t i = 0; i < n; i++) {
+		if (!claim_open(q, &claims[i]) ||
+		    (i > 0 && claims[i].priv_pos <= claims[i - 1].priv_pos))
+			return -EINVAL;
+		if (lens[i] > q->max_event)
+			return -EMSGSIZE;
+	}
+	ts = fev__clock_realtime_ns(&q->clock);
+	for (size_t i = 0; i < n; i++) {
+		fev__ring_commit(&q->map.ring, claims[i].priv_pos,
+				 (uint32_t)lens[i], 0, q->me_index, ts);
+		claims[i].data = NULL;
+	}
+	publish(q, (uint32_t)n);
+	return (int)n;
+}
+
+int fev_commit(fev_queue *q, fev_claim *c, size_t len)
+{
+	int rc;
+
+	if (c == NULL)
+		return -EINVAL;
+	rc = fev_commit_batch(q, c, &len, 1);
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- consuming --------------------------------------------------------- */

@@ -795,6 +795,55 @@ static void test_stats_never_go_backwards_while_handles_close(void **state)
 	assert_int_equal(fev_queue_delete("churn", c->inst), 0);
 }
 
+static void test_reserve_batch_commits_all_or_nothing_in_order(void **state)
+{
+	struct ctx *c = *state;
+	fev_claim cl[6], swapped[2];
+	size_t lens[6] = { 8, 8, 8, 8, 8, 8 };
+	fev_event ev[6];
+	fev_queue *p, *r;
+	uint64_t v;
+
+	fevtest_create(c->inst, "zb", 8, 8, FEV_POLICY_BLOCK);
+	p = fevtest_open(c->inst, "zb", FEV_PRODUCER, 0);
+	r = fevtest_open(c->inst, "zb", FEV_CONSUMER, 0);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0);
+	/* Six free slots of eight: a batch of six, then nothing. */
+	assert_int_equal(fev_reserve_batch(p, cl, 6, 0), 6);
+	assert_int_equal(fev_reserve_batch(p, swapped, 2, 0), -EAGAIN);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(cl[i].cap, 8);
+		v = 100 + (uint64_t)i;
+		memcpy(cl[i].data, &v, sizeof(v));
+	}
+	swapped[0] = cl[1];
+	swapped[1] = cl[0];
+	assert_int_equal(fev_commit_batch(p, swapped, lens, 2), -EINVAL);
+	lens[5] = 9;
+	assert_int_equal(fev_commit_batch(p, cl, lens, 6), -EMSGSIZE);
+	assert_int_equal(fev_acquire_batch(r, ev, 6, 0), 2); /* the sends */
+	assert_int_equal(fev_release_batch(r, ev, 2), 2);
+	assert_int_equal(fev_acquire(r, ev, 0), -EAGAIN); /* none committed */
+	lens[5] = 0;
+	assert_int_equal(fev_commit_batch(p, cl, lens, 6), 6);
+	assert_int_equal(fev_commit_batch(p, cl, lens, 1), -EINVAL);
+	assert_int_equal(fev_acquire_batch(r, ev, 6, 0), 6);
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(ev[i].len, i < 5 ? 8 : 0);
+		if (i < 5) {
+			memcpy(&v, ev[i].data, sizeof(v));
+			assert_int_equal(v, 100 + (uint64_t)i);
+		}
+		assert_int_equal(ev[i].ts_ns, ev[0].ts_ns);
+		assert_int_equal(ev[i].id, ev[0].id + (uint64_t)i);
+	}
+	assert_int_equal(fev_release_batch(r, ev, 6), 6);
+	fev_close(p);
+	fev_close(r);
+	assert_int_equal(fev_queue_delete("zb", c->inst), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -861,6 +910,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_stats_never_go_backwards_while_handles_close,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reserve_batch_commits_all_or_nothing_in_order,
 			setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,6 +136,16 @@ FEV_API ssize_t fev_recv(fev_queue *q, void *buf, size_t cap, fev_meta *meta,
 FEV_API int fev_reserve(fev_queue *q, size_t len, fev_claim *c,
 			int64_t timeout_ns);
 FEV_API int fev_commit(fev_queue *q, fev_claim *c, size_t len);
+/*
+ * Zero copy, batched: reserve up to n slots with one CAS (returns how many,
+ * >= 1), then commit them, in order, with one timestamp.  commit_batch is
+ * all or nothing: -EINVAL (a claim not open in this handle, or out of
+ * order) or -EMSGSIZE (lens[i] > max_event) commits none.
+ */
+FEV_API int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
+			      int64_t timeout_ns);
+FEV_API int fev_commit_batch(fev_queue *q, fev_claim *claims,
+			     const size_t *lens, size_t n);
 /* Zero copy: read ev->data in place until fev_release(). */
 FEV_API int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns);
 FEV_API int fev_release(fev_queue *q, fev_event *ev);
