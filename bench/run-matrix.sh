@@ -14,6 +14,10 @@ bench=$build/bench/fev-bench
 out=$here/results
 runs=${RUNS:-5}
 vs=pipe,unix,mq,zmq,floor
+# Pinned by default: process k on the k-th listed CPU, so a ping-pong is
+# always across the two cores instead of wherever the scheduler put it.
+cpus=${CPUS-0,1}
+pin=${cpus:+--cpus $cpus}
 
 [ -x "$bench" ] || { echo "no $bench: build first (cmake + ninja)" >&2; exit 1; }
 mkdir -p "$out"
@@ -21,17 +25,17 @@ start=$(date -u +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "== matrix (this takes a few minutes)" >&2
-"$bench" matrix ${MATRIX_ARGS:-} --vs $vs --runs "$runs" --plot "$out/matrix.png" \
+"$bench" matrix ${MATRIX_ARGS:-} $pin --vs $vs --runs "$runs" --plot "$out/matrix.png" \
 	--json "$out/matrix.json" --csv "$out/matrix.csv" >"$out/matrix.txt"
 
 echo "== targets" >&2
-"$bench" thr --duration 0.3 --runs "$runs" --vs pipe,floor --api zerocopy --batch 32 \
+"$bench" thr $pin --duration 0.3 --runs "$runs" --vs pipe,floor --api zerocopy --batch 32 \
 	--json "$out/zerocopy.json" >"$out/zerocopy.txt"
-"$bench" thr --duration 0.3 --runs "$runs" --vs pipe,floor --wait sleep \
+"$bench" thr $pin --duration 0.3 --runs "$runs" --vs pipe,floor --wait sleep \
 	--json "$out/sleep-thr.json" >"$out/sleep-thr.txt"
-"$bench" lat --duration 0.3 --runs "$runs" --vs pipe,floor --wait sleep \
+"$bench" lat $pin --duration 0.3 --runs "$runs" --vs pipe,floor --wait sleep \
 	--json "$out/sleep-lat.json" >"$out/sleep-lat.txt"
-"$bench" lat --duration 0.5 --runs "$runs" --vs $vs --rate 100000 \
+"$bench" lat $pin --duration 0.5 --runs "$runs" --vs $vs --rate 100000 \
 	--plot "$out/latency.png" --json "$out/rate.json" >"$out/rate.txt"
 
 end=$(date -u +%s)
@@ -90,9 +94,10 @@ $(nproc) cores, $(uname -sr), governor $(cat /sys/devices/system/cpu/cpu0/cpufre
 Load average before / after: $load_before / $load_after.  Other jobs
 (compilers, test suites) shared these 2 cores while it ran, so the
 spread between runs is large; the medians are what to compare.
-No pinning (\`--cpus\` not given): the scheduler placed the processes.
+Pinning: \`${pin:-none}\` (process k on the k-th listed CPU; the tables end
+with where each process ran and whether those CPUs are hyper-thread siblings).
 
-Matrix: \`$bench matrix --vs $vs --runs $runs\` (0.2 s per run, as the
+Matrix: \`fev-bench matrix $pin --vs $vs --runs $runs\` (0.2 s per run, as the
 matrix says in its output; sizes 8 B..64 KiB, 1->1, 2->2, 4->4, spin and
 block, throughput and ping-pong).
 

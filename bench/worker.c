@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,6 @@ uint64_t bench_now_ns(void)
 static int fail(struct bench_proc *p, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#include <stdarg.h>
 static int fail(struct bench_proc *p, int rc, const char *fmt, ...)
 {
 	va_list ap;
