@@ -76,6 +76,8 @@ struct fevd {
 	/* segments that could not be adopted, reported once */
 	char bad[FEVD_BAD_MAX][FEV_NAME_MAX + 1];
 	unsigned nbad;
+	/* a segment another fevd holds the supervisor lock of */
+	char foreign[FEV_NAME_MAX + 1];
 	bool stopping;
 	/* totals over the daemon's life, for the log and tests */
 	uint64_t repairs, stalls;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bsd/string.h>
 
@@ -35,6 +36,8 @@ int fevd_registry_init(struct fevd_registry *r)
 static void queue_free(struct fevd_queue *q)
 {
 	fev__map_close(&q->map);
+	if (q->lockfd >= 0)
+		close(q->lockfd); /* drops the supervisor lock */
 	free(q->track);
 	free(q);
 }
@@ -52,6 +55,7 @@ struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
 		return NULL;
 	}
 	cds_lfht_node_init(&q->node);
+	q->lockfd = -1;
 	strlcpy(q->name, name, sizeof(q->name));
 	q->map = *map;
 	q->origin = origin;

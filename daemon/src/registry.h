@@ -47,6 +47,7 @@ struct fevd_queue {
 	struct cds_lfht_node node;
 	char name[FEV_NAME_MAX + 1];
 	struct fev__map map;
+	int lockfd; /* holds flock(LOCK_EX): one supervisor per segment */
 	struct fevd_queue_conf conf; /* the settings its segment has */
 	enum fevd_origin origin;
 	/* Listed by the config now, or was and could not yet be removed. */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -75,24 +76,60 @@ static void warn_if_different(const struct fevd_queue *q,
 		  fevd_policy_name(c->policy));
 }
 
+/*
+ * Take the supervisor lock of a segment: flock(LOCK_EX) on an fd fevd keeps
+ * open.  Two supervisors repairing one queue would repair the same dead
+ * record twice, so a segment has one, whatever pidfile each was given.
+ * flock, not fcntl: closing another fd of the same file (fev__map_open
+ * does) must not drop it.  Returns the fd, or -EBUSY, or -errno.
+ */
+static int lock_segment(const struct fevd *d, const char *name)
+{
+	char shm[FEV__SHM_NAME_MAX];
+	int fd, rc;
+
+	rc = fev__shm_name(shm, sizeof(shm), d->instance, name);
+	if (rc < 0)
+		return rc;
+	fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
 		 struct fevd_queue **out)
 {
 	struct fev__map map;
 	struct fevd_queue *q;
-	int rc = fev__map_open(d->instance, name, true, &map);
+	int lockfd = lock_segment(d, name);
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	if (atomic_load_explicit(&map.seg->fabric.state,
-				 memory_order_acquire) == FEV__SEG_DELETED) {
+	if (lockfd < 0)
+		return lockfd;
+	rc = fev__map_open(d->instance, name, true, &map);
+	if (rc == 0 && atomic_load_explicit(&map.seg->fabric.state,
+					    memory_order_acquire) ==
+			       FEV__SEG_DELETED) {
 		/* A4: pairs with R4 in fev_queue_delete(): going away. */
 		fev__map_close(&map);
-		return -EIDRM;
+		rc = -EIDRM;
+	}
+	if (rc < 0) {
+		close(lockfd);
+		return rc;
 	}
 	q = fevd_queue_new(name, &map, origin);
-	if (q == NULL)
+	if (q == NULL) {
+		close(lockfd);
 		return -ENOMEM;
+	}
+	q->lockfd = lockfd;
 	rc = fevd_registry_add(&d->reg, q);
 	if (rc == 0 && out != NULL)
 		*out = q;
@@ -222,12 +259,15 @@ static int rescan_one(const char *name, void *arg)
 		return 0;
 	rc = segment_ready(d, name) ? adopt(d, name, FEVD_ORIGIN_ADOPTED, &q) :
 				      -EAGAIN;
+	if (rc == -EBUSY && d->foreign[0] == '\0')
+		strlcpy(d->foreign, name, sizeof(d->foreign));
 	if (rc == 0)
 		log_adopted(q);
 	else if (rc != -EIDRM && rc != -ENOENT && rc != -EEXIST &&
 		 first_complaint(d, name))
 		fevd_warn("cannot adopt queue '%s': %s; left as it is", name,
 			  rc == -EAGAIN ? "its creator never finished it" :
+			  rc == -EBUSY	? "another fevd supervises it" :
 					  fev_strerror(rc));
 	return 0;
 }
@@ -385,18 +425,34 @@ static int take_pidfile(struct fevd *d)
 	return rc;
 }
 
-/* Adopt what exists, then create what the config lists and is missing. */
-static void apply_queues(struct fevd *d)
+/*
+ * Create what the config lists and is missing (existing ones were adopted
+ * by the rescan before).  -EEXIST when another fevd supervises one of them.
+ */
+static int apply_queues(struct fevd *d)
 {
 	for (size_t i = 0; i < d->cfg.nqueues; i++) {
 		const struct fevd_queue_conf *c = &d->cfg.queues[i];
 		int rc = fevd_queue_create_adopt(d, c, FEVD_ORIGIN_CONFIG,
 						 true);
 
+		if (rc == -EBUSY) {
+			strlcpy(d->foreign, c->name, sizeof(d->foreign));
+			return -EEXIST;
+		}
 		if (rc < 0)
 			fevd_err("queue '%s': cannot create: %s", c->name,
 				 fev_strerror(rc));
 	}
+	return 0;
+}
+
+static int refuse_foreign(struct fevd *d)
+{
+	fevd_err("instance '%s' is already supervised by another fevd (it "
+		 "holds queue '%s'); its pidfile is not %s",
+		 d->instance, d->foreign, d->pidfile_path);
+	return -EEXIST;
 }
 
 /* ---- reload ------------------------------------------------------------ */
@@ -471,7 +527,10 @@ int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen)
 		fevd_config_free(&d->cfg);
 		d->cfg = next;
 		fevd_log_set_level(d->cfg.log_level);
-		apply_queues(d);
+		if (apply_queues(d) < 0)
+			fevd_err("reload: queue '%s' is supervised by another "
+				 "fevd",
+				 d->foreign);
 		retire_unlisted(d);
 		fevd_notice("reloaded %s: %zu queues configured",
 			    d->config_path ? d->config_path :
@@ -595,7 +654,8 @@ static int start(struct fevd *d)
 	if (rc < 0)
 		return rc;
 	fevd_rescan_segments(d);
-	apply_queues(d);
+	if (d->foreign[0] != '\0' || apply_queues(d) < 0)
+		return refuse_foreign(d);
 	rc = fevd_control_listen(d);
 	if (rc < 0)
 		return rc;

@@ -115,6 +115,39 @@ static void test_second_fevd_on_same_instance_is_refused_naming_pid(
 	assert_int_equal(fh_stop(h), 0);
 }
 
+static void test_second_fevd_with_other_pidfile_is_refused_by_segment_lock(
+	void **state)
+{
+	struct fh *h = *state;
+	char other_pid[PATH_MAX + 16], other_sock[PATH_MAX + 16];
+	char reply[4096], want[256];
+	int status;
+
+	snprintf(other_pid, sizeof(other_pid), "%s/other.pid", h->dir);
+	snprintf(other_sock, sizeof(other_sock), "%s/other.sock", h->dir);
+	fh_write_config(h, "", "[queue a]\n");
+	fh_start(h);
+	{
+		const char *args[] = { "--config",	   h->conf,
+				       "--pidfile",	   other_pid,
+				       "--control-socket", other_sock,
+				       NULL };
+
+		status = fh_wait(fh_spawn(h, args), 5000);
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	snprintf(want, sizeof(want),
+		 "instance '%s' is already supervised by another fevd (it "
+		 "holds queue 'a')",
+		 h->instance);
+	if (!fh_log_has(h, want, 0))
+		fail_msg("log %s lacks \"%s\"", h->log, want);
+	assert_false(exists(other_sock));
+	request_ok(h, "ping", reply, sizeof(reply));
+	assert_int_equal(fh_stop(h), 0);
+}
+
 static void test_malformed_config_creates_nothing(void **state)
 {
 	struct fh *h = *state;
@@ -351,6 +384,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_second_fevd_on_same_instance_is_refused_naming_pid,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_second_fevd_with_other_pidfile_is_refused_by_segment_lock,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_malformed_config_creates_nothing, setup, teardown),
