@@ -468,7 +468,6 @@ static bool queue_is_empty(struct fevd_queue *q)
 /* Queues the config listed before and no longer does: go when empty. */
 static void retire_unlisted(struct fevd *d)
 {
-	struct cds_lfht_iter it;
 	struct fevd_queue *q;
 	char **names;
 	size_t n;
@@ -476,6 +475,8 @@ static void retire_unlisted(struct fevd *d)
 	if (fevd_registry_names(&d->reg, &names, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
+		/* Only this thread removes queues: q outlives the read-side
+		 * section. */
 		rcu_read_lock();
 		q = fevd_registry_find(&d->reg, names[i]);
 		rcu_read_unlock();
@@ -493,7 +494,6 @@ static void retire_unlisted(struct fevd *d)
 		free(names[i]);
 	}
 	free(names);
-	(void)it;
 }
 
 static void keep_fixed_settings(struct fevd *d, struct fevd_config *next)
