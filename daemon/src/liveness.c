@@ -244,6 +244,12 @@ static void scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 		repair(d, q, idx, a->pid, "closed holding positions");
 		return;
 	}
+	if ((state & FEV__ATT_CLAIMING) && fev__attacher_reclaim_abandoned(a)) {
+		fevd_notice("queue '%s': freed record %u of pid %d, which "
+			    "died while attaching",
+			    q->name, idx, FEV__ATT_CLAIMING_PID(state));
+		return;
+	}
 	if (state != FEV__ATT_ACTIVE) {
 		if (t->pid != 0)
 			memset(t, 0, sizeof(*t));

@@ -79,7 +79,8 @@ static int attach_record(fev_queue *q)
 
 		/* Acquire on success: the previous owner's frees are done. */
 		if (!atomic_compare_exchange_strong_explicit(
-			    &a->state, &expect, FEV__ATT_CLAIMING,
+			    &a->state, &expect,
+			    FEV__ATT_CLAIMING | (uint32_t)pid,
 			    memory_order_acquire, memory_order_relaxed))
 			continue;
 		a->roles = q->roles;

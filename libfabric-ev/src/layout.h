@@ -140,7 +140,6 @@ static_assert(sizeof(struct fev__claim) == 16, "claim record");
 
 enum fev__att_state {
 	FEV__ATT_FREE = 0,
-	FEV__ATT_CLAIMING = 1, /* being filled in by its owner */
 	FEV__ATT_ACTIVE = 2,
 	FEV__ATT_REPAIRING = 3, /* owner is dead; the supervisor repairs */
 };
@@ -171,6 +170,14 @@ struct fev__attacher {
 static_assert(sizeof(struct fev__attacher) == 128, "attacher record");
 static_assert(offsetof(struct fev__attacher, prod) == 32, "ABI");
 static_assert(offsetof(struct fev__attacher, enqueued) == 64, "ABI");
+
+/*
+ * While its owner fills a record in, state is FEV__ATT_CLAIMING | its pid,
+ * taken in one CAS from FREE: a supervisor can then free the record of an
+ * owner that died right there.
+ */
+#define FEV__ATT_CLAIMING 0x80000000u
+#define FEV__ATT_CLAIMING_PID(state) ((int32_t)((state) & 0x7fffffffu))
 
 /* Slot flags; FEV_REDELIVERED (public) is bit 0. */
 #define FEV__SLOT_TOMBSTONE 0x100u

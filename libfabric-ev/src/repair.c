@@ -68,6 +68,33 @@ bool fev__attacher_alive(const struct fev__attacher *a)
 	return a->start_time == 0 || a->start_time == start;
 }
 
+static bool process_gone(int32_t pid)
+{
+	char state;
+	int rc;
+
+	if (pid <= 0)
+		return true;
+	rc = fev__proc_stat(pid, NULL, &state);
+	if (rc < 0)
+		return rc == -ENOENT || rc == -ESRCH;
+	return state == 'Z' || state == 'X';
+}
+
+bool fev__attacher_reclaim_abandoned(struct fev__attacher *a)
+{
+	/* Relaxed: the CAS below decides; nothing else is read. */
+	uint32_t state = atomic_load_explicit(&a->state, memory_order_relaxed);
+
+	if (!(state & FEV__ATT_CLAIMING) ||
+	    !process_gone(FEV__ATT_CLAIMING_PID(state)))
+		return false;
+	/* Release: pairs with the CAS in attach, like R6'. */
+	return atomic_compare_exchange_strong_explicit(
+		&a->state, &state, FEV__ATT_FREE, memory_order_release,
+		memory_order_relaxed);
+}
+
 static void add_claim(struct live_claims *lc, const struct fev__claim *c)
 {
 	/* A3: pairs with R3 in fev__holder_done(): a cleared claim's slot

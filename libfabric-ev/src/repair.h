@@ -24,6 +24,12 @@ struct fev__repair_result {
 bool fev__attacher_alive(const struct fev__attacher *a);
 
 /*
+ * Free a record whose owner died while filling it in (state CLAIMING | pid,
+ * that pid gone).  True when it was freed.
+ */
+bool fev__attacher_reclaim_abandoned(struct fev__attacher *a);
+
+/*
  * Repair record idx of a writable mapping whose owner is dead: tombstone the
  * positions it reserved and never committed, deliver again (flagged
  * FEV_REDELIVERED) the events it acquired and never released, wake

@@ -255,6 +255,27 @@ static void test_live_attacher_is_alive_and_dead_one_is_not(void **state)
 	assert_false(fev__attacher_alive(&f->map.attachers[dead_record(f)]));
 }
 
+/* An owner that died between taking a record and filling it in. */
+static void test_record_of_owner_dead_while_attaching_is_reclaimed(
+	void **state)
+{
+	struct fixture *f = *state;
+	uint32_t last = f->map.geo.attacher_max - 1;
+	struct fev__attacher *a = &f->map.attachers[last];
+	pid_t dead = fork();
+
+	assert_true(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	assert_int_equal(waitpid(dead, NULL, 0), dead);
+	atomic_store(&a->state, FEV__ATT_CLAIMING | (uint32_t)getpid());
+	assert_false(fev__attacher_reclaim_abandoned(a)); /* we live */
+	atomic_store(&a->state, FEV__ATT_CLAIMING | (uint32_t)dead);
+	assert_true(fev__attacher_reclaim_abandoned(a));
+	assert_int_equal(atomic_load(&a->state), FEV__ATT_FREE);
+	assert_false(fev__attacher_reclaim_abandoned(a)); /* free: no-op */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +297,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_live_attacher_is_alive_and_dead_one_is_not, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_record_of_owner_dead_while_attaching_is_reclaimed,
+			setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
