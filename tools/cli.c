@@ -14,6 +14,7 @@
 
 const char *cli_instance;
 volatile sig_atomic_t cli_stop;
+volatile sig_atomic_t cli_resized;
 
 void cli_error(const char *fmt, ...)
 {
@@ -193,11 +194,27 @@ void cli_catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static void on_resize(int sig)
+{
+	(void)sig;
+	cli_resized = 1;
+}
+
+void cli_catch_resize(void)
+{
+	/* No SA_RESTART: the sleep between two frames ends at once. */
+	struct sigaction sa = { .sa_handler = on_resize };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWINCH, &sa, NULL);
+}
+
 void cli_sleep_ns(int64_t ns)
 {
 	struct timespec ts = { .tv_sec = ns / 1000000000,
 			       .tv_nsec = ns % 1000000000 };
 
-	while (!cli_stop && ns > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+	while (!cli_stop && !cli_resized && ns > 0 &&
+	       nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }

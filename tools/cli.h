@@ -33,6 +33,8 @@ enum {
 extern const char *cli_instance;
 /* Set by SIGINT/SIGTERM once cli_catch_signals() has run. */
 extern volatile sig_atomic_t cli_stop;
+/* Set by SIGWINCH once cli_catch_resize() has run; cleared by the reader. */
+extern volatile sig_atomic_t cli_resized;
 
 int cmd_stat(int argc, char **argv);
 int cmd_pub(int argc, char **argv);
@@ -63,7 +65,9 @@ bool cli_parse_rate(const char *s, double *per_sec);
 /* SIGINT/SIGTERM set cli_stop instead of killing us, so that no event is
  * left half-claimed; SIGPIPE is ignored (writes fail with EPIPE). */
 void cli_catch_signals(void);
-void cli_sleep_ns(int64_t ns); /* returns early when cli_stop is set */
+void cli_catch_resize(void);
+/* Returns early when cli_stop or cli_resized is set. */
+void cli_sleep_ns(int64_t ns);
 
 /* ---- output.c: formatting helpers ----------------------------------- */
 

@@ -482,7 +482,12 @@ int cmd_pub(int argc, char **argv)
 	else if (whole)
 		rc = pub_whole(&p, in);
 	else
+	{
+		if (in == stdin && isatty(STDIN_FILENO) && !quiet)
+			fprintf(stderr, "fev: reading events from the terminal, "
+					"one per line; Ctrl-D ends\n");
 		rc = pub_lines(&p, in, count, hex);
+	}
 	if (!quiet && (verbose || isatty(STDERR_FILENO)))
 		pub_summary(&p);
 	fev_close(p.q);

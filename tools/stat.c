@@ -501,8 +501,10 @@ static void render_prometheus(struct out_buf *b, const struct stat_opts *o,
 
 /* ---- the command ---------------------------------------------------------- */
 
-/* Fit a frame to the terminal: no line wraps, no scrolling. */
-static void fit_to_terminal(const struct out_buf *in, struct out_buf *out)
+/* Fit a frame to the terminal: no line wraps, no scrolling.  After a
+ * resize the old screen may have reflowed: clear all of it first. */
+static void fit_to_terminal(const struct out_buf *in, struct out_buf *out,
+			    bool clear)
 {
 	struct winsize ws = { 0 };
 	size_t cols = 80, rows = 24, line = 0;
@@ -512,7 +514,7 @@ static void fit_to_terminal(const struct out_buf *in, struct out_buf *out)
 		cols = ws.ws_col;
 		rows = ws.ws_row > 1 ? ws.ws_row : 2;
 	}
-	ob_printf(out, "\033[H");
+	ob_printf(out, clear ? "\033[H\033[2J" : "\033[H");
 	while (p < end && line + 1 < rows) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -526,7 +528,7 @@ static void fit_to_terminal(const struct out_buf *in, struct out_buf *out)
 }
 
 static int show(const struct stat_opts *o, const struct snapshot *s,
-		const struct snapshot *prev)
+		const struct snapshot *prev, bool clear)
 {
 	struct out_buf b = { 0 }, screen = { 0 };
 	double interval = prev ? (double)(s->mono_ns - prev->mono_ns) / 1e9 : 0;
@@ -539,7 +541,7 @@ static int show(const struct stat_opts *o, const struct snapshot *s,
 	else
 		render_table(&b, o, s, prev != NULL);
 	if (o->tty) {
-		fit_to_terminal(&b, &screen);
+		fit_to_terminal(&b, &screen, clear);
 		rc = ob_flush(&screen, STDOUT_FILENO);
 	} else {
 		if (o->watch && o->fmt == SF_TABLE)
@@ -549,6 +551,15 @@ static int show(const struct stat_opts *o, const struct snapshot *s,
 	ob_free(&b);
 	ob_free(&screen);
 	return rc;
+}
+
+static void put_tty(const char *seq)
+{
+	struct out_buf b = { 0 };
+
+	ob_printf(&b, "%s", seq);
+	ob_flush(&b, STDOUT_FILENO);
+	ob_free(&b);
 }
 
 static int snapshot_error(const struct stat_opts *o, int rc)
@@ -579,28 +590,30 @@ static int run(const struct stat_opts *o)
 		cli_sleep_ns(o->interval_ns);
 	}
 	if (o->tty)
-		ob_flush(&(struct out_buf){ .p = "\033[?25l\033[H\033[2J",
-					    .len = 13 },
-			 STDOUT_FILENO);
+		put_tty("\033[?25l"); /* hide the cursor; shown again below */
 	for (;;) {
+		bool resized = cli_resized;
+
+		cli_resized = 0;
 		rc = snapshot_take(o->inst, o->only, have_prev ? &prev : NULL,
 				   &cur);
 		if (rc < 0)
 			break;
-		rc = show(o, &cur, have_prev ? &prev : NULL);
+		rc = show(o, &cur, have_prev ? &prev : NULL,
+			  frame == 0 || resized);
 		if (have_prev)
 			snapshot_free(&prev);
 		prev = cur;
 		have_prev = true;
 		if (rc < 0 || !o->watch || cli_stop || ++frame == o->frames)
 			break;
+		/* A resized terminal is redrawn at once, to its new size. */
 		cli_sleep_ns(o->interval_ns);
 		if (cli_stop)
 			break;
 	}
 	if (o->tty)
-		ob_flush(&(struct out_buf){ .p = "\033[?25h", .len = 6 },
-			 STDOUT_FILENO);
+		put_tty("\033[?25h");
 	if (have_prev)
 		snapshot_free(&prev);
 	if (rc == -EPIPE)
@@ -707,5 +720,7 @@ int cmd_stat(int argc, char **argv)
 		return FEV_EXIT_USAGE;
 	o.tty = o.watch && o.fmt == SF_TABLE && isatty(STDOUT_FILENO);
 	cli_catch_signals();
+	if (o.tty)
+		cli_catch_resize();
 	return run(&o);
 }

@@ -17,8 +17,10 @@ HIDE, SHOW = b"\x1b[?25l", b"\x1b[?25h"
 HOME, CLEAR, EOL, EOS = b"\x1b[H", b"\x1b[2J", b"\x1b[K", b"\x1b[J"
 
 
-def run_in_pty(f, args, rows=24, cols=100, stop_after=None, timeout=20):
-    """Run fev in a pseudo-terminal of rows x cols; return (rc, bytes)."""
+def run_in_pty(f, args, rows=24, cols=100, stop_after=None, timeout=20,
+               resize_after=None, resize_to=None):
+    """Run fev in a pseudo-terminal of rows x cols; return (rc, bytes).
+    After resize_after frames the terminal becomes resize_to (rows, cols)."""
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(os.environ["FEV"], ["fev", *args], f.env)
@@ -28,6 +30,11 @@ def run_in_pty(f, args, rows=24, cols=100, stop_after=None, timeout=20):
         if stop_after and not sent and out.count(HOME) >= stop_after:
             os.kill(pid, signal.SIGINT)
             sent = True
+        if resize_after and out.count(EOS) >= resize_after:
+            # The kernel sends SIGWINCH to the terminal's foreground job.
+            fcntl.ioctl(fd, termios.TIOCSWINSZ,
+                        struct.pack("HHHH", *resize_to, 0, 0))
+            resize_after = None
         r, _, _ = select.select([fd], [], [], 0.1)
         if not r:
             continue
@@ -46,14 +53,15 @@ def run_in_pty(f, args, rows=24, cols=100, stop_after=None, timeout=20):
 
 
 def frames(out):
-    """Split the captured bytes into frames; check the envelope."""
+    """Split the captured bytes into frames; check the envelope.  Frames
+    start at the home position; the first (and one after a resize) also
+    clears the screen."""
     expect(out.startswith(HIDE + HOME + CLEAR), "starts by hiding the "
            "cursor and clearing the screen", out[:40])
     expect(out.endswith(SHOW), "ends by showing the cursor", out[-40:])
-    body = out[len(HIDE + HOME + CLEAR):-len(SHOW)]
-    parts = body.split(HOME)
+    parts = out[len(HIDE):-len(SHOW)].split(HOME)
     expect(parts[0] == b"", "nothing before the first frame", parts[0])
-    return parts[1:]
+    return [p[len(CLEAR):] if p.startswith(CLEAR) else p for p in parts[1:]]
 
 
 def check_frame(fr, rows, cols):
@@ -105,6 +113,21 @@ def test_watch_keeps_to_a_short_terminal(f):
     expect(rc == 0, "exit code", rc)
     for fr in frames(out):
         expect(len(check_frame(fr, 6, 120)) == 5, "rows - 1 lines")
+
+
+def test_resized_terminal_is_redrawn_at_once_to_its_new_size(f):
+    f.create("a_queue_with_a_long_name")
+    t0 = time.monotonic()
+    rc, out = run_in_pty(f, ["stat", "-w", "5", "-n", "2"], rows=24,
+                         cols=120, resize_after=1, resize_to=(8, 30))
+    expect(rc == 0, "exit code", rc)
+    expect(time.monotonic() - t0 < 4.5, "the resize did not wait for the "
+           "5 s interval")
+    frs = frames(out)
+    expect(len(frs) == 2, "two frames", len(frs))
+    check_frame(frs[0], 24, 120)
+    expect(out.count(HOME + CLEAR) == 2, "the resized frame clears first")
+    check_frame(frs[1], 8, 30)
 
 
 def test_ctrl_c_ends_watch_and_restores_the_cursor(f):
