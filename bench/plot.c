@@ -2,7 +2,7 @@
  * --plot FILE.png: one PNG, drawn by gnuplot, with a throughput bar chart
  * (every throughput configuration, one bar per transport, log scale) above
  * latency percentile plots (ping-pong at one size, one line per transport,
- * log scale; one panel per wait mode).  The data go through a temporary
+ * log scale; one panel per wait mode, then the --rate test if any).  The data go through a temporary
  * directory that is removed afterwards.
  */
 #define _GNU_SOURCE
@@ -89,39 +89,75 @@ static int write_thr(const struct bench_report *r, const char *dir,
 	return rows;
 }
 
-/* lat-WAIT.dat: one row per percentile, one column per transport, for the
- * ping-pong configuration of the chosen size and that wait mode. */
+static size_t lat_size(const struct bench_report *r);
+
+/* A latency panel: the fev result whose configuration it shows. */
+struct panel {
+	const struct bench_result *fev;
+	char file[32];
+	char title[160];
+};
+
+/* lat-N.dat: one row per percentile, one column per transport. */
 static int write_lat(const struct bench_report *r, const char *dir,
-		     const struct bench_transport **ts, int nt, enum bench_wait w,
-		     size_t size)
+		     const struct bench_transport **ts, int nt, int idx,
+		     struct panel *p)
 {
-	const struct bench_result *fev = NULL;
 	char path[256];
 	FILE *f;
 
-	for (size_t i = 0; i < r->n && fev == NULL; i++)
-		if (r->res[i].t == &bench_fev && r->res[i].cfg.mode == BENCH_PINGPONG &&
-		    r->res[i].cfg.wait == w && r->res[i].cfg.size == size)
-			fev = &r->res[i];
-	if (fev == NULL)
-		return 0;
-	snprintf(path, sizeof(path), "%s/lat-%s.dat", dir, bench_wait_name(w));
+	snprintf(p->file, sizeof(p->file), "lat-%d.dat", idx);
+	snprintf(path, sizeof(path), "%s/%s", dir, p->file);
 	if ((f = fopen(path, "w")) == NULL)
 		return -errno;
-	for (int p = 0; p < BENCH_NPCT; p++) {
-		fprintf(f, "\"%s\"", bench_pct_name[p]);
+	for (int q = 0; q < BENCH_NPCT; q++) {
+		fprintf(f, "\"%s\"", bench_pct_name[q]);
 		for (int t = 0; t < nt; t++) {
-			const struct bench_result *y = find(r, fev, ts[t]);
+			const struct bench_result *y = find(r, p->fev, ts[t]);
 
 			if (y)
-				fprintf(f, " %g", y->lat_ns[p].med);
+				fprintf(f, " %g", y->lat_ns[q].med);
 			else
 				fprintf(f, " NaN");
 		}
 		fprintf(f, "\n");
 	}
 	fclose(f);
-	return 1;
+	return 0;
+}
+
+/* Ping-pong at one size (64 B if measured), one panel per wait mode; then
+ * the first rate test. */
+static int pick_panels(const struct bench_report *r, struct panel *p, int max)
+{
+	size_t size = lat_size(r);
+	int n = 0;
+
+	for (int w = 0; w < 3; w++)
+		for (size_t i = 0; i < r->n && n < max; i++) {
+			const struct bench_result *x = &r->res[i];
+
+			if (x->t != &bench_fev || x->cfg.mode != BENCH_PINGPONG ||
+			    x->cfg.wait != (enum bench_wait)w || x->cfg.size != size)
+				continue;
+			p[n].fev = x;
+			snprintf(p[n++].title, sizeof(p[0].title),
+				 "Ping-pong one-way latency, %zu B, wait %s", size,
+				 bench_wait_name((enum bench_wait)w));
+			break;
+		}
+	for (size_t i = 0; i < r->n && n < max; i++) {
+		const struct bench_result *x = &r->res[i];
+
+		if (x->t != &bench_fev || x->cfg.mode != BENCH_RATE)
+			continue;
+		p[n].fev = x;
+		snprintf(p[n++].title, sizeof(p[0].title),
+			 "One-way latency at %.0f events/s offered, %zu B, wait %s",
+			 x->cfg.rate, x->cfg.size, bench_wait_name(x->cfg.wait));
+		break;
+	}
+	return n;
 }
 
 static size_t lat_size(const struct bench_report *r)
@@ -140,7 +176,7 @@ static size_t lat_size(const struct bench_report *r)
 
 static void script(FILE *g, const struct bench_report *r, const char *dir,
 		   const char *png, const struct bench_transport **ts, int nt,
-		   int thr_rows, const bool *lat_w, int nlat, size_t lsize)
+		   int thr_rows, const struct panel *lat, int nlat)
 {
 	static const char *const colour[MAX_T] = { "#d62728", "#1f77b4", "#2ca02c",
 						   "#9467bd", "#ff7f0e", "#7f7f7f",
@@ -170,22 +206,19 @@ static void script(FILE *g, const struct bench_report *r, const char *dir,
 		fprintf(g, "\nset style data linespoints\n"
 			   "set yrange [*:*]\nset xtics norotate font ',11'\n");
 	}
-	for (int w = 0; w < 3; w++) {
-		if (!lat_w[w])
-			continue;
-		fprintf(g, "set title 'Ping-pong one-way latency, %zu B, wait %s "
-			   "(lower is better)'\n"
+	for (int i = 0; i < nlat; i++) {
+		fprintf(g, "set title '%s (lower is better)'\n"
 			   "set ylabel 'one-way latency'\nset format y '%%g'\n"
 			   "set ytics (\"10ns\" 10, \"100ns\" 100, \"1us\" 1e3, "
 			   "\"10us\" 1e4, \"100us\" 1e5, \"1ms\" 1e6, \"10ms\" 1e7, "
 			   "\"100ms\" 1e8, \"1s\" 1e9)\nset xlabel 'percentile'\n"
 			   "plot ",
-			lsize, bench_wait_name((enum bench_wait)w));
+			lat[i].title);
 		for (int t = 0; t < nt; t++)
-			fprintf(g, "%s'%s/lat-%s.dat' using 0:%d:xtic(1) title '%s' "
+			fprintf(g, "%s'%s/%s' using 0:%d:xtic(1) title '%s' "
 				   "with linespoints lw 2 pt 7 lc rgb '%s'",
-				t ? ", " : "", dir, bench_wait_name((enum bench_wait)w),
-				t + 2, ts[t]->name, colour[t]);
+				t ? ", " : "", dir, lat[i].file, t + 2, ts[t]->name,
+				colour[t]);
 		fprintf(g, "\nunset xlabel\n");
 	}
 	fprintf(g, "unset multiplot\n");
@@ -194,8 +227,8 @@ static void script(FILE *g, const struct bench_report *r, const char *dir,
 static void rm_dir(const char *dir)
 {
 	char path[256];
-	const char *files[] = { "thr.dat", "lat-spin.dat", "lat-block.dat",
-				"lat-sleep.dat" };
+	const char *files[] = { "thr.dat", "lat-0.dat", "lat-1.dat", "lat-2.dat",
+				"lat-3.dat" };
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
@@ -208,19 +241,17 @@ int bench_plot(const struct bench_report *r, const char *png)
 {
 	const struct bench_transport *ts[MAX_T];
 	char dir[] = "/tmp/fev-bench-plot-XXXXXX";
-	bool lat_w[3] = { false, false, false };
-	int nt = transports(r, ts), rows, nlat = 0, rc;
-	size_t lsize = lat_size(r);
+	struct panel lat[4];
+	int nt = transports(r, ts), rows, nlat = pick_panels(r, lat, 4), rc = 0;
 	FILE *g;
 
 	if (mkdtemp(dir) == NULL)
 		return -errno;
 	rows = write_thr(r, dir, ts, nt);
-	for (int w = 0; w < 3 && rows >= 0 && lsize; w++)
-		if (write_lat(r, dir, ts, nt, (enum bench_wait)w, lsize) > 0) {
-			lat_w[w] = true;
-			nlat++;
-		}
+	for (int i = 0; i < nlat && rows >= 0 && rc == 0; i++)
+		rc = write_lat(r, dir, ts, nt, i, &lat[i]);
+	if (rc < 0)
+		rows = rc;
 	if (rows < 0 || rows + nlat == 0) {
 		rm_dir(dir);
 		fprintf(stderr, "fev-bench: --plot: nothing to plot\n");
@@ -232,7 +263,7 @@ int bench_plot(const struct bench_report *r, const char *png)
 		fprintf(stderr, "fev-bench: --plot: cannot run gnuplot\n");
 		return -ENOENT;
 	}
-	script(g, r, dir, png, ts, nt, rows, lat_w, nlat, lsize);
+	script(g, r, dir, png, ts, nt, rows, lat, nlat);
 	rc = pclose(g);
 	rm_dir(dir);
 	if (rc != 0) {
