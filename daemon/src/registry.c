@@ -64,7 +64,7 @@ struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
 	q->conf.capacity = map->geo.capacity;
 	q->conf.max_event = map->geo.max_event;
 	q->conf.attachers = map->geo.attacher_max;
-	q->conf.policy = (int)map->seg->hdr.policy;
+	q->conf.policy = (int)map->geo.policy;
 	return q;
 }
 

@@ -127,7 +127,7 @@ static void sum_stats(const struct fev__map *m, fev_stats *out)
 	memset(out, 0, sizeof(*out));
 	out->capacity = m->geo.capacity;
 	out->max_event = m->geo.max_event;
-	out->policy = (int)m->seg->hdr.policy;
+	out->policy = (int)m->geo.policy;
 	out->depth = fev__ring_depth(&m->ring);
 	/* Relaxed throughout: counters are monotonic statistics. */
 	out->redelivered = atomic_load_explicit(&f->redelivered,

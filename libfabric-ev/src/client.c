@@ -157,7 +157,7 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	q->spin_ns = spin_ns;
 	q->asymmetric_fence = fev__wait_setup();
 	q->max_event = q->map.geo.max_event;
-	q->policy = (int)q->map.seg->hdr.policy;
+	q->policy = (int)q->map.geo.policy;
 	rc = deleted(q) ? -EIDRM : attach_record(q);
 	if (rc < 0) {
 		fev__map_close(&q->map);

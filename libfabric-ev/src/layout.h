@@ -217,6 +217,9 @@ static_assert(sizeof(struct fev__segment) == 896, "ABI");
 struct fev__geometry {
 	uint32_t capacity, slot_size, max_event, attacher_max;
 	uint64_t off_attachers, off_slots, seg_size;
+	/* From the validated header: the header may change after attach,
+	 * so no one reads it again.  fev__geometry_compute() sets 0. */
+	uint32_t policy;
 };
 
 /* 0 or -EINVAL; fills g from the three inputs. */

@@ -48,6 +48,7 @@ int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
 	g->capacity = capacity;
 	g->max_event = max_event;
 	g->attacher_max = attacher_max;
+	g->policy = 0;
 	g->slot_size = (uint32_t)round_up(sizeof(struct fev__slot) + max_event,
 					  64);
 	g->off_attachers = sizeof(struct fev__segment);
@@ -117,6 +118,7 @@ static int validate_header(const struct fev__header *h, size_t len,
 			   struct fev__geometry *g)
 {
 	struct fev__geometry want;
+	uint32_t policy = h->policy; /* read once: checked, then kept */
 
 	if (h->header_size != sizeof(*h) || h->seg_size != len)
 		return -EBADMSG;
@@ -132,11 +134,12 @@ static int validate_header(const struct fev__header *h, size_t len,
 	    h->off_attachers != want.off_attachers ||
 	    h->off_slots != want.off_slots || want.seg_size != len)
 		return -EBADMSG;
-	if (h->policy > FEV_POLICY_DROP_OLDEST)
+	if (policy > FEV_POLICY_DROP_OLDEST)
 		return -EBADMSG;
 	if (memchr(h->name, '\0', sizeof(h->name)) == NULL ||
 	    fev_queue_name_valid(h->name) < 0)
 		return -EBADMSG;
+	want.policy = policy;
 	*g = want;
 	return 0;
 }

@@ -1,0 +1,572 @@
+/*
+ * One hostile value at a time: a process with write access to a queue
+ * segment stores something the protocol never stores, and every client
+ * call, the repair and the statistics must answer with a documented error
+ * (or carry on) in bounded time -- never read or write outside the segment,
+ * never spin.  Each value here is one the randomized writer
+ * (test_hostile_writer.c) may also hit, pinned so a regression names itself.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fevtest.h"
+#include "hostile.h"
+#include "layout.h"
+#include "repair.h"
+#include "segment.h"
+
+#define MS FEVTEST_MS
+
+static int setup(void **state)
+{
+	(void)state;
+	/* A hang must fail the test, not block CI. */
+	alarm(60);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	alarm(0);
+	return 0;
+}
+
+static struct fev__slot *slot(struct hq *h, uint64_t pos)
+{
+	return fev__ring_slot(&h->m.ring, pos);
+}
+
+/* Move an empty ring to position pos, as if pos events had passed. */
+static void ring_empty_at(struct hq *h, uint64_t pos)
+{
+	for (uint64_t i = 0; i < h->capacity; i++)
+		atomic_store(&slot(h, pos + i)->seq, pos + i);
+	atomic_store(&h->m.seg->head.pos, pos);
+	atomic_store(&h->m.seg->tail.pos, pos);
+}
+
+/* The queue still carries a full lap of events, in order. */
+static void assert_flows(struct hq *h)
+{
+	for (uint64_t v = 0; v < h->capacity; v++)
+		hq_send(h, 1000 + v);
+	for (uint64_t v = 0; v < h->capacity; v++)
+		assert_int_equal(hq_recv(h), 1000 + v);
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+static void test_slot_attacher_index_out_of_range_is_carried_not_used(
+	void **state)
+{
+	static const uint32_t bad[] = { UINT32_MAX, 64, 4096, 0x80000000u };
+	struct hq h;
+	fev_queue *c2;
+	fev_event ev;
+	struct fev__repair_result r = { 0 };
+	fev_meta meta;
+	uint64_t v;
+
+	(void)state;
+	hq_setup(&h, 4, 64, FEV_POLICY_BLOCK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hq_send(&h, i);
+		slot(&h, i)->attacher = bad[i];
+		assert_int_equal(hq_recv(&h), i);
+	}
+	/* Redelivery copies the field into a new slot; it still indexes
+	 * nothing. */
+	c2 = fevtest_open(h.inst, "q", FEV_CONSUMER, FEV_OPEN_NO_SPIN);
+	hq_send(&h, 7);
+	slot(&h, 4)->attacher = UINT32_MAX;
+	assert_int_equal(fev_acquire(c2, &ev, 0), 0);
+	fev_close(c2); /* holding: the record waits for repair */
+	assert_int_equal(
+		fev__repair_attacher(&h.m, hq_repairing_record(&h), &r), 0);
+	assert_int_equal(r.redelivered, 1);
+	assert_int_equal(fev_recv(h.c, &v, sizeof(v), &meta, 0), sizeof(v));
+	assert_int_equal(v, 7);
+	assert_int_equal(meta.flags, FEV_REDELIVERED);
+	assert_flows(&h);
+	hq_teardown(&h);
+}
+
+static void test_unknown_slot_flags_never_reach_the_consumer(void **state)
+{
+	struct hq h;
+	fev_meta meta;
+	uint64_t v;
+
+	(void)state;
+	hq_setup(&h, 4, 64, FEV_POLICY_BLOCK);
+	hq_send(&h, 1);
+	slot(&h, 0)->flags = UINT32_MAX & ~FEV__SLOT_TOMBSTONE;
+	assert_int_equal(fev_recv(h.c, &v, sizeof(v), &meta, 0), sizeof(v));
+	assert_int_equal(v, 1);
+	assert_int_equal(meta.flags, FEV_REDELIVERED);
+	/* Every bit set includes the tombstone: skipped, slot given back. */
+	hq_send(&h, 2);
+	hq_send(&h, 3);
+	slot(&h, 1)->flags = UINT32_MAX;
+	assert_int_equal(hq_recv(&h), 3);
+	assert_int_equal(fev_recv(h.c, &v, sizeof(v), NULL, 0), -EAGAIN);
+	assert_flows(&h);
+	hq_teardown(&h);
+}
+
+static void test_slot_length_is_checked_at_the_boundary_and_in_batches(
+	void **state)
+{
+	struct hq h;
+	fev_event evs[4];
+	uint8_t buf[64];
+
+	(void)state;
+	hq_setup(&h, 4, 64, FEV_POLICY_BLOCK);
+	/* Exactly max_event is a real event... */
+	hq_send(&h, 1);
+	slot(&h, 0)->len = 64;
+	assert_int_equal(fev_recv(h.c, buf, sizeof(buf), NULL, 0), 64);
+	/* ...one more byte is not, whatever else the slot says. */
+	hq_send(&h, 2);
+	slot(&h, 1)->len = 65;
+	assert_int_equal(fev_recv(h.c, buf, sizeof(buf), NULL, 0), -EBADMSG);
+	/* In a batch, the bad slot is dropped and the good ones come. */
+	hq_send(&h, 3);
+	hq_send(&h, 4);
+	hq_send(&h, 5);
+	slot(&h, 3)->len = UINT32_MAX;
+	assert_int_equal(fev_acquire_batch(h.c, evs, 4, 0), 2);
+	assert_int_equal(*(const uint64_t *)evs[0].data, 3);
+	assert_int_equal(*(const uint64_t *)evs[1].data, 5);
+	assert_int_equal(fev_release_batch(h.c, evs, 2), 2);
+	assert_flows(&h);
+	hq_teardown(&h);
+}
+
+static void test_repair_never_copies_a_forged_length(void **state)
+{
+	struct hq h;
+	fev_queue *c2;
+	fev_event ev;
+	struct fev__repair_result r = { 0 };
+
+	(void)state;
+	hq_setup(&h, 4, 64, FEV_POLICY_BLOCK);
+	c2 = fevtest_open(h.inst, "q", FEV_CONSUMER, FEV_OPEN_NO_SPIN);
+	hq_send(&h, 1);
+	assert_int_equal(fev_acquire(c2, &ev, 0), 0);
+	/* The holder dies; someone then lies about the event's size. */
+	fev_close(c2);
+	slot(&h, 0)->len = UINT32_MAX;
+	assert_int_equal(
+		fev__repair_attacher(&h.m, hq_repairing_record(&h), &r), 0);
+	assert_int_equal(r.redelivered, 0);
+	assert_int_equal(fev_recv(h.c, &ev, sizeof(ev), NULL, 0), -EAGAIN);
+	assert_flows(&h);
+	hq_teardown(&h);
+}
+
+/* ---- claims ------------------------------------------------------------- */
+
+static void test_forged_claims_cost_repair_at_most_one_lap(void **state)
+{
+	static const struct {
+		uint64_t pos_from_head; /* added to head, wrapping */
+		uint32_t n;
+	} claims[] = {
+		{ 0, UINT32_MAX },		/* from the cursor, 4 G long */
+		{ -(UINT64_C(1) << 31), UINT32_MAX }, /* across the cursor */
+		{ -(UINT64_C(1) << 40), UINT32_MAX }, /* far behind */
+		{ UINT64_MAX - 2, 5 },		/* pos + n wraps */
+		{ UINT64_C(1) << 62, UINT32_MAX }, /* far ahead */
+	};
+	const uint64_t head = UINT64_C(1) << 40;
+	struct hq h;
+
+	(void)state;
+	hq_setup(&h, 1024, 8, FEV_POLICY_BLOCK);
+	ring_empty_at(&h, head);
+	for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+		struct fev__attacher *a = &h.m.attachers[10];
+		struct fev__repair_result r = { 0 };
+		uint64_t t0 = fevtest_now_ns();
+
+		a->pid = 0;
+		atomic_store(&a->prod.pos, head + claims[i].pos_from_head);
+		atomic_store(&a->prod.n, claims[i].n);
+		atomic_store(&a->cons.pos, head + claims[i].pos_from_head);
+		atomic_store(&a->cons.n, claims[i].n);
+		atomic_store(&a->state, FEV__ATT_REPAIRING);
+		assert_int_equal(fev__repair_attacher(&h.m, 10, &r), 0);
+		assert_int_equal(r.tombstoned, 0);
+		assert_int_equal(r.redelivered, 0);
+		assert_int_equal(atomic_load(&a->state), FEV__ATT_FREE);
+		if (fevtest_now_ns() - t0 > 500 * MS)
+			fail_msg("claim %zu: repair took %.0f ms", i,
+				 (double)(fevtest_now_ns() - t0) / 1e6);
+	}
+	hq_send(&h, 42);
+	assert_int_equal(hq_recv(&h), 42);
+	hq_teardown(&h);
+}
+
+/* ---- cursors ------------------------------------------------------------ */
+
+/* Every call answers at once (timeout 0) or when its timeout ends. */
+static void assert_calls_bounded(struct hq *h, const int *send_ok,
+				 const int *recv_ok)
+{
+	uint64_t v = 0, t0, cpu;
+	fev_stats st;
+	int rc;
+
+	rc = fev_send(h->p, &v, sizeof(v), 0);
+	assert_true(rc == send_ok[0] || rc == send_ok[1]);
+	rc = (int)fev_recv(h->c, &v, sizeof(v), NULL, 0);
+	assert_true(rc == recv_ok[0] || rc == recv_ok[1]);
+	t0 = fevtest_now_ns();
+	cpu = fevtest_cpu_ns();
+	rc = fev_send(h->p, &v, sizeof(v), 50 * MS);
+	assert_true(rc == send_ok[1] || rc == send_ok[0] || rc == -ETIMEDOUT);
+	rc = (int)fev_recv(h->c, &v, sizeof(v), NULL, 50 * MS);
+	assert_true(rc == recv_ok[1] || rc == recv_ok[0] || rc == -ETIMEDOUT);
+	assert_int_equal(fev_queue_stats("q", h->inst, &st), 0);
+	if (fevtest_now_ns() - t0 > 3000 * MS)
+		fail_msg("two 50 ms calls took %.0f ms",
+			 (double)(fevtest_now_ns() - t0) / 1e6);
+	/* They slept rather than spun. */
+	cpu = fevtest_cpu_ns() - cpu;
+	if (cpu > 100 * MS)
+		fail_msg("two 50 ms waits cost %.1f ms of CPU",
+			 (double)cpu / 1e6);
+}
+
+static void test_head_far_ahead_of_the_slots_is_a_full_queue(void **state)
+{
+	static const int policies[] = { FEV_POLICY_BLOCK, FEV_POLICY_REJECT,
+					FEV_POLICY_DROP_OLDEST };
+	const int send_ok[] = { -EAGAIN, -EAGAIN };
+	const int recv_ok[] = { -EAGAIN, -EAGAIN };
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		struct hq h;
+		fev_stats st;
+
+		hq_setup(&h, 4, 8, policies[i]);
+		hq_send(&h, 1);
+		atomic_store(&h.m.seg->head.pos, UINT64_C(1) << 40);
+		/* The event at position 0 is still there to take... */
+		assert_int_equal(hq_recv(&h), 1);
+		assert_calls_bounded(&h, send_ok, recv_ok);
+		assert_int_equal(fev_queue_stats("q", h.inst, &st), 0);
+		assert_int_equal(st.depth, (UINT64_C(1) << 40) - 1);
+		hq_teardown(&h);
+	}
+}
+
+static void test_tail_ahead_of_head_reads_as_an_empty_queue(void **state)
+{
+	static const uint64_t tails[] = { 3, UINT64_C(1) << 40,
+					  UINT64_MAX - 1, UINT64_MAX };
+	const int send_ok[] = { 0, -EAGAIN };
+	const int recv_ok[] = { -EAGAIN, -EAGAIN };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		struct hq h;
+		fev_stats st;
+
+		hq_setup(&h, 4, 8, FEV_POLICY_REJECT);
+		hq_send(&h, 1);
+		atomic_store(&h.m.seg->tail.pos, tails[i]);
+		assert_calls_bounded(&h, send_ok, recv_ok);
+		assert_int_equal(fev_queue_stats("q", h.inst, &st), 0);
+		assert_int_equal(st.depth, 0);
+		hq_teardown(&h);
+	}
+}
+
+static void test_cursors_at_the_end_of_the_position_space_stay_bounded(
+	void **state)
+{
+	struct hq h;
+	uint64_t v = 0, t0 = fevtest_now_ns();
+
+	(void)state;
+	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
+	/* pos + 1 and pos + capacity wrap here: nothing may index with them
+	 * unmasked.  Positions never wrap in a real queue (2^64 events), so
+	 * the handle may refuse the position past the end (-EINVAL) -- but
+	 * answer, and stay inside the segment. */
+	ring_empty_at(&h, UINT64_MAX - 1);
+	for (int i = 0; i < 6; i++) {
+		int s = fev_send(h.p, &v, sizeof(v), i % 2 ? 20 * MS : 0);
+		int r = (int)fev_recv(h.c, &v, sizeof(v), NULL,
+				      i % 2 ? 20 * MS : 0);
+
+		assert_true(s == 0 || s == -EAGAIN || s == -ETIMEDOUT);
+		assert_true(r == sizeof(v) || r == -EAGAIN || r == -EINVAL ||
+			    r == -ETIMEDOUT);
+	}
+	if (fevtest_now_ns() - t0 > 3000 * MS)
+		fail_msg("12 calls of at most 20 ms took %.0f ms",
+			 (double)(fevtest_now_ns() - t0) / 1e6);
+	/* A fresh consumer on a ring moved back to 0 works again. */
+	fev_close(h.c);
+	ring_empty_at(&h, 0);
+	h.c = fevtest_open(h.inst, "q", FEV_CONSUMER, FEV_OPEN_NO_SPIN);
+	assert_flows(&h);
+	hq_teardown(&h);
+}
+
+/* ---- wait words --------------------------------------------------------- */
+
+static void test_wait_word_with_every_sleeper_slot_taken(void **state)
+{
+	const uint64_t huge = UINT64_C(0xffffffff) << 32;
+	const int send_ok[] = { 0, -EAGAIN };
+	const int recv_ok[] = { sizeof(uint64_t), -EAGAIN };
+	struct hq h;
+	fev_stats st;
+
+	(void)state;
+	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
+	atomic_store(&h.m.seg->not_empty.word, huge | 77);
+	atomic_store(&h.m.seg->not_full.word, huge | UINT32_MAX);
+	assert_int_equal(fev_queue_stats("q", h.inst, &st), 0);
+	/* A publish wakes "them" once and takes the count off. */
+	hq_send(&h, 1);
+	assert_int_equal(FEV__WAIT_SLEEPERS(atomic_load(
+				 &h.m.seg->not_empty.word)),
+			 0);
+	assert_int_equal(hq_recv(&h), 1);
+	assert_int_equal(FEV__WAIT_SLEEPERS(atomic_load(
+				 &h.m.seg->not_full.word)),
+			 0);
+	/* Registering on top of a full count wraps it; the wait still ends
+	 * on time. */
+	atomic_store(&h.m.seg->not_empty.word, huge);
+	assert_int_equal(fev_recv(h.c, &st, sizeof(st), NULL, 50 * MS),
+			 -ETIMEDOUT);
+	assert_calls_bounded(&h, send_ok, recv_ok);
+	hq_teardown(&h);
+}
+
+/* ---- the header, after attach ------------------------------------------- */
+
+static void corrupt_header(struct fev__header *hd)
+{
+	hd->capacity = 1u << 24;
+	hd->slot_size = 8;
+	hd->max_event = UINT32_MAX;
+	hd->attacher_max = UINT32_MAX;
+	hd->off_slots = 0;
+	hd->off_attachers = UINT64_MAX;
+	hd->off_head = 3;
+	hd->seg_size = 1;
+	hd->policy = 77;
+	memset(hd->name, 'x', sizeof(hd->name));
+}
+
+static void test_header_changed_after_attach_is_never_read_again(
+	void **state)
+{
+	fev_open_opts o = { .struct_size = sizeof(o) };
+	uint8_t big[65] = { 0 };
+	fev_queue *late = NULL;
+	struct hq h;
+	fev_stats st;
+
+	(void)state;
+	hq_setup(&h, 4, 64, FEV_POLICY_REJECT);
+	corrupt_header(&h.m.seg->hdr);
+	/* Attached handles work from their own copy of the geometry. */
+	for (uint64_t v = 0; v < 4; v++)
+		hq_send(&h, v);
+	assert_int_equal(fev_send(h.p, big, 8, 0), -EAGAIN); /* REJECT */
+	assert_int_equal(fev_send(h.p, big, sizeof(big), 0), -EMSGSIZE);
+	for (uint64_t v = 0; v < 4; v++)
+		assert_int_equal(hq_recv(&h), v);
+	/* So do repair and statistics on a mapping validated before. */
+	fev__map_stats(&h.m, &st);
+	assert_int_equal(st.capacity, 4);
+	assert_int_equal(st.max_event, 64);
+	assert_int_equal(st.policy, FEV_POLICY_REJECT);
+	/* (Records 0 and 1 are the live handles': not ours to repair.) */
+	for (uint32_t i = 2; i < h.m.geo.attacher_max; i++)
+		assert_int_equal(fev__repair_attacher(&h.m, i, NULL), 0);
+	/* Whoever maps it now is refused. */
+	o.instance = h.inst;
+	assert_int_equal(fev_open("q", FEV_CONSUMER, &o, &late), -EBADMSG);
+	assert_null(late);
+	assert_int_equal(fev_queue_stats("q", h.inst, &st), -EBADMSG);
+	hq_teardown(&h); /* delete removes a corrupt segment too */
+}
+
+/* ---- attacher records --------------------------------------------------- */
+
+static void test_attacher_states_nobody_writes_are_never_taken_or_repaired(
+	void **state)
+{
+	static const uint32_t garbage[] = { 4, 77, UINT32_MAX, 0x80000002u };
+	fev_open_opts o = { .struct_size = sizeof(o) };
+	fev_queue *late = NULL;
+	struct hq h;
+	fev_stats st;
+
+	(void)state;
+	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
+	o.instance = h.inst;
+	for (uint32_t i = 0; i < h.m.geo.attacher_max; i++) {
+		struct fev__attacher *a = &h.m.attachers[i];
+
+		atomic_store(&a->state, garbage[i % 4]);
+		atomic_store(&a->prod.n, UINT32_MAX);
+		atomic_store(&a->cons.n, UINT32_MAX);
+	}
+	assert_int_equal(fev_open("q", FEV_CONSUMER, &o, &late), -EUSERS);
+	for (uint32_t i = 0; i < h.m.geo.attacher_max; i++) {
+		int rc = fev__repair_attacher(&h.m, i, NULL);
+
+		assert_true(rc == 0 || rc == -EAGAIN);
+		assert_false(fev__attacher_alive(&h.m.attachers[i]));
+	}
+	assert_int_equal(fev_queue_stats("q", h.inst, &st), 0);
+	assert_int_equal(st.producers + st.consumers, 0);
+	/* The two live handles still work; closing puts their records
+	 * back to FREE, and the next open takes one. */
+	hq_send(&h, 5);
+	assert_int_equal(hq_recv(&h), 5);
+	fev_close(h.p);
+	h.p = NULL;
+	h.p = fevtest_open(h.inst, "q", FEV_PRODUCER, FEV_OPEN_NO_SPIN);
+	hq_teardown(&h);
+}
+
+static void test_attacher_pid_and_roles_garbage_is_only_reported(
+	void **state)
+{
+	static const int32_t pids[] = { 0, -1, INT32_MIN, INT32_MAX,
+					4194305 /* > pid_max */ };
+	struct hq h;
+	fev_stats st;
+
+	(void)state;
+	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
+	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]); i++) {
+		struct fev__attacher *a = &h.m.attachers[20 + i];
+
+		a->pid = pids[i];
+		a->roles = UINT32_MAX;
+		a->start_time = UINT64_MAX;
+		atomic_store(&a->state, FEV__ATT_ACTIVE);
+		assert_false(fev__attacher_alive(a));
+	}
+	/* Our own pid, another start time: a reused pid, so not alive. */
+	h.m.attachers[30].pid = getpid();
+	h.m.attachers[30].start_time = 1;
+	atomic_store(&h.m.attachers[30].state, FEV__ATT_ACTIVE);
+	assert_false(fev__attacher_alive(&h.m.attachers[30]));
+	assert_int_equal(fev_queue_stats("q", h.inst, &st), 0);
+	/* Unknown role bits count for nothing; both known ones count. */
+	assert_int_equal(st.producers, 1 + 5);
+	assert_int_equal(st.consumers, 1 + 5);
+	for (uint32_t i = 20; i <= 30; i++) {
+		int rc = fev__repair_attacher(&h.m, i, NULL);
+
+		assert_true(rc == 0 || rc == -EAGAIN);
+	}
+	hq_send(&h, 9);
+	assert_int_equal(hq_recv(&h), 9);
+	hq_teardown(&h);
+}
+
+/* ---- the fabric line ---------------------------------------------------- */
+
+static void test_fabric_state_other_than_deleted_keeps_the_queue_live(
+	void **state)
+{
+	static const uint32_t states[] = { 0, 3, 77, UINT32_MAX };
+	struct hq h;
+	uint64_t v = 0;
+
+	(void)state;
+	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		atomic_store(&h.m.seg->fabric.state, states[i]);
+		hq_send(&h, i);
+		assert_int_equal(hq_recv(&h), i);
+	}
+	atomic_store(&h.m.seg->fabric.state, FEV__SEG_DELETED);
+	assert_int_equal(fev_send(h.p, &v, sizeof(v), FEV_FOREVER), -EIDRM);
+	assert_int_equal(fev_recv(h.c, &v, sizeof(v), NULL, FEV_FOREVER),
+			 -EIDRM);
+	hq_teardown(&h);
+}
+
+static void test_stats_sequence_stuck_mid_retirement_still_answers(
+	void **state)
+{
+	struct hq h;
+	fev_stats st;
+	uint64_t t0;
+	struct fev__fabric *f;
+
+	(void)state;
+	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
+	f = &h.m.seg->fabric;
+	atomic_store(&f->stats_seq, UINT32_MAX);
+	atomic_store(&f->retired_enqueued, UINT64_MAX);
+	atomic_store(&f->retired_dequeued, UINT64_MAX);
+	atomic_store(&f->tombstoned, UINT64_MAX);
+	atomic_store(&h.m.attachers[40].enqueued, UINT64_MAX);
+	atomic_store(&h.m.attachers[40].state, FEV__ATT_ACTIVE);
+	t0 = fevtest_now_ns();
+	assert_int_equal(fev_queue_stats("q", h.inst, &st), 0);
+	if (fevtest_now_ns() - t0 > 1000 * MS)
+		fail_msg("stats took %.0f ms",
+			 (double)(fevtest_now_ns() - t0) / 1e6);
+	assert_int_equal(st.tombstoned, UINT64_MAX);
+	/* Closing handles retire counters into a sequence at its limit. */
+	fev_close(h.p);
+	h.p = fevtest_open(h.inst, "q", FEV_PRODUCER, FEV_OPEN_NO_SPIN);
+	hq_send(&h, 3);
+	assert_int_equal(hq_recv(&h), 3);
+	hq_teardown(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_slot_attacher_index_out_of_range_is_carried_not_used),
+		T(test_unknown_slot_flags_never_reach_the_consumer),
+		T(test_slot_length_is_checked_at_the_boundary_and_in_batches),
+		T(test_repair_never_copies_a_forged_length),
+		T(test_forged_claims_cost_repair_at_most_one_lap),
+		T(test_head_far_ahead_of_the_slots_is_a_full_queue),
+		T(test_tail_ahead_of_head_reads_as_an_empty_queue),
+		T(test_cursors_at_the_end_of_the_position_space_stay_bounded),
+		T(test_wait_word_with_every_sleeper_slot_taken),
+		T(test_header_changed_after_attach_is_never_read_again),
+		T(test_attacher_states_nobody_writes_are_never_taken_or_repaired),
+		T(test_attacher_pid_and_roles_garbage_is_only_reported),
+		T(test_fabric_state_other_than_deleted_keeps_the_queue_live),
+		T(test_stats_sequence_stuck_mid_retirement_still_answers),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
