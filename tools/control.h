@@ -6,6 +6,8 @@
 #ifndef FEV_TOOLS_CONTROL_H
 #define FEV_TOOLS_CONTROL_H
 
+#include <stddef.h>
+
 #define CTL_REQUEST_MAX 4096
 #define CTL_REPLY_MAX 65536
 
@@ -24,5 +26,14 @@ struct ctl_reply {
  */
 int ctl_request(const char *instance, const char *request,
 		struct ctl_reply *r);
+
+/*
+ * Is fevd serving instance?  Asks "ping" and waits at most timeout_ms, and
+ * prints nothing: for monitors.  0 with the pid and version of fevd filled
+ * in; -ENOENT or -ECONNREFUSED (not running), -EACCES, -ETIMEDOUT,
+ * -EPROTO, other -errno.
+ */
+int ctl_ping(const char *instance, int timeout_ms, int *pid, char *version,
+	     size_t version_size);
 
 #endif /* FEV_TOOLS_CONTROL_H */

@@ -153,3 +153,53 @@ int ctl_request(const char *instance, const char *request,
 	}
 	return 0;
 }
+
+/* "fevd 0.1.0 instance=NAME pid=N" */
+static int parse_ping(const char *body, int *pid, char *version, size_t size)
+{
+	const char *p = strstr(body, " pid=");
+	int n = 0;
+
+	if (strncmp(body, "fevd ", 5) != 0 || p == NULL)
+		return -EPROTO;
+	*pid = atoi(p + 5);
+	sscanf(body + 5, "%*s%n", &n);
+	snprintf(version, size, "%.*s", n, body + 5);
+	return *pid > 0 ? 0 : -EPROTO;
+}
+
+int ctl_ping(const char *instance, int timeout_ms, int *pid, char *version,
+	     size_t version_size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = timeout_ms / 1000,
+			      .tv_usec = timeout_ms % 1000 * 1000 };
+	char buf[512];
+	ssize_t n;
+	int fd, rc;
+
+	rc = fev__control_socket_path(instance, sa.sun_path,
+				      sizeof(sa.sun_path));
+	if (rc < 0)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, "ping", 4, MSG_NOSIGNAL) != 4) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	rc = n < 0 ? (errno == EAGAIN ? -ETIMEDOUT : -errno) : 0;
+	close(fd);
+	if (rc < 0)
+		return rc;
+	buf[n] = '\0';
+	if (strncmp(buf, "0\n", 2) != 0)
+		return -EPROTO;
+	return parse_ping(buf + 2, pid, version, version_size);
+}

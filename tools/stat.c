@@ -15,9 +15,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "stat.h"
 
 #define DEFAULT_INTERVAL_NS INT64_C(1000000000)
+/* A wedged fevd must not hold up the monitor that would show it. */
+#define FEVD_PING_MS 200
 
 enum stat_format { SF_TABLE, SF_JSON, SF_PROMETHEUS };
 
@@ -230,6 +233,26 @@ static void att_rows(struct out_buf *b, const struct queue_view *q)
 	}
 }
 
+static const char *fevd_text(const struct snapshot *s)
+{
+	static char buf[64];
+
+	switch (s->fevd_rc) {
+	case 0:
+		snprintf(buf, sizeof(buf), "fevd pid %d", s->fevd_pid);
+		return buf;
+	case -ENOENT:
+	case -ECONNREFUSED:
+		return "fevd not running";
+	case -ETIMEDOUT:
+		return "fevd not answering";
+	case -EACCES:
+		return "fevd socket not accessible";
+	default:
+		return "fevd unknown";
+	}
+}
+
 static void render_table(struct out_buf *b, const struct stat_opts *o,
 			 const struct snapshot *s, bool rates)
 {
@@ -240,8 +263,8 @@ static void render_table(struct out_buf *b, const struct stat_opts *o,
 
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	ob_printf(b, "fev stat  instance %s  %zu queue%s  %s", o->inst, s->n,
-		  s->n == 1 ? "" : "s", when);
+	ob_printf(b, "fev stat  instance %s  %zu queue%s  %s  %s", o->inst,
+		  s->n, s->n == 1 ? "" : "s", when, fevd_text(s));
 	if (o->watch)
 		ob_printf(b, "  every %.1fs%s", (double)o->interval_ns / 1e9,
 			  o->tty ? ", Ctrl-C quits" : "");
@@ -382,6 +405,17 @@ static void render_json(struct out_buf *b, const struct stat_opts *o,
 		ob_printf(b, "%.3f", interval_s);
 	else
 		ob_printf(b, "null");
+	if (s->fevd_rc == 0) {
+		ob_printf(b, ",\"fevd\":{\"running\":true,\"pid\":%d,"
+			     "\"version\":",
+			  s->fevd_pid);
+		ob_json_string(b, s->fevd_version);
+		ob_putc(b, '}');
+	} else {
+		ob_printf(b, ",\"fevd\":{\"running\":false,\"status\":");
+		ob_json_string(b, fevd_text(s));
+		ob_putc(b, '}');
+	}
 	ob_printf(b, ",\"queues\":[");
 	for (size_t i = 0; i < s->n; i++) {
 		if (i > 0)
@@ -477,6 +511,11 @@ static void prom_labels(struct out_buf *b, const struct stat_opts *o,
 static void render_prometheus(struct out_buf *b, const struct stat_opts *o,
 			      const struct snapshot *s)
 {
+	ob_printf(b, "# HELP fev_fevd_up Whether fevd answers on the "
+		     "control socket of the fabric (1) or not (0).\n"
+		     "# TYPE fev_fevd_up gauge\n"
+		     "fev_fevd_up{fabric=\"%s\"} %d\n",
+		  o->inst, s->fevd_rc == 0);
 	ob_printf(b, "# HELP fev_queue_readable Whether fev stat could read "
 		     "the queue's segment (1) or not (0).\n"
 		     "# TYPE fev_queue_readable gauge\n");
@@ -599,6 +638,9 @@ static int run(const struct stat_opts *o)
 				   &cur);
 		if (rc < 0)
 			break;
+		cur.fevd_rc = ctl_ping(o->inst, FEVD_PING_MS, &cur.fevd_pid,
+				       cur.fevd_version,
+				       sizeof(cur.fevd_version));
 		rc = show(o, &cur, have_prev ? &prev : NULL,
 			  frame == 0 || resized);
 		if (have_prev)

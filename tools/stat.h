@@ -57,6 +57,10 @@ struct queue_view {
 
 struct snapshot {
 	uint64_t mono_ns, real_ns;
+	/* Filled by fev stat, not snapshot_take(): 0 when fevd answered a
+	 * ping (its pid and version), else why not (-ENOENT: no socket). */
+	int fevd_rc, fevd_pid;
+	char fevd_version[32];
 	size_t n;
 	struct queue_view *q;
 };

@@ -92,6 +92,21 @@ def test_permission_denied_for_an_unprivileged_user(f):
     expect_rc(r, 0, "anyone may list")
 
 
+def test_stat_shows_whether_fevd_runs(f):
+    p = start_fevd(f)
+    doc = json.loads(f.fev("stat", "--json", "-i", "0").stdout)
+    expect(doc["fevd"]["running"] is True and doc["fevd"]["pid"] == p.pid,
+           "fevd is up", doc["fevd"])
+    r = f.fev("stat", "--prometheus", "-i", "0")
+    expect('fev_fevd_up{fabric="%s"} 1' % f.instance in r.stdout, "metric",
+           r.stdout)
+    stop_fevd(p)
+    doc = json.loads(f.fev("stat", "--json", "-i", "0").stdout)
+    expect(doc["fevd"]["running"] is False, "fevd is down", doc["fevd"])
+    r = f.fev("stat", "-i", "0")
+    expect("fevd not running" in r.stdout, "table header", r.stdout)
+
+
 def test_stat_works_after_fevd_stops(f):
     p = start_fevd(f)
     expect_rc(f.fev("queue", "create", "jobs", "--capacity", "32"), 0,

@@ -135,6 +135,10 @@ def test_stat_reads_queues_while_no_fevd_runs(f):
     expect_rc(r, 0, "stat without fevd")
     expect(any(l.startswith("jobs ") for l in r.stdout.splitlines()),
            "the queue is listed", r.stdout)
+    expect("fevd not running" in r.stdout.splitlines()[0], "header says so",
+           r.stdout)
+    doc = stat_json(f, "-i", "0")
+    expect(doc["fevd"]["running"] is False, "json says so", doc)
 
 
 def test_empty_instance_says_there_are_no_queues(f):
