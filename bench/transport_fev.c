@@ -3,7 +3,8 @@
  * after the run (deleted at teardown), or uses fevd's queue given by
  * --queue (ping-pong then also needs QUEUE-pong).  --api copy uses
  * fev_send/fev_send_batch and fev_recv (or acquire, copy out, release for
- * batches); --api zerocopy writes into reserved slots and reads in place.
+ * batches); --api zerocopy writes into reserved slots (fev_reserve_batch
+ * for batches) and reads in place.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ struct fev_h {
 	uint8_t *buf; /* the application's own memory, for --api copy */
 	struct iovec *iov;
 	fev_event *evs;
+	fev_claim *claims; /* zero-copy batches */
+	size_t *lens;
 };
 
 static const char *fev_unsupported(const struct bench_cfg *cfg)
@@ -121,6 +124,8 @@ static void fev_close_h(void *hv)
 	free(h->buf);
 	free(h->iov);
 	free(h->evs);
+	free(h->claims);
+	free(h->lens);
 	free(h);
 }
 
@@ -139,7 +144,9 @@ static int fev_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 	h->buf = malloc(c->batch * c->size);
 	h->iov = calloc(c->batch, sizeof(*h->iov));
 	h->evs = calloc(c->batch, sizeof(*h->evs));
-	if (!h->buf || !h->iov || !h->evs)
+	h->claims = calloc(c->batch, sizeof(*h->claims));
+	h->lens = calloc(c->batch, sizeof(*h->lens));
+	if (!h->buf || !h->iov || !h->evs || !h->claims || !h->lens)
 		rc = -ENOMEM;
 	if (rc == 0 && (role == ROLE_PRODUCER || role == ROLE_PING))
 		rc = open_q(ch, 0, FEV_PRODUCER, &h->out);
@@ -170,18 +177,27 @@ static int fev_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 static int send_zerocopy(struct fev_h *h, unsigned n, size_t len,
 			 bench_fill_fn fill, void *ctx)
 {
-	for (unsigned i = 0; i < n; i++) {
-		fev_claim cl;
-		int rc = RETRY(h, fev_reserve(h->out, len, &cl, h->timeout));
+	fev_claim *cl = h->claims;
+	int k, rc;
 
-		if (rc < 0)
-			return i > 0 ? (int)i : rc;
-		fill(ctx, cl.data, len, i);
-		rc = fev_commit(h->out, &cl, len);
+	if (n == 1) {
+		rc = RETRY(h, fev_reserve(h->out, len, cl, h->timeout));
 		if (rc < 0)
 			return rc;
+		fill(ctx, cl->data, len, 0);
+		rc = fev_commit(h->out, cl, len);
+		return rc < 0 ? rc : 1;
 	}
-	return (int)n;
+	/* One CAS for up to n slots, one timestamp for all of them. */
+	k = RETRY(h, fev_reserve_batch(h->out, cl, n, h->timeout));
+	if (k < 0)
+		return k;
+	for (int i = 0; i < k; i++) {
+		fill(ctx, cl[i].data, len, (unsigned)i);
+		h->lens[i] = len;
+	}
+	rc = fev_commit_batch(h->out, cl, h->lens, (size_t)k);
+	return rc < 0 ? rc : k;
 }
 
 static int fev_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
