@@ -740,6 +740,8 @@ int cmd_stat(int argc, char **argv)
 		return cli_usage_error("stat",
 				       "--prometheus prints one snapshot: run "
 				       "it from a timer, not with --watch");
+	if (o.frames != 0 && !o.watch)
+		return cli_usage_error("stat", "--count goes with --watch");
 	if (o.watch && o.interval_ns == 0)
 		return cli_usage_error("stat", "--watch needs an interval "
 					       "above 0");

@@ -189,6 +189,7 @@ static int read_attachers(const struct fev__map *m, struct queue_view *q,
 			continue;
 		read_attacher(&recs[i], i, state, v);
 		b = find_att(pq, v);
+		/* Relaxed: a display value; 0 while the library keeps none. */
 		claim_ns = atomic_load_explicit(&recs[i].claim_ns,
 						memory_order_relaxed);
 		claim_age(&v->prod, b ? &b->prod : NULL, claim_ns, now);

@@ -46,6 +46,8 @@ def test_bad_values_are_usage_errors(f):
     expect_sentence(f.fev("pub", "q", "-m", "a", "--size", "3"), 2,
                     "choose one of")
     expect_sentence(f.fev("stat", "-w", "--prometheus"), 2, "--prometheus")
+    expect_sentence(f.fev("stat", "-n", "3"), 2, "--count goes with --watch")
+    expect_sentence(f.fev("stat", "-w", "0"), 2, "bad --watch interval")
     expect_sentence(f.fev("queue", "create", "q", "--capacity", "100"), 2,
                     "power of two")
     expect_sentence(f.fev("queue", "create", "q", "--policy", "maybe"), 2,
