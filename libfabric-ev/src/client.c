@@ -16,6 +16,12 @@
 
 #define DEFAULT_SPIN_NS 20000u
 #define SPIN_CHECK_EVERY 64
+/*
+ * The longest sleep, even without a deadline, before the ring is looked at
+ * again: a wake-up lost because another process cleared the sleeper count
+ * in the shared wait word costs this much latency, never a hang.
+ */
+#define RECHECK_NS 1000000000u
 
 struct fev_queue {
 	struct fev__map map;
@@ -242,17 +248,16 @@ static bool deadline_passed(const struct deadline *d)
 
 /*
  * The deadline of one sleep: FEV__WAIT_UNFENCED_NS in the first phase, 1 ms
- * when F2 could not be issued, else the caller's (see wait.h).
+ * when F2 could not be issued, else the caller's but at most RECHECK_NS
+ * (see wait.h).
  */
 static const struct timespec *sleep_until(struct deadline *d, bool bounded,
 					  bool fenced)
 {
-	uint64_t soon;
+	uint64_t soon = fev__now_monotonic_ns() +
+			(!bounded ? RECHECK_NS :
+			 fenced   ? 1000000u : FEV__WAIT_UNFENCED_NS);
 
-	if (!bounded)
-		return d->timeout_ns < 0 ? NULL : &d->abs;
-	soon = fev__now_monotonic_ns() +
-	       (fenced ? 1000000u : FEV__WAIT_UNFENCED_NS);
 	if (d->timeout_ns >= 0 && deadline_ns(d) < soon)
 		return &d->abs;
 	d->bounded_abs.tv_sec = (time_t)(soon / 1000000000u);

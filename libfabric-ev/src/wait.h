@@ -21,10 +21,12 @@
  * phases.  The first registers with a plain fence and sleeps at most
  * FEV__WAIT_UNFENCED_NS: a publish racing with the registration may go
  * unseen by its waker, which then costs that much latency, never more.  Only
- * a sleeper still idle after that pays for the membarrier and sleeps
- * without limit.  Where membarrier is refused (old kernel, seccomp), F1 is a
- * full fence and the second phase sleeps 1 ms at a time, so a missed
- * wake-up costs latency, never liveness.
+ * a sleeper still idle after that pays for the membarrier and sleeps until
+ * its deadline, but a second at most before it looks again: a foreign store
+ * that clears the sleeper count must not leave it asleep forever.  Where
+ * membarrier is refused (old kernel, seccomp), F1 is a full fence and the
+ * second phase sleeps 1 ms at a time, so a missed wake-up costs latency,
+ * never liveness.
  *
  * The waker
  * takes the sleepers off the count in the same CAS that bumps the sequence,

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -23,6 +24,7 @@
 #include "layout.h"
 #include "repair.h"
 #include "segment.h"
+#include "wait.h"
 
 #define MS FEVTEST_MS
 
@@ -364,6 +366,67 @@ static void test_wait_word_with_every_sleeper_slot_taken(void **state)
 	hq_teardown(&h);
 }
 
+struct forever {
+	fev_queue *c;
+	uint64_t v;
+	ssize_t rc;
+	atomic_bool done;
+};
+
+static void *recv_forever(void *arg)
+{
+	struct forever *f = arg;
+
+	f->rc = fev_recv(f->c, &f->v, sizeof(f->v), NULL, FEV_FOREVER);
+	atomic_store(&f->done, true);
+	return NULL;
+}
+
+static void test_sleeper_whose_registration_was_erased_still_wakes(
+	void **state)
+{
+	struct hq h;
+	struct forever f = { 0 };
+	pthread_t t;
+	struct fev__waitword *w;
+	uint64_t t0, word;
+
+	(void)state;
+	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
+	w = &h.m.seg->not_empty;
+	f.c = h.c;
+	assert_int_equal(pthread_create(&t, NULL, recv_forever, &f), 0);
+	/* Wait for the second, fenced sleep (the first is short anyway). */
+	t0 = fevtest_now_ns();
+	while (atomic_load(&h.m.attachers[1].sleeps) < 2 ||
+	       FEV__WAIT_SLEEPERS(atomic_load(&w->word)) != 1) {
+		if (fevtest_now_ns() - t0 > 10000 * MS)
+			fail_msg("the consumer never slept");
+		fevtest_sleep_ms(1);
+	}
+	fevtest_sleep_ms(20);
+	/* A foreign store takes the sleeper off the count: no publish will
+	 * ever wake it. */
+	word = atomic_load(&w->word);
+	atomic_store(&w->word, (uint64_t)FEV__WAIT_SEQ(word));
+	hq_send(&h, 99);
+	t0 = fevtest_now_ns();
+	while (!atomic_load(&f.done) && fevtest_now_ns() - t0 < 5000 * MS)
+		fevtest_sleep_ms(5);
+	if (!atomic_load(&f.done)) {
+		/* Unstick it (a second publish would not: the count is 0). */
+		atomic_store(&h.m.seg->fabric.state, FEV__SEG_DELETED);
+		atomic_fetch_add(&w->word, FEV__WAIT_ONE_SLEEPER);
+		fev__wait_wake_all(w);
+		pthread_join(t, NULL);
+		fail_msg("an event waited 5 s for a consumer that slept on");
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(f.rc, sizeof(f.v));
+	assert_int_equal(f.v, 99);
+	hq_teardown(&h);
+}
+
 /* ---- the header, after attach ------------------------------------------- */
 
 static void corrupt_header(struct fev__header *hd)
@@ -560,6 +623,7 @@ int main(void)
 		T(test_tail_ahead_of_head_reads_as_an_empty_queue),
 		T(test_cursors_at_the_end_of_the_position_space_stay_bounded),
 		T(test_wait_word_with_every_sleeper_slot_taken),
+		T(test_sleeper_whose_registration_was_erased_still_wakes),
 		T(test_header_changed_after_attach_is_never_read_again),
 		T(test_attacher_states_nobody_writes_are_never_taken_or_repaired),
 		T(test_attacher_pid_and_roles_garbage_is_only_reported),
