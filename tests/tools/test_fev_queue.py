@@ -107,6 +107,35 @@ def test_stat_shows_whether_fevd_runs(f):
     expect("fevd not running" in r.stdout, "table header", r.stdout)
 
 
+def test_stat_and_sub_show_what_fevd_repaired(f):
+    start_fevd(f)
+    expect_rc(f.fev("queue", "create", "jobs", "--capacity", "16"), 0,
+              "create")
+    expect_rc(f.fev("pub", "jobs", "-m", "again"), 0, "pub")
+    helper = os.environ["FEVTEST_HELPER"]
+    for role in ("hold-consumer", "hold-producer"):
+        h = f.spawn([helper, role, f.instance, "jobs", "30"],
+                    stdout=subprocess.PIPE)
+        expect(h.stdout.readline().startswith(b"held "), role)
+        h.kill()
+        h.wait(timeout=10)
+
+    def repaired():
+        r = f.fev("stat", "jobs", "--json", "-i", "0")
+        q = json.loads(r.stdout)["queues"][0]
+        return q if q["redelivered"] == 1 and q["tombstoned"] == 1 else None
+    q = wait_until(repaired, what="fevd to repair both dead holders")
+    expect(q["oldest_claim"] is None and q["attachers"] == [],
+           "nothing held any more", q)
+    r = f.fev("sub", "jobs", "-n", "1", "--json", "--timeout", "5s")
+    ev = json.loads(r.stdout)
+    expect(ev["payload"] == "again" and ev["redelivered"] is True and
+           ev["flags"] == 1, "the event comes again, flagged", ev)
+    r = f.fev("sub", "jobs", "--timeout", "300ms")
+    expect(r.returncode == 0 and r.stdout == "",
+           "the tombstone is skipped", r.stdout)
+
+
 def test_stat_works_after_fevd_stops(f):
     p = start_fevd(f)
     expect_rc(f.fev("queue", "create", "jobs", "--capacity", "32"), 0,
