@@ -33,8 +33,8 @@ static void usage(FILE *f)
 			commands[i].summary);
 	fputs("\n"
 	      "Options (every command takes them too):\n"
-	      "  -I, --instance NAME  fabric instance (default: $FEV_INSTANCE, "
-	      "else 'default')\n"
+	      "  -I, --instance NAME  fabric instance (default: $FEV_INSTANCE "
+	      "or 'default')\n"
 	      "  -h, --help           show this help; 'fev COMMAND --help' "
 	      "for a command\n"
 	      "  -V, --version        print the version\n"
