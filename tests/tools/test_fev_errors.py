@@ -19,6 +19,8 @@ def test_every_command_has_help_with_examples_and_exit_codes(f):
                "Exit status: 0" in r.stdout, "help text of %s" % args,
                r.stdout)
         expect("--instance" in r.stdout, "help names --instance", args)
+        wide = [l for l in r.stdout.splitlines() if len(l) > 80]
+        expect(not wide, "help fits 80 columns", wide)
 
 
 def test_no_command_is_a_usage_error(f):

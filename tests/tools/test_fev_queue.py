@@ -136,6 +136,26 @@ def test_stat_and_sub_show_what_fevd_repaired(f):
            "the tombstone is skipped", r.stdout)
 
 
+def test_event_sub_could_not_write_out_is_delivered_again(f):
+    start_fevd(f)
+    expect_rc(f.fev("queue", "create", "jobs", "--capacity", "16"), 0,
+              "create")
+    expect_rc(f.fev("pub", "jobs", "-m", "first"), 0, "pub")
+    sub = f.spawn([os.environ["FEV"], "sub", "jobs", "-n", "1"],
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sub.stdout.close()  # the reader is gone before the first write
+    _, err = sub.communicate(timeout=20)
+    expect(sub.returncode == 0 and err == b"", "a closed pipe ends sub "
+           "quietly", sub.returncode, err)
+    wait_until(lambda: json.loads(f.fev("stat", "jobs", "--json", "-i", "0")
+                                  .stdout)["queues"][0]["redelivered"] == 1,
+               what="fevd to hand the unwritten event back")
+    ev = json.loads(f.fev("sub", "jobs", "-n", "1", "--json",
+                          "--timeout", "5s").stdout)
+    expect(ev["payload"] == "first" and ev["redelivered"] is True,
+           "the event is not lost", ev)
+
+
 def test_stat_works_after_fevd_stops(f):
     p = start_fevd(f)
     expect_rc(f.fev("queue", "create", "jobs", "--capacity", "32"), 0,
