@@ -8,6 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* humanize_number() takes an int64_t: beyond that only garbage lives. */
+static int64_t clamp64(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
 void out_size(char *buf, size_t len, uint64_t bytes)
 {
 	/* Our own scale: autoscale would print 29568B rather than 29KB. */
@@ -15,7 +21,7 @@ void out_size(char *buf, size_t len, uint64_t bytes)
 
 	for (uint64_t v = bytes; v >= 1024 && scale < 6; v /= 1024)
 		scale++;
-	if (humanize_number(buf, len, (int64_t)bytes, "B", scale,
+	if (humanize_number(buf, len, clamp64(bytes), "B", scale,
 			    HN_DECIMAL | HN_NOSPACE) < 0)
 		snprintf(buf, len, "%llu", (unsigned long long)bytes);
 }
@@ -26,7 +32,7 @@ void out_count(char *buf, size_t len, uint64_t n)
 	 * alone would either round 9999 up or print 1000k. */
 	if (n < 10000)
 		snprintf(buf, len, "%llu", (unsigned long long)n);
-	else if (humanize_number(buf, len < 5 ? len : 5, (int64_t)n, "",
+	else if (humanize_number(buf, len < 5 ? len : 5, clamp64(n), "",
 			    HN_AUTOSCALE,
 			    HN_DECIMAL | HN_NOSPACE | HN_DIVISOR_1000) < 0)
 		snprintf(buf, len, "%llu", (unsigned long long)n);
@@ -37,7 +43,7 @@ void out_capacity(char *buf, size_t len, uint64_t n)
 	/* Capacities are powers of two, configured as 64K: say it so. */
 	if (n < 10000)
 		snprintf(buf, len, "%llu", (unsigned long long)n);
-	else if (humanize_number(buf, len < 5 ? len : 5, (int64_t)n, "",
+	else if (humanize_number(buf, len < 5 ? len : 5, clamp64(n), "",
 			    HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE) < 0)
 		snprintf(buf, len, "%llu", (unsigned long long)n);
 }

@@ -149,7 +149,7 @@ static int name_width(const struct snapshot *s)
 static void table_row(struct out_buf *b, const struct queue_view *q, int w)
 {
 	char cap[12], depth[12], er[12], dr[12], sl[12], fw[12], dp[12],
-		rd[12], tb[12], claim[128];
+		rd[12], tb[12], fill[8], claim[128];
 	const fev_stats *st = &q->st;
 
 	if (q->err < 0) {
@@ -166,12 +166,17 @@ static void table_row(struct out_buf *b, const struct queue_view *q, int w)
 	out_count(rd, sizeof(rd), st->redelivered);
 	out_count(tb, sizeof(tb), st->tombstoned);
 	fmt_claim(claim, sizeof(claim), q);
+	/* Rounded down: 100% means full, not 1023 of 1024.  A depth above
+	 * the capacity only comes from a corrupt segment. */
+	if (st->depth > st->capacity || st->capacity == 0)
+		snprintf(fill, sizeof(fill), "bad");
+	else
+		snprintf(fill, sizeof(fill), "%d%%",
+			 (int)(100 * st->depth / st->capacity));
 	ob_printf(b,
-		  "%-*s %6s %6s %4d%% %7s %7s %4u %4u %5s %6s %6s %5s %5s  "
+		  "%-*s %6s %6s %5s %7s %7s %4u %4u %5s %6s %6s %5s %5s  "
 		  "%s%s\n",
-		  w, q->name, cap, depth,
-		  /* Rounded down: 100% means full, not 1023 of 1024. */
-		  st->capacity ? (int)(100 * st->depth / st->capacity) : 0,
+		  w, q->name, cap, depth, fill,
 		  er, dr, st->producers, st->consumers, sl, fw, dp, rd, tb,
 		  claim, st->deleted ? "  [deleted]" : "");
 }

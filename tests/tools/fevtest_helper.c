@@ -8,9 +8,12 @@
  *   fevtest-helper purge INSTANCE            delete every queue of it
  *   fevtest-helper hold-consumer INSTANCE QUEUE SECONDS
  *   fevtest-helper hold-producer INSTANCE QUEUE SECONDS
+ *   fevtest-helper scribble INSTANCE QUEUE SEED
  *
  * The hold commands take one position, print "held POS" and sleep before
- * giving it back, so that fev stat sees a stalled claim.
+ * giving it back, so that fev stat sees a stalled claim.  scribble fills
+ * everything after the header (counters, cursors, wait words, attacher
+ * table) with random bytes, as a hostile or broken process could.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -21,6 +24,7 @@
 
 #include "fabric.h"
 #include "fev/fev.h"
+#include "segment.h"
 
 static int fail(const char *what, int rc)
 {
@@ -64,6 +68,26 @@ static int hold(const char *inst, const char *queue, unsigned secs,
 	return 0;
 }
 
+static int scribble(const char *inst, const char *queue, unsigned seed)
+{
+	struct fev__map m;
+	uint8_t *p, *end;
+	int rc = fev__map_open(inst, queue, true, &m);
+
+	if (rc < 0)
+		return fail("map", rc);
+	p = (uint8_t *)m.seg + sizeof(struct fev__header);
+	end = (uint8_t *)m.seg + m.geo.off_slots;
+	srand(seed);
+	for (; p < end; p++)
+		*p = (uint8_t)rand();
+	/* Some records must look attached, or stat skips them all. */
+	for (uint32_t i = 0; i < m.geo.attacher_max; i += 2)
+		atomic_store(&m.attachers[i].state, FEV__ATT_ACTIVE + i % 4);
+	fev__map_close(&m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 6 || argc == 7) {
@@ -91,6 +115,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "purge") == 0)
 		return fev__list_queues(argv[2], delete_one, argv[2]) < 0;
+	if (argc == 5 && strcmp(argv[1], "scribble") == 0)
+		return scribble(argv[2], argv[3], (unsigned)atoi(argv[4]));
 	if (argc == 5 && strncmp(argv[1], "hold-", 5) == 0)
 		return hold(argv[2], argv[3], (unsigned)atoi(argv[4]),
 			    strcmp(argv[1], "hold-consumer") == 0);

@@ -164,6 +164,26 @@ def test_unreadable_segment_is_reported_not_fatal(f):
     expect("corrupt" in r.stdout, "says corrupt", r.stdout)
 
 
+def test_garbage_in_counters_and_attacher_table_never_crashes_stat(f):
+    f.create("trash", capacity=16, max_event=16)
+    f.create("fine")
+    for seed in range(1, 6):
+        f.helper("scribble", "trash", str(seed))
+        doc = stat_json(f, "-i", "0")
+        expect(queue(doc, "fine")["depth"] == 0, "the good queue", doc)
+        expect(isinstance(queue(doc, "trash")["attachers"], list),
+               "the scribbled queue is still shown")
+        for args in (["stat", "-i", "0"], ["stat", "trash", "-i", "0"],
+                     ["stat", "--prometheus", "-i", "0"]):
+            r = f.fev(*args)
+            expect_rc(r, 0, " ".join(args) + " after scribble %d" % seed)
+        if PROMTOOL:
+            p = subprocess.run([PROMTOOL, "check", "metrics"],
+                               input=r.stdout, capture_output=True,
+                               text=True, timeout=30)
+            expect(p.returncode == 0, "promtool", p.stdout, p.stderr)
+
+
 if __name__ == "__main__":
     sys.exit(main([v for k, v in sorted(globals().items())
                    if k.startswith("test_")]))
