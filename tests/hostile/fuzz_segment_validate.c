@@ -1,0 +1,83 @@
+/*
+ * libFuzzer target for fev__segment_validate(), the one gate between a
+ * mapped segment and everything that trusts its header.  Two ways in,
+ * chosen by the first byte:
+ *
+ *   even: the rest of the input is the segment, as is;
+ *   odd:  a valid segment is formatted (geometry from the next bytes) and
+ *         the rest of the input is laid over its header, so the fuzzer
+ *         works near the valid headers it would rarely find alone.
+ *
+ * Whatever validate accepts must describe memory inside [base, base + len);
+ * a violation aborts, and ASan/UBSan watch the validation itself.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "segment.h"
+
+static void check_accepted(const struct fev__geometry *g, size_t len)
+{
+	uint64_t slots_end = g->off_slots + (uint64_t)g->capacity * g->slot_size;
+	uint64_t att_end = g->off_attachers +
+			   (uint64_t)g->attacher_max *
+				   sizeof(struct fev__attacher);
+
+	if (g->capacity < 2 || (g->capacity & (g->capacity - 1)) != 0 ||
+	    g->slot_size < sizeof(struct fev__slot) + g->max_event ||
+	    g->off_attachers < sizeof(struct fev__segment) ||
+	    att_end > g->off_slots || slots_end > len ||
+	    g->seg_size != len || g->attacher_max == 0 ||
+	    g->policy > FEV_POLICY_DROP_OLDEST)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* How many inputs validate accepted (for a driver that replays a corpus). */
+size_t fev_fuzz_accepted;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fev__geometry g, made;
+	size_t len = size > 0 ? size - 1 : 0;
+	uint8_t *buf;
+	int rc;
+
+	if (size == 0)
+		return 0;
+	if ((data[0] & 1) == 0) {
+		/* aligned_alloc: validate loads the magic atomically. */
+		buf = aligned_alloc(64, (len + 64) / 64 * 64);
+		if (buf == NULL)
+			return 0;
+		memcpy(buf, data + 1, len);
+	} else {
+		uint32_t cap = 2u << (data[0] >> 1) % 6;
+		uint32_t max_event = size > 1 ? data[1] * 3u : 0;
+		uint32_t att = 1 + (size > 2 ? data[2] % 8 : 0);
+		size_t over = size > 3 ? size - 3 : 0;
+
+		if (fev__geometry_compute(cap, max_event, att, &made) < 0)
+			return 0;
+		len = made.seg_size;
+		buf = aligned_alloc(64, len);
+		if (buf == NULL)
+			return 0;
+		memset(buf, 0, len);
+		fev__segment_format(buf, &made, "fuzz", (data[0] >> 6) % 3);
+		if (over > sizeof(struct fev__header))
+			over = sizeof(struct fev__header);
+		for (size_t i = 0; i < over; i++)
+			buf[i] ^= data[3 + i];
+	}
+	rc = fev__segment_validate(buf, len, &g);
+	if (rc == 0) {
+		check_accepted(&g, len);
+		fev_fuzz_accepted++;
+	}
+	free(buf);
+	return 0;
+}
