@@ -170,7 +170,8 @@ static void pick_oldest(struct queue_view *q)
 }
 
 static int read_attachers(const struct fev__map *m, struct queue_view *q,
-			  const struct queue_view *pq, uint64_t now, double dt)
+			  const struct queue_view *pq, uint64_t now,
+			  uint64_t real_now, double dt)
 {
 	const struct fev__attacher *recs = m->attachers;
 	uint64_t claim_ns;
@@ -189,9 +190,14 @@ static int read_attachers(const struct fev__map *m, struct queue_view *q,
 			continue;
 		read_attacher(&recs[i], i, state, v);
 		b = find_att(pq, v);
-		/* Relaxed: a display value; 0 while the library keeps none. */
+		/* Relaxed: a display value (0: no zero-copy claim). */
 		claim_ns = atomic_load_explicit(&recs[i].claim_ns,
 						memory_order_relaxed);
+		/* claim_ns is CLOCK_REALTIME: make it our monotonic time. */
+		if (claim_ns != 0)
+			claim_ns = claim_ns <= real_now ?
+					   now - (real_now - claim_ns) :
+					   0;
 		claim_age(&v->prod, b ? &b->prod : NULL, claim_ns, now);
 		claim_age(&v->cons, b ? &b->cons : NULL, claim_ns, now);
 		v->enq_rate = b && dt > 0 ? rate(v->enqueued, b->enqueued, dt) :
@@ -216,7 +222,7 @@ static const struct queue_view *find_queue(const struct snapshot *prev,
 }
 
 static void sample_queue(const char *inst, const struct snapshot *prev,
-			 uint64_t now, struct queue_view *q)
+			 uint64_t now, uint64_t real_now, struct queue_view *q)
 {
 	const struct queue_view *pq = find_queue(prev, q->name);
 	double dt = prev != NULL ? (double)(now - prev->mono_ns) / 1e9 : 0;
@@ -231,7 +237,7 @@ static void sample_queue(const char *inst, const struct snapshot *prev,
 	q->seg_size = m.len;
 	q->created_ns = m.seg->hdr.created_ns;
 	q->creator_pid = m.seg->hdr.creator_pid;
-	q->err = read_attachers(&m, q, pq, now, dt);
+	q->err = read_attachers(&m, q, pq, now, real_now, dt);
 	fev__map_close(&m);
 	if (pq != NULL && dt > 0) {
 		q->enq_rate = rate(q->st.enqueued, pq->st.enqueued, dt);
@@ -279,7 +285,7 @@ int snapshot_take(const char *instance, const char *only,
 	s->mono_ns = fev__now_monotonic_ns();
 	s->real_ns = fev__now_realtime_ns();
 	for (size_t i = 0; i < s->n; i++)
-		sample_queue(instance, prev, s->mono_ns, &s->q[i]);
+		sample_queue(instance, prev, s->mono_ns, s->real_ns, &s->q[i]);
 	if (only != NULL && s->q[0].err == -ENOENT) {
 		snapshot_free(s);
 		return -ENOENT;

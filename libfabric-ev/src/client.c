@@ -327,6 +327,19 @@ static void wake(fev_queue *q, struct fev__waitword *w)
 		counter_set(&q->me->wakes, ++q->wakes);
 }
 
+/*
+ * A claim starts from idle: zero-copy calls stamp when (the caller may hold
+ * the slot for long, and fev stat shows for how long); copying calls hold it
+ * for one copy and only clear a stamp left by an earlier zero-copy call.
+ */
+static void note_claim_start(fev_queue *q, const struct fev__holder *h,
+			     bool zero_copy)
+{
+	if (h->held == 0)
+		counter_set(&q->me->claim_ns,
+			    zero_copy ? fev__clock_realtime_ns(&q->clock) : 0);
+}
+
 /* ---- producing --------------------------------------------------------- */
 
 /* Discard the oldest event when the queue is truly full of waiting events
@@ -347,7 +360,7 @@ static bool drop_oldest(fev_queue *q)
 
 /* Take up to want positions for writing; returns how many, or -errno. */
 static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
-			uint64_t *pos)
+			uint64_t *pos, bool zero_copy)
 {
 	struct deadline d = { .timeout_ns = timeout_ns };
 	bool counted = false;
@@ -358,6 +371,7 @@ static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 
 		if (deleted(q))
 			return -EIDRM;
+		note_claim_start(q, &q->prod, zero_copy);
 		k = fev__ring_reserve(&q->map.ring, &q->prod, want, pos);
 		if (k > 0)
 			return (int)k;
@@ -395,7 +409,7 @@ int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
 		return -EMSGSIZE;
 	if (data == NULL && len != 0)
 		return -EINVAL;
-	rc = produce_take(q, 1, timeout_ns, &pos);
+	rc = produce_take(q, 1, timeout_ns, &pos, false);
 	if (rc < 0)
 		return rc;
 	if (len != 0)
@@ -422,7 +436,7 @@ int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 	for (size_t i = 0; i < n; i++)
 		if (iov[i].iov_len > q->max_event)
 			return -EMSGSIZE;
-	k = produce_take(q, (uint32_t)n, timeout_ns, &pos);
+	k = produce_take(q, (uint32_t)n, timeout_ns, &pos, false);
 	if (k < 0)
 		return k;
 	ts = fev__clock_realtime_ns(&q->clock);
@@ -451,7 +465,7 @@ int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
 		return -EINVAL;
 	if (n > q->map.geo.capacity)
 		n = q->map.geo.capacity;
-	k = produce_take(q, (uint32_t)n, timeout_ns, &pos);
+	k = produce_take(q, (uint32_t)n, timeout_ns, &pos, true);
 	for (int i = 0; i < k; i++) {
 		claims[i].data =
 			fev__slot_payload(fev__ring_slot(&q->map.ring, pos + i));
@@ -563,7 +577,7 @@ static int slot_to_event(fev_queue *q, uint64_t pos, fev_event *ev)
 }
 
 static int consume(fev_queue *q, fev_event *evs, size_t max,
-		   int64_t timeout_ns)
+		   int64_t timeout_ns, bool zero_copy)
 {
 	struct deadline d = { .timeout_ns = timeout_ns };
 
@@ -574,6 +588,7 @@ static int consume(fev_queue *q, fev_event *evs, size_t max,
 
 		if (deleted(q))
 			return -EIDRM;
+		note_claim_start(q, &q->cons, zero_copy);
 		k = fev__ring_acquire(&q->map.ring, &q->cons,
 				      max > UINT32_MAX ? UINT32_MAX :
 							 (uint32_t)max,
@@ -601,7 +616,8 @@ static int consume(fev_queue *q, fev_event *evs, size_t max,
 	}
 }
 
-int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns)
+static int acquire_one(fev_queue *q, fev_event *ev, int64_t timeout_ns,
+		       bool zero_copy)
 {
 	int rc;
 
@@ -614,8 +630,13 @@ int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns)
 		q->stashed = false;
 		return 0;
 	}
-	rc = consume(q, ev, 1, timeout_ns);
+	rc = consume(q, ev, 1, timeout_ns, zero_copy);
 	return rc < 0 ? rc : 0;
+}
+
+int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns)
+{
+	return acquire_one(q, ev, timeout_ns, true);
 }
 
 int fev_acquire_batch(fev_queue *q, fev_event *evs, size_t max,
@@ -630,7 +651,7 @@ int fev_acquire_batch(fev_queue *q, fev_event *evs, size_t max,
 		q->stashed = false;
 		return 1;
 	}
-	return consume(q, evs, max, timeout_ns);
+	return consume(q, evs, max, timeout_ns, true);
 }
 
 static int release_one(fev_queue *q, const fev_event *ev)
@@ -684,7 +705,7 @@ ssize_t fev_recv(fev_queue *q, void *buf, size_t cap, fev_meta *meta,
 
 	if (buf == NULL && cap != 0)
 		return -EINVAL;
-	rc = fev_acquire(q, &ev, timeout_ns);
+	rc = acquire_one(q, &ev, timeout_ns, false);
 	if (rc < 0)
 		return rc;
 	if (ev.len > cap) {

@@ -164,7 +164,9 @@ struct fev__attacher {
 	_Atomic uint64_t full_waits;
 	_Atomic uint64_t sleeps;
 	_Atomic uint64_t wakes;
-	_Atomic uint64_t claim_ns; /* CLOCK_MONOTONIC when a claim was taken */
+	/* CLOCK_REALTIME when a zero-copy call took a claim from idle;
+	 * 0 after a copying call (its claim lasts one copy). */
+	_Atomic uint64_t claim_ns;
 	uint8_t reserved1[8];
 };
 static_assert(sizeof(struct fev__attacher) == 128, "attacher record");
