@@ -1,6 +1,7 @@
 /* Administration: create, delete and inspect queue segments. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -176,10 +177,18 @@ static void sum_stats(const struct fev__map *m, fev_stats *out)
 				&m->seg->not_full.word, memory_order_relaxed));
 }
 
-/* Retries while counters are moving to the retired totals (R7/R8). */
+/*
+ * Retries while counters are moving to the retired totals (R7/R8).  A
+ * retirer can be preempted mid-move, so after a few quick tries we yield,
+ * for STATS_PATIENCE_NS at most: a retirer killed mid-move leaves the
+ * marker behind, and then a best-effort sum is all there is.
+ */
+#define STATS_PATIENCE_NS (20 * 1000 * 1000)
+
 void fev__map_stats(const struct fev__map *m, fev_stats *out)
 {
 	const _Atomic uint32_t *seq = &m->seg->fabric.stats_seq;
+	uint64_t give_up = 0;
 
 	for (int tries = 0;; tries++) {
 		/* A7: pairs with R7/R8: a retirement that began is seen. */
@@ -191,9 +200,15 @@ void fev__map_stats(const struct fev__map *m, fev_stats *out)
 		/* A8: pairs with R8; the sums above happen before it. */
 		atomic_thread_fence(memory_order_acquire);
 		after = atomic_load_explicit(seq, memory_order_seq_cst);
-		if ((before == after && before < FEV__STATS_RETIRING) ||
-		    tries == 1000)
-			return; /* a steady read, or a best effort */
+		if (before == after && before < FEV__STATS_RETIRING)
+			return; /* a steady read */
+		if (tries < 64)
+			continue;
+		if (give_up == 0)
+			give_up = fev__now_monotonic_ns() + STATS_PATIENCE_NS;
+		else if (fev__now_monotonic_ns() > give_up)
+			return; /* best effort */
+		sched_yield();
 	}
 }
 
