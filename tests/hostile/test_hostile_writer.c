@@ -167,13 +167,19 @@ static uint64_t limit_for(int64_t timeout)
 }
 
 static const int open_ok[] = { -EUSERS, -EBADMSG, -EPROTO, -EIDRM, 1 };
-static const int produce_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, 1 };
+/*
+ * -EMSGSIZE: a handle opened while the header was forged may have
+ * validated another, consistent, max_event (a smaller one in the same
+ * slot size).
+ */
+static const int produce_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EMSGSIZE,
+				  1 };
 static const int commit_ok[] = { -EINVAL, 1 };
 static const int consume_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG,
 				  1 };
 /* fev_recv releases too: a slot the writer moved on is -EINVAL. */
 static const int recv_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG,
-			       -EINVAL, 1 };
+			       -EINVAL, -EMSGSIZE, 1 };
 static const int release_ok[] = { -EINVAL, 1 };
 static const int stats_ok[] = { -EBADMSG, -EPROTO, 1 };
 static const int repair_ok[] = { -EAGAIN, 1 };
