@@ -694,15 +694,18 @@ static void wait_ready(int fd, int n)
 	}
 }
 
-/* With the writer gone: repair, statistics, open, delete still answer. */
-static void aftermath(const struct run *r)
+/* With the writer gone: repair, statistics and open still answer. */
+static int aftermath(void *arg)
 {
+	const struct run *r = arg;
 	fev_queue *q;
 	struct fev__map m;
 	uint8_t v[64] = { 0 };
 	uint64_t t0 = fevtest_now_ns();
-	int rc = fev__map_open(r->inst, "q", true, &m);
+	int rc;
 
+	role_name = "aftermath";
+	rc = fev__map_open(r->inst, "q", true, &m);
 	check("fev__map_open", rc, stats_ok, t0, OPEN_LIMIT_NS);
 	if (rc == 0) {
 		repair_pass(&m, true);
@@ -720,8 +723,7 @@ static void aftermath(const struct run *r)
 		      t0, limit_for(2 * MS));
 		fev_close(q);
 	}
-	assert_int_equal(fev_queue_delete("q", r->inst), 0);
-	fevtest_assert_no_leftovers(r->inst);
+	return 0;
 }
 
 static uint64_t master_seed(void)
@@ -752,7 +754,9 @@ static int fork_role(int (*fn)(void *), struct run *r)
 		close(r->parent_fds[0]);
 		close(r->parent_fds[1]);
 		memset(answers, 0, sizeof(answers)); /* the parent's, so far */
-		alarm(120); /* a role that hangs dies, and the test fails */
+		/* A call that never returns cannot time itself: the role
+		 * dies of SIGALRM instead, and the test fails. */
+		alarm((unsigned)(r->run_ns / 1000000000u) + 15);
 		exit(fn(r));
 	}
 	return pid;
@@ -762,8 +766,9 @@ static void run_config(const struct config *cfg, uint64_t seed)
 {
 	int (*const roles[])(void *) = { producer, consumer, supervisor,
 					 writer };
-	const char *names[] = { "producer", "consumer", "fevd", "writer" };
-	int pids[4], go[2], ready[2];
+	const char *names[] = { "producer", "consumer", "fevd", "writer",
+				"aftermath" };
+	int pids[5], go[2], ready[2];
 	unsigned ms = run_ms();
 	struct run r = { .cfg = cfg, .seed = seed };
 	int failed = 0;
@@ -792,22 +797,34 @@ static void run_config(const struct config *cfg, uint64_t seed)
 	wait_ready(ready[0], 4);
 	close(ready[0]);
 	close(go[1]);
-	for (int i = 0; i < 4; i++) {
-		int st = fevtest_wait(pids[i], ms + 60000);
+	for (int i = 0; i < 5; i++) {
+		int st;
 
-		if (st != 0) {
+		if (i == 4) {
+			if (failed)
+				break;
+			r.parent_fds[0] = r.parent_fds[1] = -1;
+			pids[4] = fork_role(aftermath, &r);
+		}
+		st = fevtest_wait(pids[i], ms + 30000);
+		if (st == 128 + SIGALRM)
+			fprintf(stderr, "  %s hung: a call never returned "
+					"(seed %" PRIu64 ")\n",
+				names[i], seed);
+		else if (st != 0)
 			fprintf(stderr, "  %s exited with %d (seed %" PRIu64
 					")\n",
 				names[i], st, seed);
-			failed = 1;
-		}
+		failed |= st != 0;
 	}
 	if (failed) {
 		fevtest_cleanup(r.inst);
 		fail_msg("%s: a role broke a promise (seed %" PRIu64 ")",
 			 cfg->name, seed);
 	}
-	aftermath(&r);
+	/* Delete removes even a corrupt segment. */
+	assert_int_equal(fev_queue_delete("q", r.inst), 0);
+	fevtest_assert_no_leftovers(r.inst);
 }
 
 static void test_hostile_writer_gets_only_documented_errors(void **state)
