@@ -9,6 +9,15 @@
 
 #include "fevtest.h"
 
+static char last_inst[FEV_INSTANCE_MAX + 1];
+
+void hq_cleanup_last(void)
+{
+	if (last_inst[0] != '\0')
+		fevtest_cleanup(last_inst);
+	last_inst[0] = '\0';
+}
+
 void hq_setup(struct hq *h, uint32_t capacity, uint32_t max_event,
 	      int policy)
 {
@@ -16,6 +25,7 @@ void hq_setup(struct hq *h, uint32_t capacity, uint32_t max_event,
 
 	memset(h, 0, sizeof(*h));
 	fevtest_instance(h->inst);
+	memcpy(last_inst, h->inst, sizeof(last_inst));
 	h->capacity = capacity;
 	h->max_event = max_event;
 	h->policy = policy;

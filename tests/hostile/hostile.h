@@ -25,6 +25,8 @@ void hq_setup(struct hq *h, uint32_t capacity, uint32_t max_event,
 	      int policy);
 /* Close what is still open, delete the queue, check /dev/shm is clean. */
 void hq_teardown(struct hq *h);
+/* Delete whatever the last hq_setup() left (after a failed test). */
+void hq_cleanup_last(void);
 
 /* Send the 8-byte value v; fails the test unless it is sent. */
 void hq_send(struct hq *h, uint64_t v);
