@@ -160,6 +160,25 @@ static int zmq_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 	return 0;
 }
 
+/*
+ * Polling: a non-blocking send or receive processes libzmq's internal
+ * commands (such as "the reader has room again") only now and then;
+ * reading ZMQ_EVENTS processes them at once, and every 256th empty poll
+ * waits up to 1 ms in zmq_poll(), which was needed for progress under
+ * ThreadSanitizer (a spinning 4 KiB sender stalled at the high-water mark).
+ */
+static void pump(void *s, short events, unsigned polls)
+{
+	zmq_pollitem_t it = { .socket = s, .events = events };
+	int ev;
+	size_t n = sizeof(ev);
+
+	if (polls % 256 == 0)
+		zmq_poll(&it, 1, 1);
+	else
+		zmq_getsockopt(s, ZMQ_EVENTS, &ev, &n);
+}
+
 static int zmq_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 		      void *ctx)
 {
@@ -173,7 +192,7 @@ static int zmq_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 		fill(ctx, h->buf, len, i);
 		while ((rc = zmq_send(s, h->buf, len, h->spin ? ZMQ_DONTWAIT : 0)) < 0 &&
 		       bench_retry(zmq_errno(), h->spin, &polls))
-			;
+			pump(s, ZMQ_POLLOUT, polls);
 		if (rc < 0)
 			return i > 0 ? (int)i : -zmq_errno();
 		h->next = (h->next + 1) % h->nout;
@@ -193,8 +212,10 @@ static int zmq_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 		int rc;
 
 		if (r < 0) {
-			if (k == 0 && bench_retry(zmq_errno(), h->spin, &polls))
+			if (k == 0 && bench_retry(zmq_errno(), h->spin, &polls)) {
+				pump(h->in, ZMQ_POLLIN, polls);
 				continue;
+			}
 			if (zmq_errno() == EINTR)
 				continue;
 			if (k > 0 && zmq_errno() == EAGAIN)
