@@ -487,7 +487,8 @@ int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
 
 static bool holds(const struct fev__holder *h, uint64_t pos)
 {
-	return h->held != 0 && pos >= h->lo && pos < h->hi;
+	/* Differences, not comparisons: correct across 2^64 too. */
+	return h->held != 0 && pos - h->lo < h->hi - h->lo;
 }
 
 /* A claim this handle reserved and has not committed yet. */
@@ -556,7 +557,9 @@ static void release_positions(fev_queue *q, uint64_t pos, uint32_t n)
 static int slot_to_event(fev_queue *q, uint64_t pos, fev_event *ev)
 {
 	struct fev__slot *s = fev__ring_slot(&q->map.ring, pos);
-	uint32_t len = s->len, flags = s->flags;
+	/* Loaded once: another process may rewrite them after our check. */
+	uint32_t len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
+	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
 
 	if (flags & FEV__SLOT_TOMBSTONE) {
 		release_positions(q, pos, 1);

@@ -183,7 +183,9 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 	const struct fev__ring *r = &m->ring;
 	struct fev__slot *src = fev__ring_slot(r, p), *dst;
 	struct fev__holder h = { .rec = &a->prod };
-	uint32_t len = src->len, flags = src->flags;
+	/* Loaded once: another process may rewrite them after our check. */
+	uint32_t len = __atomic_load_n(&src->len, __ATOMIC_RELAXED);
+	uint32_t flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
 	uint64_t pos, head;
 
 	if ((flags & FEV__SLOT_TOMBSTONE) || len > m->geo.max_event) {
@@ -192,7 +194,8 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 	}
 	if (fev__ring_reserve(r, &h, 1, &pos) == 1) {
 		dst = fev__ring_slot(r, pos);
-		memcpy(fev__slot_payload(dst), fev__slot_payload(src), len);
+		/* memmove: a hostile cursor could make dst and src one slot. */
+		memmove(fev__slot_payload(dst), fev__slot_payload(src), len);
 		fev__ring_commit(r, pos, len, flags | FEV_REDELIVERED,
 				 src->attacher, src->ts_ns);
 		fev__holder_done(&h, 1);

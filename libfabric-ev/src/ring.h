@@ -71,7 +71,9 @@ static inline void fev__holder_intent(struct fev__holder *h, uint64_t pos,
 				      uint32_t n)
 {
 	uint64_t lo = h->held ? h->lo : pos;
-	uint64_t hi = h->held && h->hi > pos + n ? h->hi : pos + n;
+	/* Wrap-safe max(hi, pos + n): positions are compared by distance. */
+	uint64_t hi = h->held && (int64_t)(h->hi - (pos + n)) > 0 ? h->hi :
+								     pos + n;
 
 	/* Relaxed: published by the release CAS that follows (R0). */
 	atomic_store_explicit(&h->rec->pos, lo, memory_order_relaxed);
