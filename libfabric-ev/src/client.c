@@ -73,6 +73,16 @@ static inline bool deleted(const fev_queue *q)
 
 /* ---- attaching --------------------------------------------------------- */
 
+static void zero_counters(struct fev__attacher *a)
+{
+	counter_set(&a->enqueued, 0);
+	counter_set(&a->dequeued, 0);
+	counter_set(&a->dropped, 0);
+	counter_set(&a->full_waits, 0);
+	counter_set(&a->sleeps, 0);
+	counter_set(&a->wakes, 0);
+}
+
 static int attach_record(fev_queue *q)
 {
 	uint64_t start = 0;
@@ -95,12 +105,7 @@ static int attach_record(fev_queue *q)
 		a->attach_ns = fev__now_realtime_ns();
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
 		atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
-		counter_set(&a->enqueued, 0);
-		counter_set(&a->dequeued, 0);
-		counter_set(&a->dropped, 0);
-		counter_set(&a->full_waits, 0);
-		counter_set(&a->sleeps, 0);
-		counter_set(&a->wakes, 0);
+		zero_counters(a);
 		counter_set(&a->claim_ns, 0);
 		/* R6: the record is filled in; pairs with A6 in readers. */
 		atomic_store_explicit(&a->state, FEV__ATT_ACTIVE,
@@ -177,16 +182,10 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 static void retire_counters(fev_queue *q)
 {
 	struct fev__fabric *f = &q->map.seg->fabric;
-	struct fev__attacher *a = q->me;
 
 	/* The repairer of a record closed while holding folds what is left
 	 * in it: leave nothing there to fold twice. */
-	counter_set(&a->enqueued, 0);
-	counter_set(&a->dequeued, 0);
-	counter_set(&a->dropped, 0);
-	counter_set(&a->full_waits, 0);
-	counter_set(&a->sleeps, 0);
-	counter_set(&a->wakes, 0);
+	zero_counters(q->me);
 
 	/* Relaxed RMWs: statistics, once per handle lifetime. */
 	atomic_fetch_add_explicit(&f->retired_enqueued, q->enqueued,
