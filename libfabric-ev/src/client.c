@@ -179,29 +179,6 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	return 0;
 }
 
-static void retire_counters(fev_queue *q)
-{
-	struct fev__fabric *f = &q->map.seg->fabric;
-
-	/* The repairer of a record closed while holding folds what is left
-	 * in it: leave nothing there to fold twice. */
-	zero_counters(q->me);
-
-	/* Relaxed RMWs: statistics, once per handle lifetime. */
-	atomic_fetch_add_explicit(&f->retired_enqueued, q->enqueued,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_dequeued, q->dequeued,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_dropped, q->dropped,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_full_waits, q->full_waits,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_sleeps, q->sleeps,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_wakes, q->wakes,
-				  memory_order_relaxed);
-}
-
 void fev_close(fev_queue *q)
 {
 	if (q == NULL)
@@ -209,7 +186,8 @@ void fev_close(fev_queue *q)
 	/* Positions still held stay claimed: the supervisor repairs them as
 	 * it would for a dead process (the record goes to REPAIRING). */
 	fev__stats_retire_begin(&q->map.seg->fabric);
-	retire_counters(q);
+	/* The record's counters are ours (counter_set): fold them. */
+	fev__attacher_retire_counters(&q->map.seg->fabric, q->me);
 	/* R6': pairs with A6 in readers and the CAS in attach_record(). */
 	atomic_store_explicit(&q->me->state,
 			      q->prod.held || q->cons.held ? FEV__ATT_REPAIRING :

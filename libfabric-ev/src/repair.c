@@ -269,30 +269,7 @@ static void retire(struct fev__map *m, struct fev__attacher *a,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&f->repaired_attachers, 1,
 				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_enqueued,
-				  atomic_load_explicit(&a->enqueued,
-						       memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_dequeued,
-				  atomic_load_explicit(&a->dequeued,
-						       memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_dropped,
-				  atomic_load_explicit(&a->dropped,
-						       memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_full_waits,
-				  atomic_load_explicit(&a->full_waits,
-						       memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_sleeps,
-				  atomic_load_explicit(&a->sleeps,
-						       memory_order_relaxed),
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(&f->retired_wakes,
-				  atomic_load_explicit(&a->wakes,
-						       memory_order_relaxed),
-				  memory_order_relaxed);
+	fev__attacher_retire_counters(f, a);
 	atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
 	atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
 	/* R6': the record may be reused; pairs with the CAS in attach. */

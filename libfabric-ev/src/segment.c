@@ -320,3 +320,22 @@ int fev__proc_start_time(int pid, uint64_t *out)
 {
 	return fev__proc_stat(pid, out, NULL);
 }
+
+static void retire_one(_Atomic uint64_t *total, _Atomic uint64_t *counter)
+{
+	/* Relaxed: statistics; readers are kept out by R7/R8. */
+	uint64_t v = atomic_exchange_explicit(counter, 0, memory_order_relaxed);
+
+	atomic_fetch_add_explicit(total, v, memory_order_relaxed);
+}
+
+void fev__attacher_retire_counters(struct fev__fabric *f,
+				   struct fev__attacher *a)
+{
+	retire_one(&f->retired_enqueued, &a->enqueued);
+	retire_one(&f->retired_dequeued, &a->dequeued);
+	retire_one(&f->retired_dropped, &a->dropped);
+	retire_one(&f->retired_full_waits, &a->full_waits);
+	retire_one(&f->retired_sleeps, &a->sleeps);
+	retire_one(&f->retired_wakes, &a->wakes);
+}

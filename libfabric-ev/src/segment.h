@@ -67,6 +67,13 @@ static inline void fev__stats_retire_end(struct fev__fabric *f)
 				  memory_order_seq_cst);
 }
 
+/*
+ * Fold record a's counters into the retired totals and zero them, so that
+ * nobody folds them twice.  Call between the R7/R8 brackets above.
+ */
+void fev__attacher_retire_counters(struct fev__fabric *f,
+				   struct fev__attacher *a);
+
 /* Sum counters of every attacher and the retired totals. */
 void fev__map_stats(const struct fev__map *m, fev_stats *out);
 
