@@ -174,6 +174,8 @@ int bench_run_once(const struct bench_transport *t, const struct bench_cfg *cfg,
 extern volatile int bench_interrupted;
 void bench_install_signals(void);
 const char *bench_role_name(const struct bench_cfg *cfg, int proc);
+/* The CPU --cpus puts process proc on, or -1 when not pinned. */
+int bench_cpu_of(const struct bench_cfg *cfg, int proc);
 
 /* worker.c: the bodies of the child processes */
 struct bench_shared;

@@ -40,7 +40,8 @@ static const char usage[] =
 	"  --runs N           alternating runs per transport, median reported (5)\n"
 	"  --vs LIST          baselines: pipe,unix,mq,zmq,floor (or all)\n"
 	"  --queue NAME       use fevd's queue NAME (ping-pong: also NAME-pong)\n"
-	"  --cpus LIST        pin process k to the k-th CPU of LIST (e.g. 0,1)\n"
+	"  --cpus LIST        pin producer i to the i-th CPU of LIST, consumer i\n"
+	"                     to the next one (e.g. 0,1)\n"
 	"  --sizes LIST, --procs LIST   matrix: override the sizes / P=Q counts\n"
 	"  --quick            matrix: 8 and 64 B, 1->1 and 2->2, block, tiny runs\n"
 	"  --json FILE, --csv FILE, --plot FILE.png   write results\n";

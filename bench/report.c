@@ -193,10 +193,11 @@ void bench_report_pinning(const struct bench_report *r)
 		printf("\n");
 		return;
 	}
-	printf("\n# pinning (--cpus): process k on the k-th listed cpu:");
+	printf("\n# pinning (--cpus; producer i on the i-th listed cpu, consumer i "
+	       "on the next):");
 	for (int p = 0; p < res->nproc; p++)
 		printf(" %s=cpu%d", bench_role_name(&res->cfg, p),
-		       res->cfg.cpus[p % res->cfg.ncpus]);
+		       bench_cpu_of(&res->cfg, p));
 	printf("\n");
 	for (int i = 0; i < res->cfg.ncpus; i++)
 		for (int j = i + 1; j < res->cfg.ncpus; j++) {
@@ -298,7 +299,7 @@ static void json_result(FILE *f, const struct bench_report *r,
 	for (int p = 0; have && p < res->nproc; p++) {
 		fprintf(f, "%s{\"role\": \"%s\", \"cpu\": %d, \"pinned\": %s}",
 			p ? ", " : "", bench_role_name(c, p),
-			c->ncpus ? c->cpus[p % c->ncpus] : res->cpu_of[p],
+			c->ncpus ? bench_cpu_of(c, p) : res->cpu_of[p],
 			c->ncpus ? "true" : "false");
 	}
 	fprintf(f, "], \"ht_siblings\": %s}", sib < 0 ? "null" : sib ? "true" : "false");

@@ -81,6 +81,23 @@ static int run_fail(struct run *r, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/*
+ * --cpus: producer i on the i-th listed CPU, consumer i one further along,
+ * so that with two or more CPUs a producer and "its" consumer (the floor's
+ * pairs, the ping and the pong) never share one.  The end-marker sender
+ * counts as one more producer.
+ */
+int bench_cpu_of(const struct bench_cfg *cfg, int proc)
+{
+	int np = (int)cfg->producers, nc = (int)cfg->consumers;
+
+	if (cfg->ncpus == 0)
+		return -1;
+	if (proc >= np && proc < np + nc)
+		return cfg->cpus[(proc - np + 1) % cfg->ncpus];
+	return cfg->cpus[(proc >= np ? proc - nc : proc) % cfg->ncpus];
+}
+
 static void pin(const struct bench_cfg *cfg, int proc)
 {
 	cpu_set_t set;
@@ -88,7 +105,7 @@ static void pin(const struct bench_cfg *cfg, int proc)
 	if (cfg->ncpus == 0)
 		return;
 	CPU_ZERO(&set);
-	CPU_SET(cfg->cpus[proc % cfg->ncpus], &set);
+	CPU_SET(bench_cpu_of(cfg, proc), &set);
 	sched_setaffinity(0, sizeof(set), &set);
 }
 

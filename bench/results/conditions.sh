@@ -1,7 +1,7 @@
-start=1795677233
-end=1795677538
-load_before="1.14 4.40 5.53"
-load_after="3.63 5.69 5.98"
-when="2026-11-26 07:18 UTC"
+start=1795678992
+end=1795679304
+load_before="0.99 2.78 4.14"
+load_after="2.27 3.34 4.06"
+when="2026-11-26 07:48 UTC"
 runs=5
-rev=cdb75bc
+rev=b5eeffe
