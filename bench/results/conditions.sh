@@ -1,7 +1,7 @@
-start=1795678992
-end=1795679304
-load_before="0.99 2.78 4.14"
-load_after="2.27 3.34 4.06"
-when="2026-11-26 07:48 UTC"
+start=1795679371
+end=1795679690
+load_before="0.70 2.64 3.76"
+load_after="1.90 2.97 3.66"
+when="2026-11-26 07:54 UTC"
 runs=5
-rev=b5eeffe
+rev=5205faa
