@@ -86,6 +86,9 @@ struct bench_transport {
 	const char *(*wait_note)(const struct bench_cfg *cfg);
 };
 
+/* end_per_producer / end_per_consumer for transports that need just one. */
+unsigned bench_one_end_marker(const struct bench_cfg *cfg);
+
 struct bench_chan {
 	const struct bench_transport *t;
 	const struct bench_cfg *cfg;

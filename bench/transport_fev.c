@@ -253,12 +253,6 @@ static int fev_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 	return rc < 0 ? rc : k;
 }
 
-static unsigned one(const struct bench_cfg *cfg)
-{
-	(void)cfg;
-	return 1;
-}
-
 static const char *fev_wait_note(const struct bench_cfg *cfg)
 {
 	switch (cfg->wait) {
@@ -281,6 +275,6 @@ const struct bench_transport bench_fev = {
 	.recv = fev_recv_h,
 	.close = fev_close_h,
 	.end_by_parent = true,
-	.end_per_consumer = one,
+	.end_per_consumer = bench_one_end_marker,
 	.wait_note = fev_wait_note,
 };

@@ -207,12 +207,6 @@ static void floor_close(void *hv)
 	free(hv);
 }
 
-static unsigned one(const struct bench_cfg *cfg)
-{
-	(void)cfg;
-	return 1;
-}
-
 static const char *spin_wait(const struct bench_cfg *cfg)
 {
 	(void)cfg;
@@ -229,7 +223,7 @@ const struct bench_transport bench_floor = {
 	.recv = floor_recv,
 	.close = floor_close,
 	.end_by_parent = false,
-	.end_per_producer = one,
-	.end_per_consumer = one,
+	.end_per_producer = bench_one_end_marker,
+	.end_per_consumer = bench_one_end_marker,
 	.wait_note = spin_wait,
 };

@@ -181,12 +181,6 @@ static void mq_close_h(void *hv)
 	free(h);
 }
 
-static unsigned one(const struct bench_cfg *cfg)
-{
-	(void)cfg;
-	return 1;
-}
-
 static const char *kernel_wait(const struct bench_cfg *cfg)
 {
 	return cfg->wait == BENCH_SPIN ? "O_NONBLOCK, busy-poll" : "kernel blocking";
@@ -202,6 +196,6 @@ const struct bench_transport bench_mq = {
 	.recv = mq_recv_h,
 	.close = mq_close_h,
 	.end_by_parent = true,
-	.end_per_consumer = one,
+	.end_per_consumer = bench_one_end_marker,
 	.wait_note = kernel_wait,
 };

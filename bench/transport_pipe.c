@@ -185,12 +185,6 @@ static void pipe_close(void *hv)
 	free(h);
 }
 
-static unsigned one(const struct bench_cfg *cfg)
-{
-	(void)cfg;
-	return 1;
-}
-
 static const char *kernel_wait(const struct bench_cfg *cfg)
 {
 	return cfg->wait == BENCH_SPIN ? "O_NONBLOCK, busy-poll" : "kernel blocking";
@@ -206,6 +200,6 @@ const struct bench_transport bench_pipe = {
 	.recv = pipe_recv,
 	.close = pipe_close,
 	.end_by_parent = true,
-	.end_per_consumer = one,
+	.end_per_consumer = bench_one_end_marker,
 	.wait_note = kernel_wait,
 };

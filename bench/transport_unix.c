@@ -162,12 +162,6 @@ static void unix_close(void *hv)
 	free(h);
 }
 
-static unsigned one(const struct bench_cfg *cfg)
-{
-	(void)cfg;
-	return 1;
-}
-
 static const char *kernel_wait(const struct bench_cfg *cfg)
 {
 	return cfg->wait == BENCH_SPIN ? "MSG_DONTWAIT, busy-poll" : "kernel blocking";
@@ -183,6 +177,6 @@ const struct bench_transport bench_unix = {
 	.recv = unix_recv,
 	.close = unix_close,
 	.end_by_parent = true,
-	.end_per_consumer = one,
+	.end_per_consumer = bench_one_end_marker,
 	.wait_note = kernel_wait,
 };
