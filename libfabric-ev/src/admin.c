@@ -200,7 +200,7 @@ void fev__map_stats(const struct fev__map *m, fev_stats *out)
 		/* A8: pairs with R8; the sums above happen before it. */
 		atomic_thread_fence(memory_order_acquire);
 		after = atomic_load_explicit(seq, memory_order_seq_cst);
-		if (before == after && before < FEV__STATS_RETIRING)
+		if (before == after && !FEV__STATS_BUSY(before))
 			return; /* a steady read */
 		if (tries < 64)
 			continue;

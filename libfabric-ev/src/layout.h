@@ -83,9 +83,10 @@ static_assert(offsetof(struct fev__header, name) == 120, "ABI");
 struct fev__fabric {
 	_Atomic uint32_t state; /* enum fev__seg_state */
 	/*
-	 * Retirements in progress (high 16 bits) and done (low 16 bits): a
-	 * stats reader retries while one runs or one ran, so counters moving
-	 * from a record to the retired totals are never summed twice.
+	 * Retirements in progress (low 16 bits) and done (high 16 bits,
+	 * wrapping off the top): a stats reader retries while one runs or
+	 * one ran, so counters moving from a record to the retired totals
+	 * are never summed twice.
 	 */
 	_Atomic uint32_t stats_seq;
 	_Atomic uint64_t redelivered;
@@ -119,7 +120,9 @@ struct fev__waitword {
 };
 static_assert(sizeof(struct fev__waitword) == FEV__LINE, "wait line");
 
-#define FEV__STATS_RETIRING (UINT32_C(1) << 16)
+#define FEV__STATS_RETIRING UINT32_C(1)          /* one in progress */
+#define FEV__STATS_RETIRED (UINT32_C(1) << 16)   /* one done */
+#define FEV__STATS_BUSY(seq) (((seq) & 0xffffu) != 0)
 
 #define FEV__WAIT_SEQ(w) ((uint32_t)(w))
 #define FEV__WAIT_SLEEPERS(w) ((uint32_t)((w) >> 32))

@@ -63,7 +63,8 @@ static inline void fev__stats_retire_begin(struct fev__fabric *f)
 static inline void fev__stats_retire_end(struct fev__fabric *f)
 {
 	/* R8: pairs with A8 in fev__map_stats(): one more retirement done. */
-	atomic_fetch_add_explicit(&f->stats_seq, 1 - FEV__STATS_RETIRING,
+	atomic_fetch_add_explicit(&f->stats_seq,
+				  FEV__STATS_RETIRED - FEV__STATS_RETIRING,
 				  memory_order_seq_cst);
 }
 

@@ -844,6 +844,28 @@ static void test_reserve_batch_commits_all_or_nothing_in_order(void **state)
 	assert_int_equal(fev_queue_delete("zb", c->inst), 0);
 }
 
+/* 65536 closes used to carry into the "in progress" half: every stats
+ * read then waited out its patience. */
+static void test_retirement_marker_is_clear_after_the_done_count_wraps(
+	void **state)
+{
+	struct ctx *c = *state;
+	struct fev__map m;
+	fev_queue *q;
+
+	fevtest_create(c->inst, "wrap", 16, 8, FEV_POLICY_BLOCK);
+	assert_int_equal(fev__map_open(c->inst, "wrap", true, &m), 0);
+	atomic_store(&m.seg->fabric.stats_seq, UINT32_C(0xffff0000));
+	for (int i = 0; i < 3; i++) {
+		q = fevtest_open(c->inst, "wrap", FEV_PRODUCER, 0);
+		fev_close(q);
+		assert_false(FEV__STATS_BUSY(
+			atomic_load(&m.seg->fabric.stats_seq)));
+	}
+	fev__map_close(&m);
+	assert_int_equal(fev_queue_delete("wrap", c->inst), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -913,6 +935,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_reserve_batch_commits_all_or_nothing_in_order,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_retirement_marker_is_clear_after_the_done_count_wraps,
 			setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
