@@ -151,6 +151,30 @@ static void tombstone(const struct fev__ring *r, uint64_t pos)
 }
 
 /* Positions [lo, hi) a dead producer may hold. */
+/*
+ * A repairer died between taking position p for an in-place redelivery
+ * (see redeliver()) and committing it: the slot still holds the event of
+ * lap p - capacity, full.  No producer takes a position whose slot is not
+ * free, so that sequence can only mean this: finish the redelivery.
+ */
+static void finish_in_place(struct fev__map *m, uint64_t p,
+			    struct fev__repair_result *res)
+{
+	struct fev__slot *s = fev__ring_slot(&m->ring, p);
+	/* Loaded once: another process may rewrite them after our check. */
+	uint32_t len = __atomic_load_n(&s->len, __ATOMIC_RELAXED);
+	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
+
+	if (len > m->geo.max_event || (flags & FEV__SLOT_TOMBSTONE)) {
+		tombstone(&m->ring, p);
+		res->tombstoned++;
+		return;
+	}
+	fev__ring_commit(&m->ring, p, len, flags | FEV_REDELIVERED,
+			 s->attacher, s->ts_ns);
+	res->redelivered++;
+}
+
 static uint32_t repair_producer(struct fev__map *m, struct range claim,
 				uint64_t head, const struct live_claims *lc,
 				struct fev__repair_result *res)
@@ -161,14 +185,20 @@ static uint32_t repair_producer(struct fev__map *m, struct range claim,
 	 * reaches further is forged, and must not cost a loop over it. */
 	for (uint64_t p = lowest_holdable(claim.lo, head, m->geo.capacity);
 	     p < claim.hi && p < head; p++) {
-		if (slot_seq(&m->ring, p) != p)
+		uint64_t seq = slot_seq(&m->ring, p);
+
+		if (seq != p && seq != p - m->geo.capacity + 1)
 			continue; /* committed, or never ours */
 		if (named_by_live(lc, p)) {
 			pending++;
 			continue;
 		}
-		tombstone(&m->ring, p);
-		res->tombstoned++;
+		if (seq == p) {
+			tombstone(&m->ring, p);
+			res->tombstoned++;
+		} else {
+			finish_in_place(m, p, res);
+		}
 	}
 	return pending;
 }
@@ -319,11 +349,11 @@ int fev__repair_attacher(struct fev__map *m, uint32_t idx,
 		res->redelivered += pass.redelivered;
 		res->pending = pending;
 	}
-	if (pass.tombstoned || pass.redelivered) {
-		fev__wait_fence(false); /* F1: the repairs are published */
-		fev__wait_wake_all(&m->seg->not_empty);
-		fev__wait_wake_all(&m->seg->not_full);
-	}
+	/* Always: a slot released without redelivery (nothing deliverable
+	 * in it) frees room too.  Costs a load when nobody sleeps. */
+	fev__wait_fence(false); /* F1: the repairs are published */
+	fev__wait_wake_all(&m->seg->not_empty);
+	fev__wait_wake_all(&m->seg->not_full);
 	if (pending != 0) {
 		/* Count what this pass did now; the record stays REPAIRING. */
 		atomic_fetch_add_explicit(&m->seg->fabric.tombstoned,

@@ -111,6 +111,16 @@ static uint32_t dead_record(struct fixture *f)
 	return 0;
 }
 
+static void repair_all_dead_or_closed(struct fixture *f,
+				      struct fev__repair_result *r)
+{
+	for (uint32_t i = 0; i < f->map.geo.attacher_max; i++)
+		if (atomic_load(&f->map.attachers[i].state) ==
+		    FEV__ATT_REPAIRING)
+			assert_int_equal(
+				fev__repair_attacher(&f->map, i, r), 0);
+}
+
 static void repair_all_dead(struct fixture *f, struct fev__repair_result *r)
 {
 	assert_int_equal(fev__repair_attacher(&f->map, dead_record(f), r), 0);
@@ -276,6 +286,42 @@ static void test_record_of_owner_dead_while_attaching_is_reclaimed(
 	assert_false(fev__attacher_reclaim_abandoned(a)); /* free: no-op */
 }
 
+/* A repairer killed between taking head for an in-place redelivery and
+ * committing it: the next repairer finishes the job. */
+static void test_in_place_redelivery_interrupted_by_repairer_death_is_finished(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	struct fev__attacher *a;
+	uint64_t head = 4;
+	char buf[64];
+	fev_meta m;
+
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(fev_send(f->q, &i, sizeof(i), 0), 0);
+	child_dies(f, DIE_AFTER_ACQUIRE); /* holds event 0, position 0 */
+	a = &f->map.attachers[dead_record(f)];
+	/* What redeliver() does before its commit, then "dies". */
+	atomic_store(&a->state, FEV__ATT_REPAIRING);
+	atomic_store(&a->prod.pos, 4);
+	atomic_store(&a->prod.n, 1);
+	assert_true(atomic_compare_exchange_strong(&f->map.ring.head->pos,
+						   &head, 5));
+	repair_all_dead_or_closed(f, &r);
+	assert_int_equal(r.redelivered, 1);
+	for (int want = 1; want < 4; want++) {
+		assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+		assert_int_equal(*(int *)buf, want);
+	}
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+	assert_int_equal(*(int *)buf, 0);
+	assert_int_equal(m.flags, FEV_REDELIVERED);
+	assert_int_equal(m.id, 4);
+	assert_int_equal(fev_send(f->q, "x", 1, 0), 0);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +346,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_record_of_owner_dead_while_attaching_is_reclaimed,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_in_place_redelivery_interrupted_by_repairer_death_is_finished,
+			setup_tiny, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
