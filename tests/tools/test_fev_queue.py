@@ -141,9 +141,13 @@ def test_event_sub_could_not_write_out_is_delivered_again(f):
     expect_rc(f.fev("queue", "create", "jobs", "--capacity", "16"), 0,
               "create")
     expect_rc(f.fev("pub", "jobs", "-m", "first"), 0, "pub")
+    # The reader is gone before sub starts: closing it after the spawn
+    # raced with a fast sub that wrote and released the event first.
+    rd, wr = os.pipe()
+    os.close(rd)
     sub = f.spawn([os.environ["FEV"], "sub", "jobs", "-n", "1"],
-                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    sub.stdout.close()  # the reader is gone before the first write
+                  stdout=wr, stderr=subprocess.PIPE)
+    os.close(wr)
     _, err = sub.communicate(timeout=20)
     expect(sub.returncode == 0 and err == b"", "a closed pipe ends sub "
            "quietly", sub.returncode, err)
