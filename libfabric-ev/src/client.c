@@ -330,7 +330,7 @@ static bool drop_oldest(fev_queue *q)
 	if (fev__ring_acquire(&q->map.ring, &q->cons, 1, &pos) == 0)
 		return false;
 	fev__ring_release(&q->map.ring, pos);
-	fev__holder_done(&q->cons, 1);
+	fev__holder_done(&q->cons, pos, 1);
 	counter_set(&q->me->dropped, ++q->dropped);
 	return true;
 }
@@ -367,12 +367,18 @@ static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 	}
 }
 
-static void publish(fev_queue *q, uint32_t n)
+static void published(fev_queue *q, uint32_t n)
 {
-	fev__holder_done(&q->prod, n);
 	q->enqueued += n;
 	counter_set(&q->me->enqueued, q->enqueued);
 	wake(q, &q->map.seg->not_empty);
+}
+
+/* [pos, pos + n) are committed: tell the claim and any sleeper. */
+static void publish(fev_queue *q, uint64_t pos, uint32_t n)
+{
+	fev__holder_done(&q->prod, pos, n);
+	published(q, n);
 }
 
 int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
@@ -394,7 +400,7 @@ int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
 		       data, len);
 	fev__ring_commit(&q->map.ring, pos, (uint32_t)len, 0, q->me_index,
 			 fev__clock_realtime_ns(&q->clock));
-	publish(q, 1);
+	publish(q, pos, 1);
 	return 0;
 }
 
@@ -426,7 +432,7 @@ int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 		fev__ring_commit(&q->map.ring, pos + i,
 				 (uint32_t)iov[i].iov_len, 0, q->me_index, ts);
 	}
-	publish(q, (uint32_t)k);
+	publish(q, pos, (uint32_t)k);
 	return k;
 }
 
@@ -462,18 +468,12 @@ int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
 	return rc < 0 ? rc : 0;
 }
 
-static bool holds(const struct fev__holder *h, uint64_t pos)
-{
-	/* Differences, not comparisons: correct across 2^64 too. */
-	return h->held != 0 && pos - h->lo < h->hi - h->lo;
-}
-
 /* A claim this handle reserved and has not committed yet. */
 static bool claim_open(const fev_queue *q, const fev_claim *c)
 {
 	struct fev__slot *s;
 
-	if (!holds(&q->prod, c->priv_pos))
+	if (!fev__holder_holds(&q->prod, c->priv_pos))
 		return false;
 	s = fev__ring_slot(&q->map.ring, c->priv_pos);
 	/* Relaxed: our own slot; a committed one has moved on from pos. */
@@ -500,9 +500,10 @@ int fev_commit_batch(fev_queue *q, fev_claim *claims, const size_t *lens,
 	for (size_t i = 0; i < n; i++) {
 		fev__ring_commit(&q->map.ring, claims[i].priv_pos,
 				 (uint32_t)lens[i], 0, q->me_index, ts);
+		fev__holder_done(&q->prod, claims[i].priv_pos, 1);
 		claims[i].data = NULL;
 	}
-	publish(q, (uint32_t)n);
+	published(q, (uint32_t)n);
 	return (int)n;
 }
 
@@ -522,7 +523,7 @@ static void release_positions(fev_queue *q, uint64_t pos, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
 		fev__ring_release(&q->map.ring, pos + i);
-	fev__holder_done(&q->cons, n);
+	fev__holder_done(&q->cons, pos, n);
 }
 
 /*
@@ -638,7 +639,7 @@ static int release_one(fev_queue *q, const fev_event *ev)
 {
 	struct fev__slot *s;
 
-	if (ev == NULL || !holds(&q->cons, ev->priv_pos) ||
+	if (ev == NULL || !fev__holder_holds(&q->cons, ev->priv_pos) ||
 	    (q->stashed && q->stash.priv_pos == ev->priv_pos))
 		return -EINVAL;
 	s = fev__ring_slot(&q->map.ring, ev->priv_pos);

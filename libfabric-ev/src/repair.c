@@ -228,7 +228,7 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 		memmove(fev__slot_payload(dst), fev__slot_payload(src), len);
 		fev__ring_commit(r, pos, len, flags | FEV_REDELIVERED,
 				 src->attacher, src->ts_ns);
-		fev__holder_done(&h, 1);
+		fev__holder_done(&h, pos, 1);
 		fev__ring_release(r, p);
 		return 1;
 	}
@@ -247,10 +247,10 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 		fev__holder_abandon(&h);
 		return -EAGAIN;
 	}
-	fev__holder_took(&h, 1);
-	fev__ring_commit(r, p + r->capacity, len, flags | FEV_REDELIVERED,
-			 src->attacher, src->ts_ns);
-	fev__holder_done(&h, 1);
+	fev__holder_took(&h, head, 1);
+	fev__ring_commit(r, head, len, flags | FEV_REDELIVERED, src->attacher,
+			 src->ts_ns);
+	fev__holder_done(&h, head, 1);
 	return 1;
 }
 

@@ -48,11 +48,23 @@ struct fev__ring {
 	uint32_t slot_size;
 };
 
-/* The positions one handle holds in one role, and the record naming them. */
+/*
+ * The positions one handle holds in one role, and the record naming them.
+ * Positions are taken in increasing order and given back in any order; the
+ * claim [lo, hi) must cover all that are held, and should cover little
+ * else: a live claim that names a dead peer's position keeps that position
+ * from being repaired.  So while the held positions fit in a 64-position
+ * window, bits tracks them and lo follows the lowest one; a handle that
+ * holds more than that keeps its claim wide until it holds nothing.
+ */
+#define FEV__HOLD_WINDOW 64
+
 struct fev__holder {
 	struct fev__claim *rec;
 	uint64_t lo, hi; /* [lo, hi) covers every position held */
 	uint32_t held;   /* how many of them are still held */
+	bool wide;       /* held positions outgrew the window */
+	uint64_t bits;   /* unless wide: bit i set <=> lo + i held */
 };
 
 static inline struct fev__slot *fev__ring_slot(const struct fev__ring *r,
@@ -91,18 +103,73 @@ static inline void fev__holder_abandon(struct fev__holder *h)
 		atomic_store_explicit(&h->rec->n, 0, memory_order_relaxed);
 }
 
-static inline void fev__holder_took(struct fev__holder *h, uint32_t n)
+/* Bits [from, from + n) of a 64-bit window (n <= 64, from + n <= 64). */
+static inline uint64_t fev__hold_bits(uint64_t from, uint32_t n)
 {
-	h->held += n;
+	return (n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1) << from;
 }
 
-/* n positions were committed or released; clear the claim when none left. */
-static inline void fev__holder_done(struct fev__holder *h, uint32_t n)
+static inline void fev__holder_took(struct fev__holder *h, uint64_t pos,
+				    uint32_t n)
 {
+	uint64_t off = pos - h->lo;
+
+	if (h->held == 0) {
+		h->wide = false;
+		h->bits = 0;
+	}
+	h->held += n;
+	if (h->wide)
+		return;
+	if (off + n > FEV__HOLD_WINDOW)
+		h->wide = true;
+	else
+		h->bits |= fev__hold_bits(off, n);
+}
+
+/* Does this handle hold pos? */
+static inline bool fev__holder_holds(const struct fev__holder *h,
+				     uint64_t pos)
+{
+	/* Differences, not comparisons: correct across 2^64 too. */
+	uint64_t off = pos - h->lo;
+
+	if (h->held == 0 || off >= h->hi - h->lo)
+		return false;
+	return h->wide || (off < FEV__HOLD_WINDOW && (h->bits >> off) & 1);
+}
+
+/*
+ * [pos, pos + n) were committed or released: clear the claim when nothing
+ * is left, else move its low end up to the lowest position still held.
+ */
+static inline void fev__holder_done(struct fev__holder *h, uint64_t pos,
+				    uint32_t n)
+{
+	unsigned shift;
+
 	h->held -= n;
-	if (h->held == 0)
+	if (h->held == 0) {
 		/* R3: orders our slot stores before the claim disappears. */
 		atomic_store_explicit(&h->rec->n, 0, memory_order_release);
+		return;
+	}
+	if (h->wide)
+		return;
+	h->bits &= ~fev__hold_bits(pos - h->lo, n);
+	if (h->bits & 1)
+		return;
+	shift = (unsigned)__builtin_ctzll(h->bits);
+	h->lo += shift;
+	h->bits >>= shift;
+	/*
+	 * R3 too, for the positions dropped from the claim.  pos before n:
+	 * a reader pairing n (A3) with a stale pos sees a wider range,
+	 * never a narrower one.
+	 */
+	atomic_store_explicit(&h->rec->pos, h->lo, memory_order_release);
+	atomic_store_explicit(&h->rec->n, (uint32_t)(h->hi - h->lo),
+			      memory_order_release);
 }
 
 /*
@@ -189,7 +256,7 @@ static inline uint32_t fev__ring_take(struct fev__cursor *c,
 		if (atomic_compare_exchange_weak_explicit(
 			    &c->pos, &pos, pos + k, memory_order_release,
 			    memory_order_relaxed)) {
-			fev__holder_took(h, k);
+			fev__holder_took(h, pos, k);
 			*pos_out = pos;
 			return k;
 		}

@@ -92,7 +92,7 @@ static bool push(struct fixture *f, uint64_t v)
 	if (fev__ring_reserve(&f->ring, &f->prod, 1, &pos) == 0)
 		return false;
 	put_value(f, pos, v);
-	fev__holder_done(&f->prod, 1);
+	fev__holder_done(&f->prod, pos, 1);
 	return true;
 }
 
@@ -105,7 +105,7 @@ static bool pop(struct fixture *f, uint64_t *v)
 		return false;
 	*v = get_value(f, pos);
 	fev__ring_release(&f->ring, pos);
-	fev__holder_done(&f->cons, 1);
+	fev__holder_done(&f->cons, pos, 1);
 	return true;
 }
 
@@ -159,7 +159,7 @@ static void test_ring_reserve_fails_when_full_and_acquire_when_empty(
 	assert_int_equal(pos, 0);
 	assert_false(push(f, 99));
 	fev__ring_release(&f->ring, pos);
-	fev__holder_done(&f->cons, 1);
+	fev__holder_done(&f->cons, pos, 1);
 	assert_true(push(f, 4));
 	for (uint64_t i = 1; i <= 4; i++) {
 		assert_true(pop(f, &v));
@@ -186,14 +186,14 @@ static void test_ring_hides_a_reserved_slot_until_it_is_committed(
 	assert_int_equal(atomic_load(&f->prod.rec->n), 2);
 
 	put_value(f, b, 11);
-	fev__holder_done(&f->prod, 1);
+	fev__holder_done(&f->prod, b, 1);
 	assert_int_equal(atomic_load(&f->prod.rec->n), 2);
 	/* FIFO: the later commit waits behind the earlier reservation. */
 	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 2, &pos), 0);
 	assert_int_equal(atomic_load(&f->cons.rec->n), 0);
 
 	put_value(f, a, 10);
-	fev__holder_done(&f->prod, 1);
+	fev__holder_done(&f->prod, a, 1);
 	assert_int_equal(atomic_load(&f->prod.rec->n), 0);
 	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 8, &pos), 2);
 	assert_int_equal(pos, a);
@@ -203,7 +203,8 @@ static void test_ring_hides_a_reserved_slot_until_it_is_committed(
 	assert_int_equal(get_value(f, b), 11);
 	fev__ring_release(&f->ring, a);
 	fev__ring_release(&f->ring, b);
-	fev__holder_done(&f->cons, 2);
+	fev__holder_done(&f->cons, a, 1);
+	fev__holder_done(&f->cons, b, 1);
 	assert_int_equal(atomic_load(&f->cons.rec->n), 0);
 	fixture_free(f);
 }
@@ -224,14 +225,14 @@ static void test_ring_batches_span_the_wrap_in_one_take(void **state)
 	assert_int_equal(atomic_load(&f->prod.rec->n), 6);
 	for (uint64_t i = 0; i < 6; i++)
 		put_value(f, pos + i, 100 + i);
-	fev__holder_done(&f->prod, 6);
+	fev__holder_done(&f->prod, pos, 6);
 
 	/* A batch larger than the free room takes only what is free. */
 	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 8, &pos), 2);
 	assert_int_equal(pos, 11);
 	put_value(f, 11, 106);
 	put_value(f, 12, 107);
-	fev__holder_done(&f->prod, 2);
+	fev__holder_done(&f->prod, 11, 2);
 	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 8, &pos), 0);
 
 	/* A consumer batch larger than what is there takes what is there. */
@@ -241,7 +242,7 @@ static void test_ring_batches_span_the_wrap_in_one_take(void **state)
 		assert_int_equal(get_value(f, pos + i), 100 + i);
 		fev__ring_release(&f->ring, pos + i);
 	}
-	fev__holder_done(&f->cons, 8);
+	fev__holder_done(&f->cons, pos, 8);
 	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 4, &pos), 0);
 	assert_int_equal(fev__ring_depth(&f->ring), 0);
 	fixture_free(f);
@@ -277,7 +278,7 @@ static void test_ring_carries_zero_length_events(void **state)
 				fev__ring_reserve(&f->ring, &f->prod, 1, &pos),
 				1);
 			fev__ring_commit(&f->ring, pos, 0, 0, 0, 0);
-			fev__holder_done(&f->prod, 1);
+			fev__holder_done(&f->prod, pos, 1);
 		}
 		for (int i = 0; i < 4; i++) {
 			assert_int_equal(
@@ -285,7 +286,7 @@ static void test_ring_carries_zero_length_events(void **state)
 				1);
 			assert_int_equal(fev__ring_slot(&f->ring, pos)->len, 0);
 			fev__ring_release(&f->ring, pos);
-			fev__holder_done(&f->cons, 1);
+			fev__holder_done(&f->cons, pos, 1);
 		}
 	}
 	fixture_free(f);
@@ -353,6 +354,45 @@ static void test_ring_refuses_to_spin_on_a_forged_slot_sequence(void **state)
 	fixture_free(f);
 }
 
+/* A consumer that always holds one event (acquire the next, then release
+ * the last) must not keep naming positions it gave back: a dead peer's
+ * position inside that range could never be repaired. */
+static void test_claim_follows_the_lowest_position_still_held(void **state)
+{
+	struct fixture *f = fixture_new(8);
+	uint64_t pos, prev = 0;
+
+	(void)state;
+	for (uint64_t i = 0; i < 8; i++)
+		assert_true(push(f, i));
+	for (uint64_t i = 0; i < 6; i++) {
+		assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 1, &pos),
+				 1);
+		if (i > 0) {
+			fev__ring_release(&f->ring, prev);
+			fev__holder_done(&f->cons, prev, 1);
+		}
+		assert_int_equal(atomic_load(&f->cons.rec->pos), pos);
+		assert_int_equal(atomic_load(&f->cons.rec->n), 1);
+		assert_true(fev__holder_holds(&f->cons, pos));
+		assert_false(fev__holder_holds(&f->cons, prev + (i == 0)));
+		prev = pos;
+	}
+	/* Out of order: the low end waits for the lowest to go. */
+	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 2, &pos), 2);
+	fev__ring_release(&f->ring, pos + 1);
+	fev__holder_done(&f->cons, pos + 1, 1);
+	assert_int_equal(atomic_load(&f->cons.rec->pos), prev);
+	fev__ring_release(&f->ring, prev);
+	fev__holder_done(&f->cons, prev, 1);
+	assert_int_equal(atomic_load(&f->cons.rec->pos), pos);
+	assert_false(fev__holder_holds(&f->cons, pos + 1));
+	fev__ring_release(&f->ring, pos);
+	fev__holder_done(&f->cons, pos, 1);
+	assert_int_equal(atomic_load(&f->cons.rec->n), 0);
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +407,8 @@ int main(void)
 		cmocka_unit_test(test_ring_carries_zero_length_events),
 		cmocka_unit_test(test_ring_positions_cross_the_32_bit_boundary),
 		cmocka_unit_test(test_ring_stale_cursor_hint_catches_up),
+		cmocka_unit_test(
+			test_claim_follows_the_lowest_position_still_held),
 		cmocka_unit_test(
 			test_ring_refuses_to_spin_on_a_forged_slot_sequence),
 	};
