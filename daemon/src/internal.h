@@ -79,6 +79,7 @@ struct fevd {
 	/* a segment another fevd holds the supervisor lock of */
 	char foreign[FEV_NAME_MAX + 1];
 	bool stopping;
+	bool started; /* start() finished: the queues are ours to unlink */
 	/* totals over the daemon's life, for the log and tests */
 	uint64_t repairs, stalls;
 	struct fevd_reply reply;

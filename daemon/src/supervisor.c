@@ -663,6 +663,7 @@ static int start(struct fevd *d)
 	if (pidfile_write(d->pidfh) < 0)
 		fevd_warn("cannot write pidfile %s: %s", d->pidfile_path,
 			  strerror(errno));
+	d->started = true;
 	return 0;
 }
 
@@ -807,7 +808,9 @@ void fevd_supervisor_free(struct fevd *d)
 	if (d == NULL)
 		return;
 	fevd_control_close(d);
-	if (d->reg.ht != NULL && d->cfg.unlink_on_exit)
+	/* Only a fevd that served may unlink: one that failed to start has
+	 * adopted queues holding other people's events. */
+	if (d->reg.ht != NULL && d->cfg.unlink_on_exit && d->started)
 		unlink_all(d);
 	fevd_liveness_close(d);
 	fevd_registry_destroy(&d->reg);

@@ -270,6 +270,31 @@ static void test_unlink_on_exit_deletes_segments_at_stop(void **state)
 	assert_int_equal(fh_shm_count(h->instance), 0);
 }
 
+/* A fevd that fails to start has adopted queues it never served. */
+static void test_failed_start_never_unlinks_adopted_queues(void **state)
+{
+	struct fh *h = *state;
+	fev_queue_config c = { .struct_size = sizeof(c), .capacity = 8,
+			       .max_event = 8, .mode = 0600 };
+	const char *args[] = { "--config", h->conf, "--control-socket",
+			       "/proc/fev-no-such-dir/fevd.sock", NULL };
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = h->instance };
+	fev_queue *q;
+	fev_stats st;
+	int status;
+
+	assert_int_equal(fev_queue_create("a", &c, h->instance), 0);
+	assert_int_equal(fev_open("a", FEV_PRODUCER, &o, &q), 0);
+	assert_int_equal(fev_send(q, "kept", 4, 0), 0);
+	fev_close(q);
+	fh_write_config(h, "unlink_on_exit = yes\n", "[queue a]\n");
+	status = fh_wait(fh_spawn(h, args), 5000);
+	assert_true(WIFEXITED(status));
+	assert_int_not_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(fev_queue_stats("a", h->instance, &st), 0);
+	assert_int_equal(st.depth, 1);
+}
+
 static void test_queue_created_behind_fevds_back_is_adopted(void **state)
 {
 	struct fh *h = *state;
@@ -404,6 +429,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_unlink_on_exit_deletes_segments_at_stop, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_failed_start_never_unlinks_adopted_queues, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_queue_created_behind_fevds_back_is_adopted, setup,
