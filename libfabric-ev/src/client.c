@@ -416,9 +416,12 @@ int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 		return -EINVAL;
 	if (n > q->map.geo.capacity)
 		n = q->map.geo.capacity;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (iov[i].iov_len > q->max_event)
 			return -EMSGSIZE;
+		if (iov[i].iov_base == NULL && iov[i].iov_len != 0)
+			return -EINVAL;
+	}
 	k = produce_take(q, (uint32_t)n, timeout_ns, &pos, false);
 	if (k < 0)
 		return k;
