@@ -112,8 +112,11 @@ static struct fevd_watch *watch_get(struct fevd *d, int32_t pid,
 	 * read after it says whether that is the attacher (a start time of
 	 * 0 means the attacher could not read its own: trust the pid).
 	 */
-	if (fev__proc_stat(pid, &now_start, &state) < 0 ||
-	    (start != 0 && now_start != start) || pidfd_exited(w->pidfd)) {
+	/* /proc may be hidden from us (hidepid): then only the pidfd can
+	 * tell, and the pid is trusted as for a start time of 0. */
+	if (fev__proc_stat(pid, &now_start, &state) < 0)
+		now_start = start;
+	if ((start != 0 && now_start != start) || pidfd_exited(w->pidfd)) {
 		close(w->pidfd);
 		w->pidfd = -1;
 		w->dead = true;
@@ -130,7 +133,9 @@ static bool watch_is_dead(struct fevd_watch *w,
 {
 	if (w->dead)
 		return true;
-	if (w->pidfd < 0 && !fev__attacher_alive(a))
+	/* Polled too, not only watched by epoll: a pidfd that failed to
+	 * join the epoll set would otherwise never be heard from. */
+	if (w->pidfd < 0 ? !fev__attacher_alive(a) : pidfd_exited(w->pidfd))
 		w->dead = true;
 	return w->dead;
 }

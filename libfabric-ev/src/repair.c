@@ -35,6 +35,7 @@
 #include "repair.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,8 +62,13 @@ bool fev__attacher_alive(const struct fev__attacher *a)
 	if (atomic_load_explicit(&a->state, memory_order_acquire) !=
 	    FEV__ATT_ACTIVE)
 		return false;
-	if (a->pid <= 0 || fev__proc_stat(a->pid, &start, &state) < 0)
+	if (a->pid <= 0)
 		return false;
+	if (fev__proc_stat(a->pid, &start, &state) < 0)
+		/* /proc hidden from us (hidepid), not necessarily gone: a
+		 * process that exists counts as alive, which only delays a
+		 * repair, never wrongs a live claim. */
+		return kill(a->pid, 0) == 0 || errno == EPERM;
 	if (state == 'Z' || state == 'X')
 		return false;
 	return a->start_time == 0 || a->start_time == start;
