@@ -32,6 +32,7 @@ struct fev_queue {
 	int policy;
 	uint32_t spin_ns;
 	bool asymmetric_fence; /* see wait.h */
+	bool claim_stamped;    /* our record's claim_ns is not 0 */
 	struct fev__clock clock;
 	struct fev__holder prod, cons;
 	/* The event fev_recv() could not hand over (buffer too small). */
@@ -312,9 +313,11 @@ static void wake(fev_queue *q, struct fev__waitword *w)
 static void note_claim_start(fev_queue *q, const struct fev__holder *h,
 			     bool zero_copy)
 {
-	if (h->held == 0)
-		counter_set(&q->me->claim_ns,
-			    zero_copy ? fev__clock_realtime_ns(&q->clock) : 0);
+	if (h->held != 0 || (!zero_copy && !q->claim_stamped))
+		return; /* copying calls store nothing when there is no stamp */
+	counter_set(&q->me->claim_ns,
+		    zero_copy ? fev__clock_realtime_ns(&q->clock) : 0);
+	q->claim_stamped = zero_copy;
 }
 
 /* ---- producing --------------------------------------------------------- */
