@@ -1,4 +1,5 @@
 #include "harness.h"
+#include "segment.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,10 +27,7 @@ static unsigned counter;
 
 uint64_t fh_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return fev__now_monotonic_ns();
 }
 
 void fh_sleep_ms(unsigned ms)

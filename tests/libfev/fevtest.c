@@ -1,4 +1,5 @@
 #include "fevtest.h"
+#include "segment.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -103,10 +104,7 @@ void fevtest_assert_no_leftovers(const char *inst)
 
 uint64_t fevtest_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return fev__now_monotonic_ns();
 }
 
 uint64_t fevtest_cpu_ns(void)
