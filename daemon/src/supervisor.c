@@ -80,8 +80,11 @@ static void warn_if_different(const struct fevd_queue *q,
  * Take the supervisor lock of a segment: flock(LOCK_EX) on an fd fevd keeps
  * open.  Two supervisors repairing one queue would repair the same dead
  * record twice, so a segment has one, whatever pidfile each was given.
- * flock, not fcntl: closing another fd of the same file (fev__map_open
- * does) must not drop it.  Returns the fd, or -EBUSY, or -errno.
+ * flock, not fcntl: closing another fd of the same file (a client's
+ * fev__map_open in this process) must not drop it.  The segment is then
+ * mapped through this very fd (adopt()): opening the name again could map
+ * a segment deleted and re-created in between, which another fevd would
+ * lock too.  Returns the fd, or -EBUSY, or -errno.
  */
 static int lock_segment(const struct fevd *d, const char *name)
 {
@@ -112,7 +115,7 @@ static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
 
 	if (lockfd < 0)
 		return lockfd;
-	rc = fev__map_open(d->instance, name, true, &map);
+	rc = fev__map_fd(lockfd, d->instance, name, true, &map);
 	if (rc == 0 && atomic_load_explicit(&map.seg->fabric.state,
 					    memory_order_acquire) ==
 			       FEV__SEG_DELETED) {

@@ -250,29 +250,49 @@ static int map_fd(int fd, bool writable, struct fev__map *m)
 	return 0;
 }
 
-int fev__map_open(const char *instance, const char *queue, bool writable,
-		  struct fev__map *m)
+/* Map fd, waiting (up to READY_WAIT_NS) while its creator finishes it. */
+static int map_fd_when_ready(int fd, bool writable, struct fev__map *m)
 {
 	uint64_t give_up = fev__now_monotonic_ns() + READY_WAIT_NS;
 	int rc;
 
-	memset(m, 0, sizeof(*m));
-	rc = fev__shm_name(m->shm_name, sizeof(m->shm_name), instance, queue);
-	if (rc < 0)
-		return rc;
 	for (;;) {
-		int fd = shm_open(m->shm_name, writable ? O_RDWR : O_RDONLY, 0);
-
-		if (fd < 0)
-			return -errno;
 		rc = map_fd(fd, writable, m);
-		close(fd);
 		if (rc != -EAGAIN)
 			return rc;
 		if (fev__now_monotonic_ns() > give_up)
 			return -EBADMSG; /* never became ready: a dead creator */
 		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
 	}
+}
+
+int fev__map_fd(int fd, const char *instance, const char *queue,
+		bool writable, struct fev__map *m)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	rc = fev__shm_name(m->shm_name, sizeof(m->shm_name), instance, queue);
+	if (rc < 0)
+		return rc;
+	return map_fd_when_ready(fd, writable, m);
+}
+
+int fev__map_open(const char *instance, const char *queue, bool writable,
+		  struct fev__map *m)
+{
+	int fd, rc;
+
+	memset(m, 0, sizeof(*m));
+	rc = fev__shm_name(m->shm_name, sizeof(m->shm_name), instance, queue);
+	if (rc < 0)
+		return rc;
+	fd = shm_open(m->shm_name, writable ? O_RDWR : O_RDONLY, 0);
+	if (fd < 0)
+		return -errno;
+	rc = map_fd_when_ready(fd, writable, m);
+	close(fd);
+	return rc;
 }
 
 void fev__map_close(struct fev__map *m)

@@ -44,6 +44,13 @@ int fev__segment_validate(const void *base, size_t len,
 /* Open, map and validate; writable maps read-write. */
 int fev__map_open(const char *instance, const char *queue, bool writable,
 		  struct fev__map *m);
+/*
+ * Map the segment open on fd (named queue of instance), waiting on this
+ * descriptor while its creator finishes it: whoever holds a lock on fd maps
+ * exactly the file it locked, even if the name is re-created meanwhile.
+ */
+int fev__map_fd(int fd, const char *instance, const char *queue,
+		bool writable, struct fev__map *m);
 void fev__map_close(struct fev__map *m);
 
 /* Build the ring and attacher views of an already validated mapping. */

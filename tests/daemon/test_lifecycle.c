@@ -362,6 +362,86 @@ static void test_broken_segments_are_reported_once_and_never_stall_fevd(
 	assert_int_equal(fh_stop(h), 0);
 }
 
+/* Does the fevd answering on sock list queue q? */
+static bool lists_queue(const char *sock, const char *q)
+{
+	char reply[4096], line[128];
+	int rc = fh_request(sock, "list", reply, sizeof(reply));
+
+	if (rc != 0)
+		fail_msg("list on %s -> %d: %s", sock, rc, reply);
+	snprintf(line, sizeof(line), "\n%s capacity=", q);
+	return strstr(reply, line) != NULL;
+}
+
+/*
+ * fevd locks a segment, then maps it.  If the name is re-created in
+ * between, mapping by name again would map the new segment while the lock
+ * sits on the old one: a second fevd could lock the new one and two would
+ * repair it.  Here fevd A starts on an unsized segment 'q' (its creator
+ * died), so it waits inside adopt; the test swaps a complete segment in
+ * under the name (rename: atomic, so A never sees the name missing), then
+ * starts fevd B on the same instance with its own pidfile.  Exactly one of
+ * them may supervise 'q'.
+ */
+static void test_segment_recreated_while_adopting_has_one_supervisor(
+	void **state)
+{
+	struct fh *h = *state;
+	fev_queue_config c = { .struct_size = sizeof(c), .capacity = 32,
+			       .max_event = 8, .mode = 0600 };
+	char side[FEV_INSTANCE_MAX + 8], from[128], to[128];
+	char other_pid[PATH_MAX + 16], other_sock[PATH_MAX + 16];
+	bool a_has, b_has;
+	pid_t b;
+
+	snprintf(side, sizeof(side), "%sr", h->instance);
+	snprintf(from, sizeof(from), "/dev/shm/fev.%s.q", side);
+	snprintf(to, sizeof(to), "/dev/shm/fev.%s.q", h->instance);
+	snprintf(other_pid, sizeof(other_pid), "%s/other.pid", h->dir);
+	snprintf(other_sock, sizeof(other_sock), "%s/other.sock", h->dir);
+	make_segment(h->instance, "q", 0, 0);
+	fh_write_config(h, "", "[queue q]\ncapacity = 32\nmax_event = 8\n");
+	{
+		const char *args[] = { "--config", h->conf, NULL };
+
+		h->fevd = fh_spawn(h, args);
+	}
+	/* The rescan complains, then the config's queue is adopted: A now
+	 * waits (up to 1 s) for the unsized segment to become ready. */
+	assert_true(fh_log_has(h, "cannot adopt queue 'q'", 5000));
+	fh_sleep_ms(100);
+	assert_int_equal(fev_queue_create("q", &c, side), 0);
+	assert_int_equal(rename(from, to), 0);
+	assert_true(fh_log_has(h, "ready:", 5000));
+	{
+		const char *args[] = { "--config",	   h->conf,
+				       "--pidfile",	   other_pid,
+				       "--control-socket", other_sock,
+				       NULL };
+
+		b = fh_spawn(h, args);
+	}
+	/* B either serves (ready) or is refused by A's lock (exits). */
+	for (uint64_t end = fh_now_ns() + 5000000000ull;
+	     fh_log_count(h, "ready:") < 2 && fh_now_ns() < end;
+	     fh_sleep_ms(5))
+		if (waitpid(b, NULL, WNOHANG) == b) {
+			b = 0;
+			break;
+		}
+	a_has = lists_queue(h->sock, "q");
+	b_has = b > 0 && lists_queue(other_sock, "q");
+	if (b > 0) {
+		kill(b, SIGTERM);
+		fh_wait(b, 5000);
+	}
+	if (a_has == b_has)
+		fail_msg("queue 'q' supervised by %s (log %s)",
+			 a_has ? "both fevds" : "neither fevd", h->log);
+	assert_int_equal(fh_stop(h), 0);
+}
+
 /* The next datagram on the notify socket (5 s at most). */
 static void expect_notify(int fd, const char *want)
 {
@@ -441,6 +521,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_broken_segments_are_reported_once_and_never_stall_fevd,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_segment_recreated_while_adopting_has_one_supervisor,
 			setup, teardown),
 	};
 
