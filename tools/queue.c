@@ -1,12 +1,12 @@
 /* fev queue create|delete|list: administration through fevd. */
 #include <getopt.h>
-#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "control.h"
 #include "fev/fev.h"
+#include "group.h"
 
 static void usage(FILE *f)
 {
@@ -109,10 +109,13 @@ static int set_create_opt(struct create_args *a, const char *key,
 					       val);
 		a->mode = val;
 	} else if (strcmp(key, "group") == 0) {
-		if (getgrnam(val) == NULL)
-			return cli_usage_error("queue", "no group '%s' on this "
-							"machine",
-					       val);
+		gid_t gid;
+		int rc = fev__queue_group_parse(val, &gid);
+
+		/* fevd applies the same rule (group.h): they agree. */
+		if (rc < 0)
+			return cli_usage_error("queue", "bad group '%s': %s",
+					       val, fev__group_error(rc));
 		a->group = val;
 	} else {
 		return cli_usage_error("queue",

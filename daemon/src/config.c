@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "group.h"
 #include "layout.h"
 #include "log.h"
 
@@ -47,6 +48,13 @@ const char *fevd_policy_name(int policy)
 	return policy_names[policy];
 }
 
+/* Nothing, or one of the units K M G (either case) and nothing after. */
+static bool unit_suffix_ok(const char *suffix)
+{
+	return suffix[0] == '\0' ||
+	       (strchr("KMGkmg", suffix[0]) != NULL && suffix[1] == '\0');
+}
+
 int fevd_parse_u32(const char *s, uint32_t *out)
 {
 	uint64_t v;
@@ -57,6 +65,9 @@ int fevd_parse_u32(const char *s, uint32_t *out)
 	    (s[0] == '0' && s[1] != '\0' && !isalpha((unsigned char)s[1])))
 		return -EINVAL;
 	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		return -EINVAL;
+	/* expand_number() reads only the first letter: "64Kfoo" is not 64K. */
+	if (!unit_suffix_ok(s + strspn(s, "0123456789")))
 		return -EINVAL;
 	if (expand_number(s, &v) < 0)
 		return errno == ERANGE ? -ERANGE : -EINVAL;
@@ -83,22 +94,7 @@ int fevd_parse_mode(const char *s, mode_t *out)
 
 int fevd_parse_group(const char *s, gid_t *out)
 {
-	struct group gr, *res = NULL;
-	char buf[4096];
-	const char *err = NULL;
-	long long id;
-
-	if (isdigit((unsigned char)s[0])) {
-		id = strtonum(s, 0, (long long)UINT32_MAX - 1, &err);
-		if (err != NULL)
-			return -EINVAL;
-		*out = (gid_t)id;
-		return 0;
-	}
-	if (getgrnam_r(s, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return -ENOENT;
-	*out = res->gr_gid;
-	return 0;
+	return fev__group_lookup(s, out);
 }
 
 void fevd_queue_conf_defaults(struct fevd_queue_conf *q)
@@ -178,8 +174,11 @@ int fevd_queue_conf_set(struct fevd_queue_conf *q, const char *key,
 		return 0;
 	}
 	if (strcmp(key, "group") == 0) {
-		if (fevd_parse_group(value, &q->group) < 0)
-			return why(w, wl, "unknown group '%s'", value);
+		int rc = fev__queue_group_parse(value, &q->group);
+
+		if (rc < 0)
+			return why(w, wl, "group '%s': %s", value,
+				   fev__group_error(rc));
 		strlcpy(q->group_name, value, sizeof(q->group_name));
 		return 0;
 	}
@@ -385,8 +384,11 @@ static int fabric_key(struct parser *p, const char *key, const char *v)
 			return fail(p, "unlink_on_exit '%s' is not yes or no",
 				    v);
 	} else if (strcmp(key, "admin_group") == 0) {
-		if (fevd_parse_group(v, &c->admin_gid) < 0)
-			return fail(p, "unknown group '%s'", v);
+		int rc = fevd_parse_group(v, &c->admin_gid);
+
+		if (rc < 0)
+			return fail(p, "admin_group '%s': %s", v,
+				    fev__group_error(rc));
 		c->has_admin_group = true;
 		strlcpy(c->admin_group, v, sizeof(c->admin_group));
 	} else {
@@ -494,7 +496,8 @@ int fevd_config_load(const char *path, struct fevd_config *cfg, char *err,
 	ssize_t n;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused below, not wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));

@@ -77,7 +77,7 @@ const char *fevd_policy_name(int policy);
 int fevd_parse_u32(const char *s, uint32_t *out);
 /* An octal mode such as 0660.  0 or -EINVAL. */
 int fevd_parse_mode(const char *s, mode_t *out);
-/* A group name or number that exists on this system.  0 or -ENOENT. */
+/* A group that exists: fev__group_lookup() (group.h).  0 or -errno. */
 int fevd_parse_group(const char *s, gid_t *out);
 /*
  * Check one queue setting (key = value) and store it in q; 0, or -EINVAL

@@ -211,6 +211,14 @@ static void verb_create(struct fevd *d, char **w, int nw)
 			return;
 		}
 		*eq = '\0';
+		/* As the config does: one value per key, no silent winner. */
+		for (int j = 2; j < i; j++)
+			if (strcmp(w[j], w[i]) == 0) {
+				reply_err(&d->reply, -EINVAL,
+					  "bad request: key '%s' given twice",
+					  w[i]);
+				return;
+			}
 		if (fevd_queue_conf_set(&c, w[i], eq + 1, why, sizeof(why)) <
 		    0) {
 			reply_err(&d->reply, -EINVAL, "bad request: %s", why);

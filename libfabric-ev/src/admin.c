@@ -36,7 +36,10 @@ static void read_config(const fev_queue_config *cfg, mode_t *mode,
 				cfg->mode != 0 ?
 			cfg->mode :
 			0600;
-	*group = have >= offsetof(fev_queue_config, group) + sizeof(gid_t) ?
+	/* 0, as a zero-initialised config holds, is the creator's group:
+	 * never root's (see group.h). */
+	*group = have >= offsetof(fev_queue_config, group) + sizeof(gid_t) &&
+				 cfg->group != 0 ?
 			 cfg->group :
 			 (gid_t)-1;
 	*attachers = have >= offsetof(fev_queue_config, attachers) +

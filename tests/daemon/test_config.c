@@ -3,7 +3,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <setjmp.h>
 #include <cmocka.h>
@@ -41,7 +44,14 @@ static const struct bad bad_snippets[] = {
 	{ "[queue q]\nmode = 0999\n", 2, "mode '0999'" },
 	{ "[queue q]\nmode = 01777\n", 2, "mode '01777'" },
 	{ "[queue q]\nmode = rw\n", 2, "mode 'rw'" },
-	{ "[queue q]\ngroup = no-such-group-fevd\n", 2, "unknown group" },
+	{ "[queue q]\ngroup = no-such-group-fevd\n", 2, "no such group" },
+	{ "[queue q]\ngroup = 3999999999\n", 2, "no such group" },
+	{ "[queue q]\ngroup = 0\n", 2, "gid 0 cannot be given" },
+	{ "[queue q]\ngroup = root\n", 2, "gid 0 cannot be given" },
+	{ "[queue q]\ngroup = 12x\n", 2, "not a group name" },
+	{ "[queue q]\ncapacity = 64Kfoo\n", 2, "not a number" },
+	{ "[queue q]\ncapacity = 64KK\n", 2, "not a number" },
+	{ "[queue q]\nmax_event = 1Mb\n", 2, "not a number" },
 	{ "[queue q]\ncapacity = 4\ncapacity = 8\n", 3, "duplicate key" },
 	{ "[queue q]\n[queue q]\n", 2, "already defined on line 1" },
 	{ "[queue q]\nattachers = 0\n", 2, "out of range" },
@@ -56,7 +66,8 @@ static const struct bad bad_snippets[] = {
 	{ "[fabric]\nlog_level = loud\n", 2, "log_level 'loud'" },
 	{ "[fabric]\nunlink_on_exit = perhaps\n", 2, "not yes or no" },
 	{ "[fabric]\nadmin_group = no-such-group-fevd\n", 2,
-	  "unknown group" },
+	  "no such group" },
+	{ "[fabric]\nadmin_group = 3999999999\n", 2, "no such group" },
 	{ "[fabric]\ncapacity = 4\n", 2, "unknown key 'capacity' in [fabric]" },
 	{ "# ok\n[fabric]\nlog_level = info\x01\n", 3, "control character" },
 };
@@ -113,7 +124,7 @@ static void test_numbers_accept_units_and_comments_are_ignored(void **state)
 		"max_event = 2k\n"
 		"policy = drop-oldest\n"
 		"mode = 0600\n"
-		"group = 0\n"
+		"group = 65534\n"
 		"attachers = 128\n"
 		"[ queue  a.b-c_d ]\n"
 		"capacity = 16\n"
@@ -137,7 +148,7 @@ static void test_numbers_accept_units_and_comments_are_ignored(void **state)
 	assert_int_equal(q->max_event, 2048);
 	assert_int_equal(q->policy, FEV_POLICY_DROP_OLDEST);
 	assert_int_equal(q->mode, 0600);
-	assert_int_equal(q->group, 0);
+	assert_int_equal(q->group, 65534);
 	assert_int_equal(q->attachers, 128);
 	q = fevd_config_find(&cfg, "a.b-c_d");
 	assert_non_null(q);
@@ -179,6 +190,27 @@ static void test_missing_file_is_refused_with_its_name(void **state)
 	assert_non_null(strstr(err, "/nonexistent/fev.conf: "));
 }
 
+/* A FIFO cannot be read to its end: it is refused, not waited on. */
+static void test_fifo_as_config_is_refused_without_waiting(void **state)
+{
+	char dir[] = "/tmp/fevd-conf-XXXXXX", path[64];
+	struct fevd_config cfg;
+	char err[FEVD_ERR_MAX];
+	int rc;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/fifo.conf", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(5); /* a blocked open() ends the test as a failure */
+	rc = fevd_config_load(path, &cfg, err, sizeof(err));
+	alarm(0);
+	unlink(path);
+	rmdir(dir);
+	assert_int_equal(rc, -EINVAL);
+	assert_non_null(strstr(err, "not a regular file"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +222,8 @@ int main(void)
 		cmocka_unit_test(
 			test_embedded_default_is_instance_default_with_queue_events),
 		cmocka_unit_test(test_missing_file_is_refused_with_its_name),
+		cmocka_unit_test(
+			test_fifo_as_config_is_refused_without_waiting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -544,6 +544,45 @@ static void test_segment_gets_the_mode_asked_for_despite_the_umask(
 	assert_int_equal(fev_queue_delete("mode", c->inst), 0);
 }
 
+struct zero_group {
+	const char *inst;
+};
+
+/* Child: create with a zero-initialised group, report the segment's gid. */
+static int create_with_group_zero(void *arg)
+{
+	const struct zero_group *z = arg;
+	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 4,
+				 .max_event = 8 };
+	char name[64];
+	struct stat st;
+	int fd, bad;
+
+	/* Root's own group is 0: another one shows whose group it got. */
+	if (geteuid() == 0 && setegid(65534) < 0)
+		return 100;
+	if (fev_queue_create("zgroup", &cfg, z->inst) < 0)
+		return 101;
+	snprintf(name, sizeof(name), "/fev.%s.zgroup", z->inst);
+	fd = shm_open(name, O_RDONLY, 0);
+	bad = fd < 0 || fstat(fd, &st) < 0 || st.st_gid != getegid();
+	if (fd >= 0)
+		close(fd);
+	fev_queue_delete("zgroup", z->inst);
+	return bad;
+}
+
+/* A zeroed fev_queue_config.group is the creator's group, never root's. */
+static void test_zero_initialised_group_is_the_creators_group(void **state)
+{
+	struct ctx *c = *state;
+	struct zero_group z = { .inst = c->inst };
+
+	assert_int_equal(fevtest_wait(fevtest_fork(create_with_group_zero, &z),
+				      10000),
+			 0);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -918,6 +957,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_segment_gets_the_mode_asked_for_despite_the_umask,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_zero_initialised_group_is_the_creators_group,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_signals_during_a_wait_do_not_end_it, setup,

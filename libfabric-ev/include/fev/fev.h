@@ -68,7 +68,7 @@ typedef struct fev_queue_config {
 	uint32_t max_event; /* largest payload in bytes, 0 .. 16 MiB */
 	int policy;         /* FEV_POLICY_* */
 	mode_t mode;        /* segment permissions; 0: 0600 */
-	gid_t group;        /* owning group; (gid_t)-1: keep the creator's */
+	gid_t group;        /* owning group; 0 or (gid_t)-1: the creator's */
 	uint32_t attachers; /* attacher-table size; 0: 64 */
 } fev_queue_config;
 
