@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -114,14 +116,21 @@ struct pub {
 /* Sleep until event number p->sent is due under --rate. */
 static void pace(struct pub *p)
 {
+	double after_ns;
 	uint64_t due, now;
 
 	if (p->rate <= 0)
 		return;
-	due = p->start_ns + (uint64_t)((double)p->sent * 1e9 / p->rate);
-	now = fev__now_monotonic_ns();
-	if (due > now)
-		cli_sleep_ns((int64_t)(due - now));
+	/* In double, then saturated: a tiny rate (1e-10/s) puts the next
+	 * event centuries away, past what a uint64_t holds; it must wait
+	 * (until Ctrl-C), not wrap around to "now". */
+	after_ns = (double)p->sent * 1e9 / p->rate;
+	due = after_ns >= (double)(UINT64_MAX - p->start_ns) ?
+		      UINT64_MAX :
+		      p->start_ns + (uint64_t)after_ns;
+	while (!cli_stop && (now = fev__now_monotonic_ns()) < due)
+		cli_sleep_ns(due - now > SLICE_NS ? SLICE_NS :
+						    (int64_t)(due - now));
 }
 
 static int send_error(struct pub *p, int rc, size_t len)
@@ -545,51 +554,109 @@ static void sub_usage(FILE *f)
 	      f);
 }
 
-static void print_json(const fev_event *ev)
+static void print_json(FILE *f, const fev_event *ev)
 {
 	bool utf8 = out_utf8_valid(ev->data, ev->len);
 	char when[48];
 
 	out_iso_time(when, sizeof(when), ev->ts_ns);
-	printf("{\"id\":%llu,\"ts_ns\":%llu,\"time\":\"%s\",\"flags\":%u,"
-	       "\"redelivered\":%s,\"len\":%zu,\"encoding\":\"%s\","
-	       "\"payload\":",
-	       (unsigned long long)ev->id, (unsigned long long)ev->ts_ns, when,
-	       ev->flags, ev->flags & FEV_REDELIVERED ? "true" : "false",
-	       ev->len, utf8 ? "utf-8" : "base64");
+	fprintf(f,
+		"{\"id\":%llu,\"ts_ns\":%llu,\"time\":\"%s\",\"flags\":%u,"
+		"\"redelivered\":%s,\"len\":%zu,\"encoding\":\"%s\","
+		"\"payload\":",
+		(unsigned long long)ev->id, (unsigned long long)ev->ts_ns, when,
+		ev->flags, ev->flags & FEV_REDELIVERED ? "true" : "false",
+		ev->len, utf8 ? "utf-8" : "base64");
 	if (utf8)
-		out_json_string(stdout, ev->data, ev->len);
+		out_json_string(f, ev->data, ev->len);
 	else {
-		putchar('"');
-		out_base64(stdout, ev->data, ev->len);
-		putchar('"');
+		fputc('"', f);
+		out_base64(f, ev->data, ev->len);
+		fputc('"', f);
 	}
-	fputs("}\n", stdout);
+	fputs("}\n", f);
 }
 
-static void print_event(const fev_event *ev, enum sub_format fmt)
+static void format_event(FILE *f, const fev_event *ev, enum sub_format fmt)
 {
 	char when[48];
 
 	switch (fmt) {
 	case FMT_TEXT:
-		fwrite(ev->data, 1, ev->len, stdout);
-		putchar('\n');
+		fwrite(ev->data, 1, ev->len, f);
+		fputc('\n', f);
 		break;
 	case FMT_RAW:
-		fwrite(ev->data, 1, ev->len, stdout);
+		fwrite(ev->data, 1, ev->len, f);
 		break;
 	case FMT_JSON:
-		print_json(ev);
+		print_json(f, ev);
 		break;
 	case FMT_HEX:
 		out_iso_time(when, sizeof(when), ev->ts_ns);
-		printf("# event %llu  %s  %zu bytes%s\n",
-		       (unsigned long long)ev->id, when, ev->len,
-		       ev->flags & FEV_REDELIVERED ? "  redelivered" : "");
-		out_hexdump(stdout, ev->data, ev->len);
+		fprintf(f, "# event %llu  %s  %zu bytes%s\n",
+			(unsigned long long)ev->id, when, ev->len,
+			ev->flags & FEV_REDELIVERED ? "  redelivered" : "");
+		out_hexdump(f, ev->data, ev->len);
 		break;
 	}
+}
+
+/*
+ * Write all of buf to fd with write(2), no stdio buffer in between: when
+ * this returns 0 the bytes are in the kernel's hands (a pipe's buffer, a
+ * file), so the event may be released.  A signal does not stop it half
+ * way: half an event out and the whole event delivered again would print
+ * it twice.  0 or -errno.
+ */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Print one event; 0 once its bytes are written, else -errno. */
+static int print_event(const fev_event *ev, enum sub_format fmt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	int rc;
+
+	if (mem == NULL)
+		return -ENOMEM;
+	format_event(mem, ev, fmt);
+	rc = fclose(mem) == 0 ? write_all(STDOUT_FILENO, buf, len) : -ENOMEM;
+	free(buf);
+	return rc;
+}
+
+/*
+ * Has whoever reads our output gone?  A pipe's write end polls POLLERR once
+ * its reader closed it; checked while waiting for events, so a sub on a
+ * quiet queue ends with its reader instead of holding on forever.
+ */
+static bool output_gone(void)
+{
+	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = 0 };
+
+	return poll(&pfd, 1, 0) == 1 &&
+	       (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
 }
 
 struct sub {
@@ -601,7 +668,10 @@ struct sub {
 	uint64_t got;
 };
 
-/* Wait for one event in slices; 0, -ETIMEDOUT (idle timeout), -EINTR. */
+/*
+ * Wait for one event in slices; 0, -ETIMEDOUT (idle timeout), -EINTR,
+ * -EPIPE (the output is gone).
+ */
 static int sub_acquire(struct sub *s, fev_event *ev)
 {
 	uint64_t give_up = s->timeout_ns < 0 ?
@@ -615,6 +685,8 @@ static int sub_acquire(struct sub *s, fev_event *ev)
 
 		if (cli_stop)
 			return -EINTR;
+		if (output_gone())
+			return -EPIPE;
 		if (now >= give_up)
 			return -ETIMEDOUT;
 		rc = fev_acquire(s->q, ev,
@@ -636,7 +708,7 @@ static int sub_loop(struct sub *s)
 		fev_event ev;
 		int rc = sub_acquire(s, &ev);
 
-		if (rc == -EINTR)
+		if (rc == -EINTR || rc == -EPIPE)
 			return FEV_EXIT_OK;
 		if (rc == -ETIMEDOUT && s->want == UINT64_MAX)
 			return FEV_EXIT_OK;
@@ -656,13 +728,14 @@ static int sub_loop(struct sub *s)
 				  s->queue, fev_strerror(rc));
 			return FEV_EXIT_ERROR;
 		}
-		print_event(&ev, s->fmt);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			/* Keep it claimed: fevd hands it to someone else. */
-			if (errno != EPIPE)
+		rc = print_event(&ev, s->fmt);
+		if (rc < 0) {
+			/* Stop at the first failed write, the event still
+			 * claimed: fevd hands it to someone else. */
+			if (rc != -EPIPE)
 				cli_error("writing the event failed: %s",
-					  strerror(errno));
-			return errno == EPIPE ? FEV_EXIT_OK : FEV_EXIT_ERROR;
+					  strerror(-rc));
+			return rc == -EPIPE ? FEV_EXIT_OK : FEV_EXIT_ERROR;
 		}
 		fev_release(s->q, &ev);
 		s->got++;

@@ -151,13 +151,11 @@ def test_event_sub_could_not_write_out_is_delivered_again(f):
     _, err = sub.communicate(timeout=20)
     expect(sub.returncode == 0 and err == b"", "a closed pipe ends sub "
            "quietly", sub.returncode, err)
-    wait_until(lambda: json.loads(f.fev("stat", "jobs", "--json", "-i", "0")
-                                  .stdout)["queues"][0]["redelivered"] == 1,
-               what="fevd to hand the unwritten event back")
+    # sub sees the closed pipe before it takes the event (or, had it
+    # taken it, fevd hands it back, flagged): either way it comes again.
     ev = json.loads(f.fev("sub", "jobs", "-n", "1", "--json",
                           "--timeout", "5s").stdout)
-    expect(ev["payload"] == "first" and ev["redelivered"] is True,
-           "the event is not lost", ev)
+    expect(ev["payload"] == "first", "the event is not lost", ev)
 
 
 def test_stat_works_after_fevd_stops(f):

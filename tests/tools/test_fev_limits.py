@@ -1,0 +1,93 @@
+"""The fev tool at its limits (issue 9): outputs that go away, rates and
+groups at the edges of their ranges."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from fevtool import expect, expect_rc, expect_sentence, main, wait_until
+from test_fev_queue import listed, start_fevd
+
+
+def depth(f, queue):
+    r = f.fev("stat", queue, "--json", "-i", "0")
+    expect_rc(r, 0, "stat")
+    import json
+    return json.loads(r.stdout)["queues"][0]["depth"]
+
+
+def test_sub_on_a_quiet_queue_ends_when_its_reader_goes(f):
+    f.create("jobs")
+    r, w = os.pipe()
+    sub = f.spawn([os.environ["FEV"], "sub", "jobs"], stdout=w,
+                  stderr=subprocess.PIPE)
+    os.close(w)
+    wait_until(lambda: f.consumers("jobs") == 1, what="sub to attach")
+    os.close(r)  # the reader goes; no event ever comes
+    try:
+        sub.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("sub still waits 5 s after its reader went")
+    expect(sub.returncode == 0, "exit status", sub.returncode)
+
+
+def test_sub_n_1_into_head_takes_exactly_one_event(f):
+    f.create("jobs", capacity=1024)
+    expect_rc(f.fev("pub", "jobs", "-m", "e", "--count", "1000"), 0, "pub")
+    out = subprocess.run("'%s' sub jobs -n 1 | head -1" % os.environ["FEV"],
+                         shell=True, env=f.env, capture_output=True,
+                         text=True, timeout=30)
+    expect(out.stdout == "e\n", "one event printed", out.stdout)
+    expect(depth(f, "jobs") == 999, "only the printed one is released")
+
+
+def test_sub_keeps_an_event_it_could_not_write(f):
+    start_fevd(f)  # it redelivers what the failed sub held
+    f.create("jobs")
+    expect_rc(f.fev("pub", "jobs", "-m", "e", "--count", "3"), 0, "pub")
+    # A full stdout that fails every write: /dev/full.
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([os.environ["FEV"], "sub", "jobs", "-n", "3",
+                            "--timeout", "2s"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, env=f.env,
+                           timeout=30)
+    expect(p.returncode == 1 and "writing the event failed" in p.stderr,
+           "the failed write is reported", p.returncode, p.stderr)
+    # The one it held comes back (redelivered): nothing was lost.
+    r = f.fev("sub", "jobs", "-n", "3", "--timeout", "10s")
+    expect(r.stdout == "e\n" * 3, "all three still there", r.stdout)
+
+
+def test_pub_at_a_tiny_rate_waits_instead_of_overflowing(f):
+    f.create("jobs")
+    pub = f.spawn([os.environ["FEV"], "pub", "jobs", "-m", "x", "--count",
+                   "2", "--rate", "1e-10"], stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    expect(pub.poll() is None, "pub finished: --rate 1e-10 was not applied")
+    expect(depth(f, "jobs") == 1, "only the first event is due")
+    pub.send_signal(signal.SIGINT)
+    pub.communicate(timeout=10)
+    expect(pub.returncode == 1, "interrupted", pub.returncode)
+
+
+def test_queue_group_by_number_is_accepted_as_fevd_accepts_it(f):
+    start_fevd(f)
+    r = f.fev("queue", "create", "a", "--group", "65534", "--mode", "0660")
+    expect_rc(r, 0, "create --group 65534")
+    expect(os.stat("/dev/shm/fev.%s.a" % f.instance).st_gid == 65534,
+           "owned by gid 65534")
+    # gid 0 means "the creator's" to libfev: refused by both, one reason.
+    r = f.fev("queue", "create", "b", "--group", "0")
+    expect_sentence(r, 2, "gid 0 cannot be given")
+    r = f.fev("queue", "create", "b", "group=root")
+    expect_sentence(r, 2, "gid 0 cannot be given")
+    r = f.fev("queue", "create", "b", "--group", "3999999999")
+    expect_sentence(r, 2, "no such group")
+    expect("b" not in listed(f), "nothing created")
+
+
+if __name__ == "__main__":
+    sys.exit(main([v for k, v in sorted(globals().items())
+                   if k.startswith("test_")]))
