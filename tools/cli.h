@@ -81,6 +81,12 @@ void out_age(char *buf, size_t len, double seconds);
 void out_iso_time(char *buf, size_t len, uint64_t realtime_ns);
 
 bool out_utf8_valid(const uint8_t *p, size_t n);
+/*
+ * Make s, text someone else chose (a process name), safe to print and to
+ * put in JSON: in place, each control character (C0, DEL, C1: the start of
+ * a terminal escape) and each byte of invalid UTF-8 becomes '?'.
+ */
+void out_sanitize_text(char *s);
 void out_json_string(FILE *f, const char *s, size_t n);
 void out_base64(FILE *f, const uint8_t *p, size_t n);
 void out_hexdump(FILE *f, const uint8_t *p, size_t n);

@@ -87,45 +87,68 @@ void out_iso_time(char *buf, size_t len, uint64_t ns)
 		 (unsigned long)(ns % 1000000000u));
 }
 
-/* RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF. */
+/*
+ * The length of the UTF-8 sequence at p (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF) and its code point; 0 when invalid.
+ */
+static size_t utf8_decode(const uint8_t *p, size_t n, uint32_t *cp)
+{
+	uint8_t c = p[0];
+	size_t k;
+
+	if (c < 0x80)
+		return *cp = c, 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 1, *cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 2, *cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 3, *cp = c & 0x07;
+	else
+		return 0;
+	if (k >= n) /* truncated sequence */
+		return 0;
+	for (size_t j = 1; j <= k; j++) {
+		if ((p[j] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (p[j] & 0x3f);
+	}
+	if ((k == 2 && *cp < 0x800) || (k == 3 && *cp < 0x10000) ||
+	    *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return k + 1;
+}
+
 bool out_utf8_valid(const uint8_t *p, size_t n)
 {
-	size_t i = 0;
+	uint32_t cp;
+
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = utf8_decode(p + i, n - i, &cp)) == 0)
+			return false;
+	return true;
+}
+
+void out_sanitize_text(char *s)
+{
+	size_t n = strlen(s), i = 0, o = 0;
 
 	while (i < n) {
-		uint8_t c = p[i];
-		size_t k;
 		uint32_t cp;
+		size_t k = utf8_decode((const uint8_t *)s + i, n - i, &cp);
+		/* C0, DEL and C1 controls start terminal escapes. */
+		bool control = cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
 
-		if (c < 0x80) {
-			i++;
+		if (k == 0 || control) {
+			s[o++] = '?';
+			i += k ? k : 1;
 			continue;
 		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + k >= n) /* truncated sequence */
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
+		memmove(s + o, s + i, k);
+		o += k;
+		i += k;
 	}
-	return true;
+	s[o] = '\0';
 }
 
 static size_t json_escape(char *dst, unsigned char c)

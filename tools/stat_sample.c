@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "fabric.h"
 #include "segment.h"
 
@@ -61,6 +62,8 @@ static void read_comm(int32_t pid, char *buf, size_t size)
 		n = 0;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
+	/* Any user names its processes: no escapes, valid UTF-8. */
+	out_sanitize_text(buf);
 }
 
 static bool owner_alive(int32_t pid, uint64_t start_time)

@@ -96,6 +96,23 @@ static void test_utf8_validation_follows_rfc3629(void **state)
 	assert_false(out_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4));
 }
 
+static void test_sanitized_text_has_no_controls_and_is_valid_utf8(
+	void **state)
+{
+	char esc[] = "\x1b[2J\x1b]0;x\x07", bad[] = "a\xff" "b\xc3";
+	char ok[] = "h\xc3\xa9 \xe2\x98\x83", c1[] = "\xc2\x9b" "31m\x7f";
+
+	(void)state;
+	out_sanitize_text(esc);
+	assert_string_equal(esc, "?[2J?]0;x?");
+	out_sanitize_text(bad);
+	assert_string_equal(bad, "a?b?");
+	out_sanitize_text(ok);
+	assert_string_equal(ok, "h\xc3\xa9 \xe2\x98\x83");
+	out_sanitize_text(c1); /* U+009B is CSI on an 8-bit terminal */
+	assert_string_equal(c1, "?31m?");
+}
+
 static char *capture(void (*fn)(FILE *, const uint8_t *, size_t),
 		     const char *in, size_t n)
 {
@@ -180,6 +197,8 @@ int main(void)
 		cmocka_unit_test(test_counts_use_decimal_units_and_must_be_whole),
 		cmocka_unit_test(test_rates_read_per_second_per_unit_and_per_interval),
 		cmocka_unit_test(test_utf8_validation_follows_rfc3629),
+		cmocka_unit_test(
+			test_sanitized_text_has_no_controls_and_is_valid_utf8),
 		cmocka_unit_test(test_base64_matches_rfc4648_vectors),
 		cmocka_unit_test(test_hex_decode_takes_spaces_and_rejects_bad_digits),
 		cmocka_unit_test(test_json_strings_escape_quotes_and_controls),

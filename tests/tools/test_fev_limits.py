@@ -1,5 +1,6 @@
 """The fev tool at its limits (issue 9): outputs that go away, rates and
 groups at the edges of their ranges."""
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,6 @@ from test_fev_queue import listed, start_fevd
 def depth(f, queue):
     r = f.fev("stat", queue, "--json", "-i", "0")
     expect_rc(r, 0, "stat")
-    import json
     return json.loads(r.stdout)["queues"][0]["depth"]
 
 
@@ -86,6 +86,29 @@ def test_queue_group_by_number_is_accepted_as_fevd_accepts_it(f):
     r = f.fev("queue", "create", "b", "--group", "3999999999")
     expect_sentence(r, 2, "no such group")
     expect("b" not in listed(f), "nothing created")
+
+
+def test_stat_shows_an_attachers_escape_laden_name_harmlessly(f):
+    f.create("jobs")
+    # A process's name is its file name: any user picks it.  This one
+    # clears the screen, sets the title, rings and is not UTF-8.
+    evil = os.path.join(f.tmp.encode(), b"\x1b[2J\x1b]0;x\x07\xe9")
+    os.symlink(os.environ["FEV"], evil)
+    f.spawn([evil, b"sub", b"jobs"], stdout=subprocess.DEVNULL)
+    # Bytes, not f.consumers(): that decodes the JSON as UTF-8.
+    wait_until(lambda: b'"consumers":1,' in
+               f.fev("stat", "jobs", "--json", "-i", "0", text=False).stdout,
+               what="sub to attach")
+    r = f.fev("stat", "jobs", "-i", "0", text=False)
+    expect_rc(r, 0, "stat")
+    expect(not any(c in r.stdout for c in b"\x1b\x07\xe9"),
+           "escapes printed raw", r.stdout)
+    expect(b"?[2J?]0;x??" in r.stdout, "the name, made harmless", r.stdout)
+    r = f.fev("stat", "jobs", "--json", "-i", "0", text=False)
+    doc = json.loads(r.stdout.decode("utf-8"))  # strict: valid UTF-8
+    names = [a["process"] for a in doc["queues"][0]["attachers"]]
+    expect(names == ["?[2J?]0;x??"], "json name", names)
+    os.unlink(evil)
 
 
 if __name__ == "__main__":
