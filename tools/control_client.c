@@ -124,10 +124,16 @@ int ctl_request(const char *instance, const char *request,
 		return fd;
 	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		rc = -errno;
+		/* fevd may have said why it turned us away (too many
+		 * connections, out of descriptors) before closing. */
+		n = recv(fd, r->buf, CTL_REPLY_MAX, MSG_DONTWAIT);
+		close(fd);
+		if (n > 0 && n <= CTL_REPLY_MAX &&
+		    parse_reply(r, (size_t)n) == 0)
+			return 0;
 		cli_error("fevd closed the control socket %s before taking "
 			  "the request: %s",
 			  path, strerror(-rc));
-		close(fd);
 		return rc;
 	}
 	do

@@ -12,6 +12,7 @@
  * error reply, never more.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -475,6 +476,7 @@ int fevd_control_listen(struct fevd *d)
 	}
 	d->listenfd = fd;
 	fevd_epoll_add(d, fd, FEVD_TAG_LISTEN);
+	d->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return 0;
 }
 
@@ -505,20 +507,135 @@ static void peer_close(struct fevd *d, size_t i)
 	d->peers[i] = d->peers[--d->npeers];
 }
 
-/*
- * All slots taken: drop the peer idle the longest, so that connections
- * held open by one user cannot lock everyone else out.
- */
-static void evict_idlest(struct fevd *d)
+/* Tell a connection why it is turned away, then close it. */
+static void refuse(int fd, int err, const char *sentence)
 {
-	size_t idlest = 0;
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg), "%d %s\n", err, sentence);
 
-	for (size_t i = 1; i < d->npeers; i++)
-		if (d->peers[i].last_ns < d->peers[idlest].last_ns)
-			idlest = i;
-	fevd_info("control: %d connections open; closing the idlest (uid %u)",
-		  FEVD_CLIENTS_MAX, (unsigned)d->peers[idlest].cred.uid);
-	peer_close(d, idlest);
+	/* The reply waits in the socket for the peer's recv() after its
+	 * send() failed: fev shows it instead of "connection reset". */
+	send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static size_t count_peers(const struct fevd *d, bool privileged, uid_t uid,
+			  bool any_uid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->npeers; i++)
+		n += d->peers[i].privileged == privileged &&
+		     (any_uid || d->peers[i].cred.uid == uid);
+	return n;
+}
+
+/*
+ * The peer to drop so that a newcomer fits: the idlest unprivileged one,
+ * and a privileged one only for another privileged newcomer when nothing
+ * else is left.  Privileged callers are never starved by others.
+ */
+static size_t idlest(const struct fevd *d, bool privileged_too)
+{
+	size_t pick = d->npeers;
+
+	for (size_t i = 0; i < d->npeers; i++) {
+		if (d->peers[i].privileged && !privileged_too)
+			continue;
+		if (pick == d->npeers ||
+		    d->peers[i].last_ns < d->peers[pick].last_ns)
+			pick = i;
+	}
+	return pick;
+}
+
+static void evict(struct fevd *d, size_t i)
+{
+	uint64_t held;
+
+	if (fevd_ratelimit_pass(&d->log_evicted, &held))
+		fevd_info("control: connections full; closed the idlest (uid "
+			  "%u) for a newcomer (%llu more closed in the last "
+			  "%llu s)",
+			  (unsigned)d->peers[i].cred.uid,
+			  (unsigned long long)held,
+			  FEVD_RATELIMIT_NS / 1000000000ull);
+	peer_close(d, i);
+}
+
+/*
+ * Make room for p, or refuse it: an unprivileged uid holds at most
+ * FEVD_CLIENTS_PER_UID connections, and unprivileged peers together leave
+ * FEVD_CLIENTS_RESERVED slots free.  true when p may be added.
+ */
+static bool admit(struct fevd *d, const struct fevd_peer *p)
+{
+	size_t unpriv = count_peers(d, false, 0, true);
+	uint64_t held;
+
+	if (!p->privileged &&
+	    count_peers(d, false, p->cred.uid, false) >= FEVD_CLIENTS_PER_UID) {
+		if (fevd_ratelimit_pass(&d->log_refused, &held))
+			fevd_info("control: refused a connection of uid %u: it "
+				  "holds %d, the most one user may (%llu more "
+				  "refused in the last %llu s)",
+				  (unsigned)p->cred.uid, FEVD_CLIENTS_PER_UID,
+				  (unsigned long long)held,
+				  FEVD_RATELIMIT_NS / 1000000000ull);
+		refuse(p->fd, -EAGAIN,
+		       "too many connections from your uid to fevd; close "
+		       "idle ones and retry");
+		return false;
+	}
+	if (!p->privileged &&
+	    unpriv >= FEVD_CLIENTS_MAX - FEVD_CLIENTS_RESERVED)
+		evict(d, idlest(d, false));
+	else if (d->npeers == FEVD_CLIENTS_MAX)
+		evict(d, unpriv > 0 ? idlest(d, false) : idlest(d, true));
+	return true;
+}
+
+/*
+ * accept() failed with EMFILE: the connection stays pending and epoll
+ * reports the socket again at once, a busy loop.  Give up the reserve
+ * descriptor for as long as it takes to accept the connection and tell it
+ * why it is refused.
+ */
+static void accept_without_fds(struct fevd *d)
+{
+	uint64_t held;
+	int fd;
+
+	if (fevd_ratelimit_pass(&d->log_nofds, &held))
+		fevd_err("control: out of file descriptors (limit reached); "
+			 "refusing connections until some close (%llu more "
+			 "in the last %llu s); raise LimitNOFILE",
+			 (unsigned long long)held,
+			 FEVD_RATELIMIT_NS / 1000000000ull);
+	if (d->reservefd >= 0) {
+		close(d->reservefd);
+		fd = accept4(d->listenfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			refuse(fd, -EMFILE,
+			       "fevd is out of file descriptors; retry later "
+			       "(its admin may raise LimitNOFILE)");
+		d->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (d->reservefd < 0) {
+		/* No reserve to spend: stop listening until the next tick. */
+		fevd_epoll_del(d, d->listenfd);
+		d->listen_paused = true;
+	}
+}
+
+void fevd_control_tick(struct fevd *d)
+{
+	if (d->reservefd < 0)
+		d->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (d->listen_paused && d->reservefd >= 0) {
+		d->listen_paused = false;
+		fevd_epoll_add(d, d->listenfd, FEVD_TAG_LISTEN);
+	}
 }
 
 void fevd_control_accept(struct fevd *d)
@@ -527,23 +644,27 @@ void fevd_control_accept(struct fevd *d)
 		int fd = accept4(d->listenfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		socklen_t len = sizeof(struct ucred);
-		struct fevd_peer *p;
+		struct fevd_peer p;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			accept_without_fds(d);
+			return;
+		}
 		if (fd < 0)
 			return; /* EAGAIN, or a peer that gave up */
-		if (d->npeers == FEVD_CLIENTS_MAX)
-			evict_idlest(d);
-		p = &d->peers[d->npeers];
-		memset(p, 0, sizeof(*p));
-		p->fd = fd;
-		p->last_ns = fev__now_monotonic_ns();
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &p->cred, &len) <
+		memset(&p, 0, sizeof(p));
+		p.fd = fd;
+		p.last_ns = fev__now_monotonic_ns();
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &p.cred, &len) <
 		    0) {
 			close(fd);
 			continue;
 		}
-		peer_groups(p);
-		d->npeers++;
+		peer_groups(&p);
+		p.privileged = may_change(d, &p);
+		if (!admit(d, &p))
+			continue;
+		d->peers[d->npeers++] = p;
 		fevd_epoll_add(d, fd, FEVD_TAG_CLIENT);
 	}
 }
@@ -579,6 +700,10 @@ void fevd_control_close(struct fevd *d)
 {
 	while (d->npeers > 0)
 		peer_close(d, d->npeers - 1);
+	if (d->reservefd >= 0) {
+		close(d->reservefd);
+		d->reservefd = -1;
+	}
 	if (d->listenfd >= 0) {
 		fevd_epoll_del(d, d->listenfd);
 		close(d->listenfd);

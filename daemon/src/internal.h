@@ -14,12 +14,18 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "log.h"
 #include "registry.h"
 #include "supervisor.h"
 
 #define FEVD_REQUEST_MAX 4096
 #define FEVD_REPLY_MAX 65536
 #define FEVD_CLIENTS_MAX 64
+/* Of those, slots only privileged peers (who may change the instance)
+ * take: whatever other users do, root's fev queue gets in. */
+#define FEVD_CLIENTS_RESERVED 16
+/* Connections one unprivileged uid may hold at once. */
+#define FEVD_CLIENTS_PER_UID 8
 #define FEVD_PEER_GROUPS_MAX 64
 #define FEVD_BAD_MAX 32
 
@@ -39,6 +45,7 @@ struct fevd_peer {
 	uint64_t last_ns; /* CLOCK_MONOTONIC of its last request */
 	int ngroups; /* supplementary groups, -1 when unknown */
 	gid_t groups[FEVD_PEER_GROUPS_MAX];
+	bool privileged; /* may change the instance: never evicted for others */
 };
 
 /* One process we hold a pidfd for, shared by all its attacher records. */
@@ -69,6 +76,11 @@ struct fevd {
 	struct fevd_registry reg;
 	struct fevd_peer peers[FEVD_CLIENTS_MAX];
 	size_t npeers;
+	/* /dev/null held open: given up to accept-and-refuse when fevd is out
+	 * of descriptors, so a pending connection never spins the loop */
+	int reservefd;
+	bool listen_paused; /* out of descriptors, reserve included */
+	struct fevd_ratelimit log_refused, log_evicted, log_nofds;
 	struct fevd_watch *watches;
 	size_t nwatches, watches_cap;
 	uint64_t tick_ns, stall_ns;
@@ -100,6 +112,8 @@ int fevd_queue_destroy(struct fevd *d, struct fevd_queue *q);
 int fevd_control_listen(struct fevd *d);
 void fevd_control_close(struct fevd *d);
 void fevd_control_accept(struct fevd *d);
+/* Every tick: take the reserve descriptor back, listen again if paused. */
+void fevd_control_tick(struct fevd *d);
 /* hangup: epoll saw the peer hang up (recv 0 is then not a message). */
 void fevd_control_serve(struct fevd *d, int fd, bool hangup);
 /*

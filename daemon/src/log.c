@@ -8,6 +8,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "segment.h" /* fev__now_monotonic_ns() */
+
 static const char *const level_names[] = {
 	[FEVD_LOG_ERROR] = "error",   [FEVD_LOG_WARNING] = "warning",
 	[FEVD_LOG_NOTICE] = "notice", [FEVD_LOG_INFO] = "info",
@@ -98,4 +100,18 @@ void fevd_log(int level, const char *fmt, ...)
 	else
 		fprintf(stderr, "fevd: %s: %s\n", level_names[level], line);
 	pthread_mutex_unlock(&log_lock);
+}
+
+bool fevd_ratelimit_pass(struct fevd_ratelimit *rl, uint64_t *held_back)
+{
+	uint64_t now = fev__now_monotonic_ns();
+
+	if (now < rl->next_ns) {
+		rl->suppressed++;
+		return false;
+	}
+	*held_back = rl->suppressed;
+	rl->suppressed = 0;
+	rl->next_ns = now + FEVD_RATELIMIT_NS;
+	return true;
 }

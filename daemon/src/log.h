@@ -7,6 +7,7 @@
 #define FEVD_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum fevd_log_level {
 	FEVD_LOG_ERROR = 3, /* syslog priorities, so they pass straight on */
@@ -27,6 +28,24 @@ void fevd_log_use_syslog(bool on);
 
 __attribute__((format(printf, 2, 3))) void fevd_log(int level,
 						     const char *fmt, ...);
+
+/*
+ * A log line that an outsider can trigger at will (a refused connection, a
+ * bad segment) is written at most once per interval; the lines held back
+ * are counted and the next one written says how many.
+ */
+struct fevd_ratelimit {
+	uint64_t next_ns;	 /* CLOCK_MONOTONIC: the next line may go */
+	uint64_t suppressed; /* lines held back since the last one */
+};
+
+#define FEVD_RATELIMIT_NS (10ull * 1000 * 1000 * 1000)
+
+/*
+ * May a line go now?  true: write it, mentioning *held_back lines that
+ * did not (0 when none).  false: counted, say nothing.
+ */
+bool fevd_ratelimit_pass(struct fevd_ratelimit *rl, uint64_t *held_back);
 
 #define fevd_err(...) fevd_log(FEVD_LOG_ERROR, __VA_ARGS__)
 #define fevd_warn(...) fevd_log(FEVD_LOG_WARNING, __VA_ARGS__)

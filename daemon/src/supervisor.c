@@ -27,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -608,6 +609,7 @@ static struct fevd *fevd_alloc(const struct fevd_options *opts)
 		return NULL;
 	d->opts = *opts;
 	d->epfd = d->sigfd = d->stopfd = d->timerfd = d->listenfd = -1;
+	d->reservefd = -1;
 	d->tick_ns = (uint64_t)(opts->tick_ms ? opts->tick_ms : 10) * 1000000u;
 	if (d->tick_ns >= 1000000000u)
 		d->tick_ns = 999999999u;
@@ -628,6 +630,26 @@ static struct fevd *fevd_alloc(const struct fevd_options *opts)
 	return d;
 }
 
+/*
+ * systemd and most shells give 1,024 descriptors by default; fevd holds one
+ * per queue and per attached process, so it takes the hard limit.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rlim_t was = rl.rlim_cur;
+
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		fevd_info("file descriptors: soft limit raised from %llu to "
+			  "the hard limit %llu",
+			  (unsigned long long)was,
+			  (unsigned long long)rl.rlim_max);
+}
+
 static int start(struct fevd *d)
 {
 	char err[FEVD_ERR_MAX];
@@ -639,6 +661,7 @@ static int start(struct fevd *d)
 		return rc;
 	}
 	fevd_log_set_level(d->cfg.log_level);
+	raise_fd_limit();
 	rc = resolve_paths(d);
 	if (rc < 0) {
 		fevd_err("cannot build the control socket or pidfile path: %s",
@@ -724,6 +747,7 @@ static void on_timer(struct fevd *d)
 
 	if (read(d->timerfd, &ticks, sizeof(ticks)) < 0)
 		return;
+	fevd_control_tick(d);
 	if (fev__now_monotonic_ns() >= d->next_rescan_ns)
 		fevd_rescan_segments(d);
 	fevd_liveness_scan(d);

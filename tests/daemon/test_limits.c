@@ -1,0 +1,199 @@
+/*
+ * fevd at its limits, against the real binary (issue 9): other users
+ * churning connections, running out of file descriptors.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#define NOBODY 65534
+#define CHURNERS 4
+#define CHURN_HELD 200
+
+static int setup(void **state)
+{
+	static struct fh h;
+
+	memset(&h, 0, sizeof(h));
+	fh_init(&h);
+	*state = &h;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fh *h = *state;
+
+	fh_cleanup(h);
+	if (fh_shm_count(h->instance) != 0)
+		fail_msg("segments of %s left behind", h->instance);
+	return 0;
+}
+
+static void skip_unless_root(void)
+{
+	if (geteuid() != 0)
+		skip(); /* needs setuid() to become another user */
+}
+
+static int connect_to(const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Child, as nobody: open connections as fast as it can, keep the newest. */
+static int churn(void *arg)
+{
+	const char *sock = arg;
+	int held[CHURN_HELD];
+	unsigned n = 0;
+
+	if (setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 ||
+	    setuid(NOBODY) < 0)
+		return 100;
+	memset(held, -1, sizeof(held));
+	for (;;) {
+		unsigned i = n++ % CHURN_HELD;
+
+		if (held[i] >= 0)
+			close(held[i]);
+		held[i] = connect_to(sock);
+	}
+}
+
+static void test_churning_user_cannot_lock_out_root(void **state)
+{
+	struct fh *h = *state;
+	pid_t kids[CHURNERS];
+	char reply[8192];
+	int failed = 0, lines;
+
+	skip_unless_root();
+	fh_write_config(h, "log_level = info\n", "[queue events]\n");
+	fh_start(h);
+	for (int i = 0; i < CHURNERS; i++)
+		kids[i] = fh_fork(churn, h->sock);
+	fh_sleep_ms(300); /* the churn is at full speed */
+	for (int i = 0; i < 50; i++) {
+		int rc = fh_request(h->sock, "list", reply, sizeof(reply));
+
+		if (rc != 0) {
+			failed++;
+			print_message("root's list %d: %d %s\n", i, rc, reply);
+		}
+		fh_sleep_ms(20);
+	}
+	for (int i = 0; i < CHURNERS; i++) {
+		kill(kids[i], SIGKILL);
+		fh_wait(kids[i], 5000);
+	}
+	lines = fh_log_count(h, "control:");
+	assert_int_equal(failed, 0);
+	/* Refusals are logged once per interval, not once each. */
+	if (lines > 10)
+		fail_msg("%d control lines logged during the churn", lines);
+	assert_true(fh_log_has(h, "refused a connection of uid 65534", 0));
+}
+
+/* Connections past what fevd's descriptors allow get a sentence. */
+static void test_out_of_descriptors_fevd_refuses_without_spinning(
+	void **state)
+{
+	struct fh *h = *state;
+	struct rlimit low = { .rlim_cur = 40, .rlim_max = 40 };
+	int fds[60], nfds = 0, spare;
+	char reply[512], path[64];
+	unsigned long long t0, t1;
+	FILE *f;
+	ssize_t n;
+
+	fh_write_config(h, "", "[queue events]\n");
+	fh_start(h);
+	/* As a unit's LimitNOFILE=40 would: fevd found soft = hard. */
+	assert_int_equal(prlimit(h->fevd, RLIMIT_NOFILE, &low, NULL), 0);
+	for (int i = 0; i < 60; i++) {
+		fds[nfds] = connect_to(h->sock);
+		if (fds[nfds] >= 0)
+			nfds++;
+	}
+	fh_sleep_ms(200);
+	/* The one that found fevd out of descriptors was told so. */
+	spare = connect_to(h->sock);
+	assert_true(spare >= 0);
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(spare, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	n = recv(spare, reply, sizeof(reply) - 1, 0);
+	assert_true(n > 0);
+	reply[n] = '\0';
+	assert_non_null(strstr(reply, "-24 fevd is out of file descriptors"));
+	close(spare);
+	/* Connections still pending must not make fevd busy-loop. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)h->fevd);
+	for (int k = 0; k < 2; k++) {
+		unsigned long long ut, st;
+
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_int_equal(fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d "
+					"%*u %*u %*u %*u %*u %llu %llu",
+					&ut, &st),
+				 2);
+		fclose(f);
+		if (k == 0) {
+			t0 = ut + st;
+			for (int i = 0; i < 10; i++) /* pending ones */
+				if (nfds < 60 &&
+				    (fds[nfds] = connect_to(h->sock)) >= 0)
+					nfds++;
+			fh_sleep_ms(1000);
+		} else {
+			t1 = ut + st;
+		}
+	}
+	/* clock ticks (usually 100/s): a spinning loop burns ~100 */
+	if (t1 - t0 > 30)
+		fail_msg("fevd used %llu ticks of CPU in 1 s while out of "
+			 "descriptors", t1 - t0);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	fh_sleep_ms(100);
+	assert_int_equal(fh_request(h->sock, "ping", reply, sizeof(reply)),
+			 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_churning_user_cannot_lock_out_root, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_out_of_descriptors_fevd_refuses_without_spinning,
+			setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
