@@ -114,7 +114,9 @@ static void fmt_claim(char *buf, size_t size, const struct queue_view *q)
 	snprintf(buf, size, "%s%s @%llu%s pid %d%s", age,
 		 c->role == CLAIM_PRODUCER ? "prod" : "cons",
 		 (unsigned long long)c->pos, ext, (int)a->pid,
-		 a->closed ? " (closed)" : a->alive ? "" : " (dead)");
+		 a->closed      ? " (closed)" :
+		 !a->alive      ? " (dead)" :
+		 a->unchecked   ? " (unchecked)" : "");
 }
 
 static const char *err_text(int err)
@@ -332,11 +334,12 @@ static void json_attacher(struct out_buf *b, const struct att_view *a)
 		  "{\"record\":%u,\"pid\":%d,\"process\":", a->idx, (int)a->pid);
 	ob_json_string(b, a->comm);
 	ob_printf(b,
-		  ",\"role\":\"%s\",\"alive\":%s,\"closed\":%s,"
+		  ",\"role\":\"%s\",\"alive\":%s,\"unchecked\":%s,"
+		  "\"closed\":%s,"
 		  "\"enqueued\":%llu,\"dequeued\":%llu,\"dropped\":%llu,"
 		  "\"full_waits\":%llu,\"sleeps\":%llu,\"wakes\":%llu",
 		  role_name(a->roles), a->alive ? "true" : "false",
-		  a->closed ? "true" : "false",
+		  a->unchecked ? "true" : "false", a->closed ? "true" : "false",
 		  (unsigned long long)a->enqueued,
 		  (unsigned long long)a->dequeued,
 		  (unsigned long long)a->dropped,

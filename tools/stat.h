@@ -31,7 +31,8 @@ struct att_view {
 	int32_t pid;
 	uint32_t roles;	 /* FEV_PRODUCER | FEV_CONSUMER */
 	bool closed;	 /* closed holding positions: awaits repair */
-	bool alive;	 /* the pid still runs the process that attached */
+	bool alive;	 /* not dead by the library's rule (proc.h) */
+	bool unchecked;	 /* alive only because it cannot be checked */
 	char comm[20];	 /* /proc/PID/comm, or "" */
 	uint64_t attach_ns;
 	uint64_t enqueued, dequeued, dropped, full_waits, sleeps, wakes;

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "fabric.h"
+#include "repair.h"
 #include "segment.h"
 
 const char *policy_name(int policy)
@@ -64,18 +65,6 @@ static void read_comm(int32_t pid, char *buf, size_t size)
 	buf[strcspn(buf, "\n")] = '\0';
 	/* Any user names its processes: no escapes, valid UTF-8. */
 	out_sanitize_text(buf);
-}
-
-static bool owner_alive(int32_t pid, uint64_t start_time)
-{
-	uint64_t now_start;
-
-	if (pid <= 0)
-		return false;
-	if (fev__proc_start_time(pid, &now_start) < 0)
-		return false;
-	/* A different start time: the pid was reused after a crash. */
-	return start_time == 0 || now_start == start_time;
 }
 
 /* The age of claim c, given the same attacher's claim one snapshot ago. */
@@ -137,9 +126,15 @@ static void read_attacher(const struct fev__attacher *a, uint32_t idx,
 	v->roles = a->roles;
 	v->attach_ns = a->attach_ns;
 	v->closed = state == FEV__ATT_REPAIRING;
-	v->alive = !v->closed && owner_alive(a->pid, a->start_time);
-	if (v->alive)
-		read_comm(v->pid, v->comm, sizeof(v->comm));
+	if (!v->closed) {
+		int32_t local = 0;
+		enum fev__life life = fev__attacher_life(a, &local);
+
+		v->alive = life != FEV__LIFE_DEAD;
+		v->unchecked = life == FEV__LIFE_UNCHECKED;
+		if (local > 0 && v->alive)
+			read_comm(local, v->comm, sizeof(v->comm));
+	}
 	v->enqueued = atomic_load_explicit(&a->enqueued, memory_order_relaxed);
 	v->dequeued = atomic_load_explicit(&a->dequeued, memory_order_relaxed);
 	v->dropped = atomic_load_explicit(&a->dropped, memory_order_relaxed);

@@ -50,9 +50,12 @@ struct fevd_peer {
 
 /* One process we hold a pidfd for, shared by all its attacher records. */
 struct fevd_watch {
-	int32_t pid;
+	int32_t pid;	     /* as the attacher recorded it */
 	uint64_t start_time;
-	int pidfd; /* -1 once dead */
+	uint64_t pidns;	     /* the attacher's pid namespace */
+	int32_t local_pid;   /* the same process as we see it; 0: unknown */
+	int pidfd; /* -1 once dead, or while it cannot be had */
+	uint64_t retry_ns; /* no pidfd: when to apply the rule again */
 	bool dead;
 	bool seen; /* named by a record in the current scan */
 };

@@ -14,6 +14,15 @@
  * holding positions (REPAIRING), and repairs that had to wait (-EAGAIN) for
  * a live attacher's stale claim.
  *
+ * Whether a record's owner is alive is the library's rule (proc.h), the
+ * same one fev stat shows: it maps a record from another pid namespace to
+ * the pid we see, and a record it cannot check ("unchecked": another
+ * namespace we cannot see into, or no identity) is never repaired.  Once
+ * a process is mapped, its pidfd says when it exits: a pidfd is readable
+ * only when every thread has exited, so a main thread that called
+ * pthread_exit() does not count.  Without a pidfd the rule is applied
+ * again each tick, or each second when it has to search /proc.
+ *
  * A process that is alive but stopped (SIGSTOP, a debugger) is never
  * repaired: its claims stay, and a claim held longer than stall_ms is
  * reported once as a stall, with the queue, pid, positions and age.
@@ -45,13 +54,20 @@ static int pidfd_open(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static struct fevd_watch *watch_find(struct fevd *d, int32_t pid,
-				     uint64_t start)
+/* How often a watch without a pidfd that needed a /proc search is
+ * checked again (a search reads every process's status). */
+#define SEARCH_RETRY_NS (1000ull * 1000 * 1000)
+
+static struct fevd_watch *watch_find(struct fevd *d,
+				     const struct fev__identity *id)
 {
-	for (size_t i = 0; i < d->nwatches; i++)
-		if (d->watches[i].pid == pid &&
-		    d->watches[i].start_time == start)
-			return &d->watches[i];
+	for (size_t i = 0; i < d->nwatches; i++) {
+		struct fevd_watch *w = &d->watches[i];
+
+		if (w->pid == id->pid && w->start_time == id->start_time &&
+		    w->pidns == id->pidns)
+			return w;
+	}
 	return NULL;
 }
 
@@ -73,15 +89,62 @@ static bool pidfd_exited(int fd)
 }
 
 /*
- * Find or open the watch of (pid, start).  Returns NULL only on -ENOMEM;
- * a watch whose process is already gone comes back with dead set.
+ * Apply the rule to w's attacher and, when it maps to a pid we see, hold
+ * a pidfd on it so that its exit wakes us.  Sets dead, or pidfd, or a time
+ * to try again.
  */
-static struct fevd_watch *watch_get(struct fevd *d, int32_t pid,
-				    uint64_t start)
+static void watch_check(struct fevd *d, struct fevd_watch *w)
 {
-	struct fevd_watch *w = watch_find(d, pid, start);
+	struct fev__identity id = { .pid = w->pid,
+				    .start_time = w->start_time,
+				    .pidns = w->pidns };
+	enum fev__life life = fev__process_life(&id, &w->local_pid);
 	uint64_t now_start = 0;
 	char state = '?';
+
+	if (life == FEV__LIFE_DEAD) {
+		w->dead = true;
+		return;
+	}
+	/* A pid we see as recorded costs one /proc read: retry each tick. */
+	w->retry_ns = fev__now_monotonic_ns() +
+		      (w->local_pid == w->pid ? 0 : SEARCH_RETRY_NS);
+	if (w->local_pid <= 0)
+		return; /* unchecked: nothing to watch */
+	w->pidfd = pidfd_open(w->local_pid);
+	if (w->pidfd < 0) {
+		fevd_warn("pidfd_open(%d): %s; watching pid %d by "
+			  "scanning only",
+			  w->local_pid, strerror(errno), w->local_pid);
+		return;
+	}
+	/*
+	 * The pidfd now pins whatever process has the pid; the start time
+	 * read after it says whether that is still the attacher.  /proc may
+	 * hide it from us (hidepid, unchecked): then only the pidfd can
+	 * tell, and its exit proves the attacher gone either way (its pid
+	 * was not reused while it lived).
+	 */
+	if (fev__proc_stat(w->local_pid, &now_start, &state) < 0)
+		now_start = w->start_time;
+	if (now_start != w->start_time || pidfd_exited(w->pidfd)) {
+		close(w->pidfd);
+		w->pidfd = -1;
+		w->dead = true;
+		return;
+	}
+	fevd_epoll_add(d, w->pidfd, FEVD_TAG_PIDFD);
+	fevd_debug("watching pid %d (recorded as %d)", w->local_pid, w->pid);
+}
+
+/*
+ * Find or open the watch of a's owner.  Returns NULL only on -ENOMEM;
+ * a watch whose process is already gone comes back with dead set.
+ */
+static struct fevd_watch *watch_get(struct fevd *d,
+				    const struct fev__identity *id)
+{
+	struct fevd_watch *w = watch_find(d, id);
 
 	if (w != NULL)
 		return w;
@@ -96,47 +159,24 @@ static struct fevd_watch *watch_get(struct fevd *d, int32_t pid,
 		d->watches_cap = cap;
 	}
 	w = &d->watches[d->nwatches++];
-	*w = (struct fevd_watch){ .pid = pid, .start_time = start,
+	*w = (struct fevd_watch){ .pid = id->pid,
+				  .start_time = id->start_time,
+				  .pidns = id->pidns,
 				  .pidfd = -1 };
-	w->pidfd = pid > 0 ? pidfd_open(pid) : -1;
-	if (w->pidfd < 0) {
-		w->dead = errno == ESRCH || pid <= 0;
-		if (!w->dead)
-			fevd_warn("pidfd_open(%d): %s; watching pid %d by "
-				  "scanning only",
-				  pid, strerror(errno), pid);
-		return w;
-	}
-	/*
-	 * The pidfd now pins whatever process has the pid; the start time
-	 * read after it says whether that is the attacher (a start time of
-	 * 0 means the attacher could not read its own: trust the pid).
-	 */
-	/* /proc may be hidden from us (hidepid): then only the pidfd can
-	 * tell, and the pid is trusted as for a start time of 0. */
-	if (fev__proc_stat(pid, &now_start, &state) < 0)
-		now_start = start;
-	if ((start != 0 && now_start != start) || pidfd_exited(w->pidfd)) {
-		close(w->pidfd);
-		w->pidfd = -1;
-		w->dead = true;
-		return w;
-	}
-	fevd_epoll_add(d, w->pidfd, FEVD_TAG_PIDFD);
-	fevd_debug("watching pid %d", pid);
+	watch_check(d, w);
 	return w;
 }
 
-/* A watch without a pidfd (pidfd_open failed, e.g. EPERM): poll /proc. */
-static bool watch_is_dead(struct fevd_watch *w,
-			  const struct fev__attacher *a)
+static bool watch_is_dead(struct fevd *d, struct fevd_watch *w)
 {
 	if (w->dead)
 		return true;
 	/* Polled too, not only watched by epoll: a pidfd that failed to
 	 * join the epoll set would otherwise never be heard from. */
-	if (w->pidfd < 0 ? !fev__attacher_alive(a) : pidfd_exited(w->pidfd))
-		w->dead = true;
+	if (w->pidfd >= 0)
+		w->dead = pidfd_exited(w->pidfd);
+	else if (fev__now_monotonic_ns() >= w->retry_ns)
+		watch_check(d, w);
 	return w->dead;
 }
 
@@ -189,21 +229,24 @@ static void repair(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 	}
 }
 
-/* 'T' (stopped) or 't' (traced) in /proc/PID/stat. */
+/* 'T' (stopped) or 't' (traced) in /proc/PID/stat; pid as we see it. */
 static const char *proc_state_word(int32_t pid)
 {
 	uint64_t start;
 	char state = '?';
 
+	if (pid <= 0)
+		return "unchecked";
 	if (fev__proc_stat(pid, &start, &state) < 0)
 		return "gone";
 	return state == 'T' || state == 't' ? "stopped" : "running";
 }
 
 static void check_stall(struct fevd *d, struct fevd_queue *q, uint32_t idx,
-			int32_t pid, int role, const struct fev__claim *c,
-			uint64_t now)
+			const struct fevd_watch *w, int role,
+			const struct fev__claim *c, uint64_t now)
 {
+	int32_t pid = w->pid;
 	struct fevd_att_track *t = &q->track[idx];
 	/* Relaxed: a snapshot for a report; nothing is derived from it. */
 	uint32_t n = atomic_load_explicit(&c->n, memory_order_relaxed);
@@ -228,7 +271,7 @@ static void check_stall(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 	d->stalls++;
 	fevd_warn("stall: queue '%s': pid %d (%s) has held a %s claim on "
 		  "positions %llu..%llu for %.3f s",
-		  q->name, pid, proc_state_word(pid),
+		  q->name, pid, proc_state_word(w->local_pid),
 		  role == 0 ? "producer" : "consumer",
 		  (unsigned long long)pos, (unsigned long long)(pos + n - 1),
 		  (double)age / 1e9);
@@ -240,8 +283,8 @@ static void scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 	struct fev__attacher *a = &q->map.attachers[idx];
 	struct fevd_att_track *t = &q->track[idx];
 	struct fevd_watch *w;
+	struct fev__identity id;
 	int32_t pid;
-	uint64_t start;
 	/* A6: pairs with R6 in attach: pid and start time are filled in. */
 	uint32_t state = atomic_load_explicit(&a->state, memory_order_acquire);
 
@@ -261,27 +304,29 @@ static void scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 		return;
 	}
 	pid = a->pid;
-	start = a->start_time;
+	id = (struct fev__identity){ .pid = pid,
+				     .start_time = a->start_time,
+				     .pidns = a->pidns };
 	/* A6 again: the fields above belong to one owner (see the top). */
 	if (atomic_load_explicit(&a->state, memory_order_acquire) !=
 		    FEV__ATT_ACTIVE ||
 	    a->pid != pid)
 		return;
-	if (t->pid != pid || t->start_time != start) {
+	if (t->pid != pid || t->start_time != id.start_time) {
 		memset(t, 0, sizeof(*t));
 		t->pid = pid;
-		t->start_time = start;
+		t->start_time = id.start_time;
 	}
-	w = watch_get(d, pid, start);
+	w = watch_get(d, &id);
 	if (w == NULL)
 		return; /* out of memory: try on the next tick */
 	w->seen = true;
-	if (watch_is_dead(w, a)) {
+	if (watch_is_dead(d, w)) {
 		repair(d, q, idx, pid, "dead");
 		return;
 	}
-	check_stall(d, q, idx, pid, 0, &a->prod, now);
-	check_stall(d, q, idx, pid, 1, &a->cons, now);
+	check_stall(d, q, idx, w, 0, &a->prod, now);
+	check_stall(d, q, idx, w, 1, &a->cons, now);
 }
 
 /* Forget watches no record names any more (their processes detached). */

@@ -86,10 +86,9 @@ static void zero_counters(struct fev__attacher *a)
 
 static int attach_record(fev_queue *q)
 {
-	uint64_t start = 0;
-	int pid = getpid();
+	struct fev__identity me;
 
-	fev__proc_start_time(pid, &start);
+	fev__identity_self(&me);
 	for (uint32_t i = 0; i < q->map.geo.attacher_max; i++) {
 		struct fev__attacher *a = &q->map.attachers[i];
 		uint32_t expect = FEV__ATT_FREE;
@@ -97,12 +96,13 @@ static int attach_record(fev_queue *q)
 		/* Acquire on success: the previous owner's frees are done. */
 		if (!atomic_compare_exchange_strong_explicit(
 			    &a->state, &expect,
-			    FEV__ATT_CLAIMING | (uint32_t)pid,
+			    FEV__ATT_CLAIMING | (uint32_t)me.pid,
 			    memory_order_acquire, memory_order_relaxed))
 			continue;
 		a->roles = q->roles;
-		a->pid = pid;
-		a->start_time = start;
+		a->pid = me.pid;
+		a->start_time = me.start_time;
+		a->pidns = me.pidns;
 		a->attach_ns = fev__now_realtime_ns();
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
 		atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);

@@ -170,11 +170,14 @@ struct fev__attacher {
 	/* CLOCK_REALTIME when a zero-copy call took a claim from idle;
 	 * 0 after a copying call (its claim lasts one copy). */
 	_Atomic uint64_t claim_ns;
-	uint8_t reserved1[8];
+	/* Inode of the owner's pid namespace (/proc/self/ns/pid), which
+	 * says what pid means; 0: unknown, never repaired (proc.h). */
+	uint64_t pidns;
 };
 static_assert(sizeof(struct fev__attacher) == 128, "attacher record");
 static_assert(offsetof(struct fev__attacher, prod) == 32, "ABI");
 static_assert(offsetof(struct fev__attacher, enqueued) == 64, "ABI");
+static_assert(offsetof(struct fev__attacher, pidns) == 120, "ABI");
 
 /*
  * While its owner fills a record in, state is FEV__ATT_CLAIMING | its pid,

@@ -53,38 +53,28 @@ struct live_claims {
 	uint32_t n;
 };
 
-bool fev__attacher_alive(const struct fev__attacher *a)
+enum fev__life fev__attacher_life(const struct fev__attacher *a,
+				  int32_t *local_pid)
 {
-	uint64_t start;
-	char state;
+	struct fev__identity id;
 
-	/* A6: pairs with R6 in attach: pid and start time are filled in. */
+	if (local_pid != NULL)
+		*local_pid = 0;
+	/* A6: pairs with R6 in attach: the identity is filled in. */
 	if (atomic_load_explicit(&a->state, memory_order_acquire) !=
 	    FEV__ATT_ACTIVE)
-		return false;
-	if (a->pid <= 0)
-		return false;
-	if (fev__proc_stat(a->pid, &start, &state) < 0)
-		/* /proc hidden from us (hidepid), not necessarily gone: a
-		 * process that exists counts as alive, which only delays a
-		 * repair, never wrongs a live claim. */
-		return kill(a->pid, 0) == 0 || errno == EPERM;
-	if (state == 'Z' || state == 'X')
-		return false;
-	return a->start_time == 0 || a->start_time == start;
+		return FEV__LIFE_DEAD;
+	id = (struct fev__identity){ .pid = a->pid,
+				     .start_time = a->start_time,
+				     .pidns = a->pidns };
+	return fev__process_life(&id, local_pid);
 }
 
-static bool process_gone(int32_t pid)
+bool fev__attacher_alive(const struct fev__attacher *a)
 {
-	char state;
-	int rc;
-
-	if (pid <= 0)
-		return true;
-	rc = fev__proc_stat(pid, NULL, &state);
-	if (rc < 0)
-		return rc == -ENOENT || rc == -ESRCH;
-	return state == 'Z' || state == 'X';
+	/* Unchecked counts as alive: that only delays a repair, never
+	 * wrongs a live claim. */
+	return fev__attacher_life(a, NULL) != FEV__LIFE_DEAD;
 }
 
 bool fev__attacher_reclaim_abandoned(struct fev__attacher *a)
@@ -93,7 +83,8 @@ bool fev__attacher_reclaim_abandoned(struct fev__attacher *a)
 	uint32_t state = atomic_load_explicit(&a->state, memory_order_relaxed);
 
 	if (!(state & FEV__ATT_CLAIMING) ||
-	    !process_gone(FEV__ATT_CLAIMING_PID(state)))
+	    fev__local_pid_life(FEV__ATT_CLAIMING_PID(state), 0) !=
+		    FEV__LIFE_DEAD)
 		return false;
 	/* Release: pairs with the CAS in attach, like R6'. */
 	return atomic_compare_exchange_strong_explicit(

@@ -17,10 +17,14 @@ struct fev__repair_result {
 };
 
 /*
- * Is the owner of attacher record a still the process that attached?
- * (pid alive and its start time unchanged).  Records in state REPAIRING
- * (closed while holding positions) are never alive.
+ * The liveness rule of proc.h applied to the owner of record a; *local_pid
+ * (may be NULL) gets its pid as we see it, or 0.  Records not ACTIVE (free,
+ * or REPAIRING: closed while holding positions) are dead.
  */
+enum fev__life fev__attacher_life(const struct fev__attacher *a,
+				  int32_t *local_pid);
+
+/* Not dead by fev__attacher_life(): alive, or unchecked (never repaired). */
 bool fev__attacher_alive(const struct fev__attacher *a);
 
 /*

@@ -302,45 +302,6 @@ void fev__map_close(struct fev__map *m)
 	m->seg = NULL;
 }
 
-int fev__proc_stat(int pid, uint64_t *start_time, char *state)
-{
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-	const char *p;
-	ssize_t n;
-	int fd, field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	/* The command name may hold spaces and ')': fields follow the last. */
-	p = strrchr(buf, ')');
-	if (p == NULL || p[1] != ' ' || p[2] == '\0')
-		return -EIO;
-	if (state != NULL)
-		*state = p[2];
-	/* After ") " comes field 3 (state); the start time is field 22. */
-	for (field = 2; field < 22 && *p != '\0'; p++)
-		if (*p == ' ')
-			field++;
-	if (field != 22 || sscanf(p, "%llu", &start) != 1)
-		return -EIO;
-	if (start_time != NULL)
-		*start_time = start;
-	return 0;
-}
-
-int fev__proc_start_time(int pid, uint64_t *out)
-{
-	return fev__proc_stat(pid, out, NULL);
-}
-
 static void retire_one(_Atomic uint64_t *total, _Atomic uint64_t *counter)
 {
 	/* Relaxed: statistics; readers are kept out by R7/R8. */

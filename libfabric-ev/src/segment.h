@@ -12,6 +12,7 @@
 
 #include "fev/fev.h"
 #include "layout.h"
+#include "proc.h"
 #include "ring.h"
 
 /* "/fev." + instance + "." + queue + NUL */
@@ -89,10 +90,6 @@ void fev__map_stats(const struct fev__map *m, fev_stats *out);
 void fev__segment_format(void *base, const struct fev__geometry *g,
 			 const char *queue, int policy);
 
-/* /proc/PID/stat start time (clock ticks since boot); 0 or -errno. */
-int fev__proc_start_time(int pid, uint64_t *out);
-/* Start time and state letter ('R', 'S', 'T', 'Z'...) of a process. */
-int fev__proc_stat(int pid, uint64_t *start_time, char *state);
 
 uint64_t fev__now_realtime_ns(void);
 uint64_t fev__now_monotonic_ns(void);

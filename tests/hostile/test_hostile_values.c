@@ -524,6 +524,7 @@ static void test_attacher_pid_and_roles_garbage_is_only_reported(
 {
 	static const int32_t pids[] = { 0, -1, INT32_MIN, INT32_MAX,
 					4194305 /* > pid_max */ };
+	struct fev__identity me;
 	struct hq h;
 	fev_stats st;
 
@@ -538,8 +539,11 @@ static void test_attacher_pid_and_roles_garbage_is_only_reported(
 		atomic_store(&a->state, FEV__ATT_ACTIVE);
 		assert_false(fev__attacher_alive(a));
 	}
-	/* Our own pid, another start time: a reused pid, so not alive. */
-	h.m.attachers[30].pid = getpid();
+	/* Our own pid and namespace, another start time: a reused pid, so
+	 * not alive. */
+	fev__identity_self(&me);
+	h.m.attachers[30].pid = me.pid;
+	h.m.attachers[30].pidns = me.pidns;
 	h.m.attachers[30].start_time = 1;
 	atomic_store(&h.m.attachers[30].state, FEV__ATT_ACTIVE);
 	assert_false(fev__attacher_alive(&h.m.attachers[30]));

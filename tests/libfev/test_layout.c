@@ -124,7 +124,7 @@ static void test_claim_and_attacher_layout_is_frozen(void **state)
 	OFF(struct fev__attacher, sleeps, 96);
 	OFF(struct fev__attacher, wakes, 104);
 	OFF(struct fev__attacher, claim_ns, 112);
-	OFF(struct fev__attacher, reserved1, 120);
+	OFF(struct fev__attacher, pidns, 120);
 }
 
 static void test_slot_header_layout_is_frozen(void **state)
