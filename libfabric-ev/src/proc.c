@@ -220,6 +220,7 @@ static enum fev__life foreign_life(const struct fev__identity *id,
 				   int32_t *local_pid)
 {
 	bool ns_visible = false, blind = proc_hides_pids();
+	int32_t found;
 	struct dirent *e;
 	DIR *d = opendir("/proc");
 
@@ -250,10 +251,11 @@ static enum fev__life foreign_life(const struct fev__identity *id,
 		ns_visible = true;
 		if (last != id->pid)
 			continue;
-		closedir(d);
+		found = (int32_t)atol(e->d_name);
+		closedir(d); /* e is gone with it */
 		if (local_pid != NULL)
-			*local_pid = (int32_t)atol(e->d_name);
-		return fev__local_pid_life((int32_t)atol(e->d_name), id->start_time);
+			*local_pid = found;
+		return fev__local_pid_life(found, id->start_time);
 	}
 	closedir(d);
 	return ns_visible && !blind ? FEV__LIFE_DEAD : FEV__LIFE_UNCHECKED;
