@@ -118,10 +118,16 @@ int fev_queue_delete(const char *queue, const char *instance)
 		fev__wait_wake_all(&m.seg->not_empty);
 		fev__wait_wake_all(&m.seg->not_full);
 		fev__map_close(&m);
-	} else if (rc != -EBADMSG && rc != -EPROTO) {
-		return rc; /* a corrupt segment may still be removed */
+	} else if (rc != -EBADMSG && rc != -EPROTO && rc != -EUCLEAN) {
+		/* A corrupt segment, or a FIFO or stranger's file squatting
+		 * the name, may still be removed: names stay recoverable. */
+		return rc;
 	}
-	return shm_unlink(m.shm_name) < 0 ? -errno : 0;
+	if (shm_unlink(m.shm_name) < 0)
+		/* ENOENT after marking it: fevd saw the mark and finished
+		 * the removal for us. */
+		return rc == 0 && errno == ENOENT ? 0 : -errno;
+	return 0;
 }
 
 static void sum_stats(const struct fev__map *m, fev_stats *out)

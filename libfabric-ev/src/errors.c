@@ -22,6 +22,11 @@ const char *fev_strerror(int err)
 		return "operation not allowed for this handle's role or caller";
 	case EBADMSG:
 		return "corrupt or truncated queue segment";
+	case EUCLEAN:
+		return "not a queue fev trusts: the name holds a FIFO, a link or "
+		       "a file owned by a user other than root or fevd's; have "
+		       "its owner or root remove it, then create the queue "
+		       "through fevd";
 	case EPROTO:
 		return "queue segment of an incompatible ABI version";
 	case EIDRM:

@@ -10,6 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memtrap.h"
+#include "trust.h"
+
 #define SEGMENT_SIZE_MAX (UINT64_C(1) << 36)
 /* How long fev__map_open() waits for a segment still being created. */
 #define READY_WAIT_NS (1000 * 1000 * 1000)
@@ -220,6 +223,13 @@ void fev__map_views(struct fev__map *m)
 	};
 }
 
+static void unmap(void *base, size_t len)
+{
+	if (fev__memtrap_installed())
+		fev__memtrap_remove(base);
+	munmap(base, len);
+}
+
 static int map_fd(int fd, bool writable, struct fev__map *m)
 {
 	struct stat st;
@@ -238,13 +248,24 @@ static int map_fd(int fd, bool writable, struct fev__map *m)
 		    fd, 0);
 	if (base == MAP_FAILED)
 		return -errno;
-	rc = fev__segment_validate(base, (size_t)st.st_size, &m->geo);
-	if (rc < 0) {
+	/* Watched before the first read: validating may fault already. */
+	if (fev__memtrap_installed() &&
+	    fev__memtrap_add(base, (size_t)st.st_size) < 0) {
 		munmap(base, (size_t)st.st_size);
+		return -ENOMEM;
+	}
+	rc = fev__segment_validate(base, (size_t)st.st_size, &m->geo);
+	if (rc == 0 && fev__memtrap_installed() && fev__memtrap_tripped(base))
+		rc = -EBADMSG; /* truncated under us: zeros were read */
+	if (rc < 0) {
+		unmap(base, (size_t)st.st_size);
 		return rc;
 	}
 	m->seg = base;
 	m->len = (size_t)st.st_size;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->owner = st.st_uid;
 	m->writable = writable;
 	fev__map_views(m);
 	return 0;
@@ -281,15 +302,17 @@ int fev__map_fd(int fd, const char *instance, const char *queue,
 int fev__map_open(const char *instance, const char *queue, bool writable,
 		  struct fev__map *m)
 {
+	struct stat st;
 	int fd, rc;
 
 	memset(m, 0, sizeof(*m));
 	rc = fev__shm_name(m->shm_name, sizeof(m->shm_name), instance, queue);
 	if (rc < 0)
 		return rc;
-	fd = shm_open(m->shm_name, writable ? O_RDWR : O_RDONLY, 0);
+	fd = fev__shm_open_trusted(m->shm_name, instance,
+				   writable ? O_RDWR : O_RDONLY, &st);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	rc = map_fd_when_ready(fd, writable, m);
 	close(fd);
 	return rc;
@@ -298,7 +321,7 @@ int fev__map_open(const char *instance, const char *queue, bool writable,
 void fev__map_close(struct fev__map *m)
 {
 	if (m->seg != NULL)
-		munmap(m->seg, m->len);
+		unmap(m->seg, m->len);
 	m->seg = NULL;
 }
 

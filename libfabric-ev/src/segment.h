@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fev/fev.h"
 #include "layout.h"
@@ -26,6 +27,10 @@ struct fev__map {
 	struct fev__ring ring;
 	struct fev__attacher *attachers;
 	char shm_name[FEV__SHM_NAME_MAX];
+	/* The file mapped (fstat at map time): its name may be re-used. */
+	dev_t dev;
+	ino_t ino;
+	uid_t owner;
 };
 
 /* instance NULL: the default.  -EINVAL on a bad name. */
@@ -42,7 +47,10 @@ const char *fev__instance_or_default(const char *instance);
 int fev__segment_validate(const void *base, size_t len,
 			  struct fev__geometry *g);
 
-/* Open, map and validate; writable maps read-write. */
+/*
+ * Open (fev__shm_open_trusted: -EUCLEAN for a file fev does not trust),
+ * map and validate; writable maps read-write.
+ */
 int fev__map_open(const char *instance, const char *queue, bool writable,
 		  struct fev__map *m);
 /*

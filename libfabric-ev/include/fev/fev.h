@@ -111,7 +111,9 @@ typedef struct fev_stats {
  * Attach to an existing queue.  Errors: -EINVAL (bad name, roles, options),
  * -ENOENT (no such queue), -EACCES (permissions), -EBADMSG (corrupt
  * segment), -EPROTO (incompatible ABI), -EIDRM (queue deleted), -EUSERS
- * (attacher table full), -ENOMEM.
+ * (attacher table full), -ENOMEM, -EUCLEAN (the name holds something fev
+ * does not trust: not a regular file, or owned by someone other than root,
+ * the caller or the instance's fevd).
  */
 FEV_API int fev_open(const char *queue, unsigned roles,
 		     const fev_open_opts *opts, fev_queue **out);
