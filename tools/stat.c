@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "memtrap.h"
 #include "control.h"
 #include "stat.h"
 
@@ -689,6 +690,9 @@ int cmd_stat(int argc, char **argv)
 	const char *inst_opt = NULL, *watch_arg = NULL;
 	bool json = false, prom = false;
 	int c;
+
+	/* Segments others can truncate must not kill the monitor. */
+	fev__memtrap_install();
 
 	while ((c = getopt_long(argc, argv, ":w::i:n:jpI:h", longopts,
 				NULL)) != -1) {

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "fabric.h"
+#include "memtrap.h"
 #include "repair.h"
 #include "segment.h"
 
@@ -236,6 +237,9 @@ static void sample_queue(const char *inst, const struct snapshot *prev,
 	q->created_ns = m.seg->hdr.created_ns;
 	q->creator_pid = m.seg->hdr.creator_pid;
 	q->err = read_attachers(&m, q, pq, now, real_now, dt);
+	/* Truncated while we read it: what we read was zeros (memtrap.h). */
+	if (fev__memtrap_tripped(m.seg))
+		q->err = -EBADMSG;
 	fev__map_close(&m);
 	if (pq != NULL && dt > 0) {
 		q->enq_rate = rate(q->st.enqueued, pq->st.enqueued, dt);

@@ -91,8 +91,9 @@ struct fevd {
 	/* segments that could not be adopted, reported once */
 	char bad[FEVD_BAD_MAX][FEV_NAME_MAX + 1];
 	unsigned nbad;
-	/* a segment another fevd holds the supervisor lock of */
-	char foreign[FEV_NAME_MAX + 1];
+	/* the single-instance lock (instance_lock.h) */
+	int lockfd;
+	char lock_path[PATH_MAX];
 	bool stopping;
 	bool started; /* start() finished: the queues are ours to unlink */
 	/* totals over the daemon's life, for the log and tests */

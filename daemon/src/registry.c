@@ -36,8 +36,8 @@ int fevd_registry_init(struct fevd_registry *r)
 static void queue_free(struct fevd_queue *q)
 {
 	fev__map_close(&q->map);
-	if (q->lockfd >= 0)
-		close(q->lockfd); /* drops the supervisor lock */
+	if (q->segfd >= 0)
+		close(q->segfd);
 	free(q->track);
 	free(q);
 }
@@ -55,7 +55,7 @@ struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
 		return NULL;
 	}
 	cds_lfht_node_init(&q->node);
-	q->lockfd = -1;
+	q->segfd = -1;
 	strlcpy(q->name, name, sizeof(q->name));
 	q->map = *map;
 	q->origin = origin;

@@ -47,7 +47,7 @@ struct fevd_queue {
 	struct cds_lfht_node node;
 	char name[FEV_NAME_MAX + 1];
 	struct fev__map map;
-	int lockfd; /* holds flock(LOCK_EX): one supervisor per segment */
+	int segfd; /* the segment, open: its size is checked against map */
 	struct fevd_queue_conf conf; /* the settings its segment has */
 	enum fevd_origin origin;
 	/* Listed by the config now, or was and could not yet be removed. */

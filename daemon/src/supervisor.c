@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -38,8 +37,12 @@
 #include <systemd/sd-daemon.h>
 
 #include "fabric.h"
+#include "instance_lock.h"
 #include "internal.h"
 #include "log.h"
+#include "memtrap.h"
+#include "trust.h"
+#include "wait.h"
 
 #define RESCAN_NS (1000ull * 1000 * 1000)
 
@@ -78,32 +81,22 @@ static void warn_if_different(const struct fevd_queue *q,
 }
 
 /*
- * Take the supervisor lock of a segment: flock(LOCK_EX) on an fd fevd keeps
- * open.  Two supervisors repairing one queue would repair the same dead
- * record twice, so a segment has one, whatever pidfile each was given.
- * flock, not fcntl: closing another fd of the same file (a client's
- * fev__map_open in this process) must not drop it.  The segment is then
+ * Open a segment for adoption: trusted (fev__shm_open_trusted: no FIFO, no
+ * link, no file of an untrusted owner), read-write, kept open by the queue
+ * so its size can be checked against the mapping.  The segment is then
  * mapped through this very fd (adopt()): opening the name again could map
- * a segment deleted and re-created in between, which another fevd would
- * lock too.  Returns the fd, or -EBUSY, or -errno.
+ * a segment deleted and re-created in between.  The fd, or -errno.
  */
-static int lock_segment(const struct fevd *d, const char *name)
+static int open_segment(const struct fevd *d, const char *name)
 {
 	char shm[FEV__SHM_NAME_MAX];
-	int fd, rc;
+	struct stat st;
+	int rc;
 
 	rc = fev__shm_name(shm, sizeof(shm), d->instance, name);
 	if (rc < 0)
 		return rc;
-	fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return fev__shm_open_trusted(shm, d->instance, O_RDWR, &st);
 }
 
 static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
@@ -111,12 +104,12 @@ static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
 {
 	struct fev__map map;
 	struct fevd_queue *q;
-	int lockfd = lock_segment(d, name);
+	int segfd = open_segment(d, name);
 	int rc;
 
-	if (lockfd < 0)
-		return lockfd;
-	rc = fev__map_fd(lockfd, d->instance, name, true, &map);
+	if (segfd < 0)
+		return segfd;
+	rc = fev__map_fd(segfd, d->instance, name, true, &map);
 	if (rc == 0 && atomic_load_explicit(&map.seg->fabric.state,
 					    memory_order_acquire) ==
 			       FEV__SEG_DELETED) {
@@ -125,18 +118,70 @@ static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
 		rc = -EIDRM;
 	}
 	if (rc < 0) {
-		close(lockfd);
+		close(segfd);
 		return rc;
 	}
 	q = fevd_queue_new(name, &map, origin);
 	if (q == NULL) {
-		close(lockfd);
+		close(segfd);
 		return -ENOMEM;
 	}
-	q->lockfd = lockfd;
+	q->segfd = segfd;
 	rc = fevd_registry_add(&d->reg, q);
 	if (rc == 0 && out != NULL)
 		*out = q;
+	return rc;
+}
+
+/*
+ * Take a queue's name back from what squats it: a FIFO, a link or another
+ * user's file (item 4 of issue 9).  Root can remove anything in sticky
+ * /dev/shm; a non-root fevd cannot, and says so.  0 when the name was
+ * freed, -EEXIST when it holds a trusted segment (adopt that), or -errno.
+ */
+static int evict_untrusted(struct fevd *d, const char *name)
+{
+	char shm[FEV__SHM_NAME_MAX], path[FEV__SHM_NAME_MAX + 16];
+	struct stat st;
+	int rc = fev__shm_name(shm, sizeof(shm), d->instance, name);
+
+	if (rc < 0 || (rc = fev__shm_path(path, sizeof(path), shm)) < 0)
+		return rc;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISREG(st.st_mode) && fev__uid_trusted(st.st_uid, d->instance))
+		return -EEXIST;
+	if (unlink(path) < 0) {
+		rc = -errno;
+		fevd_err("queue '%s': %s is a %s of uid %u that fevd does not "
+			 "trust, and fevd cannot remove it (%s): have root "
+			 "remove it",
+			 name, path, S_ISREG(st.st_mode) ? "file" : "non-file",
+			 (unsigned)st.st_uid, strerror(-rc));
+		return -EUCLEAN;
+	}
+	fevd_warn("queue '%s': removed %s, a %s owned by uid %u (mode %04o) "
+		  "that fevd does not trust; creating the queue in its place",
+		  name, path, S_ISREG(st.st_mode) ? "file" : "non-file",
+		  (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* Squatters are removed and the create retried, a few times at most. */
+#define EVICT_TRIES 3
+
+static int create_segment(struct fevd *d, const char *name,
+			  const fev_queue_config *qc)
+{
+	int rc = fev_queue_create(name, qc, d->instance);
+
+	for (int i = 0; rc == -EEXIST && i < EVICT_TRIES; i++) {
+		int e = evict_untrusted(d, name);
+
+		if (e < 0)
+			return e;
+		rc = fev_queue_create(name, qc, d->instance);
+	}
 	return rc;
 }
 
@@ -177,7 +222,7 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 		q->configured |= origin == FEVD_ORIGIN_CONFIG;
 		return 0;
 	}
-	rc = fev_queue_create(c->name, &qc, d->instance);
+	rc = create_segment(d, c->name, &qc);
 	if (rc == -EEXIST && adopt_existing) {
 		rc = adopt(d, c->name, FEVD_ORIGIN_ADOPTED, &q);
 		if (rc == 0) {
@@ -228,11 +273,10 @@ static bool segment_ready(const struct fevd *d, const char *name)
 
 	if (fev__shm_name(shm, sizeof(shm), d->instance, name) < 0)
 		return false;
-	fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return errno == EACCES; /* let fev__map_open() report it */
-	if (fstat(fd, &st) == 0 &&
-	    (size_t)st.st_size >= sizeof(struct fev__header) &&
+	fd = fev__shm_open_trusted(shm, d->instance, O_RDONLY, &st);
+	if (fd < 0) /* let adopt() report these */
+		return fd == -EACCES || fd == -EUCLEAN;
+	if ((size_t)st.st_size >= sizeof(struct fev__header) &&
 	    pread(fd, &magic, sizeof(magic), 0) != (ssize_t)sizeof(magic))
 		magic = 0;
 	close(fd);
@@ -263,46 +307,123 @@ static int rescan_one(const char *name, void *arg)
 		return 0;
 	rc = segment_ready(d, name) ? adopt(d, name, FEVD_ORIGIN_ADOPTED, &q) :
 				      -EAGAIN;
-	if (rc == -EBUSY && d->foreign[0] == '\0')
-		strlcpy(d->foreign, name, sizeof(d->foreign));
 	if (rc == 0)
 		log_adopted(q);
 	else if (rc != -EIDRM && rc != -ENOENT && rc != -EEXIST &&
 		 first_complaint(d, name))
 		fevd_warn("cannot adopt queue '%s': %s; left as it is", name,
 			  rc == -EAGAIN ? "its creator never finished it" :
-			  rc == -EBUSY	? "another fevd supervises it" :
 					  fev_strerror(rc));
 	return 0;
 }
 
-/* Forget queues deleted by others (fev_queue_delete from a tool). */
-static void drop_deleted(struct fevd *d)
+static void apply_queues(struct fevd *d);
+
+/* Why a queue's segment can no longer be served as it is. */
+enum gone_why {
+	GONE_NOT,
+	GONE_DELETED,   /* its state word says DELETED */
+	GONE_TRUNCATED, /* a writer shrank it (memtrap.h) */
+	GONE_REPLACED,  /* its name was removed or re-used (rm) */
+};
+
+/* Does /dev/shm's name of q still lead to the file q maps? */
+static bool name_is_ours(const struct fevd_queue *q, char *path,
+			 size_t size)
+{
+	struct stat st;
+
+	return fev__shm_path(path, size, q->map.shm_name) == 0 &&
+	       lstat(path, &st) == 0 && st.st_dev == q->map.dev &&
+	       st.st_ino == q->map.ino;
+}
+
+static enum gone_why gone(const struct fevd_queue *q)
+{
+	char path[FEV__SHM_NAME_MAX + 16];
+	struct stat st;
+
+	/* A4: pairs with R4 in fev_queue_delete(). */
+	if (atomic_load_explicit(&q->map.seg->fabric.state,
+				 memory_order_acquire) == FEV__SEG_DELETED)
+		return GONE_DELETED;
+	if (fev__memtrap_tripped(q->map.seg) ||
+	    (q->segfd >= 0 && fstat(q->segfd, &st) == 0 &&
+	     (uint64_t)st.st_size != q->map.len))
+		return GONE_TRUNCATED;
+	if (!name_is_ours(q, path, sizeof(path)))
+		return GONE_REPLACED;
+	return GONE_NOT;
+}
+
+/*
+ * Let go of a queue whose segment is deleted, truncated or replaced, and
+ * free its name for a new one (issue 9, items 2, 9 and 15): a segment left
+ * at the name with a DELETED state word or cut short would wedge the name
+ * for good, and only the file we map is removed, never one re-created
+ * there since.  Attached processes of a replaced segment are told it is
+ * deleted (R4), so they reopen the name.  True when it was configured.
+ */
+static bool let_go(struct fevd *d, struct fevd_queue *q, enum gone_why why)
+{
+	char path[FEV__SHM_NAME_MAX + 16];
+	bool configured = q->configured;
+
+	if (why == GONE_DELETED)
+		fevd_notice("queue '%s' was deleted by another process",
+			    q->name);
+	else if (why == GONE_TRUNCATED)
+		fevd_warn("queue '%s' was truncated by a process with write "
+			  "access; its events are lost; removed%s",
+			  q->name, configured ? " and re-created" : "");
+	else
+		fevd_warn("queue '%s' was removed from /dev/shm behind fevd's "
+			  "back; attached processes are told it is deleted%s",
+			  q->name, configured ? "; re-created" : "");
+	if (why != GONE_REPLACED && name_is_ours(q, path, sizeof(path)))
+		unlink(path);
+	if (why == GONE_REPLACED) {
+		/* R4: pairs with A4 in the clients, as fev_queue_delete(). */
+		atomic_store_explicit(&q->map.seg->fabric.state,
+				      FEV__SEG_DELETED, memory_order_release);
+		fev__wait_fence(false); /* F1, full */
+		fev__wait_wake_all(&q->map.seg->not_empty);
+		fev__wait_wake_all(&q->map.seg->not_full);
+	}
+	fevd_registry_remove(&d->reg, q);
+	return configured;
+}
+
+/* Forget queues deleted, truncated or replaced by others; re-create the
+ * configured ones. */
+static void drop_gone(struct fevd *d)
 {
 	struct cds_lfht_iter it;
-	struct fevd_queue *q, *gone[64];
+	struct fevd_queue *q, *gone_q[64];
+	enum gone_why why[64];
 	size_t n = 0;
+	bool recreate = false;
 
 	rcu_read_lock();
 	fevd_registry_for_each(&d->reg, &it, q)
 	{
-		/* A4: pairs with R4 in fev_queue_delete(). */
-		if (n < 64 && atomic_load_explicit(&q->map.seg->fabric.state,
-						   memory_order_acquire) ==
-				      FEV__SEG_DELETED)
-			gone[n++] = q;
+		enum gone_why w = n < 64 ? gone(q) : GONE_NOT;
+
+		if (w != GONE_NOT) {
+			gone_q[n] = q;
+			why[n++] = w;
+		}
 	}
 	rcu_read_unlock();
-	for (size_t i = 0; i < n; i++) {
-		fevd_notice("queue '%s' was deleted by another process",
-			    gone[i]->name);
-		fevd_registry_remove(&d->reg, gone[i]);
-	}
+	for (size_t i = 0; i < n; i++)
+		recreate |= let_go(d, gone_q[i], why[i]);
+	if (recreate)
+		apply_queues(d);
 }
 
 void fevd_rescan_segments(struct fevd *d)
 {
-	drop_deleted(d);
+	drop_gone(d);
 	fev__list_queues(d->instance, rescan_one, d);
 	d->next_rescan_ns = fev__now_monotonic_ns() + RESCAN_NS;
 }
@@ -431,32 +552,41 @@ static int take_pidfile(struct fevd *d)
 
 /*
  * Create what the config lists and is missing (existing ones were adopted
- * by the rescan before).  -EEXIST when another fevd supervises one of them.
+ * by the rescan before).
  */
-static int apply_queues(struct fevd *d)
+static void apply_queues(struct fevd *d)
 {
 	for (size_t i = 0; i < d->cfg.nqueues; i++) {
 		const struct fevd_queue_conf *c = &d->cfg.queues[i];
 		int rc = fevd_queue_create_adopt(d, c, FEVD_ORIGIN_CONFIG,
 						 true);
 
-		if (rc == -EBUSY) {
-			strlcpy(d->foreign, c->name, sizeof(d->foreign));
-			return -EEXIST;
-		}
 		if (rc < 0)
 			fevd_err("queue '%s': cannot create: %s", c->name,
 				 fev_strerror(rc));
 	}
-	return 0;
 }
 
-static int refuse_foreign(struct fevd *d)
+static int take_instance_lock(struct fevd *d)
 {
-	fevd_err("instance '%s' is already supervised by another fevd (it "
-		 "holds queue '%s'); its pidfile is not %s",
-		 d->instance, d->foreign, d->pidfile_path);
-	return -EEXIST;
+	char err[FEVD_ERR_MAX] = "";
+	int rc = fevd_instance_lock_path(d->instance, d->lock_path,
+					 sizeof(d->lock_path));
+
+	if (rc == 0)
+		rc = fevd_instance_lock(d->lock_path, err, sizeof(err));
+	if (rc >= 0) {
+		d->lockfd = rc;
+		return 0;
+	}
+	if (rc == -EEXIST)
+		fevd_err("instance '%s' is already supervised by another fevd "
+			 "(it holds %s); its pidfile is not %s",
+			 d->instance, d->lock_path, d->pidfile_path);
+	else
+		fevd_err("cannot take the instance lock %s: %s", d->lock_path,
+			 err[0] ? err : strerror(-rc));
+	return rc == -EEXIST ? -EEXIST : rc;
 }
 
 /* ---- reload ------------------------------------------------------------ */
@@ -531,10 +661,7 @@ int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen)
 		fevd_config_free(&d->cfg);
 		d->cfg = next;
 		fevd_log_set_level(d->cfg.log_level);
-		if (apply_queues(d) < 0)
-			fevd_err("reload: queue '%s' is supervised by another "
-				 "fevd",
-				 d->foreign);
+		apply_queues(d);
 		retire_unlisted(d);
 		fevd_notice("reloaded %s: %zu queues configured",
 			    d->config_path ? d->config_path :
@@ -610,6 +737,7 @@ static struct fevd *fevd_alloc(const struct fevd_options *opts)
 	d->opts = *opts;
 	d->epfd = d->sigfd = d->stopfd = d->timerfd = d->listenfd = -1;
 	d->reservefd = -1;
+	d->lockfd = -1;
 	d->tick_ns = (uint64_t)(opts->tick_ms ? opts->tick_ms : 10) * 1000000u;
 	if (d->tick_ns >= 1000000000u)
 		d->tick_ns = 999999999u;
@@ -671,6 +799,9 @@ static int start(struct fevd *d)
 	rc = take_pidfile(d);
 	if (rc < 0)
 		return rc;
+	rc = take_instance_lock(d);
+	if (rc < 0)
+		return rc;
 	rc = open_fds(d);
 	if (rc < 0) {
 		fevd_err("cannot set up the event loop: %s", strerror(-rc));
@@ -679,9 +810,12 @@ static int start(struct fevd *d)
 	rc = fevd_registry_init(&d->reg);
 	if (rc < 0)
 		return rc;
+	/* Writers can truncate segments: that must not kill fevd. */
+	rc = fev__memtrap_install();
+	if (rc < 0)
+		return rc;
 	fevd_rescan_segments(d);
-	if (d->foreign[0] != '\0' || apply_queues(d) < 0)
-		return refuse_foreign(d);
+	apply_queues(d);
 	rc = fevd_control_listen(d);
 	if (rc < 0)
 		return rc;
@@ -841,6 +975,7 @@ void fevd_supervisor_free(struct fevd *d)
 		unlink_all(d);
 	fevd_liveness_close(d);
 	fevd_registry_destroy(&d->reg);
+	fevd_instance_unlock(d->lock_path, d->lockfd);
 	if (d->pidfh != NULL)
 		pidfile_remove(d->pidfh);
 	if (d->sigfd >= 0)

@@ -115,7 +115,7 @@ static void test_second_fevd_on_same_instance_is_refused_naming_pid(
 	assert_int_equal(fh_stop(h), 0);
 }
 
-static void test_second_fevd_with_other_pidfile_is_refused_by_segment_lock(
+static void test_second_fevd_with_other_pidfile_is_refused_by_instance_lock(
 	void **state)
 {
 	struct fh *h = *state;
@@ -139,7 +139,7 @@ static void test_second_fevd_with_other_pidfile_is_refused_by_segment_lock(
 	assert_int_equal(WEXITSTATUS(status), 1);
 	snprintf(want, sizeof(want),
 		 "instance '%s' is already supervised by another fevd (it "
-		 "holds queue 'a')",
+		 "holds ",
 		 h->instance);
 	if (!fh_log_has(h, want, 0))
 		fail_msg("log %s lacks \"%s\"", h->log, want);
@@ -491,7 +491,7 @@ int main(void)
 			test_second_fevd_on_same_instance_is_refused_naming_pid,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_second_fevd_with_other_pidfile_is_refused_by_segment_lock,
+			test_second_fevd_with_other_pidfile_is_refused_by_instance_lock,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_malformed_config_creates_nothing, setup, teardown),
