@@ -37,7 +37,7 @@ static size_t page_size;
 static struct trap *find(struct table *tb, uintptr_t addr)
 {
 	for (size_t i = 0; tb != NULL && i < tb->n; i++) {
-		/* Acquire: pairs with the release stores in add(). */
+		/* M2 acquire: pairs with M2 in fev__memtrap_add(). */
 		uintptr_t base = atomic_load_explicit(&tb->t[i].base,
 						      memory_order_acquire);
 		size_t len = atomic_load_explicit(&tb->t[i].len,
@@ -51,7 +51,7 @@ static struct trap *find(struct table *tb, uintptr_t addr)
 
 static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
-	/* Acquire: pairs with the release in grow(): the copy is whole. */
+	/* M1 acquire: pairs with M1 in grow(): the copy is whole. */
 	struct table *tb = atomic_load_explicit(&table, memory_order_acquire);
 	uintptr_t addr = (uintptr_t)si->si_addr;
 	struct trap *t = find(tb, addr);
@@ -113,7 +113,7 @@ static int grow(void)
 		atomic_init(&tb->t[i].len, atomic_load(&old->t[i].len));
 		atomic_init(&tb->t[i].tripped, atomic_load(&old->t[i].tripped));
 	}
-	/* Release: pairs with the acquire in on_sigbus(). */
+	/* M1 release: pairs with M1 in on_sigbus(). */
 	atomic_store_explicit(&table, tb, memory_order_release);
 	return 0;
 }
@@ -140,7 +140,7 @@ int fev__memtrap_add(void *base, size_t len)
 	if (t != NULL) {
 		atomic_store_explicit(&t->len, len, memory_order_relaxed);
 		atomic_store_explicit(&t->tripped, false, memory_order_relaxed);
-		/* Release: pairs with the acquire in find(). */
+		/* M2 release: pairs with M2 in find(): len is set. */
 		atomic_store_explicit(&t->base, (uintptr_t)base,
 				      memory_order_release);
 	}
