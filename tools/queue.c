@@ -219,77 +219,92 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-static void print_list(const char *body, bool json)
+struct list_out {
+	bool json, started, first;
+};
+
+static void print_row(struct list_out *o, const char *l)
 {
 	static const char *const keys[] = { "capacity", "max_event", "policy",
 					    "depth",	"producers", "consumers" };
-	const char *line = body;
-	bool first = true;
+	char v[6][64], name[128], size[16];
 
-	if (json)
-		fputs("[", stdout);
-	else
-		printf("%-24s %9s %9s %-11s %9s %5s %5s\n", "QUEUE", "CAPACITY",
-		       "MAX_EVENT", "POLICY", "DEPTH", "PROD", "CONS");
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(l, " "), l);
+	for (size_t i = 0; i < 6; i++)
+		field(l, keys[i], v[i], sizeof(v[i]));
+	if (o->json) {
+		printf("%s\n  {\"name\": ", o->first ? "" : ",");
+		out_json_string(stdout, name, strlen(name));
+		for (size_t i = 0; i < 6; i++) {
+			printf(", \"%s\": ", keys[i]);
+			if (all_digits(v[i]))
+				fputs(v[i], stdout);
+			else if (strcmp(v[i], "-") == 0)
+				fputs("null", stdout);
+			else
+				out_json_string(stdout, v[i], strlen(v[i]));
+		}
+		/* fevd could not read its counters steadily in time */
+		if (strstr(l, " stats=busy") != NULL)
+			fputs(", \"busy\": true", stdout);
+		fputs("}", stdout);
+	} else {
+		out_size(size, sizeof(size), strtoull(v[1], NULL, 10));
+		printf("%-24s %9s %9s %-11s %9s %5s %5s%s\n", name, v[0], size,
+		       v[2], v[3], v[4], v[5],
+		       strstr(l, " stats=busy") != NULL ? "  (busy)" : "");
+	}
+	o->first = false;
+}
+
+/*
+ * Print one page of fevd's list; the name to ask "list NAME" for the next
+ * page (its "+more NAME" line) in next, or "" when this was the last.
+ */
+static void print_page(struct list_out *o, const char *body, char *next,
+		       size_t size)
+{
+	const char *line = body;
+
+	next[0] = '\0';
+	if (!o->started) /* after fevd answered: an error prints no header */
+		printf(o->json ? "[" : "%-24s %9s %9s %-11s %9s %5s %5s\n",
+		       "QUEUE", "CAPACITY", "MAX_EVENT", "POLICY", "DEPTH",
+		       "PROD", "CONS");
+	o->started = true;
 	while (*line != '\0') {
 		size_t n = strcspn(line, "\n");
-		char l[1024], v[6][64], name[128], size[16];
+		char l[1024];
 
 		snprintf(l, sizeof(l), "%.*s", (int)n, line);
 		line += n + (line[n] == '\n');
-		if (l[0] == '\0')
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(l, " "), l);
-		for (size_t i = 0; i < 6; i++)
-			field(l, keys[i], v[i], sizeof(v[i]));
-		if (json) {
-			printf("%s\n  {\"name\": ", first ? "" : ",");
-			out_json_string(stdout, name, strlen(name));
-			for (size_t i = 0; i < 6; i++) {
-				const char *val = field(l, keys[i], v[i],
-							sizeof(v[i]));
-
-				printf(", \"%s\": ", keys[i]);
-				if (all_digits(val))
-					fputs(val, stdout);
-				else if (strcmp(val, "-") == 0)
-					fputs("null", stdout);
-				else
-					out_json_string(stdout, val,
-							strlen(val));
-			}
-			fputs("}", stdout);
-		} else {
-			uint64_t me = strtoull(field(l, "max_event", v[1],
-						     sizeof(v[1])),
-					       NULL, 10);
-
-			out_size(size, sizeof(size), me);
-			printf("%-24s %9s %9s %-11s %9s %5s %5s\n", name,
-			       field(l, "capacity", v[0], sizeof(v[0])), size,
-			       field(l, "policy", v[2], sizeof(v[2])),
-			       field(l, "depth", v[3], sizeof(v[3])),
-			       field(l, "producers", v[4], sizeof(v[4])),
-			       field(l, "consumers", v[5], sizeof(v[5])));
-		}
-		first = false;
+		if (strncmp(l, "+more ", 6) == 0)
+			snprintf(next, size, "%.*s", FEV_NAME_MAX, l + 6);
+		else if (l[0] != '\0')
+			print_row(o, l);
 	}
-	if (json)
-		fputs(first ? "]\n" : "\n]\n", stdout);
 }
 
+/* fevd answers in pages of one reply each: ask until no "+more". */
 static int do_list(const char *inst, bool json)
 {
 	struct ctl_reply *r = malloc(sizeof(*r));
-	int rc;
+	struct list_out o = { .json = json, .first = true };
+	char req[CTL_REQUEST_MAX], next[FEV_NAME_MAX + 2] = "";
+	int rc = FEV_EXIT_OK;
 
 	if (r == NULL) {
 		cli_error("out of memory");
 		return FEV_EXIT_ERROR;
 	}
-	rc = ctl_request(inst, "list", r) < 0 ? FEV_EXIT_ERROR : report(r);
-	if (rc == FEV_EXIT_OK)
-		print_list(r->body, json);
+	do {
+		snprintf(req, sizeof(req), next[0] ? "list %s" : "list", next);
+		rc = ctl_request(inst, req, r) < 0 ? FEV_EXIT_ERROR : report(r);
+		if (rc == FEV_EXIT_OK)
+			print_page(&o, r->body, next, sizeof(next));
+	} while (rc == FEV_EXIT_OK && next[0] != '\0');
+	if (json && rc == FEV_EXIT_OK)
+		fputs(o.first ? "]\n" : "\n]\n", stdout);
 	free(r);
 	return rc;
 }

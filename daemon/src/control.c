@@ -117,6 +117,20 @@ static void verb_ping(struct fevd *d)
 		  FEV_VERSION_STRING, d->instance, (int)getpid());
 }
 
+/*
+ * A stats_seq stuck by a retirer that died makes each stats read wait out
+ * its patience: one request shares this budget across all its queues, and
+ * a queue read after it is spent is listed "stats=busy".
+ */
+#define STATS_BUDGET_NS (50ull * 1000 * 1000)
+/* Room kept in a list page for the "+more NAME" line. */
+#define LIST_PAGE_SLACK 128
+
+static bool read_stats(struct fevd *d, struct fevd_queue *q, fev_stats *st)
+{
+	return fev__map_stats_by(&q->map, st, d->stats_give_up_ns) == 0;
+}
+
 static void list_one(struct fevd *d, const char *name)
 {
 	struct fevd_queue *q;
@@ -125,22 +139,29 @@ static void list_one(struct fevd *d, const char *name)
 	rcu_read_lock();
 	q = fevd_registry_find(&d->reg, name);
 	if (q != NULL) {
-		fev__map_stats(&q->map, &st);
+		bool steady = read_stats(d, q, &st);
+
 		reply_add(&d->reply,
 			  "%s capacity=%llu max_event=%u policy=%s depth=%llu "
-			  "producers=%u consumers=%u\n",
+			  "producers=%u consumers=%u%s\n",
 			  q->name, (unsigned long long)st.capacity,
 			  st.max_event, fevd_policy_name(st.policy),
 			  (unsigned long long)st.depth, st.producers,
-			  st.consumers);
+			  st.consumers, steady ? "" : " stats=busy");
 	}
 	rcu_read_unlock();
 }
 
-static void verb_list(struct fevd *d)
+/*
+ * "list [AFTER]": the queues named after AFTER, in name order, as many as
+ * fit in one reply; when more follow, a last line "+more NAME" asks for
+ * "list NAME" (no queue name starts with '+').
+ */
+static void verb_list(struct fevd *d, const char *after)
 {
+	const char *last = NULL;
 	char **names;
-	size_t n;
+	size_t n, i = 0;
 	int rc = fevd_registry_names(&d->reg, &names, &n);
 
 	if (rc < 0) {
@@ -149,10 +170,26 @@ static void verb_list(struct fevd *d)
 		return;
 	}
 	reply_add(&d->reply, "0\n");
-	for (size_t i = 0; i < n; i++) {
+	while (after != NULL && i < n && strcmp(names[i], after) <= 0)
+		i++;
+	for (; i < n; i++) {
+		size_t len = d->reply.len;
+
 		list_one(d, names[i]);
-		free(names[i]);
+		if (last != NULL && (d->reply.overflow ||
+				     d->reply.len >
+					     FEVD_REPLY_MAX - LIST_PAGE_SLACK)) {
+			/* Not this one: it starts the next page. */
+			d->reply.overflow = false;
+			d->reply.len = len;
+			d->reply.buf[len] = '\0';
+			reply_add(&d->reply, "+more %s\n", last);
+			break;
+		}
+		last = names[i];
 	}
+	for (size_t k = 0; k < n; k++)
+		free(names[k]);
 	free(names);
 }
 
@@ -160,11 +197,12 @@ static void verb_stats(struct fevd *d, const char *name)
 {
 	struct fevd_queue *q;
 	fev_stats st;
+	bool steady = true;
 
 	rcu_read_lock();
 	q = fevd_registry_find(&d->reg, name);
 	if (q != NULL)
-		fev__map_stats(&q->map, &st);
+		steady = read_stats(d, q, &st);
 	rcu_read_unlock();
 	if (q == NULL) {
 		reply_err(&d->reply, -ENOENT, "no such queue '%s'", name);
@@ -174,7 +212,7 @@ static void verb_stats(struct fevd *d, const char *name)
 		  "0\ncapacity=%llu\ndepth=%llu\nenqueued=%llu\n"
 		  "dequeued=%llu\ndropped=%llu\nredelivered=%llu\n"
 		  "tombstoned=%llu\nproducers=%u\nconsumers=%u\nsleepers=%u\n"
-		  "full_waits=%llu\nsleeps=%llu\nwakes=%llu\n",
+		  "full_waits=%llu\nsleeps=%llu\nwakes=%llu\n%s",
 		  (unsigned long long)st.capacity,
 		  (unsigned long long)st.depth,
 		  (unsigned long long)st.enqueued,
@@ -184,7 +222,8 @@ static void verb_stats(struct fevd *d, const char *name)
 		  (unsigned long long)st.tombstoned, st.producers,
 		  st.consumers, st.sleepers,
 		  (unsigned long long)st.full_waits,
-		  (unsigned long long)st.sleeps, (unsigned long long)st.wakes);
+		  (unsigned long long)st.sleeps, (unsigned long long)st.wakes,
+		  steady ? "" : "stats=busy\n");
 }
 
 static void verb_create(struct fevd *d, char **w, int nw)
@@ -321,7 +360,7 @@ struct verb {
 
 static const struct verb verbs[] = {
 	{ "ping", 1, 1, false, "ping" },
-	{ "list", 1, 1, false, "list" },
+	{ "list", 1, 2, false, "list [AFTER]" },
 	{ "stats", 2, 2, false, "stats NAME" },
 	{ "create", 2, WORDS_MAX, true,
 	  "create NAME [capacity=N] [max_event=N] [policy=P] [mode=0660] "
@@ -379,13 +418,14 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 			  (unsigned)peer->cred.uid);
 		return;
 	}
+	d->stats_give_up_ns = fev__now_monotonic_ns() + STATS_BUDGET_NS;
 	/* Requests see the fabric as it is now: new segments, dead peers. */
 	fevd_rescan_segments(d);
 	fevd_liveness_scan(d);
 	if (strcmp(v->name, "ping") == 0)
 		verb_ping(d);
 	else if (strcmp(v->name, "list") == 0)
-		verb_list(d);
+		verb_list(d, nw > 1 ? w[1] : NULL);
 	else if (strcmp(v->name, "stats") == 0)
 		verb_stats(d, w[1]);
 	else if (strcmp(v->name, "create") == 0)

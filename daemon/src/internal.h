@@ -99,6 +99,7 @@ struct fevd {
 	/* totals over the daemon's life, for the log and tests */
 	uint64_t repairs, stalls;
 	struct fevd_reply reply;
+	uint64_t stats_give_up_ns; /* the current request's stats budget */
 };
 
 /* supervisor.c */

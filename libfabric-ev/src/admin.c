@@ -189,15 +189,16 @@ static void sum_stats(const struct fev__map *m, fev_stats *out)
 /*
  * Retries while counters are moving to the retired totals (R7/R8).  A
  * retirer can be preempted mid-move, so after a few quick tries we yield,
- * for STATS_PATIENCE_NS at most: a retirer killed mid-move leaves the
- * marker behind, and then a best-effort sum is all there is.
+ * until give_up_ns: a retirer killed mid-move leaves the marker behind,
+ * and then a best-effort sum is all there is.
  */
 #define STATS_PATIENCE_NS (20 * 1000 * 1000)
+#define STATS_QUICK_TRIES 64
 
-void fev__map_stats(const struct fev__map *m, fev_stats *out)
+int fev__map_stats_by(const struct fev__map *m, fev_stats *out,
+		      uint64_t give_up_ns)
 {
 	const _Atomic uint32_t *seq = &m->seg->fabric.stats_seq;
-	uint64_t give_up = 0;
 
 	for (int tries = 0;; tries++) {
 		/* A7: pairs with R7/R8: a retirement that began is seen. */
@@ -210,15 +211,19 @@ void fev__map_stats(const struct fev__map *m, fev_stats *out)
 		atomic_thread_fence(memory_order_acquire);
 		after = atomic_load_explicit(seq, memory_order_seq_cst);
 		if (before == after && !FEV__STATS_BUSY(before))
-			return; /* a steady read */
-		if (tries < 64)
+			return 0; /* a steady read */
+		if (tries < STATS_QUICK_TRIES)
 			continue;
-		if (give_up == 0)
-			give_up = fev__now_monotonic_ns() + STATS_PATIENCE_NS;
-		else if (fev__now_monotonic_ns() > give_up)
-			return; /* best effort */
+		if (fev__now_monotonic_ns() > give_up_ns)
+			return -EBUSY; /* best effort */
 		sched_yield();
 	}
+}
+
+void fev__map_stats(const struct fev__map *m, fev_stats *out)
+{
+	(void)fev__map_stats_by(m, out,
+				fev__now_monotonic_ns() + STATS_PATIENCE_NS);
 }
 
 int fev_queue_stats(const char *queue, const char *instance, fev_stats *out)

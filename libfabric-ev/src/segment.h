@@ -93,6 +93,14 @@ void fev__attacher_retire_counters(struct fev__fabric *f,
 
 /* Sum counters of every attacher and the retired totals. */
 void fev__map_stats(const struct fev__map *m, fev_stats *out);
+/*
+ * The same, retrying while a retirement is under way until give_up_ns
+ * (CLOCK_MONOTONIC): 0 for a steady sum, -EBUSY for a best-effort one (a
+ * stats_seq stuck by a retirer that died, or one still moving).  A caller
+ * that reads many queues gives them one budget between them.
+ */
+int fev__map_stats_by(const struct fev__map *m, fev_stats *out,
+		      uint64_t give_up_ns);
 
 /* Lay out a fresh segment in memory (zeroed, len = g->seg_size). */
 void fev__segment_format(void *base, const struct fev__geometry *g,

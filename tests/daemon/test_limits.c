@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "segment.h"
 
 #define NOBODY 65534
 #define CHURNERS 4
@@ -184,6 +186,50 @@ static void test_out_of_descriptors_fevd_refuses_without_spinning(
 			 0);
 }
 
+#define STUCK_QUEUES 100
+
+/* A retirer killed mid-move leaves stats_seq marked busy for good. */
+static void stick_stats_seq(const char *instance, const char *queue)
+{
+	struct fev__map m;
+
+	assert_int_equal(fev__map_open(instance, queue, true, &m), 0);
+	atomic_store(&m.seg->fabric.stats_seq, FEV__STATS_RETIRING);
+	fev__map_close(&m);
+}
+
+static void test_stuck_stats_cost_a_list_one_bounded_budget(void **state)
+{
+	struct fh *h = *state;
+	char req[64], *reply = malloc(65536 + 1), name[16];
+	uint64_t t0, took;
+	int busy = 0;
+
+	assert_non_null(reply);
+	fh_write_config(h, "", "");
+	fh_start(h);
+	for (int i = 0; i < STUCK_QUEUES; i++) {
+		snprintf(name, sizeof(name), "s%03d", i);
+		snprintf(req, sizeof(req), "create %s capacity=2 max_event=0",
+			 name);
+		assert_int_equal(fh_request(h->sock, req, reply, 65536), 0);
+		stick_stats_seq(h->instance, name);
+	}
+	t0 = fh_now_ns();
+	assert_int_equal(fh_request(h->sock, "list", reply, 65536), 0);
+	took = fh_now_ns() - t0;
+	for (char *p = reply; (p = strstr(p, " stats=busy\n")) != NULL; p++)
+		busy++;
+	/* Without the budget: 20 ms per queue, 2 s in all. */
+	if (took > 1000000000ull)
+		fail_msg("list took %.2f s with %d stuck queues",
+			 (double)took / 1e9, STUCK_QUEUES);
+	assert_int_equal(busy, STUCK_QUEUES);
+	assert_int_equal(fh_request(h->sock, "stats s000", reply, 65536), 0);
+	assert_non_null(strstr(reply, "\nstats=busy\n"));
+	free(reply);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +239,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_out_of_descriptors_fevd_refuses_without_spinning,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_stuck_stats_cost_a_list_one_bounded_budget, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

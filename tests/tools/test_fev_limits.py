@@ -111,6 +111,24 @@ def test_stat_shows_an_attachers_escape_laden_name_harmlessly(f):
     os.unlink(evil)
 
 
+def test_queue_list_pages_through_more_queues_than_one_reply_holds(f):
+    start_fevd(f)
+    # ~100 bytes a line: 1,000 queues are about 100 KB, past the 64 KiB
+    # that one reply of the control socket holds.
+    names = ["q%04d" % i for i in range(1000)]
+    for n in names:
+        expect_rc(f.fev("queue", "create", n, "--capacity", "2",
+                        "--max-event", "0", "-q"), 0, "create " + n)
+    got = listed(f)
+    expect(sorted(got) == sorted(names + ["events"]),
+           "every queue listed once", len(got))
+    r = f.fev("queue", "list")
+    expect_rc(r, 0, "list")
+    rows = r.stdout.splitlines()
+    expect(len(rows) == 1 + 1001 and rows[0].startswith("QUEUE"),
+           "one header, one row per queue", len(rows))
+
+
 if __name__ == "__main__":
     sys.exit(main([v for k, v in sorted(globals().items())
                    if k.startswith("test_")]))
