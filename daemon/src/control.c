@@ -27,6 +27,7 @@
 #include <bsd/string.h>
 
 #include "internal.h"
+#include "leftovers.h"
 #include "log.h"
 
 #define WORDS_MAX 16
@@ -295,7 +296,13 @@ static void verb_delete(struct fevd *d, const char *name)
 	q = fevd_registry_find(&d->reg, name);
 	rcu_read_unlock();
 	if (q == NULL) {
-		reply_err(&d->reply, -ENOENT, "no such queue '%s'", name);
+		/* Not served, yet maybe held (item 11): free the name. */
+		rc = fevd_remove_unserved(d, name);
+		if (rc == 0)
+			reply_add(&d->reply, "0\n");
+		else
+			reply_err(&d->reply, -ENOENT, "no such queue '%s'",
+				  name);
 		return;
 	}
 	rc = fevd_queue_destroy(d, q);

@@ -39,6 +39,7 @@
 #include "fabric.h"
 #include "instance_lock.h"
 #include "internal.h"
+#include "leftovers.h"
 #include "log.h"
 #include "memtrap.h"
 #include "trust.h"
@@ -135,7 +136,8 @@ static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
 
 /*
  * Take a queue's name back from what squats it: a FIFO, a link or another
- * user's file (item 4 of issue 9).  Root can remove anything in sticky
+ * user's file (item 4 of issue 9); a half-created segment of our own is
+ * removed by create_segment() (item 11).  Root can remove anything in sticky
  * /dev/shm; a non-root fevd cannot, and says so.  0 when the name was
  * freed, -EEXIST when it holds a trusted segment (adopt that), or -errno.
  */
@@ -178,6 +180,8 @@ static int create_segment(struct fevd *d, const char *name,
 	for (int i = 0; rc == -EEXIST && i < EVICT_TRIES; i++) {
 		int e = evict_untrusted(d, name);
 
+		if (e == -EEXIST) /* trusted: ours to adopt, unless unfinished */
+			e = fevd_remove_half_created(d, name, true);
 		if (e < 0)
 			return e;
 		rc = fev_queue_create(name, qc, d->instance);
@@ -307,6 +311,8 @@ static int rescan_one(const char *name, void *arg)
 		return 0;
 	rc = segment_ready(d, name) ? adopt(d, name, FEVD_ORIGIN_ADOPTED, &q) :
 				      -EAGAIN;
+	if (rc == -EAGAIN && fevd_remove_half_created(d, name, false) == 0)
+		return 0;
 	if (rc == 0)
 		log_adopted(q);
 	else if (rc != -EIDRM && rc != -ENOENT && rc != -EEXIST &&
@@ -424,6 +430,7 @@ static void drop_gone(struct fevd *d)
 void fevd_rescan_segments(struct fevd *d)
 {
 	drop_gone(d);
+	fevd_remove_dead_creators(d);
 	fev__list_queues(d->instance, rescan_one, d);
 	d->next_rescan_ns = fev__now_monotonic_ns() + RESCAN_NS;
 }

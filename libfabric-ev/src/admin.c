@@ -1,14 +1,20 @@
 /* Administration: create, delete and inspect queue segments. */
+/* renameat2() and RENAME_NOREPLACE */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fev/fev.h"
+#include "memfit.h"
 #include "segment.h"
+#include "trust.h"
 #include "wait.h"
 
 static int check_config(const fev_queue_config *cfg)
@@ -71,10 +77,41 @@ static int size_and_format(int fd, const struct fev__geometry *g,
 	return 0;
 }
 
+/*
+ * The name a segment is built under: "/fev.I.Q~PID".  '~' is not a queue
+ * name character, so no one lists or opens it as a queue, and fevd knows
+ * whose it was when its creator died half-way (fev__creating_pid()).
+ */
+static int temp_name(char *buf, size_t size, const char *name)
+{
+	int n = snprintf(buf, size, "%s" FEV__CREATING_SEP "%d", name,
+			 (int)getpid());
+
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* Does something already hold the name?  Checked before the work. */
+static bool name_taken(const char *name)
+{
+	char path[FEV__SHM_NAME_MAX + 16];
+	struct stat st;
+
+	return fev__shm_path(path, sizeof(path), name) == 0 &&
+	       lstat(path, &st) == 0;
+}
+
+/*
+ * Build the segment under a temporary name and rename it into place only
+ * when it is whole (issue 9, item 11): no one ever sees a half-created
+ * segment under a queue's name, and a creator that dies leaves only a
+ * temporary file fevd removes.  The size is checked against the memory
+ * limits first (item 10): nothing is touched for a queue that cannot fit.
+ */
 int fev_queue_create(const char *queue, const fev_queue_config *cfg,
 		     const char *instance)
 {
-	char name[FEV__SHM_NAME_MAX];
+	char name[FEV__SHM_NAME_MAX], tmp[FEV__SHM_NAME_MAX + 16];
+	char name_path[sizeof(tmp) + 16], tmp_path[sizeof(tmp) + 16];
 	struct fev__geometry g;
 	uint32_t attachers;
 	gid_t group;
@@ -89,18 +126,30 @@ int fev_queue_create(const char *queue, const fev_queue_config *cfg,
 				   &g);
 	if (rc < 0)
 		return rc;
-	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (name_taken(name))
+		return -EEXIST;
+	rc = fev__segment_fits(g.seg_size);
+	if (rc < 0 || (rc = temp_name(tmp, sizeof(tmp), name)) < 0 ||
+	    (rc = fev__shm_path(tmp_path, sizeof(tmp_path), tmp)) < 0 ||
+	    (rc = fev__shm_path(name_path, sizeof(name_path), name)) < 0)
+		return rc;
+	fd = open(tmp_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
 	if (fd < 0)
 		return -errno;
-	/* fchmod, not the shm_open mode: the umask must not narrow it. */
+	/* fchmod, not the open mode: the umask must not narrow it. */
 	if (fchmod(fd, mode) < 0 ||
 	    (group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) < 0))
 		rc = -errno;
 	if (rc == 0)
 		rc = size_and_format(fd, &g, queue, cfg->policy);
 	close(fd);
+	/* NOREPLACE: a queue created meanwhile under the name stays. */
+	if (rc == 0 && renameat2(AT_FDCWD, tmp_path, AT_FDCWD, name_path,
+				 RENAME_NOREPLACE) < 0)
+		rc = -errno;
 	if (rc < 0)
-		shm_unlink(name);
+		unlink(tmp_path);
 	return rc;
 }
 

@@ -41,7 +41,9 @@ const char *fev_strerror(int err)
 	case ETIMEDOUT:
 		return "timed out";
 	case ENOMEM:
-		return "out of memory";
+		return "out of memory (a new queue must fit in available memory "
+		       "and the creator's memory cgroup limit: choose a smaller "
+		       "capacity or max_event)";
 	case ENOSPC:
 		return "no space left for the segment in /dev/shm";
 	case EINTR:

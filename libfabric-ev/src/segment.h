@@ -16,6 +16,12 @@
 #include "proc.h"
 #include "ring.h"
 
+/*
+ * A segment being created is named "/fev.I.Q~PID" until it is renamed to
+ * "/fev.I.Q" whole (fev_queue_create()).
+ */
+#define FEV__CREATING_SEP "~"
+
 /* "/fev." + instance + "." + queue + NUL */
 #define FEV__SHM_NAME_MAX (5 + FEV_INSTANCE_MAX + 1 + FEV_NAME_MAX + 1)
 

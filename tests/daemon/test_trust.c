@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -24,6 +25,13 @@
 #include "fev/fev.h"
 #include "harness.h"
 #include "nobody.h"
+
+/* A v1 memory cgroup under ours, for fevd (item 10); removed at
+ * teardown (once fevd, its only member, is gone). */
+struct memcg {
+	char dir[1024];
+};
+static struct memcg memcg;
 
 /* Attacker processes that outlive a step: killed at teardown. */
 static pid_t attackers[4];
@@ -54,6 +62,9 @@ static int teardown(void **state)
 
 	kill_attackers();
 	fh_cleanup(h);
+	if (memcg.dir[0] != '\0')
+		rmdir(memcg.dir);
+	memcg.dir[0] = '\0';
 	if (fh_shm_count(h->instance) != 0)
 		fail_msg("instance %s left segments in /dev/shm", h->instance);
 	return 0;
@@ -414,6 +425,137 @@ static void test_removed_attached_segment_leaves_no_ghost(void **state)
 	assert_int_equal(fh_stop(h), 0);
 }
 
+
+/* Our memory cgroup's path (v1), or false. */
+static bool memcg_make(struct memcg *m, uint64_t limit)
+{
+	char line[1024], path[1200];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	bool ok = false;
+
+	while (f != NULL && !ok && fgets(line, sizeof(line), f) != NULL) {
+		char *p = strstr(line, ":memory:");
+
+		if (p == NULL)
+			continue;
+		p += strlen(":memory:");
+		p[strcspn(p, "\n")] = '\0';
+		snprintf(m->dir, sizeof(m->dir),
+			 "/sys/fs/cgroup/memory%s/fevtest-%d",
+			 strcmp(p, "/") == 0 ? "" : p, (int)getpid());
+		ok = true;
+	}
+	if (f != NULL)
+		fclose(f);
+	if (!ok || mkdir(m->dir, 0755) < 0) {
+		m->dir[0] = '\0';
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/memory.limit_in_bytes", m->dir);
+	f = fopen(path, "w");
+	ok = f != NULL && fprintf(f, "%llu\n", (unsigned long long)limit) > 0;
+	if (f != NULL)
+		ok &= fclose(f) == 0;
+	if (!ok) {
+		rmdir(m->dir);
+		m->dir[0] = '\0';
+	}
+	return ok;
+}
+
+static void memcg_join(const struct memcg *m, pid_t pid)
+{
+	char path[1200];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", m->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)pid);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Item 10: a queue larger than fevd's memory limit got fevd OOM-killed. */
+static void test_queue_beyond_memory_limit_is_refused_before_touching_it(
+	void **state)
+{
+	struct fh *h = *state;
+	struct memcg *m = &memcg;
+	char reply[4096];
+	int rc;
+
+	if (geteuid() != 0 || !memcg_make(m, 64u << 20)) {
+		fprintf(stderr, "skipped: needs root and a cgroup v1 memory "
+				"hierarchy to put fevd under a 64 MiB limit\n");
+		skip();
+	}
+	fh_write_config(h, "", "[queue a]\n");
+	fh_start(h);
+	memcg_join(m, h->fevd);
+	/* 2048 slots of 64 KiB: 128 MiB, twice the limit. */
+	rc = fh_request(h->sock, "create big capacity=2048 max_event=65536",
+			reply, sizeof(reply));
+	assert_int_equal(waitpid(h->fevd, NULL, WNOHANG), 0); /* alive */
+	if (rc != -ENOMEM || strstr(reply, "memory cgroup") == NULL)
+		fail_msg("create: %d %s", rc, reply);
+	assert_int_equal(fh_shm_count(h->instance), 1); /* "a" only */
+	request_ok(h, "ping", reply, sizeof(reply));
+	assert_int_equal(fh_stop(h), 0);
+}
+
+static void make_half_created(const struct fh *h, const char *entry,
+			      size_t size, bool old)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/shm/fev.%s.%s", h->instance, entry);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	if (old) { /* abandoned two minutes ago */
+		struct timespec t[2];
+
+		clock_gettime(CLOCK_REALTIME, &t[0]);
+		t[0].tv_sec -= 120;
+		t[1] = t[0];
+		assert_int_equal(futimens(fd, t), 0);
+	}
+	close(fd);
+}
+
+static int exit_now(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+/* Item 11: a half-created segment wedged its name for good. */
+static void test_half_created_segments_never_wedge_a_name(void **state)
+{
+	struct fh *h = *state;
+	char reply[4096], temp[64];
+	pid_t dead = fh_fork(exit_now, NULL);
+
+	fh_wait(dead, 5000);
+	snprintf(temp, sizeof(temp), "h4~%d", (int)dead);
+	fh_write_config(h, "", "[queue a]\n");
+	fh_start(h);
+	make_half_created(h, "h1", 0, false);
+	make_half_created(h, "h2", 8192, false);
+	make_half_created(h, "h3", 8192, true);
+	make_half_created(h, temp, 8192, true);
+	/* create takes the name back, delete frees it... */
+	request_ok(h, "create h1", reply, sizeof(reply));
+	send_one(h, "h1", "made");
+	request_ok(h, "delete h2", reply, sizeof(reply));
+	/* ...and fevd removes what is surely abandoned by itself. */
+	assert_true(fh_log_has(h, "h3, a segment its creator never", 3000));
+	assert_true(fh_log_has(h, "died before it was finished", 3000));
+	assert_int_equal(fh_shm_count(h->instance), 2); /* a and h1 */
+	assert_int_equal(fh_stop(h), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +581,12 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_removed_attached_segment_leaves_no_ghost, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_queue_beyond_memory_limit_is_refused_before_touching_it,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_half_created_segments_never_wedge_a_name, setup,
 			teardown),
 	};
 
