@@ -1,0 +1,203 @@
+/*
+ * Producer and consumer threads that share ONE mapping of a queue segment,
+ * so every slot sits at the same address in both.  Built with
+ * ThreadSanitizer (FEV_TSAN) this is the test that checks the ring's
+ * memory orders: TSan relates two accesses only by address, and every
+ * other test maps the segment once per handle, at a different address per
+ * handle, so a weakened release or acquire goes unseen there.  Here:
+ *
+ *   R1 (commit, seq = pos + 1) / A2 (consumer's seq load): the consumer's
+ *      plain reads of the slot header and payload race with the producer's
+ *      writes unless R1 -> A2 orders them;
+ *   R2 (release, seq = pos + cap) / A1 (producer's seq load): the
+ *      producer's plain writes of the next lap race with the consumer's
+ *      reads of this one unless R2 -> A1 orders them;
+ *   R5 / A5: the header fields a segment creator writes race with the
+ *      validator's reads unless the "ready" magic is release/acquire.
+ *
+ * In a plain build it still checks the hand-over: every event arrives once,
+ * in order, intact.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fevtest.h"
+#include "segment.h"
+
+#define EVENTS 20000u
+#define CAPACITY 4u /* small: many laps, every slot reused often */
+#define MAX_EVENT 64u
+#define BATCH_MAX 3u
+
+struct shared_ring {
+	struct fev__map map; /* the one mapping both threads use */
+	atomic_uint errors;
+};
+
+/* Event i: its index, then bytes derived from it, len varying with i. */
+static uint32_t event_len(uint32_t i)
+{
+	return 8 + i % (MAX_EVENT - 8 + 1);
+}
+
+static void event_fill(uint8_t *p, uint32_t i)
+{
+	memcpy(p, &i, sizeof(i));
+	for (uint32_t b = sizeof(i); b < event_len(i); b++)
+		p[b] = (uint8_t)(i * 31 + b);
+}
+
+static bool event_intact(const uint8_t *p, uint32_t len, uint32_t i)
+{
+	uint32_t got;
+
+	if (len != event_len(i))
+		return false;
+	memcpy(&got, p, sizeof(got));
+	if (got != i)
+		return false;
+	for (uint32_t b = sizeof(i); b < len; b++)
+		if (p[b] != (uint8_t)(i * 31 + b))
+			return false;
+	return true;
+}
+
+static void *producer_main(void *arg)
+{
+	struct shared_ring *s = arg;
+	const struct fev__ring *r = &s->map.ring;
+	struct fev__holder h = { .rec = &s->map.attachers[0].prod };
+	uint32_t i = 0;
+
+	while (i < EVENTS) {
+		uint32_t want = 1 + i % BATCH_MAX;
+		uint64_t pos;
+		uint32_t k;
+
+		if (want > EVENTS - i)
+			want = EVENTS - i;
+		k = fev__ring_reserve(r, &h, want, &pos);
+		if (k == 0) {
+			sched_yield(); /* full */
+			continue;
+		}
+		for (uint32_t j = 0; j < k; j++, i++) {
+			event_fill(fev__slot_payload(fev__ring_slot(r, pos + j)),
+				   i);
+			fev__ring_commit(r, pos + j, event_len(i), 0, 0, i);
+		}
+		fev__holder_done(&h, pos, k);
+	}
+	return NULL;
+}
+
+static void *consumer_main(void *arg)
+{
+	struct shared_ring *s = arg;
+	const struct fev__ring *r = &s->map.ring;
+	struct fev__holder h = { .rec = &s->map.attachers[1].cons };
+	uint32_t i = 0;
+
+	while (i < EVENTS) {
+		uint64_t pos;
+		uint32_t k = fev__ring_acquire(r, &h, BATCH_MAX, &pos);
+
+		if (k == 0) {
+			sched_yield(); /* empty */
+			continue;
+		}
+		for (uint32_t j = 0; j < k; j++, i++) {
+			struct fev__slot *slot = fev__ring_slot(r, pos + j);
+
+			/* Plain reads on purpose: TSan checks their order. */
+			if (slot->ts_ns != i || slot->flags != 0 ||
+			    !event_intact(fev__slot_payload(slot), slot->len,
+					  i))
+				atomic_fetch_add(&s->errors, 1);
+			fev__ring_release(r, pos + j);
+		}
+		fev__holder_done(&h, pos, k);
+	}
+	return NULL;
+}
+
+static void test_threads_sharing_one_mapping_hand_over_every_event_intact(
+	void **state)
+{
+	struct shared_ring s = { 0 };
+	char inst[FEV_INSTANCE_MAX + 1];
+	pthread_t prod, cons;
+
+	(void)state;
+	fevtest_instance(inst);
+	fevtest_create(inst, "q", CAPACITY, MAX_EVENT, FEV_POLICY_BLOCK);
+	assert_int_equal(fev__map_open(inst, "q", true, &s.map), 0);
+	assert_int_equal(pthread_create(&cons, NULL, consumer_main, &s), 0);
+	assert_int_equal(pthread_create(&prod, NULL, producer_main, &s), 0);
+	assert_int_equal(pthread_join(prod, NULL), 0);
+	assert_int_equal(pthread_join(cons, NULL), 0);
+	assert_int_equal(atomic_load(&s.errors), 0);
+	assert_int_equal(fev__ring_depth(&s.map.ring), 0);
+	fev__map_close(&s.map);
+	assert_int_equal(fev_queue_delete("q", inst), 0);
+	fevtest_assert_no_leftovers(inst);
+}
+
+/* ---- segment publication: R5 / A5 -------------------------------------- */
+
+struct shared_segment {
+	void *base;
+	struct fev__geometry geo;
+};
+
+static void *creator_main(void *arg)
+{
+	struct shared_segment *s = arg;
+
+	fev__segment_format(s->base, &s->geo, "q", FEV_POLICY_REJECT);
+	return NULL;
+}
+
+static void test_validator_sees_whole_header_once_segment_is_ready(
+	void **state)
+{
+	struct shared_segment s;
+	struct fev__geometry seen;
+	pthread_t creator;
+	int rc;
+
+	(void)state;
+	assert_int_equal(fev__geometry_compute(CAPACITY, MAX_EVENT, 4, &s.geo),
+			 0);
+	s.base = calloc(1, s.geo.seg_size);
+	assert_non_null(s.base);
+	assert_int_equal(pthread_create(&creator, NULL, creator_main, &s), 0);
+	/* The header's fields are read (plainly) only after the magic. */
+	while ((rc = fev__segment_validate(s.base, s.geo.seg_size, &seen)) ==
+	       -EAGAIN)
+		sched_yield();
+	assert_int_equal(rc, 0);
+	assert_int_equal(seen.capacity, CAPACITY);
+	assert_int_equal(seen.policy, FEV_POLICY_REJECT);
+	assert_int_equal(pthread_join(creator, NULL), 0);
+	free(s.base);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_threads_sharing_one_mapping_hand_over_every_event_intact),
+		cmocka_unit_test(
+			test_validator_sees_whole_header_once_segment_is_ready),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
