@@ -251,6 +251,42 @@ static void test_position_named_by_live_claim_is_left_pending(void **state)
 			 FEV__ATT_FREE);
 }
 
+/*
+ * The producer side of the same rule: a dead producer's stale claim names a
+ * position a live producer reserved and has not written yet.  Tombstoning
+ * it would make the live commit fail and lose that event.
+ */
+static void test_unwritten_position_named_by_live_claim_is_not_tombstoned(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	char buf[64];
+	fev_meta m;
+	fev_claim c;
+	uint32_t dead;
+
+	child_dies(f, DIE_AFTER_RESERVE);	 /* held pos 0, never wrote */
+	assert_int_equal(fev_reserve(f->q, 4, &c, 0), 0); /* we hold pos 1 */
+	assert_int_equal(c.priv_pos, 1);
+	dead = dead_record(f);
+	/* Forge the dead claim to also name our position 1. */
+	atomic_store(&f->map.attachers[dead].prod.n, 2);
+	assert_int_equal(fev__repair_attacher(&f->map, dead, &r), -EAGAIN);
+	assert_int_equal(r.tombstoned, 1);
+	assert_int_equal(r.pending, 1);
+	memcpy(c.data, "live", 4);
+	assert_int_equal(fev_commit(f->q, &c, 4), 0);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+	assert_memory_equal(buf, "live", 4);
+	assert_int_equal(m.id, 1);
+	r = (struct fev__repair_result){ 0 };
+	assert_int_equal(fev__repair_attacher(&f->map, dead, &r), 0);
+	assert_int_equal(r.tombstoned, 0);
+	assert_int_equal(atomic_load(&f->map.attachers[dead].state),
+			 FEV__ATT_FREE);
+}
+
 static void test_live_attacher_is_alive_and_dead_one_is_not(void **state)
 {
 	struct fixture *f = *state;
@@ -339,6 +375,9 @@ int main(void)
 			setup_tiny, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_position_named_by_live_claim_is_left_pending,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_unwritten_position_named_by_live_claim_is_not_tombstoned,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_live_attacher_is_alive_and_dead_one_is_not, setup,
