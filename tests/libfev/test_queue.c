@@ -859,6 +859,8 @@ static void test_reserve_batch_commits_all_or_nothing_in_order(void **state)
 	swapped[0] = cl[1];
 	swapped[1] = cl[0];
 	assert_int_equal(fev_commit_batch(p, swapped, lens, 2), -EINVAL);
+	swapped[1] = cl[1]; /* one claim twice: committed once at most */
+	assert_int_equal(fev_commit_batch(p, swapped, lens, 2), -EINVAL);
 	lens[5] = 9;
 	assert_int_equal(fev_commit_batch(p, cl, lens, 6), -EMSGSIZE);
 	assert_int_equal(fev_acquire_batch(r, ev, 6, 0), 2); /* the sends */
