@@ -287,6 +287,52 @@ static void test_unwritten_position_named_by_live_claim_is_not_tombstoned(
 			 FEV__ATT_FREE);
 }
 
+/*
+ * A producer names positions before the CAS that takes them, so a producer
+ * that died right between the two leaves a claim reaching past head, over
+ * positions nobody took: those are free slots, not its to tombstone.
+ */
+static void test_dead_intent_past_head_leaves_free_positions_alone(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	char buf[64];
+	fev_meta m;
+	uint32_t dead;
+
+	child_dies(f, DIE_AFTER_RESERVE); /* held pos 0; head is 1 */
+	dead = dead_record(f);
+	atomic_store(&f->map.attachers[dead].prod.n, 3); /* names 1 and 2 */
+	assert_int_equal(fev__repair_attacher(&f->map, dead, &r), 0);
+	assert_int_equal(r.tombstoned, 1);
+	assert_int_equal(fev_send(f->q, "next", 4, 0), 0);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+	assert_memory_equal(buf, "next", 4);
+	assert_int_equal(m.id, 1);
+}
+
+/* A recycled pid: the process is alive, but it is not the one that
+ * attached (its start time differs), so the record is dead. */
+static void test_record_whose_pid_was_reused_is_not_alive(void **state)
+{
+	struct fixture *f = *state;
+
+	for (uint32_t i = 0; i < f->map.geo.attacher_max; i++) {
+		struct fev__attacher *a = &f->map.attachers[i];
+		uint64_t start = a->start_time;
+
+		if (atomic_load(&a->state) != FEV__ATT_ACTIVE)
+			continue;
+		assert_true(fev__attacher_alive(a));
+		a->start_time = start + 1;
+		assert_false(fev__attacher_alive(a));
+		a->start_time = start;
+		return;
+	}
+	fail_msg("no live attacher record");
+}
+
 static void test_live_attacher_is_alive_and_dead_one_is_not(void **state)
 {
 	struct fixture *f = *state;
@@ -379,6 +425,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_unwritten_position_named_by_live_claim_is_not_tombstoned,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_dead_intent_past_head_leaves_free_positions_alone,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_record_whose_pid_was_reused_is_not_alive, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_live_attacher_is_alive_and_dead_one_is_not, setup,
 			teardown),
