@@ -288,6 +288,34 @@ static void test_unwritten_position_named_by_live_claim_is_not_tombstoned(
 }
 
 /*
+ * The oldest position a producer can still hold is one full lap behind
+ * head (its slot is what head waits for): a dead producer's position there
+ * is repaired like any other, on every lap, not only the first.
+ */
+static void test_dead_producer_a_full_lap_behind_head_is_tombstoned(
+	void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	char buf[64];
+	fev_meta m;
+
+	for (int i = 0; i < 4; i++) /* one lap: both cursors at 4 */
+		assert_int_equal(fev_send(f->q, &i, sizeof(i), 0), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+	child_dies(f, DIE_AFTER_RESERVE); /* holds position 4 */
+	for (int i = 5; i < 8; i++)      /* head 8: the ring is full */
+		assert_int_equal(fev_send(f->q, &i, sizeof(i), 0), 0);
+	repair_all_dead(f, &r);
+	assert_int_equal(r.tombstoned, 1);
+	for (int want = 5; want < 8; want++) {
+		assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 4);
+		assert_int_equal(*(int *)buf, want);
+	}
+}
+
+/*
  * A producer names positions before the CAS that takes them, so a producer
  * that died right between the two leaves a claim reaching past head, over
  * positions nobody took: those are free slots, not its to tombstone.
@@ -425,6 +453,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_unwritten_position_named_by_live_claim_is_not_tombstoned,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_dead_producer_a_full_lap_behind_head_is_tombstoned,
+			setup_tiny, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_dead_intent_past_head_leaves_free_positions_alone,
 			setup, teardown),
