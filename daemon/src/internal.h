@@ -58,6 +58,7 @@ struct fevd_watch {
 	uint64_t retry_ns; /* no pidfd: when to apply the rule again */
 	bool dead;
 	bool seen; /* named by a record in the current scan */
+	uint64_t checked; /* scan (fevd.scans) that last asked the kernel */
 };
 
 struct fevd_reply {
@@ -86,6 +87,12 @@ struct fevd {
 	struct fevd_ratelimit log_refused, log_evicted, log_nofds;
 	struct fevd_watch *watches;
 	size_t nwatches, watches_cap;
+	/* Open-addressing index of watches by pid: slot holds index + 1. */
+	uint32_t *watch_index;
+	size_t watch_index_cap; /* power of two, > 2 * nwatches */
+	uint64_t scans; /* liveness scans so far: a watch asks once per scan */
+	/* Records to repair, found by the scan of one queue. */
+	uint32_t todo[FEV__ATTACHERS_MAX];
 	uint64_t tick_ns, stall_ns;
 	uint64_t next_rescan_ns;
 	/* segments that could not be adopted, reported once */
@@ -131,6 +138,9 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 /* liveness.c */
 /* Scan every queue's attacher table: watch, repair, report stalls. */
 void fevd_liveness_scan(struct fevd *d);
+/* The periodic scan: like fevd_liveness_scan(), but a queue with nobody
+ * attached is looked at only every FEVD_IDLE_SCAN_NS. */
+void fevd_liveness_tick(struct fevd *d);
 /* A pidfd became readable: its process is gone. */
 void fevd_liveness_pidfd_ready(struct fevd *d, int fd);
 void fevd_liveness_close(struct fevd *d);

@@ -2,8 +2,9 @@
  * Liveness: find the processes attached to each queue, learn at once when
  * one dies, and repair what it left.
  *
- * Discovery is a scan of every queue's attacher table, each tick (10 ms) and
- * before each control request.  For each process seen, fevd holds a pidfd
+ * Discovery is a scan of every queue's attacher table, each tick (10 ms;
+ * a queue nobody is attached to every IDLE_SCAN_NS) and before each
+ * control request.  For each process seen, fevd holds a pidfd
  * (pidfd_open), opened only after reading the pid and checked against the
  * start time the attacher recorded, so a recycled pid is never mistaken for
  * the attacher: if the start time differs, the attacher is gone.  The pidfds
@@ -29,9 +30,16 @@
  *
  * A record can be freed and reused by another process between two reads of
  * it; the fields are read between two acquire loads of the state word and
- * the pid, and fev__repair_attacher() itself moves the record ACTIVE ->
+ * the pid, and fev__repair_pass_record() itself moves the record ACTIVE ->
  * REPAIRING by CAS, so a record reused under us is at worst looked at
  * again on the next tick.
+ *
+ * Repair is linear and bounded: the scan of a queue first classifies every
+ * record (a watch asks the kernel once per scan, whatever the number of
+ * records its process holds), then repairs the dead ones in one pass (one
+ * snapshot of the live claims, repair.h), spending at most
+ * REPAIR_BUDGET_NS on the queue before the loop moves on to the next queue
+ * and the control socket.  The next scan resumes where it stopped.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -57,12 +65,59 @@ static int pidfd_open(pid_t pid)
 /* How often a watch without a pidfd that needed a /proc search is
  * checked again (a search reads every process's status). */
 #define SEARCH_RETRY_NS (1000ull * 1000 * 1000)
+/* Repair work one scan spends on one queue before the loop moves on. */
+#define REPAIR_BUDGET_NS (2ull * 1000 * 1000)
+/* How often the periodic scan looks at a queue nobody is attached to. */
+#define IDLE_SCAN_NS (100ull * 1000 * 1000)
 
+/* Fibonacci hashing of the pid: pids are dense and sequential. */
+static size_t watch_slot(const struct fevd *d, int32_t pid)
+{
+	return (size_t)(((uint32_t)pid * UINT64_C(0x9e3779b97f4a7c15)) >>
+			32) &
+	       (d->watch_index_cap - 1);
+}
+
+static void index_put(struct fevd *d, size_t i)
+{
+	size_t s = watch_slot(d, d->watches[i].pid);
+
+	while (d->watch_index[s] != 0)
+		s = (s + 1) & (d->watch_index_cap - 1);
+	d->watch_index[s] = (uint32_t)i + 1;
+}
+
+/* Rebuild the index, at least twice as large as the watches.  -ENOMEM. */
+static int index_rebuild(struct fevd *d, size_t want)
+{
+	size_t cap = d->watch_index_cap ? d->watch_index_cap : 64;
+
+	while (cap <= 2 * want)
+		cap *= 2;
+	if (cap != d->watch_index_cap) {
+		uint32_t *grown = malloc(cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -ENOMEM;
+		free(d->watch_index);
+		d->watch_index = grown;
+		d->watch_index_cap = cap;
+	}
+	memset(d->watch_index, 0, cap * sizeof(*d->watch_index));
+	for (size_t i = 0; i < d->nwatches; i++)
+		index_put(d, i);
+	return 0;
+}
+
+/* O(1): a scan looks a watch up once per record, for thousands. */
 static struct fevd_watch *watch_find(struct fevd *d,
 				     const struct fev__identity *id)
 {
-	for (size_t i = 0; i < d->nwatches; i++) {
-		struct fevd_watch *w = &d->watches[i];
+	if (d->watch_index_cap == 0)
+		return NULL;
+	for (size_t s = watch_slot(d, id->pid); d->watch_index[s] != 0;
+	     s = (s + 1) & (d->watch_index_cap - 1)) {
+		struct fevd_watch *w = &d->watches[d->watch_index[s] - 1];
 
 		if (w->pid == id->pid && w->start_time == id->start_time &&
 		    w->pidns == id->pidns)
@@ -158,19 +213,27 @@ static struct fevd_watch *watch_get(struct fevd *d,
 		d->watches = grown;
 		d->watches_cap = cap;
 	}
+	if (2 * (d->nwatches + 1) >= d->watch_index_cap &&
+	    index_rebuild(d, d->nwatches + 1) < 0)
+		return NULL;
 	w = &d->watches[d->nwatches++];
 	*w = (struct fevd_watch){ .pid = id->pid,
 				  .start_time = id->start_time,
 				  .pidns = id->pidns,
-				  .pidfd = -1 };
+				  .pidfd = -1,
+				  .checked = d->scans };
+	index_put(d, d->nwatches - 1);
 	watch_check(d, w);
 	return w;
 }
 
+/* Asked once per scan, not once per record: a process may hold thousands
+ * of records. */
 static bool watch_is_dead(struct fevd *d, struct fevd_watch *w)
 {
-	if (w->dead)
-		return true;
+	if (w->dead || w->checked == d->scans)
+		return w->dead;
+	w->checked = d->scans;
 	/* Polled too, not only watched by epoll: a pidfd that failed to
 	 * join the epoll set would otherwise never be heard from. */
 	if (w->pidfd >= 0)
@@ -194,14 +257,17 @@ static const char *roles_name(uint32_t roles)
 	}
 }
 
-static void repair(struct fevd *d, struct fevd_queue *q, uint32_t idx,
-		   int32_t pid, const char *why)
+static void repair(struct fevd *d, struct fevd_queue *q,
+		   struct fev__repair_pass *pass, uint32_t idx)
 {
 	struct fev__attacher *a = &q->map.attachers[idx];
 	struct fevd_att_track *t = &q->track[idx];
 	struct fev__repair_result res = { 0 };
 	uint32_t roles = a->roles;
-	int rc = fev__repair_attacher(&q->map, idx, &res);
+	/* Before the repair: a freed record may be reused at once. */
+	int32_t pid = a->pid;
+	const char *why = t->dead ? "dead" : "closed holding positions";
+	int rc = fev__repair_pass_record(pass, idx, &res);
 
 	/* Relaxed: statistics, written only by this thread. */
 	atomic_fetch_add_explicit(&q->tombstoned, res.tombstoned,
@@ -277,7 +343,12 @@ static void check_stall(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 		  (double)age / 1e9);
 }
 
-static void scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
+/*
+ * Look at record idx: watch its process, report a stall.  True when it
+ * needs a repair (owner dead, or closed holding positions); then
+ * q->track[idx].dead says which.
+ */
+static bool scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 			uint64_t now)
 {
 	struct fev__attacher *a = &q->map.attachers[idx];
@@ -288,20 +359,19 @@ static void scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 	/* A6: pairs with R6 in attach: pid and start time are filled in. */
 	uint32_t state = atomic_load_explicit(&a->state, memory_order_acquire);
 
-	if (state == FEV__ATT_REPAIRING) {
-		repair(d, q, idx, a->pid, "closed holding positions");
-		return;
-	}
+	t->dead = false;
+	if (state == FEV__ATT_REPAIRING)
+		return true;
 	if ((state & FEV__ATT_CLAIMING) && fev__attacher_reclaim_abandoned(a)) {
 		fevd_notice("queue '%s': freed record %u of pid %d, which "
 			    "died while attaching",
 			    q->name, idx, FEV__ATT_CLAIMING_PID(state));
-		return;
+		return false;
 	}
 	if (state != FEV__ATT_ACTIVE) {
 		if (t->pid != 0)
 			memset(t, 0, sizeof(*t));
-		return;
+		return false;
 	}
 	pid = a->pid;
 	id = (struct fev__identity){ .pid = pid,
@@ -311,7 +381,7 @@ static void scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 	if (atomic_load_explicit(&a->state, memory_order_acquire) !=
 		    FEV__ATT_ACTIVE ||
 	    a->pid != pid)
-		return;
+		return false;
 	if (t->pid != pid || t->start_time != id.start_time) {
 		memset(t, 0, sizeof(*t));
 		t->pid = pid;
@@ -319,14 +389,73 @@ static void scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 	}
 	w = watch_get(d, &id);
 	if (w == NULL)
-		return; /* out of memory: try on the next tick */
+		return false; /* out of memory: try on the next tick */
 	w->seen = true;
 	if (watch_is_dead(d, w)) {
-		repair(d, q, idx, pid, "dead");
-		return;
+		t->dead = true;
+		return true;
 	}
 	check_stall(d, q, idx, w, 0, &a->prod, now);
 	check_stall(d, q, idx, w, 1, &a->cons, now);
+	return false;
+}
+
+/* For the repair pass: the verdict of this scan on an ACTIVE record. */
+static bool found_dead(void *arg, uint32_t idx, const struct fev__attacher *a)
+{
+	const struct fevd_queue *q = arg;
+
+	(void)a;
+	return q->track[idx].dead;
+}
+
+/*
+ * Repair the n records the scan of q found, in one pass (one snapshot of
+ * the live claims), until REPAIR_BUDGET_NS is spent: the loop must go back
+ * to the control socket and the other queues.  What is left waits for the
+ * next scan, which starts where this one stopped (the rotor), so a record
+ * that stays pending cannot starve the others.
+ */
+static void repair_queue(struct fevd *d, struct fevd_queue *q,
+			 const uint32_t *todo, uint32_t n)
+{
+	uint64_t deadline = fev__now_monotonic_ns() + REPAIR_BUDGET_NS;
+	struct fev__repair_pass pass;
+	int rc = fev__repair_pass_begin(&pass, &q->map, found_dead, q);
+
+	if (rc < 0) {
+		fevd_err("queue '%s': cannot start a repair pass: %s", q->name,
+			 fev_strerror(rc));
+		return;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		repair(d, q, &pass, todo[(q->repair_rotor + k) % n]);
+		if (fev__now_monotonic_ns() > deadline) {
+			q->repair_rotor += k + 1;
+			break;
+		}
+	}
+	fev__repair_pass_end(&pass);
+}
+
+/* Scan one queue's table, then repair what it found.  True when anything
+ * is attached or being attached. */
+static bool scan_queue(struct fevd *d, struct fevd_queue *q, uint64_t now)
+{
+	bool in_use = false;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < q->map.geo.attacher_max; i++) {
+		/* Relaxed: a hint for the idle back-off only. */
+		in_use |= atomic_load_explicit(&q->map.attachers[i].state,
+					       memory_order_relaxed) !=
+			  FEV__ATT_FREE;
+		if (scan_record(d, q, i, now))
+			d->todo[n++] = i;
+	}
+	if (n > 0)
+		repair_queue(d, q, d->todo, n);
+	return in_use;
 }
 
 /* Forget watches no record names any more (their processes detached). */
@@ -345,24 +474,44 @@ static void sweep_watches(struct fevd *d)
 		d->watches[keep++] = *w;
 	}
 	d->nwatches = keep;
+	/* Indices moved.  Shrinking needs no memory: cannot fail. */
+	index_rebuild(d, keep);
 }
 
-void fevd_liveness_scan(struct fevd *d)
+static void scan(struct fevd *d, bool all)
 {
 	uint64_t now = fev__now_monotonic_ns();
 	struct cds_lfht_iter it;
 	struct fevd_queue *q;
+	bool complete = true;
 
+	d->scans++;
 	for (size_t i = 0; i < d->nwatches; i++)
 		d->watches[i].seen = false;
 	rcu_read_lock();
 	fevd_registry_for_each(&d->reg, &it, q)
 	{
-		for (uint32_t i = 0; i < q->map.geo.attacher_max; i++)
-			scan_record(d, q, i, now);
+		if (!all && now < q->next_scan_ns) {
+			complete = false;
+			continue;
+		}
+		q->next_scan_ns = scan_queue(d, q, now) ? 0 :
+							  now + IDLE_SCAN_NS;
 	}
 	rcu_read_unlock();
-	sweep_watches(d);
+	/* A partial scan did not see every record: forget nothing. */
+	if (complete)
+		sweep_watches(d);
+}
+
+void fevd_liveness_scan(struct fevd *d)
+{
+	scan(d, true);
+}
+
+void fevd_liveness_tick(struct fevd *d)
+{
+	scan(d, false);
 }
 
 void fevd_liveness_pidfd_ready(struct fevd *d, int fd)
@@ -394,4 +543,7 @@ void fevd_liveness_close(struct fevd *d)
 	free(d->watches);
 	d->watches = NULL;
 	d->nwatches = d->watches_cap = 0;
+	free(d->watch_index);
+	d->watch_index = NULL;
+	d->watch_index_cap = 0;
 }

@@ -35,6 +35,7 @@ struct fevd_att_track {
 	bool stalled[2];
 	bool pending_logged;
 	bool failed_logged;
+	bool dead; /* this scan found its owner dead: not a live claim */
 };
 
 enum fevd_origin {
@@ -53,6 +54,10 @@ struct fevd_queue {
 	/* Listed by the config now, or was and could not yet be removed. */
 	bool configured;
 	struct fevd_att_track *track; /* map.geo.attacher_max entries */
+	/* Liveness scans (supervisor only): when the periodic scan looks at
+	 * this queue next, and where the next repair pass starts. */
+	uint64_t next_scan_ns;
+	uint32_t repair_rotor;
 	/* Written by the supervisor, read by any reader: relaxed counters. */
 	_Atomic uint64_t repairs, tombstoned, redelivered, stalls;
 	struct fevd_queue *next_doomed; /* fevd_registry_destroy() only */

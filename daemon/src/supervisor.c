@@ -891,7 +891,7 @@ static void on_timer(struct fevd *d)
 	fevd_control_tick(d);
 	if (fev__now_monotonic_ns() >= d->next_rescan_ns)
 		fevd_rescan_segments(d);
-	fevd_liveness_scan(d);
+	fevd_liveness_tick(d);
 }
 
 static void dispatch(struct fevd *d, const struct epoll_event *ev)

@@ -42,17 +42,6 @@
 #include "fev/fev.h"
 #include "wait.h"
 
-#define LIVE_CLAIMS_MAX (2 * FEV__ATTACHERS_MAX)
-
-struct range {
-	uint64_t lo, hi;
-};
-
-struct live_claims {
-	struct range r[LIVE_CLAIMS_MAX];
-	uint32_t n;
-};
-
 enum fev__life fev__attacher_life(const struct fev__attacher *a,
 				  int32_t *local_pid)
 {
@@ -92,37 +81,99 @@ bool fev__attacher_reclaim_abandoned(struct fev__attacher *a)
 		memory_order_relaxed);
 }
 
-static void add_claim(struct live_claims *lc, const struct fev__claim *c)
+/* A claim's positions [lo, hi); a forged length past 2^64 is cut there. */
+static struct fev__repair_range claim_range(const struct fev__claim *c)
 {
 	/* A3: pairs with R3 in fev__holder_done(): a cleared claim's slot
 	 * stores are visible. */
 	uint32_t n = atomic_load_explicit(&c->n, memory_order_acquire);
 	uint64_t lo = atomic_load_explicit(&c->pos, memory_order_relaxed);
+	uint64_t hi = lo + n;
 
-	if (n != 0 && lc->n < LIVE_CLAIMS_MAX)
-		lc->r[lc->n++] = (struct range){ lo, lo + n };
+	return (struct fev__repair_range){ lo, hi < lo ? UINT64_MAX : hi };
 }
 
-static void snapshot_live_claims(const struct fev__map *m, uint32_t skip,
-				 struct live_claims *lc)
+static void add_live(struct fev__repair_pass *p, const struct fev__claim *c)
 {
-	lc->n = 0;
+	struct fev__repair_range r = claim_range(c);
+
+	if (r.hi > r.lo)
+		p->live[p->nlive++] = r;
+}
+
+static int by_lo(const void *a, const void *b)
+{
+	const struct fev__repair_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sort by lo and merge overlaps: then one binary search answers. */
+static void sort_and_merge(struct fev__repair_pass *p)
+{
+	uint32_t out = 0;
+
+	qsort(p->live, p->nlive, sizeof(p->live[0]), by_lo);
+	for (uint32_t i = 0; i < p->nlive; i++) {
+		if (out > 0 && p->live[i].lo <= p->live[out - 1].hi) {
+			if (p->live[i].hi > p->live[out - 1].hi)
+				p->live[out - 1].hi = p->live[i].hi;
+			continue;
+		}
+		p->live[out++] = p->live[i];
+	}
+	p->nlive = out;
+}
+
+int fev__repair_pass_begin(struct fev__repair_pass *p, struct fev__map *m,
+			   fev__repair_dead_fn *dead, void *arg)
+{
+	if (!m->writable)
+		return -EINVAL;
+	*p = (struct fev__repair_pass){ .m = m, .woke = true };
+	p->live = malloc(2 * (size_t)m->geo.attacher_max * sizeof(p->live[0]));
+	if (p->live == NULL)
+		return -ENOMEM;
+	/* A0: pairs with R0 in ring.h.  Cursors before claims: whoever moved
+	 * a cursor past a position published its claim first, so the
+	 * snapshot below holds every live owner of a position below them.
+	 * The caller decided who is dead before this: a dead process took
+	 * all its positions before these loads, so below the cursors too. */
+	p->head = atomic_load_explicit(&m->ring.head->pos,
+				       memory_order_acquire);
+	p->tail = atomic_load_explicit(&m->ring.tail->pos,
+				       memory_order_acquire);
 	for (uint32_t i = 0; i < m->geo.attacher_max; i++) {
 		const struct fev__attacher *a = &m->attachers[i];
 
-		if (i == skip || !fev__attacher_alive(a))
+		/* A6: pairs with R6 in attach.  Not ACTIVE: free, being
+		 * claimed (no claims yet) or dead (REPAIRING). */
+		if (atomic_load_explicit(&a->state, memory_order_acquire) !=
+			    FEV__ATT_ACTIVE ||
+		    dead(arg, i, a))
 			continue;
-		add_claim(lc, &a->prod);
-		add_claim(lc, &a->cons);
+		add_live(p, &a->prod);
+		add_live(p, &a->cons);
 	}
+	sort_and_merge(p);
+	return 0;
 }
 
-static bool named_by_live(const struct live_claims *lc, uint64_t pos)
+/* Is pos named by a live claim?  O(log n) over the merged ranges. */
+static bool named_by_live(const struct fev__repair_pass *p, uint64_t pos)
 {
-	for (uint32_t i = 0; i < lc->n; i++)
-		if (pos >= lc->r[i].lo && pos < lc->r[i].hi)
-			return true;
-	return false;
+	uint32_t lo = 0, hi = p->nlive;
+
+	/* The last range starting at or below pos is the only candidate. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (p->live[mid].lo <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && pos < p->live[lo - 1].hi;
 }
 
 static uint64_t slot_seq(const struct fev__ring *r, uint64_t pos)
@@ -172,10 +223,12 @@ static void finish_in_place(struct fev__map *m, uint64_t p,
 	res->redelivered++;
 }
 
-static uint32_t repair_producer(struct fev__map *m, struct range claim,
-				uint64_t head, const struct live_claims *lc,
+static uint32_t repair_producer(const struct fev__repair_pass *ps,
+				struct fev__repair_range claim,
 				struct fev__repair_result *res)
 {
+	struct fev__map *m = ps->m;
+	uint64_t head = ps->head;
 	uint32_t pending = 0;
 
 	/* A held position is never a lap behind the cursor: a claim that
@@ -186,7 +239,7 @@ static uint32_t repair_producer(struct fev__map *m, struct range claim,
 
 		if (seq != p && seq != p - m->geo.capacity + 1)
 			continue; /* committed, or never ours */
-		if (named_by_live(lc, p)) {
+		if (named_by_live(ps, p)) {
 			pending++;
 			continue;
 		}
@@ -252,11 +305,13 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 }
 
 /* Positions [lo, hi) a dead consumer may hold. */
-static uint32_t repair_consumer(struct fev__map *m, struct fev__attacher *a,
-				struct range claim, uint64_t tail,
-				const struct live_claims *lc,
+static uint32_t repair_consumer(const struct fev__repair_pass *ps,
+				struct fev__attacher *a,
+				struct fev__repair_range claim,
 				struct fev__repair_result *res)
 {
+	struct fev__map *m = ps->m;
+	uint64_t tail = ps->tail;
 	uint32_t pending = 0;
 
 	for (uint64_t p = lowest_holdable(claim.lo, tail, m->geo.capacity);
@@ -265,22 +320,13 @@ static uint32_t repair_consumer(struct fev__map *m, struct fev__attacher *a,
 
 		if (slot_seq(&m->ring, p) != p + 1)
 			continue; /* released, or never ours */
-		rc = named_by_live(lc, p) ? -EAGAIN : redeliver(m, a, p);
+		rc = named_by_live(ps, p) ? -EAGAIN : redeliver(m, a, p);
 		if (rc < 0)
 			pending++;
 		else
 			res->redelivered += (uint32_t)rc;
 	}
 	return pending;
-}
-
-static struct range claim_range(const struct fev__claim *c)
-{
-	/* A3: pairs with R3 in fev__holder_done(). */
-	uint32_t n = atomic_load_explicit(&c->n, memory_order_acquire);
-	uint64_t lo = atomic_load_explicit(&c->pos, memory_order_relaxed);
-
-	return (struct range){ lo, n ? lo + n : lo };
 }
 
 static void retire(struct fev__map *m, struct fev__attacher *a,
@@ -304,17 +350,16 @@ static void retire(struct fev__map *m, struct fev__attacher *a,
 	fev__stats_retire_end(f);
 }
 
-int fev__repair_attacher(struct fev__map *m, uint32_t idx,
-			 struct fev__repair_result *res)
+int fev__repair_pass_record(struct fev__repair_pass *p, uint32_t idx,
+			    struct fev__repair_result *res)
 {
+	struct fev__map *m = p->m;
 	struct fev__attacher *a;
-	struct live_claims *lc;
 	struct fev__repair_result pass = { 0 };
 	uint32_t state = FEV__ATT_ACTIVE;
-	uint64_t head, tail;
 	uint32_t pending;
 
-	if (!m->writable || idx >= m->geo.attacher_max)
+	if (idx >= m->geo.attacher_max)
 		return -EINVAL;
 	a = &m->attachers[idx];
 	/* Acquire: the dead owner's record and claims are visible. */
@@ -323,34 +368,19 @@ int fev__repair_attacher(struct fev__map *m, uint32_t idx,
 		    memory_order_acquire, memory_order_acquire) &&
 	    state != FEV__ATT_REPAIRING)
 		return 0; /* free, or being claimed: nothing to repair */
-	lc = malloc(sizeof(*lc));
-	if (lc == NULL)
-		return -ENOMEM;
-	/* A0: pairs with R0 in ring.h.  Cursors before claims: whoever moved
-	 * a cursor past a position published its claim first, so the
-	 * snapshot below holds every live owner of a position below them. */
-	head = atomic_load_explicit(&m->ring.head->pos, memory_order_acquire);
-	tail = atomic_load_explicit(&m->ring.tail->pos, memory_order_acquire);
-	snapshot_live_claims(m, idx, lc);
-	pending = repair_producer(m, claim_range(&a->prod), head, lc, &pass);
+	p->woke = false;
+	pending = repair_producer(p, claim_range(&a->prod), &pass);
 	/* The consumer side re-queues through the producer claim record:
 	 * only once the producer side is settled. */
 	if (pending == 0) {
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
-		pending = repair_consumer(m, a, claim_range(&a->cons), tail,
-					  lc, &pass);
+		pending = repair_consumer(p, a, claim_range(&a->cons), &pass);
 	}
-	free(lc);
 	if (res != NULL) {
 		res->tombstoned += pass.tombstoned;
 		res->redelivered += pass.redelivered;
 		res->pending = pending;
 	}
-	/* Always: a slot released without redelivery (nothing deliverable
-	 * in it) frees room too.  Costs a load when nobody sleeps. */
-	fev__wait_fence(false); /* F1: the repairs are published */
-	fev__wait_wake_all(&m->seg->not_empty);
-	fev__wait_wake_all(&m->seg->not_full);
 	if (pending != 0) {
 		/* Count what this pass did now; the record stays REPAIRING. */
 		atomic_fetch_add_explicit(&m->seg->fabric.tombstoned,
@@ -362,4 +392,47 @@ int fev__repair_attacher(struct fev__map *m, uint32_t idx,
 	}
 	retire(m, a, &pass);
 	return 0;
+}
+
+void fev__repair_pass_end(struct fev__repair_pass *p)
+{
+	/* Always, when a record was looked at: a slot released without
+	 * redelivery (nothing deliverable in it) frees room too.  Costs a
+	 * load when nobody sleeps. */
+	if (!p->woke) {
+		fev__wait_fence(false); /* F1: the repairs are published */
+		fev__wait_wake_all(&p->m->seg->not_empty);
+		fev__wait_wake_all(&p->m->seg->not_full);
+		p->woke = true;
+	}
+	free(p->live);
+	p->live = NULL;
+}
+
+struct one_dead {
+	uint32_t idx;
+};
+
+/* Dead: the record under repair, and every one whose process is gone. */
+static bool one_or_gone(void *arg, uint32_t idx, const struct fev__attacher *a)
+{
+	return idx == ((const struct one_dead *)arg)->idx ||
+	       !fev__attacher_alive(a);
+}
+
+int fev__repair_attacher(struct fev__map *m, uint32_t idx,
+			 struct fev__repair_result *res)
+{
+	struct one_dead one = { idx };
+	struct fev__repair_pass p;
+	int rc;
+
+	if (!m->writable || idx >= m->geo.attacher_max)
+		return -EINVAL;
+	rc = fev__repair_pass_begin(&p, m, one_or_gone, &one);
+	if (rc < 0)
+		return rc;
+	rc = fev__repair_pass_record(&p, idx, res);
+	fev__repair_pass_end(&p);
+	return rc;
 }

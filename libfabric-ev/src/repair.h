@@ -40,8 +40,47 @@ bool fev__attacher_reclaim_abandoned(struct fev__attacher *a);
  * sleepers, and free the record.  A position named by a live attacher's
  * claim is left for a later pass.  0 when the record is freed, -EAGAIN
  * when something is pending (call again later), other -errno on error.
+ * One record, its own pass: a caller repairing many uses the pass below.
  */
 int fev__repair_attacher(struct fev__map *m, uint32_t idx,
 			 struct fev__repair_result *res);
+
+/* Positions [lo, hi). */
+struct fev__repair_range {
+	uint64_t lo, hi;
+};
+
+/*
+ * One repair pass over a queue: the cursors and the claims of every live
+ * attacher are read once, then any number of dead records are repaired
+ * against them, each position looked up in O(log live claims).  So a pass
+ * costs the records it reads plus the positions the dead held, never
+ * records x records.  Decide who is dead before fev__repair_pass_begin()
+ * (see there); a record that dies during the pass waits for the next one.
+ */
+struct fev__repair_pass {
+	struct fev__map *m;
+	uint64_t head, tail; /* read before the claims (A0) */
+	struct fev__repair_range *live; /* sorted by lo, disjoint */
+	uint32_t nlive;
+	bool woke; /* sleepers woken since the last repair */
+};
+
+/* The caller's verdict on an ACTIVE record: is its owner dead? */
+typedef bool fev__repair_dead_fn(void *arg, uint32_t idx,
+				 const struct fev__attacher *a);
+
+/*
+ * Read the cursors, then the claims of every ACTIVE record dead() calls
+ * alive.  0, -EINVAL (read-only mapping) or -ENOMEM.  End it with
+ * fev__repair_pass_end().
+ */
+int fev__repair_pass_begin(struct fev__repair_pass *p, struct fev__map *m,
+			   fev__repair_dead_fn *dead, void *arg);
+/* Repair record idx (dead, or REPAIRING) as fev__repair_attacher(). */
+int fev__repair_pass_record(struct fev__repair_pass *p, uint32_t idx,
+			    struct fev__repair_result *res);
+/* Wake sleepers if anything was repaired; free the snapshot. */
+void fev__repair_pass_end(struct fev__repair_pass *p);
 
 #endif /* FEV_REPAIR_H */
