@@ -5,7 +5,15 @@
  * event was delivered, nothing was invented, every duplicate is flagged
  * FEV_REDELIVERED, and no attacher record leaked.
  *
- * Environment: FEVD_FAULT_KILLS (default 1000), FEVD_FAULT_SEED.
+ * The mixed run kills producers, consumers and fevd in one loop, with the
+ * workers crash repair finds hardest (workload.h: double-buffering
+ * producers and consumers, producers whose main thread has exited).
+ * scripts/fault-run.sh runs it long (2,000 kills and more).
+ *
+ * Environment: FEVD_FAULT_KILLS (default 1000), FEVD_FAULT_SEED,
+ * FEVD_FAULT_MIXED_KILLS (default 300), FEVD_FAULT_LIMIT_S (the mixed
+ * run's time limit, default 50), FEVD_FAULT_ONLY (run only the tests
+ * whose names match this cmocka pattern).
  */
 #include <errno.h>
 #include <signal.h>
@@ -86,11 +94,16 @@ static int teardown(void **state)
 	return 0;
 }
 
+static unsigned env_unsigned(const char *name, unsigned dflt)
+{
+	const char *s = getenv(name);
+
+	return s ? (unsigned)atoi(s) : dflt;
+}
+
 static unsigned kills_wanted(void)
 {
-	const char *s = getenv("FEVD_FAULT_KILLS");
-
-	return s ? (unsigned)atoi(s) : 1000;
+	return env_unsigned("FEVD_FAULT_KILLS", 1000);
 }
 
 /* SIGKILL worker slot i, reap it, start its successor. */
@@ -263,6 +276,78 @@ static void test_sigkilled_fevd_restarted_mid_traffic_loses_nothing(
 		    (int)restarts);
 }
 
+/* One kill in FEVD_EVERY is fevd's (then, every other time, a worker dies
+ * while it is down). */
+#define FEVD_EVERY 20
+
+struct tally {
+	unsigned kills, producers, consumers, fevds, over;
+	uint64_t worst_worker_ns, worst_fevd_ns;
+};
+
+/* Kill fevd, maybe a worker while it is down, restart it. */
+static void kill_fevd(struct ctx *c, struct tally *t)
+{
+	fh_kill(&c->h);
+	t->fevds++;
+	if (rnd(c) % 2 == 0) {
+		int victim = (int)(rnd(c) % (PRODUCERS + CONSUMERS));
+
+		kill_worker(c, victim);
+		t->kills++;
+		victim < PRODUCERS ? t->producers++ : t->consumers++;
+	}
+	fh_start(&c->h);
+}
+
+static void test_mixed_kills_of_workers_and_fevd_lose_nothing(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t start, limit_ns;
+	unsigned wanted = env_unsigned("FEVD_FAULT_MIXED_KILLS", 300);
+	struct tally t = { 0 };
+
+	limit_ns = (uint64_t)env_unsigned("FEVD_FAULT_LIMIT_S", 50) *
+		   1000000000ull;
+	c->wl.mixed = true;
+	begin(state);
+	start = fh_now_ns();
+	while (t.kills < wanted && fh_now_ns() - start < limit_ns) {
+		bool fevd = rnd(c) % FEVD_EVERY == 0;
+		int victim = (int)(rnd(c) % (PRODUCERS + CONSUMERS));
+		uint64_t now, rec, *worst;
+
+		usleep((useconds_t)(rnd(c) % 5000));
+		assert_int_equal(wl_reap(&c->wl), 0);
+		now = fh_now_ns();
+		arm_probe(c, now);
+		if (fevd) {
+			kill_fevd(c, &t);
+		} else {
+			kill_worker(c, victim);
+			victim < PRODUCERS ? t.producers++ : t.consumers++;
+		}
+		t.kills++;
+		rec = recovery_ns(c, now);
+		if (rec == UINT64_MAX)
+			fail_msg("queue stalled: nothing sent after kill %u "
+				 "(%s) was delivered within 5 s",
+				 t.kills, fevd ? "fevd" : "a worker");
+		worst = fevd ? &t.worst_fevd_ns : &t.worst_worker_ns;
+		*worst = rec > *worst ? rec : *worst;
+		t.over += rec > RECOVERY_TARGET_NS;
+	}
+	printf("mixed: %u kills (%u producers, %u consumers, %u fevd); "
+	       "worst recovery %.2f ms after a worker's death, %.2f ms after "
+	       "fevd's (restart included); %u over 100 ms\n",
+	       t.kills, t.producers, t.consumers, t.fevds,
+	       (double)t.worst_worker_ns / 1e6, (double)t.worst_fevd_ns / 1e6,
+	       t.over);
+	finish(c, "mixed", t.kills, t.fevds, 0, 0, fh_now_ns() - start);
+	assert_true(t.kills >= wanted);
+	assert_true(t.producers > 0 && t.consumers > 0 && t.fevds > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,8 +357,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_sigkilled_fevd_restarted_mid_traffic_loses_nothing,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_mixed_kills_of_workers_and_fevd_lose_nothing,
+			setup, teardown),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("FEVD_FAULT_ONLY") != NULL) /* a test name pattern */
+		cmocka_set_test_filter(getenv("FEVD_FAULT_ONLY"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 #include "workload.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,37 +96,139 @@ static int send_one(fev_queue *q, struct wl_event *e)
 	return fev_commit(q, &cl, sizeof(*e));
 }
 
-static int producer(const struct wl *wl, uint32_t id)
+static bool producers_stop(const struct wl_shared *sh)
+{
+	return atomic_load_explicit(&sh->stop_producers, memory_order_relaxed);
+}
+
+static void make_event(struct wl_event *e, uint32_t id, uint32_t seq)
+{
+	*e = (struct wl_event){ .id = id, .seq = seq, .sent_ns = now_ns() };
+	e->check = mix(e);
+}
+
+/* Leave the CPUs to the others now and then. */
+static void pace(uint32_t seq)
+{
+	if (seq % 16 == 15)
+		nanosleep(&(struct timespec){ .tv_nsec = 200000 }, NULL);
+}
+
+static int producer_plain(const struct wl *wl, fev_queue *q, uint32_t id)
 {
 	struct wl_shared *sh = wl->sh;
-	fev_queue *q = open_queue(wl, FEV_PRODUCER);
 
 	for (uint32_t seq = 0; seq < WL_SEQ_MAX; seq++) {
-		struct wl_event e = { .id = id, .seq = seq };
+		struct wl_event e;
 		int rc;
 
-		if (atomic_load_explicit(&sh->stop_producers,
-					 memory_order_relaxed))
+		if (producers_stop(sh))
 			break;
 		atomic_store_explicit(&sh->attempted[id], seq + 1,
 				      memory_order_relaxed);
 		do {
-			e.sent_ns = now_ns();
-			e.check = mix(&e);
+			make_event(&e, id, seq);
 			rc = send_one(q, &e);
 		} while ((rc == -ETIMEDOUT || rc == -EAGAIN) &&
-			 !atomic_load_explicit(&sh->stop_producers,
-					       memory_order_relaxed));
+			 !producers_stop(sh));
 		if (rc < 0)
 			break;
 		atomic_store_explicit(&sh->committed[id], seq + 1,
 				      memory_order_relaxed);
-		if (seq % 16 == 15) /* leave the CPUs to the others */
-			nanosleep(&(struct timespec){ .tv_nsec = 200000 },
-				  NULL);
+		pace(seq);
 	}
-	fev_close(q);
 	return 0;
+}
+
+/*
+ * Reserve seq's slot while still holding seq - 1's, then commit seq - 1:
+ * at any instant this handle may hold two positions.  When the ring is full
+ * the held one goes out first (holding it would block the consumers that
+ * must make room).  attempted runs one ahead of what is held, committed
+ * counts the commits, which come in seq order.
+ */
+static int producer_double(const struct wl *wl, fev_queue *q, uint32_t id)
+{
+	struct wl_shared *sh = wl->sh;
+	fev_claim held, next;
+	bool holding = false;
+	uint32_t seq = 0;
+
+	while (seq < WL_SEQ_MAX && !producers_stop(sh)) {
+		struct wl_event e;
+		int rc;
+
+		atomic_store_explicit(&sh->attempted[id], seq + 1,
+				      memory_order_relaxed);
+		rc = fev_reserve(q, sizeof(e), &next, 100 * MS);
+		if (rc == 0) {
+			make_event(&e, id, seq);
+			memcpy(next.data, &e, sizeof(e));
+			busy_us(10);
+		} else if (rc != -ETIMEDOUT && rc != -EAGAIN) {
+			return 20;
+		}
+		if (holding) {
+			if (fev_commit(q, &held, sizeof(e)) < 0)
+				return 21;
+			atomic_store_explicit(&sh->committed[id],
+					      seq,
+					      memory_order_relaxed);
+			holding = false;
+		}
+		if (rc != 0)
+			continue; /* retry seq with nothing held */
+		held = next;
+		holding = true;
+		pace(seq);
+		seq++;
+	}
+	if (holding && fev_commit(q, &held, sizeof(struct wl_event)) == 0)
+		atomic_store_explicit(&sh->committed[id], seq,
+				      memory_order_relaxed);
+	return 0;
+}
+
+static int producer(const struct wl *wl, uint32_t id, enum wl_variant v)
+{
+	fev_queue *q = open_queue(wl, FEV_PRODUCER);
+	int rc = v == WL_DOUBLE || v == WL_EXITED_DOUBLE ?
+			 producer_double(wl, q, id) :
+			 producer_plain(wl, q, id);
+
+	fev_close(q);
+	return rc;
+}
+
+struct exited_main {
+	const struct wl *wl;
+	uint32_t id;
+	enum wl_variant variant;
+};
+
+static void *sender_thread(void *arg)
+{
+	const struct exited_main *x = arg;
+
+	/* The main thread is gone: the process ends here, with our status. */
+	_exit(producer(x->wl, x->id, x->variant));
+}
+
+/*
+ * Send from a second thread after the main thread has called
+ * pthread_exit(): /proc shows the leader as a zombie while the process
+ * lives on.  Liveness must not call it dead.
+ */
+static int producer_exited_main(const struct wl *wl, uint32_t id,
+				enum wl_variant v)
+{
+	static struct exited_main x;
+	pthread_t t;
+
+	x = (struct exited_main){ .wl = wl, .id = id, .variant = v };
+	if (pthread_create(&t, NULL, sender_thread, &x) != 0)
+		return 30;
+	pthread_exit(NULL);
 }
 
 static void record(struct wl_shared *sh, const fev_event *ev)
@@ -164,36 +267,92 @@ static void record(struct wl_shared *sh, const fev_event *ev)
 	}
 }
 
-static int consumer(const struct wl *wl)
+static bool consumers_stop(const struct wl_shared *sh)
+{
+	return atomic_load_explicit(&sh->stop_consumers, memory_order_relaxed);
+}
+
+/* fev_acquire, counting corrupt slots; 0, or 1 for "nothing now", or the
+ * exit status of a consumer that must stop. */
+static int take(struct wl_shared *sh, fev_queue *q, fev_event *ev)
+{
+	int rc = fev_acquire(q, ev, 50 * MS);
+
+	if (rc == -ETIMEDOUT || rc == -EAGAIN)
+		return 1;
+	if (rc == -EBADMSG) { /* a corrupt slot: it is skipped */
+		atomic_fetch_add_explicit(&sh->bad_payload, 1,
+					  memory_order_relaxed);
+		return 1;
+	}
+	return rc < 0 ? 11 : 0;
+}
+
+/*
+ * Record each event when acquired and release it later: with double set,
+ * only after the next one is acquired, so two may be held at once.  An
+ * event recorded and then lost with its consumer is redelivered, flagged.
+ */
+static int consumer(const struct wl *wl, bool double_buffer)
 {
 	struct wl_shared *sh = wl->sh;
 	fev_queue *q = open_queue(wl, FEV_CONSUMER);
+	fev_event held, ev;
+	bool holding = false;
 
-	while (!atomic_load_explicit(&sh->stop_consumers,
-				     memory_order_relaxed)) {
-		fev_event ev;
-		int rc = fev_acquire(q, &ev, 50 * MS);
+	while (!consumers_stop(sh)) {
+		int rc = take(sh, q, &ev);
 
-		if (rc == -ETIMEDOUT || rc == -EAGAIN)
+		if (rc > 1)
+			_exit(rc);
+		if (rc == 1) {
+			/* Idle: hand back what is held, so it can drain. */
+			if (holding && fev_release(q, &held) < 0)
+				_exit(12);
+			holding = false;
 			continue;
-		if (rc == -EBADMSG) /* a corrupt slot: it is skipped */
-			atomic_fetch_add_explicit(&sh->bad_payload, 1,
-						  memory_order_relaxed);
-		if (rc == -EBADMSG)
-			continue;
-		if (rc < 0)
-			_exit(11);
+		}
 		record(sh, &ev);
 		busy_us(10);
-		if (fev_release(q, &ev) < 0)
+		if (holding && fev_release(q, &held) < 0)
 			_exit(12);
+		holding = false;
+		if (double_buffer) {
+			held = ev;
+			holding = true;
+		} else if (fev_release(q, &ev) < 0) {
+			_exit(12);
+		}
 	}
+	if (holding && fev_release(q, &held) < 0)
+		_exit(12);
 	fev_close(q);
 	return 0;
 }
 
+static enum wl_variant next_variant(struct wl *wl, enum wl_role role)
+{
+	unsigned n = wl->spawned[role]++;
+
+	if (!wl->mixed)
+		return WL_PLAIN;
+	return role == WL_PRODUCER ? (enum wl_variant)(n % WL_VARIANTS) :
+				     (enum wl_variant)(n % 2);
+}
+
+static int worker_main(const struct wl *wl, enum wl_role role, uint32_t id,
+		       enum wl_variant v)
+{
+	if (role == WL_CONSUMER)
+		return consumer(wl, v == WL_DOUBLE);
+	if (v == WL_EXITED_MAIN || v == WL_EXITED_DOUBLE)
+		return producer_exited_main(wl, id, v);
+	return producer(wl, id, v);
+}
+
 void wl_spawn(struct wl *wl, int i, enum wl_role role)
 {
+	enum wl_variant v;
 	uint32_t id = 0;
 	pid_t pid;
 
@@ -204,10 +363,12 @@ void wl_spawn(struct wl *wl, int i, enum wl_role role)
 		}
 		id = wl->next_id++;
 	}
+	v = next_variant(wl, role);
 	pid = fork();
 	if (pid == 0)
-		_exit(role == WL_PRODUCER ? producer(wl, id) : consumer(wl));
-	wl->w[i] = (struct wl_worker){ .role = role, .pid = pid, .id = id };
+		_exit(worker_main(wl, role, id, v));
+	wl->w[i] = (struct wl_worker){ .role = role, .variant = v,
+				       .pid = pid, .id = id };
 	if (i >= wl->nworkers)
 		wl->nworkers = i + 1;
 }

@@ -12,6 +12,12 @@
  * are uncertain (the producer died or gave up inside fev_send()).
  * Consumers use acquire/record/release, so a consumer killed before release
  * has recorded nothing unflagged that will not be redelivered.
+ *
+ * With wl.mixed, workers come in the variants crash repair finds hardest,
+ * in turn: a double-buffering producer (reserves the next slot before it
+ * commits the one it holds) and consumer (acquires the next event while it
+ * still holds one), and producers whose main thread has exited
+ * (pthread_exit) while another thread sends.
  */
 #ifndef FEVD_WORKLOAD_H
 #define FEVD_WORKLOAD_H
@@ -21,7 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WL_IDS 1024      /* producer incarnations per run */
+#define WL_IDS 4096      /* producer incarnations per run */
 #define WL_SEQ_MAX 16384 /* events per incarnation */
 #define WL_WORKERS_MAX 8
 
@@ -52,8 +58,18 @@ struct wl_result {
 
 enum wl_role { WL_PRODUCER, WL_CONSUMER };
 
+/* How a worker holds positions (wl.mixed picks them in turn). */
+enum wl_variant {
+	WL_PLAIN,          /* one position at a time */
+	WL_DOUBLE,         /* holds one while taking the next */
+	WL_EXITED_MAIN,    /* producer: plain, sending from a second thread */
+	WL_EXITED_DOUBLE,  /* producer: double-buffering, second thread */
+	WL_VARIANTS
+};
+
 struct wl_worker {
 	enum wl_role role;
+	enum wl_variant variant;
 	pid_t pid;
 	uint32_t id; /* producer incarnation */
 };
@@ -64,6 +80,8 @@ struct wl {
 	struct wl_worker w[WL_WORKERS_MAX];
 	int nworkers;
 	uint32_t next_id;
+	bool mixed;          /* workers take the variants in turn */
+	unsigned spawned[2]; /* per role, to pick the next variant */
 };
 
 /* Map the shared area; 0 or -errno. */
