@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WL_IDS 4096      /* producer incarnations per run */
+#define WL_IDS 2048      /* producer incarnations per run */
 #define WL_SEQ_MAX 16384 /* events per incarnation */
 #define WL_WORKERS_MAX 8
 
