@@ -102,6 +102,7 @@ struct fevd {
 	int lockfd;
 	char lock_path[PATH_MAX];
 	bool stopping;
+	bool scan_due; /* a watched process exited: scan after this batch */
 	bool started; /* start() finished: the queues are ours to unlink */
 	/* totals over the daemon's life, for the log and tests */
 	uint64_t repairs, stalls;
@@ -141,7 +142,7 @@ void fevd_liveness_scan(struct fevd *d);
 /* The periodic scan: like fevd_liveness_scan(), but a queue with nobody
  * attached is looked at only every FEVD_IDLE_SCAN_NS. */
 void fevd_liveness_tick(struct fevd *d);
-/* A pidfd became readable: its process is gone. */
+/* A pidfd became readable: its process is gone (sets scan_due). */
 void fevd_liveness_pidfd_ready(struct fevd *d, int fd);
 void fevd_liveness_close(struct fevd *d);
 

@@ -529,9 +529,10 @@ void fevd_liveness_pidfd_ready(struct fevd *d, int fd)
 		fevd_debug("pid %d exited", w->pid);
 		watch_close(d, w);
 		w->dead = true;
-		/* Repair now, not at the next tick: the scan finds every
-		 * record of the dead process. */
-		fevd_liveness_scan(d);
+		/* Repair now, not at the next tick: the scan after this epoll
+		 * batch finds every record of the dead process.  One scan per
+		 * batch, not per exit: thousands may die at once. */
+		d->scan_due = true;
 		return;
 	}
 }

@@ -936,6 +936,10 @@ int fevd_supervisor_run(struct fevd *d)
 		}
 		for (int i = 0; i < n && !d->stopping; i++)
 			dispatch(d, &evs[i]);
+		if (d->scan_due && !d->stopping) {
+			d->scan_due = false;
+			fevd_liveness_scan(d);
+		}
 	}
 	if (d->opts.notify)
 		sd_notify(0, "STOPPING=1");
