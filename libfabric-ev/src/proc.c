@@ -287,8 +287,8 @@ void fev__identity_self(struct fev__identity *id)
 	id->pidns = pidns_of("self");
 }
 
-enum fev__life fev__process_life(const struct fev__identity *id,
-				 int32_t *local_pid)
+static enum fev__life life_of(const struct fev__identity *id,
+			      int32_t *local_pid, bool search)
 {
 	uint64_t ns;
 
@@ -302,10 +302,22 @@ enum fev__life fev__process_life(const struct fev__identity *id,
 	if (ns == 0)
 		return FEV__LIFE_UNCHECKED; /* we cannot say who we see */
 	if (id->pidns != ns)
-		return foreign_life(id, local_pid);
+		return search ? foreign_life(id, local_pid) :
+				FEV__LIFE_UNCHECKED;
 	if (local_pid != NULL)
 		*local_pid = id->pid;
 	return fev__local_pid_life(id->pid, id->start_time);
+}
+
+enum fev__life fev__process_life(const struct fev__identity *id,
+				 int32_t *local_pid)
+{
+	return life_of(id, local_pid, true);
+}
+
+enum fev__life fev__process_life_quick(const struct fev__identity *id)
+{
+	return life_of(id, NULL, false);
 }
 
 const char *fev__life_name(enum fev__life life)

@@ -58,6 +58,14 @@ enum fev__life fev__process_life(const struct fev__identity *id,
 				 int32_t *local_pid);
 
 /*
+ * The same rule without searching /proc: a record from another pid
+ * namespace is unchecked.  For loops over every record (repair's snapshot
+ * of live claims), where "not dead" is all that counts and a search per
+ * record would make a pass cost records x processes.
+ */
+enum fev__life fev__process_life_quick(const struct fev__identity *id);
+
+/*
  * The rule for a pid as we see it (no namespace to map); start_time 0
  * skips the reuse check (a record still being filled in has none yet).
  */

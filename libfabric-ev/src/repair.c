@@ -42,6 +42,20 @@
 #include "fev/fev.h"
 #include "wait.h"
 
+/* The identity of an ACTIVE record's owner; false for any other state. */
+static bool owner_identity(const struct fev__attacher *a,
+			   struct fev__identity *id)
+{
+	/* A6: pairs with R6 in attach: the identity is filled in. */
+	if (atomic_load_explicit(&a->state, memory_order_acquire) !=
+	    FEV__ATT_ACTIVE)
+		return false;
+	*id = (struct fev__identity){ .pid = a->pid,
+				      .start_time = a->start_time,
+				      .pidns = a->pidns };
+	return true;
+}
+
 enum fev__life fev__attacher_life(const struct fev__attacher *a,
 				  int32_t *local_pid)
 {
@@ -49,21 +63,19 @@ enum fev__life fev__attacher_life(const struct fev__attacher *a,
 
 	if (local_pid != NULL)
 		*local_pid = 0;
-	/* A6: pairs with R6 in attach: the identity is filled in. */
-	if (atomic_load_explicit(&a->state, memory_order_acquire) !=
-	    FEV__ATT_ACTIVE)
-		return FEV__LIFE_DEAD;
-	id = (struct fev__identity){ .pid = a->pid,
-				     .start_time = a->start_time,
-				     .pidns = a->pidns };
-	return fev__process_life(&id, local_pid);
+	return owner_identity(a, &id) ? fev__process_life(&id, local_pid) :
+					FEV__LIFE_DEAD;
 }
 
 bool fev__attacher_alive(const struct fev__attacher *a)
 {
+	struct fev__identity id;
+
 	/* Unchecked counts as alive: that only delays a repair, never
-	 * wrongs a live claim. */
-	return fev__attacher_life(a, NULL) != FEV__LIFE_DEAD;
+	 * wrongs a live claim.  No /proc search: fevd maps foreign records
+	 * and repairs them once dead, which ends their claims. */
+	return owner_identity(a, &id) &&
+	       fev__process_life_quick(&id) != FEV__LIFE_DEAD;
 }
 
 bool fev__attacher_reclaim_abandoned(struct fev__attacher *a)

@@ -24,7 +24,11 @@ struct fev__repair_result {
 enum fev__life fev__attacher_life(const struct fev__attacher *a,
 				  int32_t *local_pid);
 
-/* Not dead by fev__attacher_life(): alive, or unchecked (never repaired). */
+/*
+ * Not dead by the rule: alive, or unchecked (never repaired).  A record
+ * from another pid namespace is unchecked here (fev__process_life_quick):
+ * cheap enough to ask of every record in every pass.
+ */
 bool fev__attacher_alive(const struct fev__attacher *a);
 
 /*
