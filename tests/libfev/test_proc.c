@@ -5,7 +5,9 @@
  * namespace, a /proc mounted with hidepid) skip with the reason when the
  * kernel refuses.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
