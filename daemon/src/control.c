@@ -426,9 +426,12 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 		return;
 	}
 	d->stats_give_up_ns = fev__now_monotonic_ns() + STATS_BUDGET_NS;
-	/* Requests see the fabric as it is now: new segments, dead peers. */
-	fevd_rescan_segments(d);
-	fevd_liveness_scan(d);
+	/* Requests about queues see the fabric as it is now: new segments,
+	 * dead peers.  A ping is answered at once, whatever their number. */
+	if (strcmp(v->name, "ping") != 0) {
+		fevd_rescan_segments(d);
+		fevd_liveness_scan(d);
+	}
 	if (strcmp(v->name, "ping") == 0)
 		verb_ping(d);
 	else if (strcmp(v->name, "list") == 0)

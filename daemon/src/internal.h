@@ -12,9 +12,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "config.h"
 #include "log.h"
+#include "nameset.h"
 #include "registry.h"
 #include "supervisor.h"
 
@@ -27,7 +29,6 @@
 /* Connections one unprivileged uid may hold at once. */
 #define FEVD_CLIENTS_PER_UID 8
 #define FEVD_PEER_GROUPS_MAX 64
-#define FEVD_BAD_MAX 32
 
 /* epoll tags: what a ready fd is, in the high half of data.u64. */
 enum fevd_tag {
@@ -95,9 +96,14 @@ struct fevd {
 	uint32_t todo[FEV__ATTACHERS_MAX];
 	uint64_t tick_ns, stall_ns;
 	uint64_t next_rescan_ns;
-	/* segments that could not be adopted, reported once */
-	char bad[FEVD_BAD_MAX][FEV_NAME_MAX + 1];
-	unsigned nbad;
+	/* segments that could not be adopted, reported once each */
+	struct fevd_nameset bad;
+	struct fevd_ratelimit log_bad; /* past FEVD_NAMESET_MAX of them */
+	/* /dev/shm as the last listing saw it: unchanged, it is not read
+	 * again (the idle cost of many quiet queues) */
+	struct timespec shm_mtime;
+	bool relist;		   /* a segment is still being created */
+	uint64_t next_relist_ns; /* a listing anyway, for what mtime misses */
 	/* the single-instance lock (instance_lock.h) */
 	int lockfd;
 	char lock_path[PATH_MAX];

@@ -287,15 +287,26 @@ static bool segment_ready(const struct fevd *d, const char *name)
 	return magic != 0;
 }
 
-/* Say once, not every rescan, that a segment cannot be adopted. */
+/*
+ * Say once, not every rescan, that a segment cannot be adopted: every name
+ * is remembered while its segment stays (FEVD_NAMESET_MAX of them); past
+ * that, one line per interval says how many more there are.
+ */
 static bool first_complaint(struct fevd *d, const char *name)
 {
-	for (unsigned i = 0; i < d->nbad; i++)
-		if (strcmp(d->bad[i], name) == 0)
-			return false;
-	if (d->nbad < FEVD_BAD_MAX)
-		strlcpy(d->bad[d->nbad++], name, sizeof(d->bad[0]));
-	return true;
+	uint64_t held;
+	int rc = fevd_nameset_add(&d->bad, name);
+
+	if (rc >= 0)
+		return rc == 1;
+	if (fevd_ratelimit_pass(&d->log_bad, &held))
+		fevd_warn("more than %d segments of instance %s cannot be "
+			  "adopted; %llu more complaints held back in the "
+			  "last %llu s",
+			  FEVD_NAMESET_MAX, d->instance,
+			  (unsigned long long)held,
+			  FEVD_RATELIMIT_NS / 1000000000ull);
+	return false;
 }
 
 static int rescan_one(const char *name, void *arg)
@@ -311,6 +322,7 @@ static int rescan_one(const char *name, void *arg)
 		return 0;
 	rc = segment_ready(d, name) ? adopt(d, name, FEVD_ORIGIN_ADOPTED, &q) :
 				      -EAGAIN;
+	d->relist |= rc == -EAGAIN; /* look again until finished or removed */
 	if (rc == -EAGAIN && fevd_remove_half_created(d, name, false) == 0)
 		return 0;
 	if (rc == 0)
@@ -427,12 +439,48 @@ static void drop_gone(struct fevd *d)
 		apply_queues(d);
 }
 
+/*
+ * Must /dev/shm be listed again?  Only when it changed (a name created,
+ * removed or renamed changes its mtime), or a segment was still being
+ * created, or RELIST_NS passed: what mtime cannot show (a chmod, a
+ * change within the clock tick of the last look) is seen within that.
+ * An mtime under a second old may be followed by another change in the
+ * same tick, so it is looked at again.
+ */
+#define RELIST_NS (30ull * 1000 * 1000 * 1000)
+
+static bool shm_changed(struct fevd *d, uint64_t now)
+{
+	struct timespec wall;
+	struct stat st;
+	bool changed;
+
+	if (stat("/dev/shm", &st) < 0)
+		return true;
+	changed = d->relist || now >= d->next_relist_ns ||
+		  st.st_mtim.tv_sec != d->shm_mtime.tv_sec ||
+		  st.st_mtim.tv_nsec != d->shm_mtime.tv_nsec;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	d->shm_mtime = st.st_mtim;
+	d->relist = wall.tv_sec - st.st_mtim.tv_sec < 2;
+	return changed;
+}
+
 void fevd_rescan_segments(struct fevd *d)
 {
+	uint64_t now = fev__now_monotonic_ns();
+
 	drop_gone(d);
 	fevd_remove_dead_creators(d);
-	fev__list_queues(d->instance, rescan_one, d);
-	d->next_rescan_ns = fev__now_monotonic_ns() + RESCAN_NS;
+	if (shm_changed(d, now)) {
+		d->next_relist_ns = now + RELIST_NS;
+		fevd_nameset_sweep_begin(&d->bad);
+		if (fev__list_queues(d->instance, rescan_one, d) < 0)
+			d->relist = true; /* not all seen: forget nothing */
+		else
+			fevd_nameset_sweep_end(&d->bad);
+	}
+	d->next_rescan_ns = now + RESCAN_NS;
 }
 
 /* ---- config ------------------------------------------------------------ */
@@ -986,6 +1034,7 @@ void fevd_supervisor_free(struct fevd *d)
 		unlink_all(d);
 	fevd_liveness_close(d);
 	fevd_registry_destroy(&d->reg);
+	fevd_nameset_free(&d->bad);
 	fevd_instance_unlock(d->lock_path, d->lockfd);
 	if (d->pidfh != NULL)
 		pidfile_remove(d->pidfh);

@@ -3,6 +3,7 @@
  * churning connections, running out of file descriptors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -230,6 +231,30 @@ static void test_stuck_stats_cost_a_list_one_bounded_budget(void **state)
 	free(reply);
 }
 
+#define BAD_SEGMENTS 200
+
+/* Each bad segment is complained about once, however many there are. */
+static void test_every_bad_segment_is_logged_once(void **state)
+{
+	struct fh *h = *state;
+	char path[128];
+
+	for (int i = 0; i < BAD_SEGMENTS; i++) {
+		int fd;
+
+		/* Empty: a creator that never finished it. */
+		snprintf(path, sizeof(path), "/dev/shm/fev.%s.bad%03d",
+			 h->instance, i);
+		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	fh_write_config(h, "", "");
+	fh_start(h);
+	fh_sleep_ms(3500); /* three rescans at least */
+	assert_int_equal(fh_log_count(h, "cannot adopt queue"), BAD_SEGMENTS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +267,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_stuck_stats_cost_a_list_one_bounded_budget, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_every_bad_segment_is_logged_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
