@@ -67,7 +67,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-enum death { DIE_AFTER_RESERVE, DIE_AFTER_ACQUIRE, DIE_AFTER_ACQUIRE_BATCH };
+enum death {
+	DIE_AFTER_RESERVE,
+	DIE_AFTER_ACQUIRE,
+	DIE_AFTER_ACQUIRE_BATCH,
+	DIE_AFTER_COMMITTING_ONE_OF_TWO, /* reserve 2, commit the second */
+};
 
 /* Fork a child that attaches, does one thing, and dies by SIGKILL. */
 static void child_dies(struct fixture *f, enum death how)
@@ -80,6 +85,7 @@ static void child_dies(struct fixture *f, enum death how)
 		fev_queue *q;
 		fev_claim c;
 		fev_event ev[4];
+		fev_claim two[2];
 
 		if (fev_open("q", FEV_PRODUCER | FEV_CONSUMER, &f->opts, &q) < 0)
 			_exit(2);
@@ -87,6 +93,10 @@ static void child_dies(struct fixture *f, enum death how)
 			_exit(3);
 		if (how == DIE_AFTER_ACQUIRE && fev_acquire(q, ev, 0) < 0)
 			_exit(4);
+		if (how == DIE_AFTER_COMMITTING_ONE_OF_TWO &&
+		    (fev_reserve_batch(q, two, 2, 0) != 2 ||
+		     fev_commit(q, &two[1], 0) < 0))
+			_exit(7);
 		if (how == DIE_AFTER_ACQUIRE_BATCH &&
 		    fev_acquire_batch(q, ev, 4, 0) < 2)
 			_exit(5);
@@ -287,6 +297,24 @@ static void test_unwritten_position_named_by_live_claim_is_not_tombstoned(
 			 FEV__ATT_FREE);
 }
 
+/* Committed is committed: only the dead producer's unwritten position
+ * becomes a tombstone, the one it committed is delivered. */
+static void test_dead_producer_keeps_what_it_committed(void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	char buf[64];
+	fev_meta m;
+
+	child_dies(f, DIE_AFTER_COMMITTING_ONE_OF_TWO); /* 0 open, 1 done */
+	repair_all_dead(f, &r);
+	assert_int_equal(r.tombstoned, 1);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 0);
+	assert_int_equal(m.id, 1);
+	assert_int_equal(m.flags, 0);
+	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), -EAGAIN);
+}
+
 /*
  * The oldest position a producer can still hold is one full lap behind
  * head (its slot is what head waits for): a dead producer's position there
@@ -453,6 +481,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_unwritten_position_named_by_live_claim_is_not_tombstoned,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_dead_producer_keeps_what_it_committed, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_dead_producer_a_full_lap_behind_head_is_tombstoned,
 			setup_tiny, teardown),
