@@ -180,7 +180,11 @@ restore() {
 	current=
 }
 stop() {
-	[ -n "$tier_pid" ] && kill -TERM -- "-$tier_pid" 2>/dev/null
+	if [ -n "$tier_pid" ]; then
+		kill -TERM -- "-$tier_pid" 2>/dev/null
+		sleep 1 # ctest may outlive a TERM: a test's children need not
+		kill -KILL -- "-$tier_pid" 2>/dev/null
+	fi
 	exit 130
 }
 trap restore EXIT
