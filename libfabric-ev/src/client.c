@@ -33,6 +33,12 @@ struct fev_queue {
 	uint32_t spin_ns;
 	bool asymmetric_fence; /* see wait.h */
 	bool claim_stamped;    /* our record's claim_ns is not 0 */
+	/* Repair retired our record (we were taken for dead): it may be
+	 * another handle's now, so we never write it again (-ESTALE). */
+	bool orphaned;
+	/* What we wrote in our record, to know it is still ours. */
+	uint64_t attach_ns;
+	int32_t attach_pid;
 	struct fev__clock clock;
 	struct fev__holder prod, cons;
 	/* The event fev_recv() could not hand over (buffer too small). */
@@ -100,10 +106,10 @@ static int attach_record(fev_queue *q)
 			    memory_order_acquire, memory_order_relaxed))
 			continue;
 		a->roles = q->roles;
-		a->pid = me.pid;
+		a->pid = q->attach_pid = me.pid;
 		a->start_time = me.start_time;
 		a->pidns = me.pidns;
-		a->attach_ns = fev__now_realtime_ns();
+		a->attach_ns = q->attach_ns = fev__now_realtime_ns();
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
 		atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
 		zero_counters(a);
@@ -184,6 +190,8 @@ void fev_close(fev_queue *q)
 {
 	if (q == NULL)
 		return;
+	if (q->orphaned)
+		goto unmap; /* repair retired the record already */
 	/* Positions still held stay claimed: the supervisor repairs them as
 	 * it would for a dead process (the record goes to REPAIRING). */
 	fev__stats_retire_begin(&q->map.seg->fabric);
@@ -195,7 +203,10 @@ void fev_close(fev_queue *q)
 							     FEV__ATT_FREE,
 			      memory_order_release);
 	fev__stats_retire_end(&q->map.seg->fabric);
+unmap:
 	fev__map_close(&q->map);
+	fev__holder_free(&q->prod);
+	fev__holder_free(&q->cons);
 	free(q);
 }
 
@@ -320,6 +331,18 @@ static void note_claim_start(fev_queue *q, const struct fev__holder *h,
 	q->claim_stamped = zero_copy;
 }
 
+/*
+ * Give back acquired positions that deliver nothing (dropped, skipped).  A
+ * release that fails means repair already delivered the event again: the
+ * position is gone either way.
+ */
+static void release_positions(fev_queue *q, uint64_t pos, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		(void)fev__ring_release(&q->map.ring, pos + i);
+	fev__holder_done(&q->cons, pos, n);
+}
+
 /* ---- producing --------------------------------------------------------- */
 
 /* Discard the oldest event when the queue is truly full of waiting events
@@ -330,10 +353,10 @@ static bool drop_oldest(fev_queue *q)
 
 	if (fev__ring_depth(&q->map.ring) < q->map.geo.capacity)
 		return false;
-	if (fev__ring_acquire(&q->map.ring, &q->cons, 1, &pos) == 0)
+	if (fev__holder_make_room(&q->cons, 1) < 0 ||
+	    fev__ring_acquire(&q->map.ring, &q->cons, 1, &pos) == 0)
 		return false;
-	fev__ring_release(&q->map.ring, pos);
-	fev__holder_done(&q->cons, pos, 1);
+	release_positions(q, pos, 1);
 	counter_set(&q->me->dropped, ++q->dropped);
 	return true;
 }
@@ -344,10 +367,14 @@ static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 {
 	struct deadline d = { .timeout_ns = timeout_ns };
 	bool counted = false;
+	int rc = fev__holder_make_room(&q->prod, want);
 
+	if (rc < 0)
+		return rc;
+	if (q->orphaned)
+		return -ESTALE;
 	for (;;) {
 		uint32_t k;
-		int rc;
 
 		if (deleted(q))
 			return -EIDRM;
@@ -377,11 +404,80 @@ static void published(fev_queue *q, uint32_t n)
 	wake(q, &q->map.seg->not_empty);
 }
 
-/* [pos, pos + n) are committed: tell the claim and any sleeper. */
-static void publish(fev_queue *q, uint64_t pos, uint32_t n)
+/*
+ * Repair took a position of ours.  If it retired our record too (state,
+ * pid or attach time no longer ours), the handle is orphaned: the record
+ * may be another handle's by now.  Plain reads of the record: a new owner
+ * writes them while we look, and then they are not ours either way.
+ */
+static int lost_to_repair(fev_queue *q)
 {
-	fev__holder_done(&q->prod, pos, n);
+	struct fev__attacher *a = q->me;
+
+	/* Relaxed: any state but ACTIVE, or a changed owner, decides. */
+	if (atomic_load_explicit(&a->state, memory_order_relaxed) !=
+		    FEV__ATT_ACTIVE ||
+	    __atomic_load_n(&a->pid, __ATOMIC_RELAXED) != q->attach_pid ||
+	    __atomic_load_n(&a->attach_ns, __ATOMIC_RELAXED) != q->attach_ns)
+		q->orphaned = true;
+	return -ESTALE;
+}
+
+/*
+ * Commit reserved position pos.  False when repair took it first (this
+ * handle was taken for dead, C1/T1 in ring.h): nothing is published, and
+ * the position is no longer ours, so it is dropped from the holder alone
+ * (the claim record may not be ours any more either).
+ */
+static bool commit_one(fev_queue *q, uint64_t pos, uint32_t len,
+		       uint64_t ts)
+{
+	if (fev__ring_commit(&q->map.ring, pos, len, 0, q->me_index, ts)) {
+		fev__holder_done(&q->prod, pos, 1);
+		return true;
+	}
+	fev__holder_drop(&q->prod, pos, 1);
+	lost_to_repair(q);
+	return false;
+}
+
+/*
+ * Once one commit of a call failed, the later positions of the call are
+ * not published either: tombstoned, unless repair took them too.  So a
+ * call publishes a prefix of its events, and the caller sends the rest
+ * again, in order.
+ */
+static void abandon_one(fev_queue *q, uint64_t pos)
+{
+	if (fev__ring_commit(&q->map.ring, pos, 0, FEV__SLOT_TOMBSTONE,
+			     q->me_index, 0))
+		fev__holder_done(&q->prod, pos, 1);
+	else
+		fev__holder_drop(&q->prod, pos, 1);
+}
+
+/*
+ * Copy an event into reserved position pos, unless repair took it already
+ * (then the commit fails too): a late copy must not land in the slot's
+ * next lap, another producer's event.
+ */
+static void copy_in(fev_queue *q, uint64_t pos, const void *data, size_t len)
+{
+	struct fev__slot *s = fev__ring_slot(&q->map.ring, pos);
+
+	/* Relaxed: narrows the window only; the commit's CAS decides. */
+	if (len != 0 &&
+	    atomic_load_explicit(&s->seq, memory_order_relaxed) == pos)
+		memcpy(fev__slot_payload(s), data, len);
+}
+
+/* n events of a call were committed: the count, or -ESTALE for none. */
+static int committed(fev_queue *q, uint32_t n)
+{
+	if (n == 0)
+		return -ESTALE;
 	published(q, n);
+	return (int)n;
 }
 
 int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
@@ -398,19 +494,17 @@ int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
 	rc = produce_take(q, 1, timeout_ns, &pos, false);
 	if (rc < 0)
 		return rc;
-	if (len != 0)
-		memcpy(fev__slot_payload(fev__ring_slot(&q->map.ring, pos)),
-		       data, len);
-	fev__ring_commit(&q->map.ring, pos, (uint32_t)len, 0, q->me_index,
-			 fev__clock_realtime_ns(&q->clock));
-	publish(q, pos, 1);
-	return 0;
+	copy_in(q, pos, data, len);
+	rc = committed(q, commit_one(q, pos, (uint32_t)len,
+				     fev__clock_realtime_ns(&q->clock)));
+	return rc < 0 ? rc : 0;
 }
 
 int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 		   int64_t timeout_ns)
 {
 	uint64_t pos, ts;
+	uint32_t done = 0;
 	int k;
 
 	if (!(q->roles & FEV_PRODUCER))
@@ -430,16 +524,14 @@ int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 		return k;
 	ts = fev__clock_realtime_ns(&q->clock);
 	for (int i = 0; i < k; i++) {
-		struct fev__slot *s = fev__ring_slot(&q->map.ring, pos + i);
-
-		if (iov[i].iov_len != 0)
-			memcpy(fev__slot_payload(s), iov[i].iov_base,
-			       iov[i].iov_len);
-		fev__ring_commit(&q->map.ring, pos + i,
-				 (uint32_t)iov[i].iov_len, 0, q->me_index, ts);
+		if (done < (uint32_t)i) {
+			abandon_one(q, pos + i);
+			continue;
+		}
+		copy_in(q, pos + i, iov[i].iov_base, iov[i].iov_len);
+		done += commit_one(q, pos + i, (uint32_t)iov[i].iov_len, ts);
 	}
-	publish(q, pos, (uint32_t)k);
-	return k;
+	return committed(q, done);
 }
 
 int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
@@ -474,22 +566,20 @@ int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
 	return rc < 0 ? rc : 0;
 }
 
-/* A claim this handle reserved and has not committed yet. */
-static bool claim_open(const fev_queue *q, const fev_claim *c)
+/*
+ * A claim this handle reserved and has not committed yet.  Exact: the
+ * holder knows every position it holds, so another handle's reservation,
+ * or one past the end of ours, is not open here.
+ */
+static bool claim_open(fev_queue *q, const fev_claim *c)
 {
-	struct fev__slot *s;
-
-	if (!fev__holder_holds(&q->prod, c->priv_pos))
-		return false;
-	s = fev__ring_slot(&q->map.ring, c->priv_pos);
-	/* Relaxed: our own slot; a committed one has moved on from pos. */
-	return atomic_load_explicit(&s->seq, memory_order_relaxed) ==
-	       c->priv_pos;
+	return fev__holder_holds(&q->prod, c->priv_pos);
 }
 
 int fev_commit_batch(fev_queue *q, fev_claim *claims, const size_t *lens,
 		     size_t n)
 {
+	uint32_t done = 0;
 	uint64_t ts;
 
 	if (claims == NULL || lens == NULL || n == 0 || n > q->prod.held)
@@ -504,13 +594,14 @@ int fev_commit_batch(fev_queue *q, fev_claim *claims, const size_t *lens,
 	}
 	ts = fev__clock_realtime_ns(&q->clock);
 	for (size_t i = 0; i < n; i++) {
-		fev__ring_commit(&q->map.ring, claims[i].priv_pos,
-				 (uint32_t)lens[i], 0, q->me_index, ts);
-		fev__holder_done(&q->prod, claims[i].priv_pos, 1);
+		if (done < i)
+			abandon_one(q, claims[i].priv_pos);
+		else
+			done += commit_one(q, claims[i].priv_pos,
+					   (uint32_t)lens[i], ts);
 		claims[i].data = NULL;
 	}
-	published(q, (uint32_t)n);
-	return (int)n;
+	return committed(q, done);
 }
 
 int fev_commit(fev_queue *q, fev_claim *c, size_t len)
@@ -524,13 +615,6 @@ int fev_commit(fev_queue *q, fev_claim *c, size_t len)
 }
 
 /* ---- consuming --------------------------------------------------------- */
-
-static void release_positions(fev_queue *q, uint64_t pos, uint32_t n)
-{
-	for (uint32_t i = 0; i < n; i++)
-		fev__ring_release(&q->map.ring, pos + i);
-	fev__holder_done(&q->cons, pos, n);
-}
 
 /*
  * Turn the slot at pos into an event, or release it on the spot when there
@@ -568,6 +652,12 @@ static int consume(fev_queue *q, fev_event *evs, size_t max,
 {
 	struct deadline d = { .timeout_ns = timeout_ns };
 
+	if (q->orphaned)
+		return -ESTALE;
+	if (fev__holder_make_room(&q->cons, max < q->map.geo.capacity ?
+						    max :
+						    q->map.geo.capacity) < 0)
+		return -ENOMEM;
 	for (;;) {
 		uint64_t pos;
 		uint32_t k;
@@ -641,19 +731,22 @@ int fev_acquire_batch(fev_queue *q, fev_event *evs, size_t max,
 	return consume(q, evs, max, timeout_ns, true);
 }
 
+/*
+ * -EINVAL for a position this handle does not hold (exact, see holder.h);
+ * -ESTALE when repair took it first (this handle was taken for dead and
+ * the event delivered again): dropped from the holder alone, as in
+ * commit_one().
+ */
 static int release_one(fev_queue *q, const fev_event *ev)
 {
-	struct fev__slot *s;
-
 	if (ev == NULL || !fev__holder_holds(&q->cons, ev->priv_pos) ||
 	    (q->stashed && q->stash.priv_pos == ev->priv_pos))
 		return -EINVAL;
-	s = fev__ring_slot(&q->map.ring, ev->priv_pos);
-	/* Relaxed: a slot we hold is full for our lap until we release. */
-	if (atomic_load_explicit(&s->seq, memory_order_relaxed) !=
-	    ev->priv_pos + 1)
-		return -EINVAL;
-	release_positions(q, ev->priv_pos, 1);
+	if (!fev__ring_release(&q->map.ring, ev->priv_pos)) {
+		fev__holder_drop(&q->cons, ev->priv_pos, 1);
+		return lost_to_repair(q);
+	}
+	fev__holder_done(&q->cons, ev->priv_pos, 1);
 	return 0;
 }
 

@@ -48,6 +48,11 @@ const char *fev_strerror(int err)
 		return "no space left for the segment in /dev/shm";
 	case EINTR:
 		return "interrupted";
+	case ESTALE:
+		return "repaired as if this process had died: the "
+		       "reservation or event was not published (or released) "
+		       "by this call; send it again, through a new handle "
+		       "(fev_open) if this one keeps answering this";
 	default:
 		return err < 0 ? strerror(-err) : "unknown error";
 	}

@@ -10,7 +10,9 @@
  *
  *   producer position p, head > p, slot seq == p    never committed:
  *       becomes a tombstone (seq = p + 1, flag TOMBSTONE); consumers skip
- *       it.  Nothing committed is lost: that event was never sent.
+ *       it.  Nothing committed is lost: that event was never sent.  The
+ *       slot is taken from its owner by CAS (T1 in ring.h), so an owner
+ *       that was alive after all either commits first or gets -ESTALE.
  *   consumer position p, tail > p, slot seq == p + 1   never released:
  *       delivered again, flagged FEV_REDELIVERED (at-least-once): copied
  *       into a free slot at the head, or, when the producers' next
@@ -205,9 +207,18 @@ static uint64_t lowest_holdable(uint64_t lo, uint64_t cursor, uint32_t cap)
 	return cursor > cap && lo < cursor - cap ? cursor - cap : lo;
 }
 
-static void tombstone(const struct fev__ring *r, uint64_t pos)
+/*
+ * Tombstone reserved position pos (seq == pos) or finish the tombstone of a
+ * repairer that died (seq == fev__ring_tombstoning()).  False when its
+ * owner committed first: the owner was alive after all, and its event
+ * stands (C1/T1 in ring.h).
+ */
+static bool tombstone(const struct fev__ring *r, uint64_t pos, uint64_t seq)
 {
-	fev__ring_commit(r, pos, 0, FEV__SLOT_TOMBSTONE, UINT32_MAX, 0);
+	if (seq == pos && !fev__ring_tombstone_begin(r, pos))
+		return false;
+	fev__ring_tombstone_end(r, pos, FEV__SLOT_TOMBSTONE);
+	return true;
 }
 
 /* Positions [lo, hi) a dead producer may hold. */
@@ -226,13 +237,14 @@ static void finish_in_place(struct fev__map *m, uint64_t p,
 	uint32_t flags = __atomic_load_n(&s->flags, __ATOMIC_RELAXED);
 
 	if (len > m->geo.max_event || (flags & FEV__SLOT_TOMBSTONE)) {
-		tombstone(&m->ring, p);
+		/* No owner to race with: the repairer that took p is dead. */
+		fev__ring_tombstone_end(&m->ring, p, FEV__SLOT_TOMBSTONE);
 		res->tombstoned++;
 		return;
 	}
-	fev__ring_commit(&m->ring, p, len, flags | FEV_REDELIVERED,
-			 s->attacher, s->ts_ns);
-	res->redelivered++;
+	if (fev__ring_publish(&m->ring, p, p - m->geo.capacity + 1, len,
+			      flags | FEV_REDELIVERED, s->attacher, s->ts_ns))
+		res->redelivered++;
 }
 
 static uint32_t repair_producer(const struct fev__repair_pass *ps,
@@ -249,18 +261,17 @@ static uint32_t repair_producer(const struct fev__repair_pass *ps,
 	     p < claim.hi && p < head; p++) {
 		uint64_t seq = slot_seq(&m->ring, p);
 
-		if (seq != p && seq != p - m->geo.capacity + 1)
+		if (seq != p && seq != p - m->geo.capacity + 1 &&
+		    seq != fev__ring_tombstoning(&m->ring, p))
 			continue; /* committed, or never ours */
 		if (named_by_live(ps, p)) {
 			pending++;
 			continue;
 		}
-		if (seq == p) {
-			tombstone(&m->ring, p);
-			res->tombstoned++;
-		} else {
+		if (seq == p - m->geo.capacity + 1)
 			finish_in_place(m, p, res);
-		}
+		else if (tombstone(&m->ring, p, seq))
+			res->tombstoned++;
 	}
 	return pending;
 }
@@ -310,8 +321,13 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 		return -EAGAIN;
 	}
 	fev__holder_took(&h, head, 1);
-	fev__ring_commit(r, head, len, flags | FEV_REDELIVERED, src->attacher,
-			 src->ts_ns);
+	/* Position head's slot is p's, still full for lap p; unless its
+	 * owner was alive after all and released it meanwhile (R2 is a CAS
+	 * too), and then the slot is free for head, ours, its event intact. */
+	if (!fev__ring_publish(r, head, p + 1, len, flags | FEV_REDELIVERED,
+			       src->attacher, src->ts_ns))
+		fev__ring_commit(r, head, len, flags | FEV_REDELIVERED,
+				 src->attacher, src->ts_ns);
 	fev__holder_done(&h, head, 1);
 	return 1;
 }

@@ -6,6 +6,7 @@
  *   slot free for lap pos     seq == pos
  *   slot full (committed)     seq == pos + 1
  *   slot released             seq == pos + capacity  (free for the next lap)
+ *   slot being tombstoned     seq == pos - capacity  (fev__ring_tombstoning())
  *
  * Producers take positions by CAS on head, consumers by CAS on tail; the slot
  * sequence, not the cursor, carries the data between them, so a slow
@@ -30,6 +31,9 @@
  *   R1  commit: seq = pos + 1         pairs with A2 in fev__ring_acquire()
  *   R2  release: seq = pos + cap      pairs with A1 in fev__ring_reserve()
  *   R3  claim cleared (release)       pairs with A3 in the repair scan
+ *   C1  commit CAS seq pos -> pos + 1 against T1, repair's tombstone CAS
+ *       seq pos -> pos - capacity: one RMW word, exactly one wins; the
+ *       loser's commit fails (-ESTALE) or its tombstone is skipped
  */
 #ifndef FEV_RING_H
 #define FEV_RING_H
@@ -37,6 +41,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "holder.h"
 #include "layout.h"
 
 struct fev__ring {
@@ -48,25 +53,6 @@ struct fev__ring {
 	uint32_t slot_size;
 };
 
-/*
- * The positions one handle holds in one role, and the record naming them.
- * Positions are taken in increasing order and given back in any order; the
- * claim [lo, hi) must cover all that are held, and should cover little
- * else: a live claim that names a dead peer's position keeps that position
- * from being repaired.  So while the held positions fit in a 64-position
- * window, bits tracks them and lo follows the lowest one; a handle that
- * holds more than that keeps its claim wide until it holds nothing.
- */
-#define FEV__HOLD_WINDOW 64
-
-struct fev__holder {
-	struct fev__claim *rec;
-	uint64_t lo, hi; /* [lo, hi) covers every position held */
-	uint32_t held;   /* how many of them are still held */
-	bool wide;       /* held positions outgrew the window */
-	uint64_t bits;   /* unless wide: bit i set <=> lo + i held */
-};
-
 static inline struct fev__slot *fev__ring_slot(const struct fev__ring *r,
 					       uint64_t pos)
 {
@@ -76,100 +62,6 @@ static inline struct fev__slot *fev__ring_slot(const struct fev__ring *r,
 static inline uint8_t *fev__slot_payload(struct fev__slot *s)
 {
 	return (uint8_t *)(s + 1);
-}
-
-/* Name [pos, pos + n) before the CAS that would take it. */
-static inline void fev__holder_intent(struct fev__holder *h, uint64_t pos,
-				      uint32_t n)
-{
-	uint64_t lo = h->held ? h->lo : pos;
-	/* Wrap-safe max(hi, pos + n): positions are compared by distance. */
-	uint64_t hi = h->held && (int64_t)(h->hi - (pos + n)) > 0 ? h->hi :
-								     pos + n;
-
-	/* Relaxed: published by the release CAS that follows (R0). */
-	atomic_store_explicit(&h->rec->pos, lo, memory_order_relaxed);
-	atomic_store_explicit(&h->rec->n, (uint32_t)(hi - lo),
-			      memory_order_relaxed);
-	h->lo = lo;
-	h->hi = hi;
-}
-
-/* An intent that was not followed by a take: forget it if nothing is held. */
-static inline void fev__holder_abandon(struct fev__holder *h)
-{
-	if (h->held == 0)
-		/* Relaxed: nothing was taken, so nothing needs publishing. */
-		atomic_store_explicit(&h->rec->n, 0, memory_order_relaxed);
-}
-
-/* Bits [from, from + n) of a 64-bit window (n <= 64, from + n <= 64). */
-static inline uint64_t fev__hold_bits(uint64_t from, uint32_t n)
-{
-	return (n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1) << from;
-}
-
-static inline void fev__holder_took(struct fev__holder *h, uint64_t pos,
-				    uint32_t n)
-{
-	uint64_t off = pos - h->lo;
-
-	if (h->held == 0) {
-		h->wide = false;
-		h->bits = 0;
-	}
-	h->held += n;
-	if (h->wide)
-		return;
-	if (off + n > FEV__HOLD_WINDOW)
-		h->wide = true;
-	else
-		h->bits |= fev__hold_bits(off, n);
-}
-
-/* Does this handle hold pos? */
-static inline bool fev__holder_holds(const struct fev__holder *h,
-				     uint64_t pos)
-{
-	/* Differences, not comparisons: correct across 2^64 too. */
-	uint64_t off = pos - h->lo;
-
-	if (h->held == 0 || off >= h->hi - h->lo)
-		return false;
-	return h->wide || (off < FEV__HOLD_WINDOW && (h->bits >> off) & 1);
-}
-
-/*
- * [pos, pos + n) were committed or released: clear the claim when nothing
- * is left, else move its low end up to the lowest position still held.
- */
-static inline void fev__holder_done(struct fev__holder *h, uint64_t pos,
-				    uint32_t n)
-{
-	unsigned shift;
-
-	h->held -= n;
-	if (h->held == 0) {
-		/* R3: orders our slot stores before the claim disappears. */
-		atomic_store_explicit(&h->rec->n, 0, memory_order_release);
-		return;
-	}
-	if (h->wide)
-		return;
-	h->bits &= ~fev__hold_bits(pos - h->lo, n);
-	if (h->bits & 1)
-		return;
-	shift = (unsigned)__builtin_ctzll(h->bits);
-	h->lo += shift;
-	h->bits >>= shift;
-	/*
-	 * R3 too, for the positions dropped from the claim.  pos before n:
-	 * a reader pairing n (A3) with a stale pos sees a wider range,
-	 * never a narrower one.
-	 */
-	atomic_store_explicit(&h->rec->pos, h->lo, memory_order_release);
-	atomic_store_explicit(&h->rec->n, (uint32_t)(h->hi - h->lo),
-			      memory_order_release);
 }
 
 /*
@@ -227,6 +119,11 @@ static inline uint32_t fev__ring_take(struct fev__cursor *c,
 	/* Relaxed: only a hint; the slot sequences are checked below. */
 	uint64_t pos = atomic_load_explicit(&c->pos, memory_order_relaxed);
 
+	/* Never more than the holder can record without allocating. */
+	if (want > fev__holder_fit(h))
+		want = fev__holder_fit(h);
+	if (want == 0)
+		return 0;
 	for (;;) {
 		int64_t dif = 0;
 		uint32_t k = fev__ring_count_ready(r, pos, want, bias, &dif);
@@ -277,25 +174,109 @@ static inline uint32_t fev__ring_acquire(const struct fev__ring *r,
 	return fev__ring_take(r->tail, r, h, want, 1, pos);
 }
 
-static inline void fev__ring_commit(const struct fev__ring *r, uint64_t pos,
-				    uint32_t len, uint32_t flags,
-				    uint32_t attacher, uint64_t ts_ns)
+/*
+ * Publish position pos with this header: the slot's sequence goes from
+ * `from` to pos + 1 in one CAS, so the slot never moves backwards and only
+ * one of two racing publishers writes a header.  False, with nothing
+ * written, when the sequence is no longer `from`.
+ */
+static inline bool fev__ring_publish(const struct fev__ring *r, uint64_t pos,
+				     uint64_t from, uint32_t len,
+				     uint32_t flags, uint32_t attacher,
+				     uint64_t ts_ns)
 {
 	struct fev__slot *s = fev__ring_slot(r, pos);
 
+	/*
+	 * Relaxed: only spares a header write into a slot repair took from
+	 * us (T1) long ago; the CAS below decides.  A repair that wins in
+	 * between races with our header stores, not with the sequence.
+	 */
+	if (atomic_load_explicit(&s->seq, memory_order_relaxed) != from)
+		return false;
 	s->len = len;
 	s->flags = flags;
 	s->attacher = attacher;
 	s->ts_ns = ts_ns;
-	/* R1: publishes header and payload; pairs with A2 in acquire. */
-	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
+	/*
+	 * R1: publishes header and payload; pairs with A2 in acquire.
+	 * C1: against T1 in fev__ring_tombstone_begin(), both RMWs of the
+	 * same word: its modification order lets exactly one of them leave
+	 * `from`.  Relaxed on failure: the loser reads nothing.
+	 */
+	return atomic_compare_exchange_strong_explicit(
+		&s->seq, &from, pos + 1, memory_order_release,
+		memory_order_relaxed);
 }
 
-static inline void fev__ring_release(const struct fev__ring *r, uint64_t pos)
+/*
+ * Commit a reserved position: false when repair tombstoned it first (its
+ * owner was taken for dead), and then nothing is published.
+ */
+static inline bool fev__ring_commit(const struct fev__ring *r, uint64_t pos,
+				    uint32_t len, uint32_t flags,
+				    uint32_t attacher, uint64_t ts_ns)
 {
-	/* R2: our reads are done; pairs with A1 in reserve. */
-	atomic_store_explicit(&fev__ring_slot(r, pos)->seq, pos + r->capacity,
-			      memory_order_release);
+	return fev__ring_publish(r, pos, pos, len, flags, attacher, ts_ns);
+}
+
+/*
+ * Release an acquired position: false when repair released it first (it
+ * delivered the event again), and then the slot is left alone.
+ */
+static inline bool fev__ring_release(const struct fev__ring *r, uint64_t pos)
+{
+	uint64_t full = pos + 1;
+
+	/* R2: our reads are done; pairs with A1 in reserve.  A CAS, not a
+	 * store, so a late release never moves a slot that repair released
+	 * and a producer refilled back to "free". */
+	return atomic_compare_exchange_strong_explicit(
+		&fev__ring_slot(r, pos)->seq, &full, pos + r->capacity,
+		memory_order_release, memory_order_relaxed);
+}
+
+/*
+ * A slot repair is turning into a tombstone: seq == pos - capacity, a value
+ * no legitimate sequence of that slot takes once head has passed pos (they
+ * only grow from pos).  Takers see "not ready yet" (full or empty).
+ */
+static inline uint64_t fev__ring_tombstoning(const struct fev__ring *r,
+					     uint64_t pos)
+{
+	return pos - r->capacity;
+}
+
+/*
+ * Take reserved position pos from its owner (who is taken for dead) to
+ * tombstone it.  False when the owner committed first.
+ */
+static inline bool fev__ring_tombstone_begin(const struct fev__ring *r,
+					     uint64_t pos)
+{
+	uint64_t reserved = pos;
+
+	/* T1: against C1 in fev__ring_publish() (one of them wins).  Relaxed:
+	 * our header stores are published by R1 in _end(), and nobody reads
+	 * the header of a slot in this state. */
+	return atomic_compare_exchange_strong_explicit(
+		&fev__ring_slot(r, pos)->seq, &reserved,
+		fev__ring_tombstoning(r, pos), memory_order_relaxed,
+		memory_order_relaxed);
+}
+
+/* Finish a tombstone begun by us or by a repairer that died meanwhile. */
+static inline void fev__ring_tombstone_end(const struct fev__ring *r,
+					   uint64_t pos, uint32_t flags)
+{
+	struct fev__slot *s = fev__ring_slot(r, pos);
+
+	s->len = 0;
+	s->flags = flags;
+	s->attacher = UINT32_MAX;
+	s->ts_ns = 0;
+	/* R1: the tombstone header; pairs with A2 in acquire. */
+	atomic_store_explicit(&s->seq, pos + 1, memory_order_release);
 }
 
 /* Ready to take one more position?  Used by waiters to re-check. */

@@ -172,15 +172,19 @@ static const int open_ok[] = { -EUSERS, -EBADMSG, -EPROTO, -EIDRM, 1 };
  * validated another, consistent, max_event (a smaller one in the same
  * slot size).
  */
+/*
+ * -ESTALE: a forged attacher state lets repair take a live handle's
+ * positions; its commits and releases then say so.
+ */
 static const int produce_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EMSGSIZE,
-				  1 };
-static const int commit_ok[] = { -EINVAL, 1 };
+				  -ESTALE, 1 };
+static const int commit_ok[] = { -EINVAL, -ESTALE, 1 };
 static const int consume_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG,
 				  1 };
-/* fev_recv releases too: a slot the writer moved on is -EINVAL. */
+/* fev_recv releases too: a slot the writer moved on is -ESTALE. */
 static const int recv_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG,
-			       -EINVAL, -EMSGSIZE, 1 };
-static const int release_ok[] = { -EINVAL, 1 };
+			       -EINVAL, -EMSGSIZE, -ESTALE, 1 };
+static const int release_ok[] = { -EINVAL, -ESTALE, 1 };
 static const int stats_ok[] = { -EBADMSG, -EPROTO, 1 };
 static const int repair_ok[] = { -EAGAIN, 1 };
 

@@ -52,6 +52,8 @@ static struct fixture *fixture_new(uint32_t capacity)
 
 static void fixture_free(struct fixture *f)
 {
+	fev__holder_free(&f->prod);
+	fev__holder_free(&f->cons);
 	free(f->cursors);
 	free(f->slots);
 	free(f);
@@ -187,7 +189,7 @@ static void test_ring_hides_a_reserved_slot_until_it_is_committed(
 
 	put_value(f, b, 11);
 	fev__holder_done(&f->prod, b, 1);
-	assert_int_equal(atomic_load(&f->prod.rec->n), 2);
+	assert_int_equal(atomic_load(&f->prod.rec->n), 1);
 	/* FIFO: the later commit waits behind the earlier reservation. */
 	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 2, &pos), 0);
 	assert_int_equal(atomic_load(&f->cons.rec->n), 0);
@@ -395,6 +397,138 @@ static void test_claim_follows_the_lowest_position_still_held(void **state)
 	fixture_free(f);
 }
 
+/* The claim record names exactly [lo, lo + n). */
+static void assert_claim(const struct fev__holder *h, uint64_t lo, uint32_t n)
+{
+	assert_int_equal(atomic_load(&h->rec->n), n);
+	if (n != 0)
+		assert_int_equal(atomic_load(&h->rec->pos), lo);
+}
+
+/*
+ * A consumer that once held more than 64 positions (a batch of 70) and
+ * then always holds one event while acquiring the next: its claim follows
+ * the lowest position held, lap after lap, instead of naming everything
+ * since it went wide.
+ */
+static void test_claim_narrows_again_after_a_batch_wider_than_64(
+	void **state)
+{
+	struct fixture *f = fixture_new(128);
+	uint64_t pos, held, v, in = 0, out = 0;
+
+	(void)state;
+	while (push(f, in))
+		in++;
+	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 70, &pos), 70);
+	assert_claim(&f->cons, 0, 70);
+	for (uint64_t p = 0; p < 69; p++) {
+		assert_int_equal(get_value(f, p), out++);
+		fev__ring_release(&f->ring, p);
+		fev__holder_done(&f->cons, p, 1);
+	}
+	held = 69;
+	assert_claim(&f->cons, held, 1);
+	while (out < 5 * 128) {
+		assert_true(push(f, in++));
+		assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 1, &pos),
+				 1);
+		assert_claim(&f->cons, held, 2);
+		v = get_value(f, held);
+		assert_int_equal(v, out++);
+		fev__ring_release(&f->ring, held);
+		fev__holder_done(&f->cons, held, 1);
+		held = pos;
+		assert_claim(&f->cons, held, 1);
+		assert_true(fev__holder_holds(&f->cons, held));
+		assert_false(fev__holder_holds(&f->cons, held - 1));
+	}
+	fixture_free(f);
+}
+
+/*
+ * Holders know exactly what they hold: another holder's position inside
+ * our span, or one past its end, is not ours (commit/release of it is
+ * -EINVAL in client.c).
+ */
+static void test_holder_holds_exactly_what_it_took(void **state)
+{
+	struct fixture *f = fixture_new(128);
+	struct fev__claim other_rec = { 0 };
+	struct fev__holder other = { .rec = &other_rec };
+	uint64_t pos;
+
+	(void)state;
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 1, &pos), 1);
+	assert_int_equal(fev__ring_reserve(&f->ring, &other, 1, &pos), 1);
+	assert_int_equal(pos, 1);
+	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 70, &pos), 70);
+	assert_claim(&f->prod, 0, 72);
+	assert_true(fev__holder_holds(&f->prod, 0));
+	assert_false(fev__holder_holds(&f->prod, 1));
+	for (uint64_t p = 2; p < 72; p++)
+		assert_true(fev__holder_holds(&f->prod, p));
+	assert_false(fev__holder_holds(&f->prod, 72));
+	assert_int_equal(f->prod.held, 71);
+
+	/* Give back the middle first: the ends still bound the claim. */
+	fev__holder_done(&f->prod, 2, 69);
+	assert_claim(&f->prod, 0, 72);
+	assert_false(fev__holder_holds(&f->prod, 40));
+	fev__holder_done(&f->prod, 0, 1);
+	assert_claim(&f->prod, 71, 1);
+	fev__holder_done(&f->prod, 71, 1);
+	assert_claim(&f->prod, 0, 0);
+	assert_int_equal(f->prod.held, 0);
+	fixture_free(f);
+}
+
+/*
+ * Positions 2^32 apart (a held position, and one taken 2^32 positions
+ * later) still give a claim that covers both: the length does not wrap to
+ * a short range that would leave a held position unnamed.  And a holder
+ * across the 2^64 wrap of positions still finds what it holds.
+ */
+static void test_claim_covers_positions_2_to_the_32_apart(void **state)
+{
+	struct fev__claim rec = { 0 };
+	struct fev__holder h = { .rec = &rec };
+	uint64_t base = UINT64_C(0x1234), far = base + (UINT64_C(1) << 32) + 5;
+
+	(void)state;
+	fev__holder_intent(&h, base, 70);
+	fev__holder_took(&h, base, 70);
+	fev__holder_done(&h, base, 69);
+	assert_claim(&h, base + 69, 1);
+	fev__holder_intent(&h, far, 1);
+	fev__holder_took(&h, far, 1);
+	/* [base + 69, far + 1) is longer than 32 bits can say: saturated,
+	 * and it still reaches past far. */
+	assert_int_equal(atomic_load(&rec.pos), base + 69);
+	assert_true(atomic_load(&rec.pos) + atomic_load(&rec.n) > far);
+	assert_true(fev__holder_holds(&h, far));
+	assert_false(fev__holder_holds(&h, far - 1));
+	fev__holder_done(&h, base + 69, 1);
+	assert_claim(&h, far, 1);
+	fev__holder_done(&h, far, 1);
+	assert_claim(&h, 0, 0);
+
+	base = UINT64_MAX - 40; /* takes that cross 2^64 */
+	fev__holder_took(&h, base, 30);
+	fev__holder_took(&h, base + 30, 50);
+	assert_true(fev__holder_holds(&h, base));
+	assert_true(fev__holder_holds(&h, UINT64_MAX));
+	assert_true(fev__holder_holds(&h, 0));
+	assert_true(fev__holder_holds(&h, base + 79));
+	assert_false(fev__holder_holds(&h, base + 80));
+	fev__holder_done(&h, base, 41);
+	assert_int_equal(h.held, 39);
+	fev__holder_done(&h, 0, 39);
+	assert_claim(&h, 0, 0);
+	assert_int_equal(h.held, 0);
+	fev__holder_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +547,10 @@ int main(void)
 			test_claim_follows_the_lowest_position_still_held),
 		cmocka_unit_test(
 			test_ring_refuses_to_spin_on_a_forged_slot_sequence),
+		cmocka_unit_test(
+			test_claim_narrows_again_after_a_batch_wider_than_64),
+		cmocka_unit_test(test_holder_holds_exactly_what_it_took),
+		cmocka_unit_test(test_claim_covers_positions_2_to_the_32_apart),
 	};
 
 	alarm(60); /* a ring that spins fails instead of hanging */

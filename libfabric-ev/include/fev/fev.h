@@ -122,7 +122,17 @@ FEV_API void fev_close(fev_queue *q);
 
 /*
  * Copy one event in.  Errors: -EMSGSIZE, -EAGAIN (full and timeout 0, or
- * reject policy), -ETIMEDOUT, -EIDRM, -EPERM (not opened as producer).
+ * reject policy), -ETIMEDOUT, -EIDRM, -EPERM (not opened as producer),
+ * -ESTALE (see below), -ENOMEM.
+ *
+ * -ESTALE: repair (fevd) took this handle's position as if its process had
+ * died, before the commit; the event was not published.  Commits and
+ * sends publish a prefix of their events in order: a batch returns how
+ * many it published when repair took a later one, -ESTALE when it took
+ * the first, and the unpublished rest is skipped by consumers.  For
+ * releases it means the event was already delivered again.  When repair
+ * retired the handle's attacher record too, every later send, reserve or
+ * acquire on the handle is -ESTALE as well: close it and open a new one.
  */
 FEV_API int fev_send(fev_queue *q, const void *data, size_t len,
 		     int64_t timeout_ns);
@@ -134,7 +144,11 @@ FEV_API int fev_send(fev_queue *q, const void *data, size_t len,
 FEV_API ssize_t fev_recv(fev_queue *q, void *buf, size_t cap, fev_meta *meta,
 			 int64_t timeout_ns);
 
-/* Zero copy: reserve a slot, write c->data, commit len bytes of it. */
+/*
+ * Zero copy: reserve a slot, write c->data, commit len bytes of it.
+ * commit: -EINVAL when c is not a reservation this handle holds (another
+ * handle's, one already committed, a forged priv_pos), -ESTALE.
+ */
 FEV_API int fev_reserve(fev_queue *q, size_t len, fev_claim *c,
 			int64_t timeout_ns);
 FEV_API int fev_commit(fev_queue *q, fev_claim *c, size_t len);
@@ -142,13 +156,18 @@ FEV_API int fev_commit(fev_queue *q, fev_claim *c, size_t len);
  * Zero copy, batched: reserve up to n slots with one CAS (returns how many,
  * >= 1), then commit them, in order, with one timestamp.  commit_batch is
  * all or nothing: -EINVAL (a claim not open in this handle, or out of
- * order) or -EMSGSIZE (lens[i] > max_event) commits none.
+ * order) or -EMSGSIZE (lens[i] > max_event) commits none.  After repair it
+ * publishes a prefix (see -ESTALE above); every claim's data is NULL then.
  */
 FEV_API int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
 			      int64_t timeout_ns);
 FEV_API int fev_commit_batch(fev_queue *q, fev_claim *claims,
 			     const size_t *lens, size_t n);
-/* Zero copy: read ev->data in place until fev_release(). */
+/*
+ * Zero copy: read ev->data in place until fev_release().  release:
+ * -EINVAL when ev is not an event this handle holds, -ESTALE when repair
+ * delivered it again already (this handle was taken for dead).
+ */
 FEV_API int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns);
 FEV_API int fev_release(fev_queue *q, fev_event *ev);
 
