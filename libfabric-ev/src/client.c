@@ -39,6 +39,8 @@ struct fev_queue {
 	/* What we wrote in our record, to know it is still ours. */
 	uint64_t attach_ns;
 	int32_t attach_pid;
+	/* Where an orphaned handle's holders write their claims instead. */
+	struct fev__claim orphan_claims[2];
 	struct fev__clock clock;
 	struct fev__holder prod, cons;
 	/* The event fev_recv() could not hand over (buffer too small). */
@@ -418,8 +420,11 @@ static int lost_to_repair(fev_queue *q)
 	if (atomic_load_explicit(&a->state, memory_order_relaxed) !=
 		    FEV__ATT_ACTIVE ||
 	    __atomic_load_n(&a->pid, __ATOMIC_RELAXED) != q->attach_pid ||
-	    __atomic_load_n(&a->attach_ns, __ATOMIC_RELAXED) != q->attach_ns)
+	    __atomic_load_n(&a->attach_ns, __ATOMIC_RELAXED) != q->attach_ns) {
 		q->orphaned = true;
+		q->prod.rec = &q->orphan_claims[0];
+		q->cons.rec = &q->orphan_claims[1];
+	}
 	return -ESTALE;
 }
 

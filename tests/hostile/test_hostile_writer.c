@@ -174,11 +174,13 @@ static const int open_ok[] = { -EUSERS, -EBADMSG, -EPROTO, -EIDRM, 1 };
  */
 /*
  * -ESTALE: a forged attacher state lets repair take a live handle's
- * positions; its commits and releases then say so.
+ * positions; its commits and releases then say so.  -EMSGSIZE for
+ * commit_batch as for sends: reserve_batch takes no length, so the
+ * commit is where a forged max_event shows.
  */
 static const int produce_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EMSGSIZE,
 				  -ESTALE, 1 };
-static const int commit_ok[] = { -EINVAL, -ESTALE, 1 };
+static const int commit_ok[] = { -EINVAL, -ESTALE, -EMSGSIZE, 1 };
 static const int consume_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG,
 				  1 };
 /* fev_recv releases too: a slot the writer moved on is -ESTALE. */
