@@ -201,6 +201,41 @@ static void log_adopted(struct fevd_queue *q)
 		    st.producers, st.consumers);
 }
 
+/*
+ * The config's mode and group hold for a queue fevd adopts (issue 9, item
+ * 4): a segment found wider than the config says is narrowed, loudly.  A
+ * process that opened it while it was wider keeps its mapping until it
+ * closes: that is said, not hidden.
+ */
+static void enforce_access(const struct fevd_queue *q,
+			   const struct fevd_queue_conf *c)
+{
+	struct stat st;
+	bool group_differs;
+
+	if (q->segfd < 0 || fstat(q->segfd, &st) < 0)
+		return;
+	group_differs = c->group != (gid_t)-1 && st.st_gid != c->group;
+	if ((st.st_mode & 07777) == c->mode && !group_differs)
+		return;
+	if (fchmod(q->segfd, c->mode) < 0 ||
+	    (group_differs && fchown(q->segfd, (uid_t)-1, c->group) < 0)) {
+		fevd_err("queue '%s' has mode %04o, group %u; the config says "
+			 "mode %04o%s%s, and fevd cannot change it: %s",
+			 q->name, (unsigned)(st.st_mode & 07777),
+			 (unsigned)st.st_gid, (unsigned)c->mode,
+			 c->group_name[0] ? ", group " : "", c->group_name,
+			 strerror(errno));
+		return;
+	}
+	fevd_warn("queue '%s' had mode %04o, group %u; the config says mode "
+		  "%04o%s%s: changed (processes that opened it before keep "
+		  "their access until they close it)",
+		  q->name, (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid,
+		  (unsigned)c->mode, c->group_name[0] ? ", group " : "",
+		  c->group_name);
+}
+
 int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 			    enum fevd_origin origin, bool adopt_existing)
 {
@@ -223,6 +258,7 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 		if (!adopt_existing)
 			return -EEXIST;
 		warn_if_different(q, c);
+		enforce_access(q, c);
 		q->configured |= origin == FEVD_ORIGIN_CONFIG;
 		return 0;
 	}
@@ -232,6 +268,7 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 		if (rc == 0) {
 			log_adopted(q);
 			warn_if_different(q, c);
+			enforce_access(q, c);
 		}
 	} else if (rc == 0) {
 		rc = adopt(d, c->name, origin, &q);

@@ -255,6 +255,31 @@ static void test_squatted_queue_is_replaced_and_never_readable(void **state)
 	assert_int_equal(fh_stop(h), 0);
 }
 
+/* Item 4: a segment of fevd's own uid, wider than the config says. */
+static void test_adopted_queue_gets_the_configs_mode(void **state)
+{
+	struct fh *h = *state;
+	struct step s = { .h = h, .queue = "wide" };
+	fev_queue_config c = { .struct_size = sizeof(c), .capacity = 16,
+			       .max_event = 64, .mode = 0666,
+			       .group = (gid_t)-1 };
+	char path[256];
+	struct stat st;
+
+	if (!nb_available())
+		skip();
+	assert_int_equal(fev_queue_create("wide", &c, h->instance), 0);
+	fh_write_config(h, "", "[queue wide]\nmode = 0600\n");
+	fh_start(h);
+	shm_path(path, sizeof(path), h, "wide");
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_true(fh_log_has(h, "queue 'wide' had mode 0666", 0));
+	send_one(h, "wide", "secret");
+	assert_int_equal(nb_run(read_event, &s, 5000), 2); /* cannot open */
+	assert_int_equal(fh_stop(h), 0);
+}
+
 /* Item 5: any user's segment was adopted and listed. */
 static void test_other_users_segment_is_neither_adopted_nor_trusted(
 	void **state)
@@ -573,6 +598,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_squatted_queue_is_replaced_and_never_readable,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_adopted_queue_gets_the_configs_mode, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_other_users_segment_is_neither_adopted_nor_trusted,
 			setup, teardown),
