@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,14 +24,26 @@ static bool old_enough(const struct stat *st)
 }
 
 /* Never stored its ready word: too short for a header, or magic 0. */
-static bool never_ready(int fd, const struct stat *st)
+static bool never_ready(const struct fev__segment *head, const struct stat *st)
 {
-	uint64_t magic = 0;
+	return (size_t)st->st_size < sizeof(head->hdr) ||
+	       atomic_load_explicit(&head->hdr.magic, memory_order_relaxed) ==
+		       0;
+}
 
-	if ((size_t)st->st_size < sizeof(struct fev__header))
+/*
+ * Corrupt or cut short (-EBADMSG), read with pread, not a mapping, so a
+ * writer truncating it meanwhile cannot fault us.  The validation reads
+ * only the header, which head holds whole.
+ */
+static bool corrupt(const struct fev__segment *head, const struct stat *st)
+{
+	struct fev__geometry g;
+
+	if ((size_t)st->st_size < sizeof(*head))
 		return true;
-	return pread(fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
-	       magic == 0;
+	return fev__segment_validate(head, (size_t)st->st_size, &g) ==
+	       -EBADMSG;
 }
 
 /* Unlink path only while it still names the file we looked at. */
@@ -45,11 +58,12 @@ static int unlink_same(const char *path, const struct stat *seen)
 	return unlink(path) < 0 ? -errno : 0;
 }
 
-int fevd_remove_half_created(struct fevd *d, const char *name, bool now)
+int fevd_remove_broken(struct fevd *d, const char *name, bool now)
 {
 	char shm[FEV__SHM_NAME_MAX], path[FEV__SHM_NAME_MAX + 16];
+	struct fev__segment head;
 	struct stat st;
-	bool half;
+	bool unready, bad;
 	int fd, rc;
 
 	rc = fev__shm_name(shm, sizeof(shm), d->instance, name);
@@ -58,18 +72,24 @@ int fevd_remove_half_created(struct fevd *d, const char *name, bool now)
 	fd = fev__shm_open_trusted(shm, d->instance, O_RDONLY, &st);
 	if (fd < 0)
 		return fd;
-	half = never_ready(fd, &st);
+	memset(&head, 0, sizeof(head));
+	if (pread(fd, &head, sizeof(head), 0) < 0)
+		memset(&head, 0, sizeof(head));
 	close(fd);
-	if (!half)
+	unready = never_ready(&head, &st);
+	bad = !unready && now && corrupt(&head, &st);
+	if (!unready && !bad)
 		return -EEXIST;
 	if (!now && !old_enough(&st))
 		return -EAGAIN;
 	rc = unlink_same(path, &st);
 	if (rc == 0)
-		fevd_warn("queue '%s': removed %s, a segment its creator never "
-			  "finished (%lld bytes, uid %u)",
-			  name, path, (long long)st.st_size,
-			  (unsigned)st.st_uid);
+		fevd_warn("queue '%s': removed %s, a segment %s (%lld bytes, "
+			  "uid %u)",
+			  name, path,
+			  unready ? "its creator never finished" :
+				    "corrupt or cut short by a writer",
+			  (long long)st.st_size, (unsigned)st.st_uid);
 	return rc;
 }
 

@@ -16,12 +16,15 @@ struct fevd;
 #define FEVD_LEFTOVER_GRACE_S 60
 
 /*
- * Remove the half-created segment at queue name of d's instance: a trusted
- * regular file whose ready word (magic) was never stored.  Unless now, only
- * once it is FEVD_LEFTOVER_GRACE_S old.  0 when removed, -EEXIST when the
- * segment is not half-created, -EAGAIN when too young, or -errno.
+ * Remove a trusted segment at queue name of d's instance that can never be
+ * served: one whose ready word (magic) was never stored, once it is
+ * FEVD_LEFTOVER_GRACE_S old; with now (fevd is creating the queue in its
+ * place), at once, and also one whose header is corrupt or cut short (a
+ * writer's doing).  Another ABI's segment is never removed.  0 when
+ * removed, -EEXIST when the segment is fine, -EAGAIN when too young, or
+ * -errno.
  */
-int fevd_remove_half_created(struct fevd *d, const char *name, bool now);
+int fevd_remove_broken(struct fevd *d, const char *name, bool now);
 
 /*
  * `delete NAME` of a name fevd does not serve: remove whatever holds it

@@ -181,7 +181,7 @@ static int create_segment(struct fevd *d, const char *name,
 		int e = evict_untrusted(d, name);
 
 		if (e == -EEXIST) /* trusted: ours to adopt, unless unfinished */
-			e = fevd_remove_half_created(d, name, true);
+			e = fevd_remove_broken(d, name, true);
 		if (e < 0)
 			return e;
 		rc = fev_queue_create(name, qc, d->instance);
@@ -316,7 +316,7 @@ static bool segment_ready(const struct fevd *d, const char *name)
 		return false;
 	fd = fev__shm_open_trusted(shm, d->instance, O_RDONLY, &st);
 	if (fd < 0) /* let adopt() report these */
-		return fd == -EACCES || fd == -EUCLEAN;
+		return fd == -EACCES || fd == -EUCLEAN || fd == -ENOENT;
 	if ((size_t)st.st_size >= sizeof(struct fev__header) &&
 	    pread(fd, &magic, sizeof(magic), 0) != (ssize_t)sizeof(magic))
 		magic = 0;
@@ -360,7 +360,7 @@ static int rescan_one(const char *name, void *arg)
 	rc = segment_ready(d, name) ? adopt(d, name, FEVD_ORIGIN_ADOPTED, &q) :
 				      -EAGAIN;
 	d->relist |= rc == -EAGAIN; /* look again until finished or removed */
-	if (rc == -EAGAIN && fevd_remove_half_created(d, name, false) == 0)
+	if (rc == -EAGAIN && fevd_remove_broken(d, name, false) == 0)
 		return 0;
 	if (rc == 0)
 		log_adopted(q);
@@ -371,8 +371,6 @@ static int rescan_one(const char *name, void *arg)
 					  fev_strerror(rc));
 	return 0;
 }
-
-static void apply_queues(struct fevd *d);
 
 /* Why a queue's segment can no longer be served as it is. */
 enum gone_why {
@@ -417,9 +415,10 @@ static enum gone_why gone(const struct fevd_queue *q)
  * at the name with a DELETED state word or cut short would wedge the name
  * for good, and only the file we map is removed, never one re-created
  * there since.  Attached processes of a replaced segment are told it is
- * deleted (R4), so they reopen the name.  True when it was configured.
+ * deleted (R4), so they reopen the name; apply_missing() re-creates a
+ * configured one.
  */
-static bool let_go(struct fevd *d, struct fevd_queue *q, enum gone_why why)
+static void let_go(struct fevd *d, struct fevd_queue *q, enum gone_why why)
 {
 	char path[FEV__SHM_NAME_MAX + 16];
 	bool configured = q->configured;
@@ -446,18 +445,15 @@ static bool let_go(struct fevd *d, struct fevd_queue *q, enum gone_why why)
 		fev__wait_wake_all(&q->map.seg->not_full);
 	}
 	fevd_registry_remove(&d->reg, q);
-	return configured;
 }
 
-/* Forget queues deleted, truncated or replaced by others; re-create the
- * configured ones. */
+/* Forget queues deleted, truncated or replaced by others. */
 static void drop_gone(struct fevd *d)
 {
 	struct cds_lfht_iter it;
 	struct fevd_queue *q, *gone_q[64];
 	enum gone_why why[64];
 	size_t n = 0;
-	bool recreate = false;
 
 	rcu_read_lock();
 	fevd_registry_for_each(&d->reg, &it, q)
@@ -471,9 +467,31 @@ static void drop_gone(struct fevd *d)
 	}
 	rcu_read_unlock();
 	for (size_t i = 0; i < n; i++)
-		recreate |= let_go(d, gone_q[i], why[i]);
-	if (recreate)
-		apply_queues(d);
+		let_go(d, gone_q[i], why[i]);
+}
+
+/*
+ * Create the configured queues the registry lacks: let go of above, or
+ * whose creation failed before (a writer broke it meanwhile).  A failure
+ * is said once, not every rescan.
+ */
+static void apply_missing(struct fevd *d)
+{
+	for (size_t i = 0; i < d->cfg.nqueues; i++) {
+		const struct fevd_queue_conf *c = &d->cfg.queues[i];
+		struct fevd_queue *q;
+		int rc;
+
+		rcu_read_lock();
+		q = fevd_registry_find(&d->reg, c->name);
+		rcu_read_unlock();
+		if (q != NULL)
+			continue;
+		rc = fevd_queue_create_adopt(d, c, FEVD_ORIGIN_CONFIG, true);
+		if (rc < 0 && first_complaint(d, c->name))
+			fevd_err("queue '%s': cannot create: %s", c->name,
+				 fev_strerror(rc));
+	}
 }
 
 /*
@@ -508,15 +526,16 @@ void fevd_rescan_segments(struct fevd *d)
 	uint64_t now = fev__now_monotonic_ns();
 
 	drop_gone(d);
-	fevd_remove_dead_creators(d);
 	if (shm_changed(d, now)) {
 		d->next_relist_ns = now + RELIST_NS;
+		fevd_remove_dead_creators(d);
 		fevd_nameset_sweep_begin(&d->bad);
 		if (fev__list_queues(d->instance, rescan_one, d) < 0)
 			d->relist = true; /* not all seen: forget nothing */
 		else
 			fevd_nameset_sweep_end(&d->bad);
 	}
+	apply_missing(d);
 	d->next_rescan_ns = now + RESCAN_NS;
 }
 
