@@ -59,6 +59,18 @@ static int connect_to(const char *instance, const char *path)
 		return -ENAMETOOLONG;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
+	/* The default path is ours or root's (/tmp/fev-UID could be anyone's
+	 * first): a stranger's socket there must not answer our requests. */
+	if (fev__control_socket_is_default()) {
+		char why[512];
+		int rc = fev__run_dir_check(path, geteuid(), why, sizeof(why));
+
+		if (rc == -EPERM) {
+			cli_error("not talking to the control socket %s: %s",
+				  path, why);
+			return rc;
+		}
+	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		int err = errno;

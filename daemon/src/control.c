@@ -506,6 +506,9 @@ int fevd_control_listen(struct fevd *d)
 			 d->socket_path, strerror(-rc));
 		return rc;
 	}
+	rc = fevd_run_dir_check(d->socket_path);
+	if (rc < 0)
+		return rc;
 	if (socket_in_use(&sa)) {
 		fevd_err("control socket %s is served by another process",
 			 d->socket_path);

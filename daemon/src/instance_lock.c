@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fabric.h"
+
 #define ROOT_RUN_DIR "/run/fev"
 /* Tries when the file we locked was removed by a fevd that just exited. */
 #define LOCK_TRIES 8
@@ -46,7 +48,6 @@ static bool ours_alone(const struct stat *st)
 static int own_dir(const char *path, char *err, size_t errlen)
 {
 	char dir[4096];
-	struct stat st;
 	char *slash;
 
 	if (fit(snprintf(dir, sizeof(dir), "%s", path), sizeof(dir)) < 0)
@@ -57,18 +58,8 @@ static int own_dir(const char *path, char *err, size_t errlen)
 	*slash = '\0';
 	if (mkdir(dir, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
 		return -errno;
-	if (lstat(dir, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || !ours_alone(&st)) {
-		snprintf(err, errlen,
-			 "%s is not a directory that only uid %u can write "
-			 "(owner %u, mode %04o): remove it or fix its owner "
-			 "and mode",
-			 dir, (unsigned)geteuid(), (unsigned)st.st_uid,
-			 (unsigned)(st.st_mode & 07777));
-		return -EPERM;
-	}
-	return 0;
+	/* The one rule for fevd's run directory (socket, pidfile, lock). */
+	return fev__run_dir_check(path, geteuid(), err, errlen);
 }
 
 /* Is fd still the file at path (and not one a leaving fevd removed)? */

@@ -117,6 +117,12 @@ struct fevd {
 };
 
 /* supervisor.c */
+/*
+ * The directory of fevd's control socket or pidfile is fevd's own or
+ * root's, and no one else may write to it (fev__run_dir_check()); else
+ * logged and -EPERM.
+ */
+int fevd_run_dir_check(const char *path);
 void fevd_epoll_add(struct fevd *d, int fd, enum fevd_tag tag);
 void fevd_epoll_del(struct fevd *d, int fd);
 /* Pick up segments created or deleted behind fevd's back. */

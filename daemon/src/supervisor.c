@@ -637,6 +637,19 @@ static int make_parent_dir(const char *path)
 	}
 }
 
+int fevd_run_dir_check(const char *path)
+{
+	char why[512];
+	int rc = fev__run_dir_check(path, geteuid(), why, sizeof(why));
+
+	if (rc == -EPERM)
+		fevd_err("refusing to use %s: %s", path, why);
+	else if (rc < 0)
+		fevd_err("cannot check the directory of %s: %s", path,
+			 strerror(-rc));
+	return rc;
+}
+
 static int take_pidfile(struct fevd *d)
 {
 	pid_t other = -1;
@@ -647,6 +660,10 @@ static int take_pidfile(struct fevd *d)
 			 d->pidfile_path, strerror(-rc));
 		return rc;
 	}
+	/* Before writing our pid through whatever is there. */
+	rc = fevd_run_dir_check(d->pidfile_path);
+	if (rc < 0)
+		return rc;
 	d->pidfh = pidfile_open(d->pidfile_path, 0644, &other);
 	if (d->pidfh != NULL)
 		return 0;

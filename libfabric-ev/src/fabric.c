@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fev/fev.h"
@@ -34,6 +35,51 @@ int fev__control_socket_path(const char *instance, char *buf, size_t size)
 	return fit(snprintf(buf, size, "/tmp/fev-%u/%s.sock",
 			    (unsigned)geteuid(), instance),
 		   size);
+}
+
+int fev__control_socket_is_default(void)
+{
+	const char *env = getenv("FEV_CONTROL_SOCKET");
+
+	return env == NULL || env[0] == '\0';
+}
+
+int fev__run_dir_check(const char *path, uid_t owner, char *why,
+		       size_t size)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL)
+		return 0; /* relative to the working directory: the caller's */
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (dir[0] == '\0')
+		return 0; /* "/" */
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, size, "%s is not a directory (a symlink?)", dir);
+		return -EPERM;
+	}
+	if (st.st_uid != owner && st.st_uid != 0) {
+		snprintf(why, size,
+			 "%s belongs to uid %u, not to uid %u or root: "
+			 "someone else made it; remove it or set "
+			 "XDG_RUNTIME_DIR",
+			 dir, (unsigned)st.st_uid, (unsigned)owner);
+		return -EPERM;
+	}
+	if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		snprintf(why, size,
+			 "%s is writable by others (mode %04o): anyone could "
+			 "replace what is in it; chmod go-w it",
+			 dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
 }
 
 static int by_name(const void *a, const void *b)

@@ -6,6 +6,7 @@
 #define FEV_FABRIC_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /*
  * The control socket of an instance: $FEV_CONTROL_SOCKET if set, else
@@ -13,6 +14,20 @@
  * (or /tmp/fev-UID/INSTANCE.sock).  0, -EINVAL, -ENAMETOOLONG.
  */
 int fev__control_socket_path(const char *instance, char *buf, size_t size);
+
+/*
+ * May the directory holding control socket (or pidfile) path be trusted
+ * to hold one of owner's?  Anyone can make /tmp/fev-UID first, fill it
+ * with symlinks and answer on a socket there.  So: a real directory (not
+ * a symlink), owned by owner or root, that no one else may write to
+ * unless it is sticky (/tmp itself).  0, -EPERM with a sentence in why, or
+ * -errno.
+ */
+int fev__run_dir_check(const char *path, uid_t owner, char *why,
+		       size_t size);
+
+/* Is the control socket path the default one (no $FEV_CONTROL_SOCKET)? */
+int fev__control_socket_is_default(void);
 
 /*
  * Call fn for each queue segment of instance (NULL: the default) found in

@@ -24,6 +24,10 @@ int fev__instance_owner(const char *instance, uid_t *uid)
 
 	if (rc < 0)
 		return rc;
+	/* A socket in someone else's /tmp/fev-UID vouches for no one. */
+	if (fev__control_socket_is_default() &&
+	    fev__run_dir_check(path, geteuid(), (char[256]){ 0 }, 256) < 0)
+		return -EPERM;
 	/* lstat: a symlink in place of the socket vouches for no one. */
 	if (lstat(path, &st) < 0)
 		return -errno;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -255,6 +256,85 @@ static void test_every_bad_segment_is_logged_once(void **state)
 	assert_int_equal(fh_log_count(h, "cannot adopt queue"), BAD_SEGMENTS);
 }
 
+#define VICTIM 54321   /* a uid with no user: nothing else uses it */
+#define ATTACKER 54322
+
+struct run_as {
+	const struct fh *h;
+	uid_t uid;
+};
+
+/* Child: fevd as uid, with the default paths (no $XDG_RUNTIME_DIR). */
+static int fevd_as(void *arg)
+{
+	const struct run_as *r = arg;
+	int fd = open(r->h->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		      0644);
+
+	if (fd < 0 || dup2(fd, 2) < 0 || setgroups(0, NULL) < 0 ||
+	    setgid(r->uid) < 0 || setuid(r->uid) < 0)
+		return 100;
+	unsetenv("XDG_RUNTIME_DIR");
+	unsetenv("FEV_CONTROL_SOCKET");
+	unsetenv("NOTIFY_SOCKET");
+	execl(FEVD_BINARY, "fevd", "--instance", r->h->instance, (char *)NULL);
+	return 127;
+}
+
+static void remove_tree_of(const char *dir, const char *instance)
+{
+	static const char *const ext[] = { "pid", "sock", "lock" };
+	char path[256];
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s.%s", dir, instance, ext[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
+/* Another user made /tmp/fev-UID first: a non-root fevd refuses it. */
+static void test_non_root_fevd_refuses_a_run_dir_someone_else_made(
+	void **state)
+{
+	struct fh *h = *state;
+	struct run_as r = { .h = h, .uid = VICTIM };
+	char dir[64], pid[256], victim[256], buf[64] = "";
+	int fd, status;
+	FILE *f;
+
+	skip_unless_root();
+	snprintf(dir, sizeof(dir), "/tmp/fev-%u", VICTIM);
+	remove_tree_of(dir, h->instance);
+	assert_int_equal(mkdir(dir, 0777), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(chown(dir, ATTACKER, ATTACKER), 0);
+	/* A file of the victim's, and the attacker's link to it where the
+	 * victim's fevd writes its pid. */
+	snprintf(victim, sizeof(victim), "%s/victim", h->dir);
+	fd = open(victim, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "secret\n", 7), 7);
+	close(fd);
+	assert_int_equal(chown(victim, VICTIM, VICTIM), 0);
+	assert_int_equal(chmod(h->dir, 0755), 0);
+	snprintf(pid, sizeof(pid), "%s/%s.pid", dir, h->instance);
+	assert_int_equal(symlink(victim, pid), 0);
+	assert_int_equal(lchown(pid, ATTACKER, ATTACKER), 0);
+
+	status = fh_wait(fh_fork(fevd_as, &r), 3000);
+	f = fopen(victim, "r");
+	if (f != NULL && fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0'; /* truncated by a pidfile written through */
+	if (f != NULL)
+		fclose(f);
+	remove_tree_of(dir, h->instance);
+	unlink(victim);
+	assert_string_equal(buf, "secret\n");
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	assert_true(fh_log_has(h, "belongs to uid 54322", 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +349,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_every_bad_segment_is_logged_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_non_root_fevd_refuses_a_run_dir_someone_else_made,
+			setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

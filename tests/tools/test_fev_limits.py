@@ -136,6 +136,52 @@ def test_queue_list_pages_through_more_queues_than_one_reply_holds(f):
            "one header, one row per queue", len(rows))
 
 
+def test_fev_does_not_talk_to_a_socket_in_someone_elses_run_dir(f):
+    if os.geteuid() != 0:
+        print("SKIP: needs root to act as two other users")
+        return
+    victim, attacker = 54321, 54322
+    run = "/tmp/fev-%d" % victim
+    subprocess.run(["rm", "-rf", run], check=True)
+    os.mkdir(run)
+    os.chmod(run, 0o777)
+    os.chown(run, attacker, attacker)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    path = "%s/%s.sock" % (run, f.instance)
+    try:
+        srv.bind(path)
+        os.chown(path, attacker, attacker)
+        os.chmod(path, 0o666)
+        srv.listen(4)
+        srv.settimeout(10)
+
+        def answer():  # the attacker's fake fevd
+            try:
+                c, _ = srv.accept()
+                c.recv(4096)
+                c.send(b"0\nstolen capacity=1 max_event=1 policy=block "
+                       b"depth=0 producers=0 consumers=0\n")
+                c.close()
+            except OSError:
+                pass
+        import threading
+        t = threading.Thread(target=answer, daemon=True)
+        t.start()
+        env = {k: v for k, v in f.env.items()
+               if k not in ("XDG_RUNTIME_DIR", "FEV_CONTROL_SOCKET")}
+        r = subprocess.run(["setpriv", "--reuid", str(victim), "--regid",
+                            str(victim), "--clear-groups",
+                            os.environ["FEV"], "queue", "list"],
+                           capture_output=True, text=True, env=env,
+                           timeout=30)
+        expect("stolen" not in r.stdout, "the attacker answered", r.stdout)
+        expect_sentence(r, 1, "not talking to the control socket",
+                        "belongs to uid %d" % attacker)
+    finally:
+        srv.close()
+        subprocess.run(["rm", "-rf", run])
+
+
 if __name__ == "__main__":
     sys.exit(main([v for k, v in sorted(globals().items())
                    if k.startswith("test_")]))
