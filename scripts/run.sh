@@ -14,24 +14,70 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 say "installing missing Debian packages, building"
 "$root/scripts/deps.sh"
 build=${FEV_BUILD_DIR:-$root/build}
+# Every program this script runs, as CMake target and built file.  The
+# library owns the target name "fev": the CLI's target is fev_cli.
+declare -A programs=(
+	[fevd]=daemon/fevd
+	[fev_cli]=tools/fev
+	[fev-bench]=bench/fev-bench
+	[fev-example-producer]=examples/fev-example-producer
+	[fev-example-consumer]=examples/fev-example-consumer
+)
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target fevd fev fev-bench fev-example-producer fev-example-consumer
+cmake --build "$build" --target "${!programs[@]}"
+for target in "${!programs[@]}"; do
+	[ -x "$build/${programs[$target]}" ] || {
+		echo "run.sh: target $target built no $build/${programs[$target]}" >&2
+		exit 1
+	}
+done
 fev="$build/tools/fev"
 fevd="$build/daemon/fevd"
 export PATH="$build/tools:$build/daemon:$PATH"
 
 unset FEV_INSTANCE
 log=$(mktemp /tmp/fevd.XXXXXX.log)
-fevd_pid=""
+# Segments already there (a running fevd's) are not this run's to remove.
+shm_before=$(ls /dev/shm | grep '^fev\.default\.' || true)
+# served: the fevd this run started became ready, so instance 'default'
+# and what appeared in it are this run's (another fevd may serve it).
+fevd_pid="" served=0 sub_pid="" pub_pid="" ok=0
+running() { # pid: there and not a zombie (kill -0 succeeds on zombies)
+	local st
+	st=$(ps -o stat= -p "$1") || return 1
+	[ "${st#Z}" = "$st" ]
+}
+stop() { # pid: TERM, then KILL if it is still there after 5 s
+	kill -TERM "$1" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		running "$1" || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+# On every exit, a failed or interrupted one too: stop what this run
+# started and remove the queue and any segment it made.  --keep keeps
+# fevd and its queue only after a run that succeeded.
 cleanup() {
-	if [ -n "$fevd_pid" ] && [ "$keep" -eq 0 ]; then
-		fev queue delete events -q 2>/dev/null || true
-		kill -TERM "$fevd_pid" 2>/dev/null || true
-		wait "$fevd_pid" 2>/dev/null || true
-	fi
-	[ -n "${sub_pid:-}" ] && kill "$sub_pid" 2>/dev/null || true
+	local name
+	[ -z "$sub_pid" ] || stop "$sub_pid"
+	[ -z "$pub_pid" ] || stop "$pub_pid"
+	rm -f "$log"
+	[ -n "$fevd_pid" ] || return 0 # fevd is not this run's
+	[ "$keep" -eq 1 ] && [ "$ok" -eq 1 ] && return 0
+	# Still up: it holds the instance, even if it never said ready.
+	! running "$fevd_pid" || served=1
+	[ "$served" -eq 0 ] || "$fev" queue delete events -q 2>/dev/null || true
+	stop "$fevd_pid"
+	[ "$served" -eq 1 ] || return 0
+	for name in $(ls /dev/shm | grep '^fev\.default\.' || true); do
+		grep -qxF "$name" <<<"$shm_before" || rm -f "/dev/shm/$name"
+	done
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 say "starting fevd (embedded default config)"
 if fev queue list -q >/dev/null 2>&1; then
@@ -40,7 +86,7 @@ else
 	"$fevd" 2>"$log" &
 	fevd_pid=$!
 	for _ in $(seq 100); do
-		grep -q ready "$log" 2>/dev/null && break
+		grep -q ready "$log" 2>/dev/null && { served=1; break; }
 		kill -0 "$fevd_pid" 2>/dev/null || { cat "$log"; exit 1; }
 		sleep 0.05
 	done
@@ -71,6 +117,7 @@ pub_pid=$!
 sleep 0.5
 show fev stat -i 0.5
 wait "$pub_pid"
+pub_pid=""
 wait "$sub_pid" || true
 sub_pid=""
 
@@ -91,6 +138,7 @@ echo "..."
 say "how it compares: fev-bench, 1 producer -> 1 consumer process, 64 B (3 short runs)"
 show "$build/bench/fev-bench" thr --duration 0.3 --runs 3 --vs pipe,unix,floor
 
+ok=1
 if [ "$keep" -eq 1 ]; then
 	say "fevd keeps running (pid ${fevd_pid:-?}); try: fev stat -w"
 else
