@@ -16,6 +16,25 @@ cmake --build "$build"
 # shellcheck disable=SC2086
 ctest --test-dir "$build" --output-on-failure -j2 ${FEV_CTEST_ARGS:-}
 
+# A test that cannot run here (a root-only one as another user, say)
+# prints "SKIP: reason" before cmocka's skip(), or "SKIP name: reason":
+# list them all, and a cmocka skip without a reason as one, so no skip
+# goes unseen.
+skips=$(awk '
+	/^\[ RUN +\]/ { name = $NF; why = ""; next }
+	/^SKIP: / { why = substr($0, 7); next }
+	/^\[  SKIPPED \]/ && $NF == name {
+		print "SKIP " name ": " (why != "" ? why : "(no reason given)")
+		name = ""
+		next
+	}
+	/^SKIP [^ :]+: / { print }
+' "$build/Testing/Temporary/LastTest.log")
+if [ -n "$skips" ]; then
+	echo "fev: skipped as $(id -un), with reasons:"
+	echo "$skips"
+fi
+
 left=$(ls /dev/shm | grep '^fev\.' | grep -vxF "$before" || true)
 if [ -n "$left" ]; then
 	echo "fev: tests left segment(s) in /dev/shm:" >&2

@@ -304,10 +304,14 @@ static int nobody_requests(void *arg)
 	return bad;
 }
 
+/* A skip says why, so a run as an unprivileged user shows what it left
+ * out (test.sh lists these lines). */
 static void skip_unless_root(void)
 {
-	if (geteuid() != 0)
-		skip(); /* needs setuid() to become another user */
+	if (geteuid() != 0) {
+		print_message("SKIP: not root: cannot setuid() to another user\n");
+		skip();
+	}
 }
 
 static void test_unprivileged_peer_may_list_but_not_create_or_delete(
@@ -354,8 +358,11 @@ static void test_admin_group_member_may_create(void **state)
 
 	skip_unless_root();
 	g = getgrgid(NOBODY);
-	if (g == NULL)
+	if (g == NULL) {
+		print_message("SKIP: no group %d to make the admin group\n",
+			      NOBODY);
 		skip();
+	}
 	a.gid = g->gr_gid;
 	start(p, g->gr_name[0] ? "admin_group = 65534\n" : "", "");
 	status = fh_wait(fh_fork(nobody_creates, &a), 10000);

@@ -116,6 +116,15 @@ def expect_sentence(r, rc, *words):
         expect(w in err, "stderr does not mention %r" % w, repr(err))
 
 
+class Skip(Exception):
+    """A test that cannot run here; main() prints why."""
+
+
+def skip_unless_root(why):
+    if os.geteuid() != 0:
+        raise Skip("not root: " + why)
+
+
 def wait_until(fn, timeout=10.0, what="condition"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -133,7 +142,8 @@ def main(tests, needs=()):
         return 1
     for n in needs:
         if not os.environ.get(n):
-            print("SKIP: %s is not built yet" % n)
+            print("SKIP %s: %s is not built yet"
+                  % (os.path.basename(sys.argv[0]), n))
             return SKIP
     failed = 0
     for t in tests:
@@ -141,6 +151,9 @@ def main(tests, needs=()):
         try:
             t(f)
             print("ok   %s" % t.__name__)
+        except Skip as why:
+            # test.sh lists these lines: a skip is never silent.
+            print("SKIP %s: %s" % (t.__name__, why))
         except Exception:
             failed += 1
             print("FAIL %s" % t.__name__)

@@ -7,7 +7,7 @@ import sys
 import time
 
 from fevtool import expect, expect_rc, expect_sentence, main, \
-    wait_until
+    skip_unless_root, wait_until
 
 
 def test_every_command_has_help_with_examples_and_exit_codes(f):
@@ -99,9 +99,7 @@ def test_no_such_queue_is_an_error_with_a_hint(f):
 
 
 def test_permission_denied_on_a_queue_is_an_error(f):
-    if os.geteuid() != 0:
-        print("  (not root: cannot run as another user; skipped)")
-        return
+    skip_unless_root("cannot run a command as another user")
     f.create("private")
     os.chmod("/dev/shm/fev.%s.private" % f.instance, 0o600)
     r = f.fev("pub", "private", "-m", "x",

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from fevtool import FEVD, expect, expect_rc, expect_sentence, main, \
-    wait_until
+    skip_unless_root, wait_until
 
 AS_NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534",
              "--clear-groups"]
@@ -80,9 +80,7 @@ def test_fevd_errors_are_shown_as_sentences(f):
 
 
 def test_permission_denied_for_an_unprivileged_user(f):
-    if os.geteuid() != 0:
-        print("  (not root: cannot run as another user; skipped)")
-        return
+    skip_unless_root("cannot run a command as another user")
     os.chmod(f.tmp, 0o755)  # let nobody reach the socket itself
     start_fevd(f)
     r = f.fev("queue", "create", "jobs", prefix=AS_NOBODY)
