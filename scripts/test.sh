@@ -9,7 +9,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 build=${FEV_BUILD_DIR:-$root/build}
 # Segments that exist already (a running fevd's, say) are not the tests'.
-before=$(ls /dev/shm | grep '^fev\.' || true)
+# Not root, the tests can only make segments of their own user: others'
+# (another user's suite running meanwhile) are not counted.
+segments() {
+	if [ "$(id -u)" -eq 0 ]; then
+		ls /dev/shm | grep '^fev\.' || true
+	else
+		find /dev/shm -maxdepth 1 -name 'fev.*' -user "$(id -u)" -printf '%f\n'
+	fi
+}
+before=$(segments)
 # shellcheck disable=SC2086
 cmake -S "$root" -B "$build" -G Ninja ${FEV_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build"
@@ -35,7 +44,7 @@ if [ -n "$skips" ]; then
 	echo "$skips"
 fi
 
-left=$(ls /dev/shm | grep '^fev\.' | grep -vxF "$before" || true)
+left=$(segments | grep -vxF "$before" || true)
 if [ -n "$left" ]; then
 	echo "fev: tests left segment(s) in /dev/shm:" >&2
 	echo "$left" >&2
