@@ -1,4 +1,5 @@
 #include "harness.h"
+#include "instance_lock.h"
 #include "segment.h"
 
 #include <dirent.h>
@@ -109,9 +110,14 @@ static void remove_dir(const char *dir)
 
 void fh_cleanup(struct fh *h)
 {
+	char lock[PATH_MAX];
+
 	if (h->fevd > 0)
 		fh_kill(h);
 	remove_segments(h->instance);
+	/* A SIGKILLed fevd leaves its instance lock file behind. */
+	if (fevd_instance_lock_path(h->instance, lock, sizeof(lock)) == 0)
+		unlink(lock);
 	if (getenv("FEVD_TEST_KEEP") == NULL)
 		remove_dir(h->dir);
 	else

@@ -77,6 +77,15 @@ class Fabric:
             except subprocess.TimeoutExpired:
                 pass
         self.helper("purge", check=False)
+        # A killed fevd leaves its instance lock (daemon/src/instance_lock.c).
+        run = ("/run/fev" if os.geteuid() == 0 else
+               os.path.join(os.environ["XDG_RUNTIME_DIR"], "fev")
+               if os.environ.get("XDG_RUNTIME_DIR", "").startswith("/")
+               else "/tmp/fev-%d" % os.geteuid())
+        try:
+            os.unlink(os.path.join(run, self.instance + ".lock"))
+        except OSError:
+            pass
         for name in os.listdir(self.tmp):
             try:
                 os.unlink(os.path.join(self.tmp, name))
