@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "fev/fev.h"
+#include "fork.h"
 #include "segment.h"
 #include "wait.h"
 
@@ -31,6 +32,7 @@ struct fev_queue {
 	uint32_t max_event;
 	int policy;
 	uint32_t spin_ns;
+	uint32_t fork_gen; /* fev__fork_generation() at open (fork.h) */
 	bool asymmetric_fence; /* see wait.h */
 	bool claim_stamped;    /* our record's claim_ns is not 0 */
 	/* Repair retired our record (we were taken for dead): it may be
@@ -71,6 +73,12 @@ static inline void counter_set(_Atomic uint64_t *c, uint64_t v)
 {
 	/* Relaxed: single writer; readers only sum statistics. */
 	atomic_store_explicit(c, v, memory_order_relaxed);
+}
+
+/* Opened by the process we were forked from: its record is not ours. */
+static inline bool inherited(const fev_queue *q)
+{
+	return q->fork_gen != fev__fork_generation();
 }
 
 static inline bool deleted(const fev_queue *q)
@@ -165,9 +173,11 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	rc = check_open_opts(opts, &instance, &spin_ns);
 	if (rc < 0)
 		return rc;
+	fev__fork_watch();
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return -ENOMEM;
+	q->fork_gen = fev__fork_generation();
 	rc = fev__map_open(instance, queue, true, &q->map);
 	if (rc < 0) {
 		free(q);
@@ -192,8 +202,10 @@ void fev_close(fev_queue *q)
 {
 	if (q == NULL)
 		return;
-	if (q->orphaned)
-		goto unmap; /* repair retired the record already */
+	/* Repair retired the record already, or it is the parent's (we
+	 * inherited the handle across fork()): only our copies go. */
+	if (q->orphaned || inherited(q))
+		goto unmap;
 	/* Positions still held stay claimed: the supervisor repairs them as
 	 * it would for a dead process (the record goes to REPAIRING). */
 	fev__stats_retire_begin(&q->map.seg->fabric);
@@ -490,6 +502,8 @@ int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
 	uint64_t pos;
 	int rc;
 
+	if (inherited(q))
+		return -ECHILD;
 	if (!(q->roles & FEV_PRODUCER))
 		return -EPERM;
 	if (len > q->max_event)
@@ -512,6 +526,8 @@ int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 	uint32_t done = 0;
 	int k;
 
+	if (inherited(q))
+		return -ECHILD;
 	if (!(q->roles & FEV_PRODUCER))
 		return -EPERM;
 	if (iov == NULL || n == 0)
@@ -545,6 +561,8 @@ int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
 	uint64_t pos;
 	int k;
 
+	if (inherited(q))
+		return -ECHILD;
 	if (!(q->roles & FEV_PRODUCER))
 		return -EPERM;
 	if (claims == NULL || n == 0)
@@ -587,6 +605,8 @@ int fev_commit_batch(fev_queue *q, fev_claim *claims, const size_t *lens,
 	uint32_t done = 0;
 	uint64_t ts;
 
+	if (inherited(q))
+		return -ECHILD;
 	if (claims == NULL || lens == NULL || n == 0 || n > q->prod.held)
 		return -EINVAL;
 	/* All or nothing: check every claim before committing any. */
@@ -703,6 +723,8 @@ static int acquire_one(fev_queue *q, fev_event *ev, int64_t timeout_ns,
 {
 	int rc;
 
+	if (inherited(q))
+		return -ECHILD;
 	if (!(q->roles & FEV_CONSUMER))
 		return -EPERM;
 	if (ev == NULL)
@@ -724,6 +746,8 @@ int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns)
 int fev_acquire_batch(fev_queue *q, fev_event *evs, size_t max,
 		      int64_t timeout_ns)
 {
+	if (inherited(q))
+		return -ECHILD;
 	if (!(q->roles & FEV_CONSUMER))
 		return -EPERM;
 	if (evs == NULL || max == 0)
@@ -760,6 +784,8 @@ int fev_release_batch(fev_queue *q, fev_event *evs, size_t n)
 	size_t done = 0;
 	int rc = 0;
 
+	if (inherited(q))
+		return -ECHILD;
 	if (evs == NULL)
 		return -EINVAL;
 	for (; done < n; done++) {

@@ -46,6 +46,9 @@ const char *fev_strerror(int err)
 		       "capacity or max_event)";
 	case ENOSPC:
 		return "no space left for the segment in /dev/shm";
+	case ECHILD:
+		return "this handle belongs to the parent process: open the "
+		       "queue again in the child";
 	case EINTR:
 		return "interrupted";
 	case ESTALE:

@@ -660,7 +660,8 @@ static void test_strerror_has_a_sentence_for_every_error(void **state)
 	const int errs[] = { 0,	       -EINVAL,	  -ENOENT, -EEXIST,
 			     -EACCES,  -EPERM,	  -EBADMSG, -EPROTO,
 			     -EIDRM,   -EUSERS,	  -EMSGSIZE, -EAGAIN,
-			     -ETIMEDOUT, -ENOMEM, -ENOSPC, -EINTR };
+			     -ETIMEDOUT, -ENOMEM, -ENOSPC, -EINTR,
+			     -ECHILD };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {

@@ -10,6 +10,11 @@
  * Thread safety: a fev_queue handle is used by one thread at a time.  Open
  * one handle per thread; any number of handles, in any number of processes,
  * may share one queue.
+ *
+ * fork(): a handle belongs to the process that opened it.  In a child,
+ * every call on an inherited handle returns -ECHILD (open the queue again
+ * there), and fev_close() of it frees only the child's copy: the parent's
+ * handle and what it holds are untouched.
  */
 #ifndef FEV_FEV_H
 #define FEV_FEV_H
