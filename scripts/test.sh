@@ -30,9 +30,9 @@ ctest --test-dir "$build" --output-on-failure -j2 ${FEV_CTEST_ARGS:-}
 # list them all, and a cmocka skip without a reason as one, so no skip
 # goes unseen.
 skips=$(awk '
-	/^\[ RUN +\]/ { name = $NF; why = ""; next }
+	/^\[ RUN +\] / { name = substr($0, index($0, "] ") + 2); why = ""; next }
 	/^SKIP: / { why = substr($0, 7); next }
-	/^\[  SKIPPED \]/ && $NF == name {
+	/^\[  SKIPPED \] / && substr($0, index($0, "] ") + 2) == name {
 		print "SKIP " name ": " (why != "" ? why : "(no reason given)")
 		name = ""
 		next

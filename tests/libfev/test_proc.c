@@ -231,6 +231,10 @@ static void make_in_pid_namespace(struct subject *s, bool exits)
 	s->child = pid;
 	s->release_fd = rel[1];
 	if (read(res[0], &s->id, sizeof(s->id)) != sizeof(s->id)) {
+		/* The child could not unshare and exited SKIP_EXIT: reap it
+		 * here, end_subject() expects a child that ran. */
+		assert_int_equal(fevtest_wait(pid, 5000), SKIP_EXIT);
+		s->child = 0;
 		s->skip = "unshare(CLONE_NEWPID) refused (needs root)";
 	} else {
 		assert_int_equal(read(res[0], &done, 1), 1);
@@ -432,7 +436,7 @@ static void test_library_and_fev_stat_agree_on_liveness(void **state)
 	assert_int_equal(fev_queue_delete("q", inst), 0);
 	fevtest_assert_no_leftovers(inst);
 	if (s.skip != NULL) {
-		print_message("skipped '%s': %s\n", c->name, s.skip);
+		print_message("SKIP: %s\n", s.skip); /* test.sh lists it */
 		skip();
 	}
 }
