@@ -14,10 +14,8 @@ static uint32_t pow2_at_least(uint64_t n)
 	return p;
 }
 
-int fev__holder_make_room(struct fev__holder *h, uint64_t want)
+int fev__holder_grow(struct fev__holder *h, uint64_t need)
 {
-	uint64_t need = h->count + (want + FEV__HOLD_RUN_BITS - 1) /
-					   FEV__HOLD_RUN_BITS + 1;
 	struct fev__hold_run *runs;
 	uint32_t size;
 

@@ -51,8 +51,14 @@ struct fev__holder {
 	struct fev__hold_run inline_runs[FEV__HOLD_INLINE_RUNS];
 };
 
-/* 0, or -ENOMEM: room for a take of up to want positions (holder.c). */
-int fev__holder_make_room(struct fev__holder *h, uint64_t want);
+/* Bits [from, from + n) of a run (n <= 64, from + n <= 64). */
+static inline uint64_t fev__hold_bits(uint64_t from, uint64_t n)
+{
+	return (n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1) << from;
+}
+
+/* Grow the runs to hold `need` (holder.c): 0 or -ENOMEM. */
+int fev__holder_grow(struct fev__holder *h, uint64_t need);
 /* Give back the heap runs; the holder is empty and inline afterwards. */
 void fev__holder_free(struct fev__holder *h);
 
@@ -60,6 +66,19 @@ static inline uint32_t fev__holder_size(const struct fev__holder *h)
 {
 	return h->heap != NULL ? h->size : FEV__HOLD_INLINE_RUNS;
 }
+
+/*
+ * 0, or -ENOMEM: room for a take of up to want positions, which touches
+ * at most ceil(want / 64) + 1 new runs.
+ */
+static inline int fev__holder_make_room(struct fev__holder *h, uint64_t want)
+{
+	uint64_t need = h->count +
+			(want + FEV__HOLD_RUN_BITS - 1) / FEV__HOLD_RUN_BITS + 1;
+
+	return need <= fev__holder_size(h) ? 0 : fev__holder_grow(h, need);
+}
+
 
 /* The i-th run in use, 0 being the lowest. */
 static inline struct fev__hold_run *fev__holder_run(struct fev__holder *h,
@@ -69,12 +88,6 @@ static inline struct fev__hold_run *fev__holder_run(struct fev__holder *h,
 		h->heap != NULL ? h->heap : h->inline_runs;
 
 	return &runs[(h->first + i) & (fev__holder_size(h) - 1)];
-}
-
-/* Bits [from, from + n) of a run (n <= 64, from + n <= 64). */
-static inline uint64_t fev__hold_bits(uint64_t from, uint64_t n)
-{
-	return (n == 64 ? ~UINT64_C(0) : (UINT64_C(1) << n) - 1) << from;
 }
 
 /*
@@ -183,9 +196,14 @@ static inline void fev__holder_took(struct fev__holder *h, uint64_t pos,
 		struct fev__hold_run *r = fev__holder_back(h, pos - off);
 		uint64_t bits = fev__hold_bits(off, k);
 
-		/* popcount, not k: a forged cursor could hand out a
-		 * position twice, and held must still reach 0. */
-		h->held += (uint32_t)__builtin_popcountll(bits & ~r->bits);
+		/* Only the new ones: a forged cursor could hand out a
+		 * position twice, and held must still reach 0.  (popcount
+		 * only then: without -mpopcnt it is a library call.) */
+		if (bits & r->bits)
+			h->held += (uint32_t)__builtin_popcountll(bits &
+								  ~r->bits);
+		else
+			h->held += (uint32_t)k;
 		r->bits |= bits;
 		pos += k;
 		n -= (uint32_t)k;
@@ -234,6 +252,19 @@ static inline bool fev__holder_holds(struct fev__holder *h, uint64_t pos)
 static inline void fev__holder_drop(struct fev__holder *h, uint64_t pos,
 				    uint32_t n)
 {
+	/* The usual case first: one run, holding exactly these. */
+	if (h->count == 1) {
+		struct fev__hold_run *r = fev__holder_run(h, 0);
+		uint64_t off = pos - r->base;
+
+		if (off < FEV__HOLD_RUN_BITS && n <= FEV__HOLD_RUN_BITS - off &&
+		    r->bits == fev__hold_bits(off, n)) {
+			h->held -= n;
+			h->count = 0;
+			h->first = 0;
+			return;
+		}
+	}
 	while (n > 0) {
 		uint64_t off = pos % FEV__HOLD_RUN_BITS;
 		uint64_t k = FEV__HOLD_RUN_BITS - off < n ?
@@ -241,9 +272,11 @@ static inline void fev__holder_drop(struct fev__holder *h, uint64_t pos,
 		struct fev__hold_run *r = fev__holder_find(h, pos);
 
 		if (r != NULL) {
-			uint64_t bits = r->bits & fev__hold_bits(off, k);
+			uint64_t mask = fev__hold_bits(off, k);
+			uint64_t bits = r->bits & mask;
 
-			h->held -= (uint32_t)__builtin_popcountll(bits);
+			h->held -= bits == mask ? (uint32_t)k :
+			   (uint32_t)__builtin_popcountll(bits);
 			r->bits &= ~bits;
 		}
 		pos += k;
