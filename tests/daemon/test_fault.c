@@ -30,6 +30,7 @@
 
 #include "fev/fev.h"
 #include "harness.h"
+#include "segment.h"
 #include "workload.h"
 
 #define PRODUCERS 2
@@ -276,6 +277,46 @@ static void test_sigkilled_fevd_restarted_mid_traffic_loses_nothing(
 		    (int)restarts);
 }
 
+/* What a stalled queue looks like: cursors, the slots at them, every
+ * record in use and its claims. */
+static void dump_queue(struct ctx *c)
+{
+	struct fev__map m;
+	uint64_t head, tail;
+
+	if (fev__map_open(c->h.instance, "q", false, &m) < 0)
+		return;
+	head = atomic_load(&m.seg->head.pos);
+	tail = atomic_load(&m.seg->tail.pos);
+	printf("stalled queue: head %llu tail %llu; seq at tail %llu, at "
+	       "head %llu\n",
+	       (unsigned long long)head, (unsigned long long)tail,
+	       (unsigned long long)atomic_load(
+		       &fev__ring_slot(&m.ring, tail)->seq),
+	       (unsigned long long)atomic_load(
+		       &fev__ring_slot(&m.ring, head)->seq));
+	for (uint32_t i = 0; i < m.geo.attacher_max; i++) {
+		const struct fev__attacher *a = &m.attachers[i];
+		uint32_t st = atomic_load(&a->state);
+
+		if (st == FEV__ATT_FREE)
+			continue;
+		printf("  record %u: state %#x pid %d roles %u prod %llu+%u "
+		       "cons %llu+%u\n",
+		       i, st, a->pid, a->roles,
+		       (unsigned long long)atomic_load(&a->prod.pos),
+		       atomic_load(&a->prod.n),
+		       (unsigned long long)atomic_load(&a->cons.pos),
+		       atomic_load(&a->cons.n));
+	}
+	for (int i = 0; i < c->wl.nworkers; i++)
+		printf("  worker %d: pid %d %s variant %d\n", i,
+		       (int)c->wl.w[i].pid,
+		       c->wl.w[i].role == WL_PRODUCER ? "producer" : "consumer",
+		       (int)c->wl.w[i].variant);
+	fev__map_close(&m);
+}
+
 /* One kill in FEVD_EVERY is fevd's (then, every other time, a worker dies
  * while it is down). */
 #define FEVD_EVERY 20
@@ -329,10 +370,12 @@ static void test_mixed_kills_of_workers_and_fevd_lose_nothing(void **state)
 		}
 		t.kills++;
 		rec = recovery_ns(c, now);
-		if (rec == UINT64_MAX)
+		if (rec == UINT64_MAX) {
+			dump_queue(c);
 			fail_msg("queue stalled: nothing sent after kill %u "
-				 "(%s) was delivered within 5 s",
-				 t.kills, fevd ? "fevd" : "a worker");
+				 "(%s) was delivered within 5 s (log %s)",
+				 t.kills, fevd ? "fevd" : "a worker", c->h.log);
+		}
 		worst = fevd ? &t.worst_fevd_ns : &t.worst_worker_ns;
 		*worst = rec > *worst ? rec : *worst;
 		t.over += rec > RECOVERY_TARGET_NS;
