@@ -57,6 +57,7 @@ struct fevd_watch {
 	int32_t local_pid;   /* the same process as we see it; 0: unknown */
 	int pidfd; /* -1 once dead, or while it cannot be had */
 	uint64_t retry_ns; /* no pidfd: when to apply the rule again */
+	bool reported;	   /* why it has no pidfd is logged (once) */
 	bool dead;
 	bool seen; /* named by a record in the current scan */
 	uint64_t checked; /* scan (fevd.scans) that last asked the kernel */

@@ -164,13 +164,25 @@ static void watch_check(struct fevd *d, struct fevd_watch *w)
 	/* A pid we see as recorded costs one /proc read: retry each tick. */
 	w->retry_ns = fev__now_monotonic_ns() +
 		      (w->local_pid == w->pid ? 0 : SEARCH_RETRY_NS);
-	if (w->local_pid <= 0)
-		return; /* unchecked: nothing to watch */
+	if (w->local_pid <= 0) {
+		/* Unchecked: nothing to watch; left alone, and said so. */
+		if (!w->reported)
+			fevd_notice("pid %d (pid namespace %llu) cannot be "
+				    "checked from here: its records are not "
+				    "repaired until it can be; fev stat shows "
+				    "them as unchecked",
+				    w->pid, (unsigned long long)w->pidns);
+		w->reported = true;
+		return;
+	}
 	w->pidfd = pidfd_open(w->local_pid);
 	if (w->pidfd < 0) {
-		fevd_warn("pidfd_open(%d): %s; watching pid %d by "
-			  "scanning only",
-			  w->local_pid, strerror(errno), w->local_pid);
+		if (!w->reported)
+			fevd_warn("pidfd_open(%d): %s; watching pid %d by "
+				  "scanning only",
+				  w->local_pid, strerror(errno),
+				  w->local_pid);
+		w->reported = true;
 		return;
 	}
 	/*

@@ -134,17 +134,17 @@ static int main_thread_exits(void *arg)
 	pthread_exit(NULL); /* the process lives on in t */
 }
 
-/* A record forged for a dead process whose stale claim names pos. */
-static void forge_dead_claim(struct fev__map *m, uint64_t pos)
+/* A record forged for a dead process whose stale claim names pos, in
+ * pid namespace pidns (0: unknown). */
+static void forge_dead_claim_in(struct fev__map *m, uint64_t pos,
+				uint64_t pidns)
 {
 	pid_t dead = fork();
-	struct fev__identity me;
 
 	assert_true(dead >= 0);
 	if (dead == 0)
 		_exit(0);
 	assert_int_equal(waitpid(dead, NULL, 0), dead);
-	fev__identity_self(&me);
 	for (uint32_t i = 0; i < m->geo.attacher_max; i++) {
 		struct fev__attacher *a = &m->attachers[i];
 		uint32_t free_state = FEV__ATT_FREE;
@@ -154,7 +154,7 @@ static void forge_dead_claim(struct fev__map *m, uint64_t pos)
 			continue;
 		a->pid = dead;
 		a->start_time = 1;
-		a->pidns = me.pidns;
+		a->pidns = pidns;
 		a->roles = FEV_PRODUCER;
 		atomic_store(&a->prod.pos, pos);
 		atomic_store(&a->prod.n, 1);
@@ -162,6 +162,14 @@ static void forge_dead_claim(struct fev__map *m, uint64_t pos)
 		return;
 	}
 	fail_msg("no free attacher record to forge");
+}
+
+static void forge_dead_claim(struct fev__map *m, uint64_t pos)
+{
+	struct fev__identity me;
+
+	fev__identity_self(&me);
+	forge_dead_claim_in(m, pos, me.pidns);
 }
 
 static uint64_t claim_of(const struct fev__map *m, pid_t pid)
@@ -226,6 +234,37 @@ static void test_producer_whose_main_thread_exited_is_not_repaired(
 		close(l.ready[i]);
 		close(l.go[i]);
 	}
+}
+
+/* ---- a record that cannot be checked ----------------------------- */
+
+static void test_record_fevd_cannot_check_is_reported_and_left_alone(
+	void **state)
+{
+	struct ctx *c = *state;
+	struct fev__map m;
+	fev_queue *prod;
+	fev_claim cl;
+
+	fh_start(&c->h);
+	assert_int_equal(fev__map_open(c->h.instance, "q", true, &m), 0);
+	/* Its pid is dead here, but with no pid namespace recorded that
+	 * pid may be anyone's: not repaired, and said so. */
+	assert_int_equal(fev_open("q", FEV_PRODUCER, &c->o, &prod), 0);
+	assert_int_equal(fev_reserve(prod, 1, &cl, 0), 0);
+	forge_dead_claim_in(&m, cl.priv_pos + 1, 0);
+	assert_true(fh_log_has(&c->h, "cannot be checked from here", 2000));
+	let_fevd_look(c);
+	assert_int_equal(fh_log_count(&c->h, "repaired queue 'q'"), 0);
+	assert_int_equal(fh_log_count(&c->h, "cannot be checked"), 1);
+	assert_int_equal(fev_commit(prod, &cl, 1), 0);
+	fev_close(prod);
+	/* Let the teardown's fevd stop free it: take it back ourselves. */
+	for (uint32_t i = 0; i < m.geo.attacher_max; i++)
+		if (m.attachers[i].pidns == 0 &&
+		    atomic_load(&m.attachers[i].state) == FEV__ATT_ACTIVE)
+			atomic_store(&m.attachers[i].state, FEV__ATT_FREE);
+	fev__map_close(&m);
 }
 
 /* ---- another pid namespace --------------------------------------- */
@@ -330,6 +369,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_producer_in_another_pid_namespace_is_repaired_only_once_dead,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_record_fevd_cannot_check_is_reported_and_left_alone,
 			setup, teardown),
 	};
 
