@@ -427,8 +427,10 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 	}
 	d->stats_give_up_ns = fev__now_monotonic_ns() + STATS_BUDGET_NS;
 	/* Requests about queues see the fabric as it is now: new segments,
-	 * dead peers.  A ping is answered at once, whatever their number. */
-	if (strcmp(v->name, "ping") != 0) {
+	 * dead peers.  A ping, and the next page of a list (the first page
+	 * looked), are answered at once, whatever the number of queues. */
+	if (strcmp(v->name, "ping") != 0 &&
+	    !(strcmp(v->name, "list") == 0 && nw > 1)) {
 		fevd_rescan_segments(d);
 		fevd_liveness_scan(d);
 	}
