@@ -17,12 +17,6 @@
 
 #define DEFAULT_SPIN_NS 20000u
 #define SPIN_CHECK_EVERY 64
-/*
- * The longest sleep, even without a deadline, before the ring is looked at
- * again: a wake-up lost because another process cleared the sleeper count
- * in the shared wait word costs this much latency, never a hang.
- */
-#define RECHECK_NS 1000000000u
 
 struct fev_queue {
 	struct fev__map map;
@@ -226,6 +220,12 @@ unmap:
 
 /* ---- waiting ----------------------------------------------------------- */
 
+/* FEV_FOREVER is the only negative timeout (fev.h); others are -EINVAL. */
+static bool timeout_valid(int64_t timeout_ns)
+{
+	return timeout_ns >= 0 || timeout_ns == FEV_FOREVER;
+}
+
 static void deadline_arm(struct deadline *d)
 {
 	uint64_t now, at;
@@ -250,16 +250,17 @@ static bool deadline_passed(const struct deadline *d)
 }
 
 /*
- * The deadline of one sleep: FEV__WAIT_UNFENCED_NS in the first phase, 1 ms
- * when F2 could not be issued, else the caller's but at most RECHECK_NS
- * (see wait.h).
+ * The deadline of one sleep: FEV__WAIT_UNFENCED_NS in the first phase,
+ * unpaired_ns when F2 could not be issued, else the caller's but at most
+ * recheck_ns (see wait.h).
  */
 static const struct timespec *sleep_until(struct deadline *d, bool bounded,
 					  bool fenced)
 {
 	uint64_t soon = fev__now_monotonic_ns() +
-			(!bounded ? RECHECK_NS :
-			 fenced   ? 1000000u : FEV__WAIT_UNFENCED_NS);
+			(!bounded ? fev__wait_limits.recheck_ns :
+			 fenced   ? fev__wait_limits.unpaired_ns :
+				    FEV__WAIT_UNFENCED_NS);
 
 	if (d->timeout_ns >= 0 && deadline_ns(d) < soon)
 		return &d->abs;
@@ -268,9 +269,30 @@ static const struct timespec *sleep_until(struct deadline *d, bool bounded,
 	return &d->bounded_abs;
 }
 
-/* Busy-wait up to spin_ns for the cursor's next slot to be ready. */
-static bool spin_until_ready(fev_queue *q, const struct fev__cursor *c,
-			     uint64_t bias, const struct deadline *d)
+/*
+ * What a waiter waits for: true when its next attempt may succeed (or the
+ * queue is gone).  Sleepers look at it after registering, so every store
+ * that can make it true must be followed by a wake of their wait word.
+ */
+typedef bool (*ready_fn)(const fev_queue *q);
+
+/* The slot at tail is committed: not_empty (published() wakes it). */
+static bool consumer_ready(const fev_queue *q)
+{
+	return fev__ring_can_take(&q->map.ring, q->map.ring.tail, 1) ||
+	       deleted(q);
+}
+
+/* The slot at head is free: not_full (releases wake it). */
+static bool producer_ready(const fev_queue *q)
+{
+	return fev__ring_can_take(&q->map.ring, q->map.ring.head, 0) ||
+	       deleted(q);
+}
+
+/* Busy-wait up to spin_ns for the ready condition. */
+static bool spin_until_ready(fev_queue *q, ready_fn ready,
+			     const struct deadline *d)
 {
 	uint64_t end = fev__now_monotonic_ns() + q->spin_ns;
 
@@ -278,8 +300,7 @@ static bool spin_until_ready(fev_queue *q, const struct fev__cursor *c,
 		end = deadline_ns(d);
 	for (;;) {
 		for (int i = 0; i < SPIN_CHECK_EVERY; i++) {
-			if (fev__ring_can_take(&q->map.ring, c, bias) ||
-			    deleted(q))
+			if (ready(q))
 				return true;
 			cpu_relax();
 		}
@@ -289,37 +310,38 @@ static bool spin_until_ready(fev_queue *q, const struct fev__cursor *c,
 }
 
 /*
- * Wait until cursor c's next slot looks ready (sequence >= pos + bias), the
- * queue is deleted, or the deadline passes.  0 means "try again".
+ * Wait on w until ready(q), or the deadline passes.  0 means "try again".
+ * The ring is looked at after every sleep, however it ended, before the
+ * deadline is: a wake-up may be missed (see wait.h), an event may not.
  */
-static int await_slot(fev_queue *q, struct fev__waitword *w,
-		      const struct fev__cursor *c, uint64_t bias,
+static int await_slot(fev_queue *q, struct fev__waitword *w, ready_fn ready,
 		      struct deadline *d)
 {
 	if (d->timeout_ns == 0)
 		return -EAGAIN;
 	deadline_arm(d);
-	if (q->spin_ns != 0 && spin_until_ready(q, c, bias, d))
+	if (q->spin_ns != 0 && spin_until_ready(q, ready, d))
 		return 0;
-	for (bool fenced = false;;) {
+	for (bool fenced = false;; fenced = true) {
 		bool bounded;
 		uint32_t seq = fev__wait_register(w, fenced, &bounded);
 		int rc;
 
-		if (fev__ring_can_take(&q->map.ring, c, bias) || deleted(q)) {
+		if (ready(q)) {
 			fev__wait_cancel(w, seq);
 			return 0;
+		}
+		if (deadline_passed(d)) {
+			fev__wait_cancel(w, seq);
+			return -ETIMEDOUT;
 		}
 		counter_set(&q->me->sleeps, ++q->sleeps);
 		rc = fev__wait_sleep(w, seq, sleep_until(d, bounded, fenced));
 		fev__wait_cancel(w, seq);
 		if (rc == 0)
 			return 0;
-		if (rc == -ETIMEDOUT && deadline_passed(d))
-			return rc;
-		/* -EINTR, or a bounded sleep ran out: look, then sleep again,
-		 * fenced from now on. */
-		fenced = true;
+		/* Timed out, interrupted, or polled: look again, fenced from
+		 * now on. */
 	}
 }
 
@@ -387,6 +409,8 @@ static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 		return rc;
 	if (q->orphaned)
 		return -ESTALE;
+	if (!timeout_valid(timeout_ns))
+		return -EINVAL;
 	for (;;) {
 		uint32_t k;
 
@@ -404,8 +428,7 @@ static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 			counter_set(&q->me->full_waits, ++q->full_waits);
 			counted = true;
 		}
-		rc = await_slot(q, &q->map.seg->not_full, &q->map.seg->head, 0,
-				&d);
+		rc = await_slot(q, &q->map.seg->not_full, producer_ready, &d);
 		if (rc < 0)
 			return rc;
 	}
@@ -711,7 +734,7 @@ static int consume(fev_queue *q, fev_event *evs, size_t max,
 			return bad;
 		if (k == 0) {
 			int rc = await_slot(q, &q->map.seg->not_empty,
-					    &q->map.seg->tail, 1, &d);
+					    consumer_ready, &d);
 			if (rc < 0)
 				return rc;
 		}
@@ -727,7 +750,7 @@ static int acquire_one(fev_queue *q, fev_event *ev, int64_t timeout_ns,
 		return -ECHILD;
 	if (!(q->roles & FEV_CONSUMER))
 		return -EPERM;
-	if (ev == NULL)
+	if (ev == NULL || !timeout_valid(timeout_ns))
 		return -EINVAL;
 	if (q->stashed) {
 		*ev = q->stash;
@@ -750,7 +773,7 @@ int fev_acquire_batch(fev_queue *q, fev_event *evs, size_t max,
 		return -ECHILD;
 	if (!(q->roles & FEV_CONSUMER))
 		return -EPERM;
-	if (evs == NULL || max == 0)
+	if (evs == NULL || max == 0 || !timeout_valid(timeout_ns))
 		return -EINVAL;
 	if (q->stashed) {
 		evs[0] = q->stash;

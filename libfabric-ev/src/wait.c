@@ -62,6 +62,34 @@ void fev__wait_cancel(struct fev__waitword *w, uint32_t seq)
 	}
 }
 
+struct fev__wait_limits fev__wait_limits = {
+	.recheck_ns = 1000000000u,
+	.unpaired_ns = 1000000u,
+};
+
+/* A futex we may not use: sleep on the clock for a poll interval instead,
+ * or to the deadline when that comes first. */
+static int poll_sleep(const struct timespec *deadline)
+{
+	struct timespec now, until;
+	uint64_t at;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	at = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec +
+	     fev__wait_limits.unpaired_ns;
+	until.tv_sec = (time_t)(at / 1000000000u);
+	until.tv_nsec = (long)(at % 1000000000u);
+	if (deadline != NULL &&
+	    (deadline->tv_sec < until.tv_sec ||
+	     (deadline->tv_sec == until.tv_sec &&
+	      deadline->tv_nsec < until.tv_nsec)))
+		until = *deadline;
+	if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) ==
+	    EINTR)
+		return -EINTR;
+	return -ETIMEDOUT;
+}
+
 int fev__wait_sleep(struct fev__waitword *w, uint32_t seq,
 		    const struct timespec *deadline)
 {
@@ -79,7 +107,9 @@ int fev__wait_sleep(struct fev__waitword *w, uint32_t seq,
 	case EINTR:
 		return -EINTR;
 	default:
-		return -errno;
+		/* Refused (seccomp: ENOSYS, EPERM): returning at once would
+		 * make the caller spin, so poll. */
+		return poll_sleep(deadline);
 	}
 }
 

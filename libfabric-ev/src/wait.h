@@ -26,7 +26,8 @@
  * that clears the sleeper count must not leave it asleep forever.  Where
  * membarrier is refused (old kernel, seccomp), F1 is a full fence and the
  * second phase sleeps 1 ms at a time, so a missed wake-up costs latency,
- * never liveness.
+ * never liveness.  Where the futex itself is refused (seccomp: ENOSYS,
+ * EPERM), nobody can wake a sleeper: it polls, 1 ms at a time.
  *
  * The waker
  * takes the sleepers off the count in the same CAS that bumps the sequence,
@@ -53,6 +54,22 @@ bool fev__wait_setup(void);
 #define FEV__WAIT_UNFENCED_NS 100000u
 
 /*
+ * How long the other sleeps may last before the ring is looked at again.
+ * Variables, not constants, only so that a test can lengthen them: then a
+ * wake-up that is lost costs a hang the test sees, not a delay it cannot
+ * tell from scheduling.  Nothing outside the tests writes them.
+ */
+struct fev__wait_limits {
+	/* Second phase: a foreign store that clears the sleeper count must
+	 * not leave a sleeper asleep forever. */
+	uint64_t recheck_ns;
+	/* When F2 could not be issued (membarrier refused) or the futex is
+	 * refused: a wake-up may be missed, so look this often. */
+	uint64_t unpaired_ns;
+};
+extern struct fev__wait_limits fev__wait_limits;
+
+/*
  * Register as a sleeper; returns the sequence to sleep on.  With fenced,
  * issues F2 and sets *bounded when it could not (the sleep must then be
  * short); without, only a local full fence (first phase, *bounded true).
@@ -64,7 +81,9 @@ void fev__wait_cancel(struct fev__waitword *w, uint32_t seq);
 /*
  * Sleep while the sequence is seq, until woken or the absolute
  * CLOCK_MONOTONIC deadline (NULL: none).  0 when woken or the sequence
- * moved, -ETIMEDOUT, -EINTR.
+ * moved, -ETIMEDOUT (the deadline passed, or a refused futex made us poll
+ * for unpaired_ns instead), -EINTR.  Whatever it returns, the caller looks
+ * at the ring again before it gives up.
  */
 int fev__wait_sleep(struct fev__waitword *w, uint32_t seq,
 		    const struct timespec *deadline);

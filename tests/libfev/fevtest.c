@@ -2,11 +2,16 @@
 #include "segment.h"
 
 #include <dirent.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -223,4 +228,51 @@ void fevtest_kill_children(void)
 			waitpid(children[i], NULL, 0);
 			children[i] = 0;
 		}
+}
+
+#if defined(__x86_64__)
+#define FEVTEST_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define FEVTEST_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* Append "if (A != k) goto allow" to a filter; allow is patched in later. */
+static unsigned filter_unless(struct sock_filter *prog, unsigned n,
+			      uint32_t offset, uint32_t k)
+{
+	prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						 offset);
+	prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k,
+						 0, 0);
+	return n;
+}
+
+void fevtest_refuse_syscall(long nr, long arg1, int err)
+{
+	struct sock_filter prog[8];
+	struct sock_fprog fprog = { .filter = prog };
+	unsigned n = 0;
+
+	n = filter_unless(prog, n, offsetof(struct seccomp_data, arch),
+			  FEVTEST_AUDIT_ARCH);
+	n = filter_unless(prog, n, offsetof(struct seccomp_data, nr),
+			  (uint32_t)nr);
+	if (arg1 >= 0) /* the low half is enough for a futex operation */
+		n = filter_unless(prog, n,
+				  offsetof(struct seccomp_data, args[1]),
+				  (uint32_t)arg1);
+	prog[n++] = (struct sock_filter)BPF_STMT(
+		BPF_RET | BPF_K,
+		SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA));
+	prog[n] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					       SECCOMP_RET_ALLOW);
+	/* Every "unless" jumps to the last instruction when it differs. */
+	for (unsigned i = 1; i < n; i += 2)
+		if (BPF_CLASS(prog[i].code) == BPF_JMP)
+			prog[i].jf = (uint8_t)(n - (i + 1));
+	fprog.len = (unsigned short)(n + 1);
+	/* Unprivileged callers may install a filter only with this set. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0)
+		fail_msg("seccomp filter: %s", strerror(errno));
 }

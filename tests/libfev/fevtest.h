@@ -56,6 +56,14 @@ int fevtest_wait(int pid, unsigned timeout_ms);
 /* Kill every child still running (teardown after a failure). */
 void fevtest_kill_children(void);
 
+/*
+ * Make syscall nr fail with err in this thread and every thread and child
+ * it creates from now on (seccomp; irreversible), as a sandbox would.
+ * arg1, when >= 0, limits it to calls whose second argument is arg1 (a
+ * futex operation).  Fails the test when the kernel refuses the filter.
+ */
+void fevtest_refuse_syscall(long nr, long arg1, int err);
+
 /* Deterministic pseudo-random numbers (xorshift64*). */
 uint64_t fevtest_rand(uint64_t *state);
 

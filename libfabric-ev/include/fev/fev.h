@@ -4,8 +4,9 @@
  * One header, opaque handles.  Every int-returning function returns 0 (or a
  * count) on success and a negative errno value on failure; fev_strerror()
  * turns any of them into a sentence.  Timeouts are nanoseconds: 0 never waits
- * (-EAGAIN), FEV_FOREVER waits without limit, anything else gives -ETIMEDOUT
- * after that long.
+ * (-EAGAIN), FEV_FOREVER waits without limit, a positive value gives
+ * -ETIMEDOUT after that long (an event that arrived meanwhile is returned
+ * instead), and any other negative value is -EINVAL.
  *
  * Thread safety: a fev_queue handle is used by one thread at a time.  Open
  * one handle per thread; any number of handles, in any number of processes,
