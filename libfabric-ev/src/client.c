@@ -283,11 +283,20 @@ static bool consumer_ready(const fev_queue *q)
 	       deleted(q);
 }
 
-/* The slot at head is free: not_full (releases wake it). */
+/*
+ * The slot at head is free (not_full: releases wake it), or, for
+ * drop-oldest, the queue is full and its oldest event is committed, so
+ * that drop_oldest() can discard it (published() wakes not_full too).
+ */
 static bool producer_ready(const fev_queue *q)
 {
-	return fev__ring_can_take(&q->map.ring, q->map.ring.head, 0) ||
-	       deleted(q);
+	const struct fev__ring *r = &q->map.ring;
+
+	if (fev__ring_can_take(r, r->head, 0) || deleted(q))
+		return true;
+	return q->policy == FEV_POLICY_DROP_OLDEST &&
+	       fev__ring_depth(r) >= q->map.geo.capacity &&
+	       fev__ring_can_take(r, r->tail, 1);
 }
 
 /* Busy-wait up to spin_ns for the ready condition. */
@@ -345,11 +354,17 @@ static int await_slot(fev_queue *q, struct fev__waitword *w, ready_fn ready,
 	}
 }
 
+/* After F1: a load, and a syscall only when someone sleeps on w. */
+static void wake_sleepers(fev_queue *q, struct fev__waitword *w)
+{
+	if (fev__wait_wake_if_sleepers(w))
+		counter_set(&q->me->wakes, ++q->wakes);
+}
+
 static void wake(fev_queue *q, struct fev__waitword *w)
 {
 	fev__wait_fence(q->asymmetric_fence); /* F1 */
-	if (fev__wait_wake_if_sleepers(w))
-		counter_set(&q->me->wakes, ++q->wakes);
+	wake_sleepers(q, w);
 }
 
 /*
@@ -439,6 +454,10 @@ static void published(fev_queue *q, uint32_t n)
 	q->enqueued += n;
 	counter_set(&q->me->enqueued, q->enqueued);
 	wake(q, &q->map.seg->not_empty);
+	/* A drop-oldest producer may be waiting for this commit: the event
+	 * it will drop (producer_ready()). */
+	if (q->policy == FEV_POLICY_DROP_OLDEST)
+		wake_sleepers(q, &q->map.seg->not_full);
 }
 
 /*
