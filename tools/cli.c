@@ -4,12 +4,17 @@
 #include <bsd/libutil.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "segment.h" /* fev__now_monotonic_ns() */
 #include "fev/fev.h"
 
 const char *cli_instance;
@@ -176,10 +181,45 @@ bool cli_parse_rate(const char *s, double *per_sec)
 	return true;
 }
 
+/*
+ * The signal handlers also write a byte here, and cli_sleep_ns() sleeps
+ * waiting for it: a signal that comes between its look at the flags and
+ * its sleep still ends the sleep (after a plain nanosleep() a resize there
+ * waited the whole interval).  A pipe rather than a signal mask swapped in
+ * by pselect(): ThreadSanitizer holds back a signal that arrives while the
+ * mask blocks it, past the sleep.
+ */
+static int wake_pipe[2] = { -1, -1 };
+
+static void wake_sleeper(void)
+{
+	int saved = errno;
+
+	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "", 1) < 0) {
+		/* full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+static void open_wake_pipe(void)
+{
+	if (wake_pipe[0] >= 0)
+		return;
+	if (pipe(wake_pipe) < 0) {
+		wake_pipe[0] = wake_pipe[1] = -1;
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+		fcntl(wake_pipe[i], F_SETFL, O_NONBLOCK);
+	}
+}
+
 static void on_stop(int sig)
 {
 	(void)sig;
 	cli_stop = 1;
+	wake_sleeper();
 }
 
 void cli_catch_signals(void)
@@ -188,6 +228,7 @@ void cli_catch_signals(void)
 	 * cli_stop; the library's futex waits are bounded by our slices. */
 	struct sigaction sa = { .sa_handler = on_stop };
 
+	open_wake_pipe();
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -198,6 +239,7 @@ static void on_resize(int sig)
 {
 	(void)sig;
 	cli_resized = 1;
+	wake_sleeper();
 }
 
 void cli_catch_resize(void)
@@ -205,16 +247,32 @@ void cli_catch_resize(void)
 	/* No SA_RESTART: the sleep between two frames ends at once. */
 	struct sigaction sa = { .sa_handler = on_resize };
 
+	open_wake_pipe();
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGWINCH, &sa, NULL);
 }
 
 void cli_sleep_ns(int64_t ns)
 {
-	struct timespec ts = { .tv_sec = ns / 1000000000,
-			       .tv_nsec = ns % 1000000000 };
+	uint64_t until = fev__now_monotonic_ns() + (uint64_t)(ns > 0 ? ns : 0);
+	char drain[64];
 
-	while (!cli_stop && !cli_resized && ns > 0 &&
-	       nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	while (!cli_stop && !cli_resized) {
+		uint64_t now = fev__now_monotonic_ns();
+		struct timespec ts;
+		fd_set rd;
+		int fd = wake_pipe[0];
+
+		if (now >= until)
+			break;
+		ts.tv_sec = (time_t)((until - now) / 1000000000u);
+		ts.tv_nsec = (long)((until - now) % 1000000000u);
+		FD_ZERO(&rd);
+		if (fd >= 0)
+			FD_SET(fd, &rd);
+		if (pselect(fd + 1, fd >= 0 ? &rd : NULL, NULL, NULL, &ts,
+			    NULL) > 0)
+			while (read(fd, drain, sizeof(drain)) > 0)
+				;
+	}
 }
