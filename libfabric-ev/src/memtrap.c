@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define TABLE_MIN 64
@@ -56,6 +57,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 	uintptr_t addr = (uintptr_t)si->si_addr;
 	struct trap *t = find(tb, addr);
 	uintptr_t from, end;
+	int saved_errno = errno;
 
 	(void)ctx;
 	if (t == NULL) {
@@ -67,10 +69,13 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 	end = atomic_load_explicit(&t->base, memory_order_relaxed) +
 	      atomic_load_explicit(&t->len, memory_order_relaxed);
 	/* Zeros from the faulting page on: past the file's new end nothing
-	 * of it is left to read, and writes there reach no one. */
-	if (mmap((void *)from, end - from, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+	 * of it is left to read, and writes there reach no one.  The raw
+	 * system call: a libc or sanitizer wrapper of mmap may take a lock
+	 * the interrupted code holds. */
+	if (syscall(SYS_mmap, from, end - from, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == -1)
 		signal(sig, SIG_DFL);
+	errno = saved_errno; /* the interrupted code may be reading it */
 	/* Relaxed: read by the same thread, or by another after it learnt
 	 * of the queue through its own synchronisation. */
 	atomic_store_explicit(&t->tripped, true, memory_order_relaxed);
