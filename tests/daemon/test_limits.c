@@ -256,7 +256,7 @@ static void test_every_bad_segment_is_logged_once(void **state)
 	assert_int_equal(fh_log_count(h, "cannot adopt queue"), BAD_SEGMENTS);
 }
 
-#define VICTIM 54321   /* a uid with no user: nothing else uses it */
+#define VICTIM 54321 /* a uid with no user (test_fev_limits.py: 54323) */
 #define ATTACKER 54322
 
 struct run_as {

@@ -142,7 +142,8 @@ def test_fev_does_not_talk_to_a_socket_in_someone_elses_run_dir(f):
     if os.geteuid() != 0:
         print("SKIP: needs root to act as two other users")
         return
-    victim, attacker = 54321, 54322
+    # Not the uids of test_fevd_limits, which may run at the same time.
+    victim, attacker = 54323, 54324
     run = "/tmp/fev-%d" % victim
     subprocess.run(["rm", "-rf", run], check=True)
     os.mkdir(run)
