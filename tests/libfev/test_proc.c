@@ -31,6 +31,7 @@
 #include "segment.h"
 
 #define SKIP_EXIT 77
+#define CANNOT_RUN_FEV_EXIT 78 /* the build tree is closed to uid 65534 */
 #define RECORD 5 /* the attacher record each case is written into */
 
 /* A process (or namespace) made for one case, and how to end it. */
@@ -361,6 +362,9 @@ static const char *judge_behind_hidepid(const struct life_case *c,
 			_exit(SKIP_EXIT);
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(SKIP_EXIT);
+		/* A checkout under /root or in a 0700 directory. */
+		if (access(FEV_CLI, X_OK) < 0)
+			_exit(CANNOT_RUN_FEV_EXIT);
 		err = judge(c, inst, id);
 		if (err != NULL && write(fd[1], err, strlen(err)) < 0)
 			_exit(3);
@@ -373,6 +377,9 @@ static const char *judge_behind_hidepid(const struct life_case *c,
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SKIP_EXIT)
 		return "skip: cannot mount /proc with hidepid here";
+	if (WIFEXITED(status) && WEXITSTATUS(status) == CANNOT_RUN_FEV_EXIT)
+		return "skip: uid 65534 cannot reach " FEV_CLI
+		       " (build tree closed to other users)";
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? NULL : why;
 }
 
