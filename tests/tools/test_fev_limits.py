@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from fevtool import expect, expect_rc, expect_sentence, main, wait_until
+from fevtool import expect, expect_rc, expect_sentence, main, \
+    skip_unless_root, wait_until
 from test_fev_queue import listed, start_fevd
 
 
@@ -139,9 +140,7 @@ def test_queue_list_pages_through_more_queues_than_one_reply_holds(f):
 
 
 def test_fev_does_not_talk_to_a_socket_in_someone_elses_run_dir(f):
-    if os.geteuid() != 0:
-        print("SKIP: needs root to act as two other users")
-        return
+    skip_unless_root("cannot act as two other users")
     # Not the uids of test_fevd_limits, which may run at the same time.
     victim, attacker = 54323, 54324
     run = "/tmp/fev-%d" % victim
