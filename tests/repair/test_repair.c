@@ -71,7 +71,7 @@ enum death {
 	DIE_AFTER_RESERVE,
 	DIE_AFTER_ACQUIRE,
 	DIE_AFTER_ACQUIRE_BATCH,
-	DIE_AFTER_COMMITTING_ONE_OF_TWO, /* reserve 2, commit the second */
+	DIE_AFTER_COMMITTING_THE_MIDDLE, /* reserve 3, commit the second */
 };
 
 /* Fork a child that attaches, does one thing, and dies by SIGKILL. */
@@ -85,7 +85,7 @@ static void child_dies(struct fixture *f, enum death how)
 		fev_queue *q;
 		fev_claim c;
 		fev_event ev[4];
-		fev_claim two[2];
+		fev_claim three[3];
 
 		if (fev_open("q", FEV_PRODUCER | FEV_CONSUMER, &f->opts, &q) < 0)
 			_exit(2);
@@ -93,9 +93,9 @@ static void child_dies(struct fixture *f, enum death how)
 			_exit(3);
 		if (how == DIE_AFTER_ACQUIRE && fev_acquire(q, ev, 0) < 0)
 			_exit(4);
-		if (how == DIE_AFTER_COMMITTING_ONE_OF_TWO &&
-		    (fev_reserve_batch(q, two, 2, 0) != 2 ||
-		     fev_commit(q, &two[1], 0) < 0))
+		if (how == DIE_AFTER_COMMITTING_THE_MIDDLE &&
+		    (fev_reserve_batch(q, three, 3, 0) != 3 ||
+		     fev_commit(q, &three[1], 0) < 0))
 			_exit(7);
 		if (how == DIE_AFTER_ACQUIRE_BATCH &&
 		    fev_acquire_batch(q, ev, 4, 0) < 2)
@@ -297,8 +297,9 @@ static void test_unwritten_position_named_by_live_claim_is_not_tombstoned(
 			 FEV__ATT_FREE);
 }
 
-/* Committed is committed: only the dead producer's unwritten position
- * becomes a tombstone, the one it committed is delivered. */
+/* Committed is committed: only the dead producer's unwritten positions
+ * become tombstones; the one it committed between them (inside its claim,
+ * which spans the lowest to the highest held) is delivered. */
 static void test_dead_producer_keeps_what_it_committed(void **state)
 {
 	struct fixture *f = *state;
@@ -306,9 +307,9 @@ static void test_dead_producer_keeps_what_it_committed(void **state)
 	char buf[64];
 	fev_meta m;
 
-	child_dies(f, DIE_AFTER_COMMITTING_ONE_OF_TWO); /* 0 open, 1 done */
+	child_dies(f, DIE_AFTER_COMMITTING_THE_MIDDLE); /* 0, 2 open; 1 done */
 	repair_all_dead(f, &r);
-	assert_int_equal(r.tombstoned, 1);
+	assert_int_equal(r.tombstoned, 2);
 	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 0);
 	assert_int_equal(m.id, 1);
 	assert_int_equal(m.flags, 0);
