@@ -100,6 +100,7 @@ struct fevd {
 	/* segments that could not be adopted, reported once each */
 	struct fevd_nameset bad;
 	struct fevd_ratelimit log_bad; /* past FEVD_NAMESET_MAX of them */
+	struct fevd_ratelimit log_untrusted; /* files fev does not trust */
 	/* /dev/shm as the last listing saw it: unchanged, it is not read
 	 * again (the idle cost of many quiet queues) */
 	struct timespec shm_mtime;

@@ -346,6 +346,24 @@ static bool first_complaint(struct fevd *d, const char *name)
 	return false;
 }
 
+/*
+ * Untrusted files under queue names are anyone's to make, remove and make
+ * again: once per name is still a line per appearance, so they share one
+ * rate limit (the soak's attacker made fevd write 150 lines a second).
+ */
+static void complain_untrusted(struct fevd *d, const char *name)
+{
+	uint64_t held;
+
+	if (!first_complaint(d, name) ||
+	    !fevd_ratelimit_pass(&d->log_untrusted, &held))
+		return;
+	fevd_warn("cannot adopt queue '%s': %s; left as it is (%llu more "
+		  "such complaints held back in the last %llu s)",
+		  name, fev_strerror(-EUCLEAN), (unsigned long long)held,
+		  FEVD_RATELIMIT_NS / 1000000000ull);
+}
+
 static int rescan_one(const char *name, void *arg)
 {
 	struct fevd *d = arg;
@@ -364,6 +382,8 @@ static int rescan_one(const char *name, void *arg)
 		return 0;
 	if (rc == 0)
 		log_adopted(q);
+	else if (rc == -EUCLEAN)
+		complain_untrusted(d, name);
 	else if (rc != -EIDRM && rc != -ENOENT && rc != -EEXIST &&
 		 first_complaint(d, name))
 		fevd_warn("cannot adopt queue '%s': %s; left as it is", name,

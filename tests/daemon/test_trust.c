@@ -356,6 +356,50 @@ static void await_listed(struct fh *h, const char *queue)
 	fail_msg("'%s' not listed: %s", queue, reply);
 }
 
+/* Make and remove 40 untrusted names, again and again, for 3 s. */
+static int churn_names(void *arg)
+{
+	const struct step *s = arg;
+	uint64_t end = fh_now_ns() + 3000000000ull;
+	char path[256];
+
+	while (fh_now_ns() < end) {
+		for (int i = 0; i < 40; i++) {
+			snprintf(path, sizeof(path), "/dev/shm/fev.%s.u%d",
+				 s->h->instance, i);
+			close(open(path, O_RDWR | O_CREAT, 0666));
+		}
+		fh_sleep_ms(300);
+		for (int i = 0; i < 40; i++) {
+			snprintf(path, sizeof(path), "/dev/shm/fev.%s.u%d",
+				 s->h->instance, i);
+			unlink(path);
+		}
+		fh_sleep_ms(300);
+	}
+	return 0;
+}
+
+/* Item 7's log line, for files: untrusted names that come and go flooded
+ * the log with a line per appearance. */
+static void test_untrusted_names_coming_and_going_never_flood_the_log(
+	void **state)
+{
+	struct fh *h = *state;
+	struct step s = { .h = h };
+
+	if (!nb_available())
+		skip();
+	fh_write_config(h, "", "[queue a]\n");
+	fh_start(h);
+	assert_int_equal(nb_run(churn_names, &s, 10000), 0);
+	/* One line, then one per FEVD_RATELIMIT_NS (10 s) at most. */
+	if (fh_log_count(h, "cannot adopt queue 'u") > 2)
+		fail_msg("%d lines about untrusted names in 3 s (log %s)",
+			 fh_log_count(h, "cannot adopt queue 'u"), h->log);
+	assert_int_equal(fh_stop(h), 0);
+}
+
 /* Item 2: a writer truncating a segment killed fevd with SIGBUS. */
 static void test_truncated_segment_never_kills_fevd(void **state)
 {
@@ -603,6 +647,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_other_users_segment_is_neither_adopted_nor_trusted,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_untrusted_names_coming_and_going_never_flood_the_log,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_truncated_segment_never_kills_fevd, setup,
