@@ -276,3 +276,11 @@ void fevtest_refuse_syscall(long nr, long arg1, int err)
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) < 0)
 		fail_msg("seccomp filter: %s", strerror(errno));
 }
+
+uint64_t fevtest_queue_sleeps(const char *inst, const char *queue)
+{
+	fev_stats st;
+
+	assert_int_equal(fev_queue_stats(queue, inst, &st), 0);
+	return st.sleeps;
+}

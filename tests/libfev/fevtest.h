@@ -27,6 +27,9 @@ fev_queue *fevtest_open(const char *inst, const char *name, unsigned roles,
 /* How many /dev/shm entries belong to inst ("fev.<inst>" or "fev.<inst>.*"). */
 int fevtest_shm_count(const char *inst);
 
+/* How many times the queue's attachers have gone to sleep (fev_stats). */
+uint64_t fevtest_queue_sleeps(const char *inst, const char *queue);
+
 /* Delete every queue of inst still in /dev/shm (teardown after a failure). */
 void fevtest_cleanup(const char *inst);
 

@@ -47,14 +47,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t queue_sleeps(const char *inst, const char *queue)
-{
-	fev_stats st;
-
-	assert_int_equal(fev_queue_stats(queue, inst, &st), 0);
-	return st.sleeps;
-}
-
 /* ---- negative timeouts ------------------------------------------------- */
 
 static void test_negative_timeouts_other_than_forever_are_einval(
@@ -139,11 +131,11 @@ static void test_a_sleep_that_times_out_looks_at_the_ring_before_giving_up(
 	p = fevtest_open(inst, "last", FEV_PRODUCER, 0);
 	r.q = fevtest_open(inst, "last", FEV_CONSUMER, FEV_OPEN_NO_SPIN);
 	assert_int_equal(fev__map_open(inst, "last", true, &m), 0);
-	base = queue_sleeps(inst, "last");
+	base = fevtest_queue_sleeps(inst, "last");
 	assert_int_equal(pthread_create(&t, NULL, timed_recv_main, &r), 0);
 	/* Its second sleep lasts to the deadline (the first is 100 us). */
 	give_up = fevtest_now_ns() + 10000 * FEVTEST_MS;
-	while (queue_sleeps(inst, "last") < base + 2) {
+	while (fevtest_queue_sleeps(inst, "last") < base + 2) {
 		assert_true(fevtest_now_ns() < give_up);
 		fevtest_sleep_ms(1);
 	}

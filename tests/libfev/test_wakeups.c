@@ -76,14 +76,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint64_t queue_sleeps(const char *inst, const char *queue)
-{
-	fev_stats st;
-
-	assert_int_equal(fev_queue_stats(queue, inst, &st), 0);
-	return st.sleeps;
-}
-
 /* ---- a sleeper in a thread --------------------------------------------- */
 
 struct sleeper {
@@ -117,7 +109,7 @@ static struct sleeper *fall_asleep(const char *inst, const char *queue,
 	/* Freed only once it returned: a sleeper whose wake-up was lost
 	 * outlives its failed test, and may post done much later. */
 	struct sleeper *s = calloc(1, sizeof(*s));
-	uint64_t base = queue_sleeps(inst, queue);
+	uint64_t base = fevtest_queue_sleeps(inst, queue);
 	uint64_t give_up = fevtest_now_ns() + 10000 * FEVTEST_MS;
 
 	assert_non_null(s);
@@ -126,7 +118,7 @@ static struct sleeper *fall_asleep(const char *inst, const char *queue,
 	assert_int_equal(sem_init(&s->done, 0, 0), 0);
 	assert_int_equal(pthread_create(&s->t, NULL, sleeper_main, s), 0);
 	/* Its first sleep is the short unfenced one (wait.h). */
-	while (queue_sleeps(inst, queue) < base + 2) {
+	while (fevtest_queue_sleeps(inst, queue) < base + 2) {
 		if (sem_trywait(&s->done) == 0)
 			fail_msg("the call returned %d (%s) without sleeping",
 				 s->rc, fev_strerror(s->rc));
