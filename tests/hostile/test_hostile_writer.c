@@ -181,8 +181,9 @@ static const int open_ok[] = { -EUSERS, -EBADMSG, -EPROTO, -EIDRM, 1 };
 static const int produce_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EMSGSIZE,
 				  -ESTALE, 1 };
 static const int commit_ok[] = { -EINVAL, -ESTALE, -EMSGSIZE, 1 };
+/* acquire: -ESTALE once repair retired the handle's (forged) record. */
 static const int consume_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG,
-				  1 };
+				  -ESTALE, 1 };
 /* fev_recv releases too: a slot the writer moved on is -ESTALE. */
 static const int recv_ok[] = { -EAGAIN, -ETIMEDOUT, -EIDRM, -EBADMSG,
 			       -EINVAL, -EMSGSIZE, -ESTALE, 1 };

@@ -170,9 +170,10 @@ FEV_API int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
 FEV_API int fev_commit_batch(fev_queue *q, fev_claim *claims,
 			     const size_t *lens, size_t n);
 /*
- * Zero copy: read ev->data in place until fev_release().  release:
- * -EINVAL when ev is not an event this handle holds, -ESTALE when repair
- * delivered it again already (this handle was taken for dead).
+ * Zero copy: read ev->data in place until fev_release().  acquire:
+ * -ESTALE once repair retired this handle's record (see fev_send).
+ * release: -EINVAL when ev is not an event this handle holds, -ESTALE
+ * when repair delivered it again already (this handle was taken for dead).
  */
 FEV_API int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns);
 FEV_API int fev_release(fev_queue *q, fev_event *ev);
