@@ -124,6 +124,14 @@ void fh_cleanup(struct fh *h)
 		fprintf(stderr, "kept %s\n", h->dir);
 }
 
+void fh_init_with_queues(struct fh *h, fev_open_opts *o, const char *queues)
+{
+	fh_init(h);
+	*o = (fev_open_opts){ .struct_size = sizeof(*o),
+			      .instance = h->instance };
+	fh_write_config(h, "", queues);
+}
+
 void fh_write_config(struct fh *h, const char *fabric_extra,
 		     const char *rest)
 {

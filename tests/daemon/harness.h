@@ -28,6 +28,11 @@ struct fh {
 
 /* A fresh private fabric (no fevd yet). */
 void fh_init(struct fh *h);
+/*
+ * fh_init, options naming the fabric's instance for fev_open, and a
+ * config whose queue sections are queues (a test fixture's whole setup).
+ */
+void fh_init_with_queues(struct fh *h, fev_open_opts *o, const char *queues);
 /* Stop fevd, delete the instance's segments, remove the dir. */
 void fh_cleanup(struct fh *h);
 

@@ -40,10 +40,7 @@ static int setup(void **state)
 	static struct ctx c;
 
 	memset(&c, 0, sizeof(c));
-	fh_init(&c.h);
-	c.o = (fev_open_opts){ .struct_size = sizeof(c.o),
-			       .instance = c.h.instance };
-	fh_write_config(&c.h, "", "[queue q]\ncapacity = 16\nmax_event = 64\n");
+	fh_init_with_queues(&c.h, &c.o, "[queue q]\ncapacity = 16\nmax_event = 64\n");
 	*state = &c;
 	return 0;
 }
