@@ -196,6 +196,16 @@ FEV_API int fev_queue_delete(const char *queue, const char *instance);
 FEV_API int fev_queue_stats(const char *queue, const char *instance,
 			    fev_stats *out);
 
+/*
+ * The partition of a keyed event among `partitions`, as Kafka's Java
+ * producer chooses it (murmur2 of the key bytes, sign bit cleared, modulo
+ * partitions), so a key lands where a Kafka user expects.  Returns
+ * 0 .. partitions - 1, or -EINVAL (partitions 0 or above INT_MAX, key NULL
+ * with key_len not 0).
+ */
+FEV_API int fev_partition_for_key(const void *key, size_t key_len,
+				  uint32_t partitions);
+
 /* A sentence for any value these functions return. */
 FEV_API const char *fev_strerror(int err);
 
