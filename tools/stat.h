@@ -2,7 +2,7 @@
  * fev stat's model: snapshots of every queue of an instance, read straight
  * from the segments (read-only mappings), so they work while fevd is down.
  * Rates come from the difference of two snapshots; the age of a claim from
- * its claim_ns stamp when the library keeps one, else from how long this
+ * its hold_ns stamp when the library keeps one, else from how long this
  * process has seen the same claim (a lower bound).
  */
 #ifndef FEV_TOOLS_STAT_H
@@ -21,7 +21,7 @@ struct claim_view {
 	uint64_t pos;	   /* first position held */
 	uint32_t n;	   /* how many from pos */
 	double age_s;	   /* how long it has been held, or seen held */
-	bool age_exact;	   /* from the claim_ns stamp, not observation */
+	bool age_exact;	   /* from the hold_ns stamp, not observation */
 	bool age_known;	   /* false: seen in one snapshot only */
 	uint64_t seen_since_ns; /* CLOCK_MONOTONIC of the first sighting */
 };

@@ -70,12 +70,12 @@ static void read_comm(int32_t pid, char *buf, size_t size)
 
 /* The age of claim c, given the same attacher's claim one snapshot ago. */
 static void claim_age(struct claim_view *c, const struct claim_view *before,
-		      uint64_t claim_ns, uint64_t now)
+		      uint64_t hold_ns, uint64_t now)
 {
-	if (claim_ns != 0 && claim_ns <= now) {
-		c->age_s = (double)(now - claim_ns) / 1e9;
+	if (hold_ns != 0 && hold_ns <= now) {
+		c->age_s = (double)(now - hold_ns) / 1e9;
 		c->age_exact = c->age_known = true;
-		c->seen_since_ns = claim_ns;
+		c->seen_since_ns = hold_ns;
 	} else if (before != NULL && before->present &&
 		   before->pos == c->pos) {
 		c->seen_since_ns = before->seen_since_ns;
@@ -87,7 +87,7 @@ static void claim_age(struct claim_view *c, const struct claim_view *before,
 	}
 }
 
-static void read_claim(const struct fev__claim *rec, enum claim_role role,
+static void read_claim(const struct fev__holdrec *rec, enum claim_role role,
 		       struct claim_view *c)
 {
 	/* Relaxed: a display; a torn pos/n pair only shows a moment late. */
@@ -173,7 +173,7 @@ static int read_attachers(const struct fev__map *m, struct queue_view *q,
 			  uint64_t real_now, double dt)
 {
 	const struct fev__attacher *recs = m->attachers;
-	uint64_t claim_ns;
+	uint64_t hold_ns;
 
 	q->att = calloc(m->geo.attacher_max, sizeof(*q->att));
 	if (q->att == NULL)
@@ -190,15 +190,15 @@ static int read_attachers(const struct fev__map *m, struct queue_view *q,
 		read_attacher(&recs[i], i, state, v);
 		b = find_att(pq, v);
 		/* Relaxed: a display value (0: no zero-copy claim). */
-		claim_ns = atomic_load_explicit(&recs[i].claim_ns,
+		hold_ns = atomic_load_explicit(&recs[i].hold_ns,
 						memory_order_relaxed);
-		/* claim_ns is CLOCK_REALTIME: make it our monotonic time. */
-		if (claim_ns != 0)
-			claim_ns = claim_ns <= real_now ?
-					   now - (real_now - claim_ns) :
+		/* hold_ns is CLOCK_REALTIME: make it our monotonic time. */
+		if (hold_ns != 0)
+			hold_ns = hold_ns <= real_now ?
+					   now - (real_now - hold_ns) :
 					   0;
-		claim_age(&v->prod, b ? &b->prod : NULL, claim_ns, now);
-		claim_age(&v->cons, b ? &b->cons : NULL, claim_ns, now);
+		claim_age(&v->prod, b ? &b->prod : NULL, hold_ns, now);
+		claim_age(&v->cons, b ? &b->cons : NULL, hold_ns, now);
 		v->enq_rate = b && dt > 0 ? rate(v->enqueued, b->enqueued, dt) :
 					    -1;
 		v->deq_rate = b && dt > 0 ? rate(v->dequeued, b->dequeued, dt) :

@@ -25,7 +25,7 @@
  * again each tick, or each second when it has to search /proc.
  *
  * A process that is alive but stopped (SIGSTOP, a debugger) is never
- * repaired: its claims stay, and a claim held longer than stall_ms is
+ * repaired: its hold records stay, and positions held longer than stall_ms are
  * reported once as a stall, with the queue, pid, positions and age.
  *
  * A record can be freed and reused by another process between two reads of
@@ -37,7 +37,7 @@
  * Repair is linear and bounded: the scan of a queue first classifies every
  * record (a watch asks the kernel once per scan, whatever the number of
  * records its process holds), then repairs the dead ones in one pass (one
- * snapshot of the live claims, repair.h), spending at most
+ * snapshot of the live hold records, repair.h), spending at most
  * REPAIR_BUDGET_NS on the queue before the loop moves on to the next queue
  * and the control socket.  The next scan resumes where it stopped.
  */
@@ -297,7 +297,7 @@ static void repair(struct fevd *d, struct fevd_queue *q,
 	} else if (rc == -EAGAIN) {
 		if (!t->pending_logged)
 			fevd_info("queue '%s': repair of pid %d, record %u "
-				  "waits: %u positions named by live claims",
+				  "waits: %u positions named by live holders",
 				  q->name, pid, idx, res.pending);
 		t->pending_logged = true;
 	} else if (!t->failed_logged) {
@@ -322,7 +322,7 @@ static const char *proc_state_word(int32_t pid)
 
 static void check_stall(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 			const struct fevd_watch *w, int role,
-			const struct fev__claim *c, uint64_t now)
+			const struct fev__holdrec *c, uint64_t now)
 {
 	int32_t pid = w->pid;
 	struct fevd_att_track *t = &q->track[idx];
@@ -331,24 +331,24 @@ static void check_stall(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 	uint64_t pos = atomic_load_explicit(&c->pos, memory_order_relaxed);
 	uint64_t age;
 
-	if (n == 0 || pos != t->claim_pos[role] || n != t->claim_n[role]) {
+	if (n == 0 || pos != t->hold_pos[role] || n != t->hold_n[role]) {
 		if (t->stalled[role])
 			fevd_info("queue '%s': stall of pid %d cleared",
 				  q->name, pid);
-		t->claim_pos[role] = pos;
-		t->claim_n[role] = n;
-		t->claim_seen_ns[role] = now;
+		t->hold_pos[role] = pos;
+		t->hold_n[role] = n;
+		t->hold_seen_ns[role] = now;
 		t->stalled[role] = false;
 		return;
 	}
-	age = now - t->claim_seen_ns[role];
+	age = now - t->hold_seen_ns[role];
 	if (t->stalled[role] || age < d->stall_ns)
 		return;
 	t->stalled[role] = true;
 	atomic_fetch_add_explicit(&q->stalls, 1, memory_order_relaxed);
 	d->stalls++;
-	fevd_warn("stall: queue '%s': pid %d (%s) has held a %s claim on "
-		  "positions %llu..%llu for %.3f s",
+	fevd_warn("stall: queue '%s': pid %d (%s) has held %s positions "
+		  "%llu..%llu for %.3f s",
 		  q->name, pid, proc_state_word(w->local_pid),
 		  role == 0 ? "producer" : "consumer",
 		  (unsigned long long)pos, (unsigned long long)(pos + n - 1),
@@ -374,10 +374,10 @@ static bool scan_record(struct fevd *d, struct fevd_queue *q, uint32_t idx,
 	t->dead = false;
 	if (state == FEV__ATT_REPAIRING)
 		return true;
-	if ((state & FEV__ATT_CLAIMING) && fev__attacher_reclaim_abandoned(a)) {
+	if ((state & FEV__ATT_ATTACHING) && fev__attacher_free_abandoned(a)) {
 		fevd_notice("queue '%s': freed record %u of pid %d, which "
 			    "died while attaching",
-			    q->name, idx, FEV__ATT_CLAIMING_PID(state));
+			    q->name, idx, FEV__ATT_ATTACHING_PID(state));
 		return false;
 	}
 	if (state != FEV__ATT_ACTIVE) {
@@ -422,11 +422,11 @@ static bool found_dead(void *arg, uint32_t idx, const struct fev__attacher *a)
 }
 
 /*
- * Repair the n records the scan of q found, in one pass (one snapshot of
- * the live claims), until REPAIR_BUDGET_NS is spent: the loop must go back
- * to the control socket and the other queues.  What is left waits for the
- * next scan, which starts where this one stopped (the rotor), so a record
- * that stays pending cannot starve the others.
+ * Repair the n records the scan of q found, in one pass (one snapshot of the
+ * live hold records), until REPAIR_BUDGET_NS is spent: the loop must go back to
+ * the control socket and the other queues.  What is left waits for the next
+ * scan, which starts where this one stopped (the rotor), so a record that stays
+ * pending cannot starve the others.
  */
 static void repair_queue(struct fevd *d, struct fevd_queue *q,
 			 const uint32_t *todo, uint32_t n)

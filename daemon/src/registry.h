@@ -29,13 +29,13 @@
 struct fevd_att_track {
 	int32_t pid;
 	uint64_t start_time;
-	uint64_t claim_pos[2]; /* [0] producer claim, [1] consumer claim */
-	uint32_t claim_n[2];
-	uint64_t claim_seen_ns[2]; /* CLOCK_MONOTONIC when first seen */
+	uint64_t hold_pos[2]; /* hold records: [0] prod, [1] cons */
+	uint32_t hold_n[2];
+	uint64_t hold_seen_ns[2]; /* CLOCK_MONOTONIC when first seen */
 	bool stalled[2];
 	bool pending_logged;
 	bool failed_logged;
-	bool dead; /* this scan found its owner dead: not a live claim */
+	bool dead; /* this scan found its owner dead: not a live hold record */
 };
 
 enum fevd_origin {

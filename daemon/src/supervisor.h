@@ -27,7 +27,7 @@ struct fevd_options {
 	bool handle_signals; /* signalfd for HUP/TERM/INT (the binary) */
 	bool notify;         /* sd_notify READY=1 etc. */
 	unsigned tick_ms;    /* liveness scan period; 0: 10 ms */
-	unsigned stall_ms;   /* a claim held this long is a stall; 0: 1000 */
+	unsigned stall_ms;   /* positions held this long: a stall; 0: 1000 */
 };
 
 /*

@@ -28,15 +28,15 @@ struct fev_queue {
 	uint32_t spin_ns;
 	uint32_t fork_gen; /* fev__fork_generation() at open (fork.h) */
 	bool asymmetric_fence; /* see wait.h */
-	bool claim_stamped;    /* our record's claim_ns is not 0 */
+	bool hold_stamped;    /* our record's hold_ns is not 0 */
 	/* Repair retired our record (we were taken for dead): it may be
 	 * another handle's now, so we never write it again (-ESTALE). */
 	bool orphaned;
 	/* What we wrote in our record, to know it is still ours. */
 	uint64_t attach_ns;
 	int32_t attach_pid;
-	/* Where an orphaned handle's holders write their claims instead. */
-	struct fev__claim orphan_claims[2];
+	/* Where an orphaned handle's holders write instead of its record. */
+	struct fev__holdrec orphan_holdrecs[2];
 	struct fev__clock clock;
 	struct fev__holder prod, cons;
 	/* The event fev_recv() could not hand over (buffer too small). */
@@ -106,7 +106,7 @@ static int attach_record(fev_queue *q)
 		/* Acquire on success: the previous owner's frees are done. */
 		if (!atomic_compare_exchange_strong_explicit(
 			    &a->state, &expect,
-			    FEV__ATT_CLAIMING | (uint32_t)me.pid,
+			    FEV__ATT_ATTACHING | (uint32_t)me.pid,
 			    memory_order_acquire, memory_order_relaxed))
 			continue;
 		a->roles = q->roles;
@@ -117,7 +117,7 @@ static int attach_record(fev_queue *q)
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
 		atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
 		zero_counters(a);
-		counter_set(&a->claim_ns, 0);
+		counter_set(&a->hold_ns, 0);
 		/* R6: the record is filled in; pairs with A6 in readers. */
 		atomic_store_explicit(&a->state, FEV__ATT_ACTIVE,
 				      memory_order_release);
@@ -200,7 +200,7 @@ void fev_close(fev_queue *q)
 	 * inherited the handle across fork()): only our copies go. */
 	if (q->orphaned || inherited(q))
 		goto unmap;
-	/* Positions still held stay claimed: the supervisor repairs them as
+	/* Positions still held stay named: the supervisor repairs them as
 	 * it would for a dead process (the record goes to REPAIRING). */
 	fev__stats_retire_begin(&q->map.seg->fabric);
 	/* The record's counters are ours (counter_set): fold them. */
@@ -368,18 +368,18 @@ static void wake(fev_queue *q, struct fev__waitword *w)
 }
 
 /*
- * A claim starts from idle: zero-copy calls stamp when (the caller may hold
+ * Holding starts from idle: zero-copy calls stamp when (the caller may hold
  * the slot for long, and fev stat shows for how long); copying calls hold it
  * for one copy and only clear a stamp left by an earlier zero-copy call.
  */
-static void note_claim_start(fev_queue *q, const struct fev__holder *h,
+static void note_hold_start(fev_queue *q, const struct fev__holder *h,
 			     bool zero_copy)
 {
-	if (h->held != 0 || (!zero_copy && !q->claim_stamped))
+	if (h->held != 0 || (!zero_copy && !q->hold_stamped))
 		return; /* copying calls store nothing when there is no stamp */
-	counter_set(&q->me->claim_ns,
+	counter_set(&q->me->hold_ns,
 		    zero_copy ? fev__clock_realtime_ns(&q->clock) : 0);
-	q->claim_stamped = zero_copy;
+	q->hold_stamped = zero_copy;
 }
 
 /*
@@ -431,7 +431,7 @@ static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 
 		if (deleted(q))
 			return -EIDRM;
-		note_claim_start(q, &q->prod, zero_copy);
+		note_hold_start(q, &q->prod, zero_copy);
 		k = fev__ring_reserve(&q->map.ring, &q->prod, want, pos);
 		if (k > 0)
 			return (int)k;
@@ -476,8 +476,8 @@ static int lost_to_repair(fev_queue *q)
 	    __atomic_load_n(&a->pid, __ATOMIC_RELAXED) != q->attach_pid ||
 	    __atomic_load_n(&a->attach_ns, __ATOMIC_RELAXED) != q->attach_ns) {
 		q->orphaned = true;
-		q->prod.rec = &q->orphan_claims[0];
-		q->cons.rec = &q->orphan_claims[1];
+		q->prod.rec = &q->orphan_holdrecs[0];
+		q->cons.rec = &q->orphan_holdrecs[1];
 	}
 	return -ESTALE;
 }
@@ -486,7 +486,7 @@ static int lost_to_repair(fev_queue *q)
  * Commit reserved position pos.  False when repair took it first (this
  * handle was taken for dead, C1/T1 in ring.h): nothing is published, and
  * the position is no longer ours, so it is dropped from the holder alone
- * (the claim record may not be ours any more either).
+ * (the hold record may not be ours any more either).
  */
 static bool commit_one(fev_queue *q, uint64_t pos, uint32_t len,
 		       uint64_t ts)
@@ -732,7 +732,7 @@ static int consume(fev_queue *q, fev_event *evs, size_t max,
 
 		if (deleted(q))
 			return -EIDRM;
-		note_claim_start(q, &q->cons, zero_copy);
+		note_hold_start(q, &q->cons, zero_copy);
 		k = fev__ring_acquire(&q->map.ring, &q->cons,
 				      max > UINT32_MAX ? UINT32_MAX :
 							 (uint32_t)max,

@@ -1,15 +1,15 @@
 /*
  * The ring positions one handle holds in one role, tracked exactly in the
- * handle's private memory, and the claim record (layout.h) that names them
+ * handle's private memory, and the hold record (layout.h) that names them
  * to a supervisor.
  *
  * Positions are taken in increasing order and given back in any order.  A
- * live claim that names a dead peer's position keeps that position from
- * being repaired (repair.c), so the claim [lo, hi) must cover every held
+ * live hold record that names a dead peer's position keeps that position from
+ * being repaired (repair.c), so the hold record [lo, hi) must cover every held
  * position and as little else as it can: lo is always the lowest position
  * still held and hi one past the highest.  A handle holds positions of one
  * lap at most (a held position's slot is not free for the next lap), so
- * hi - lo never exceeds the ring's capacity and always fits the claim's
+ * hi - lo never exceeds the ring's capacity and always fits the hold record's
  * 32-bit length.
  *
  * The held set is a FIFO of runs: 64-aligned windows of 64 bits each, in
@@ -43,7 +43,7 @@ struct fev__hold_run {
  * repair.c declares one on the stack for the single position it takes.
  */
 struct fev__holder {
-	struct fev__claim *rec;
+	struct fev__holdrec *rec;
 	uint32_t held;                  /* positions held */
 	uint32_t first, count;          /* runs in use, from first (mod size) */
 	uint32_t size;                  /* heap runs; 0 while inline */
@@ -118,11 +118,11 @@ static inline uint64_t fev__holder_hi(struct fev__holder *h)
 }
 
 /*
- * The claim's length.  Never more than the capacity for positions the ring
- * handed out; a forged cursor could make it more, and then the claim
+ * The hold record's length.  Never more than the capacity for positions the
+ * ring handed out; a forged cursor could make it more, and then the hold record
  * saturates instead of wrapping to a short range.
  */
-static inline uint32_t fev__claim_len(uint64_t lo, uint64_t hi)
+static inline uint32_t fev__holdrec_len(uint64_t lo, uint64_t hi)
 {
 	uint64_t n = hi - lo;
 
@@ -145,7 +145,7 @@ static inline void fev__holder_intent(struct fev__holder *h, uint64_t pos,
 	}
 	/* Relaxed: published by the release CAS that follows (R0). */
 	atomic_store_explicit(&h->rec->pos, lo, memory_order_relaxed);
-	atomic_store_explicit(&h->rec->n, fev__claim_len(lo, hi),
+	atomic_store_explicit(&h->rec->n, fev__holdrec_len(lo, hi),
 			      memory_order_relaxed);
 }
 
@@ -159,7 +159,7 @@ static inline void fev__holder_abandon(struct fev__holder *h)
 		return;
 	}
 	atomic_store_explicit(&h->rec->n,
-			      fev__claim_len(fev__holder_lo(h),
+			      fev__holdrec_len(fev__holder_lo(h),
 					     fev__holder_hi(h)),
 			      memory_order_relaxed);
 }
@@ -247,7 +247,7 @@ static inline bool fev__holder_holds(struct fev__holder *h, uint64_t pos)
 
 /*
  * Drop whichever of [pos, pos + n) are held, from the private set only: the
- * claim record still names them (see fev__holder_done()).
+ * hold record still names them (see fev__holder_done()).
  */
 static inline void fev__holder_drop(struct fev__holder *h, uint64_t pos,
 				    uint32_t n)
@@ -295,7 +295,7 @@ static inline void fev__holder_drop(struct fev__holder *h, uint64_t pos,
 }
 
 /*
- * [pos, pos + n) were committed or released: clear the claim when nothing
+ * [pos, pos + n) were committed or released: clear the hold record when nothing
  * is left, else make it name the lowest to the highest position still held.
  */
 static inline void fev__holder_done(struct fev__holder *h, uint64_t pos,
@@ -305,7 +305,7 @@ static inline void fev__holder_done(struct fev__holder *h, uint64_t pos,
 
 	fev__holder_drop(h, pos, n);
 	if (h->held == 0) {
-		/* R3: orders our slot stores before the claim disappears. */
+		/* R3: orders our slot stores before the hold record goes. */
 		atomic_store_explicit(&h->rec->n, 0, memory_order_release);
 		return;
 	}
@@ -318,7 +318,7 @@ static inline void fev__holder_done(struct fev__holder *h, uint64_t pos,
 	 */
 	atomic_store_explicit(&h->rec->pos, lo, memory_order_release);
 	atomic_store_explicit(&h->rec->n,
-			      fev__claim_len(lo, fev__holder_hi(h)),
+			      fev__holdrec_len(lo, fev__holder_hi(h)),
 			      memory_order_release);
 }
 

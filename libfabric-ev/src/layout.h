@@ -129,17 +129,17 @@ static_assert(sizeof(struct fev__waitword) == FEV__LINE, "wait line");
 #define FEV__WAIT_ONE_SLEEPER (UINT64_C(1) << 32)
 
 /*
- * A claim names the ring positions [pos, pos + n) that an attacher holds or
- * is about to take.  It is written before the CAS that takes them and cleared
- * once every position in it is committed or released, so a supervisor can
- * tell what a dead process left behind.
+ * A hold record names the ring positions [pos, pos + n) that an attacher holds
+ * or is about to take.  It is written before the CAS that takes them and
+ * cleared once every position in it is committed or released, so a supervisor
+ * can tell what a dead process left behind.
  */
-struct fev__claim {
+struct fev__holdrec {
 	_Atomic uint64_t pos;
-	_Atomic uint32_t n; /* 0: no claim */
+	_Atomic uint32_t n; /* 0: holds nothing */
 	uint32_t reserved;
 };
-static_assert(sizeof(struct fev__claim) == 16, "claim record");
+static_assert(sizeof(struct fev__holdrec) == 16, "hold record");
 
 enum fev__att_state {
 	FEV__ATT_FREE = 0,
@@ -159,17 +159,17 @@ struct fev__attacher {
 	uint32_t reserved0;
 	uint64_t start_time; /* /proc/PID/stat field 22, against pid reuse */
 	uint64_t attach_ns;  /* CLOCK_REALTIME */
-	struct fev__claim prod;
-	struct fev__claim cons;
+	struct fev__holdrec prod;
+	struct fev__holdrec cons;
 	_Atomic uint64_t enqueued;
 	_Atomic uint64_t dequeued;
 	_Atomic uint64_t dropped;
 	_Atomic uint64_t full_waits;
 	_Atomic uint64_t sleeps;
 	_Atomic uint64_t wakes;
-	/* CLOCK_REALTIME when a zero-copy call took a claim from idle;
-	 * 0 after a copying call (its claim lasts one copy). */
-	_Atomic uint64_t claim_ns;
+	/* CLOCK_REALTIME when a zero-copy call started to hold positions
+	 * from idle; 0 after a copying call (it holds them for one copy). */
+	_Atomic uint64_t hold_ns;
 	/* Inode of the owner's pid namespace (/proc/self/ns/pid), which
 	 * says what pid means; 0: unknown, never repaired (proc.h). */
 	uint64_t pidns;
@@ -180,12 +180,12 @@ static_assert(offsetof(struct fev__attacher, enqueued) == 64, "ABI");
 static_assert(offsetof(struct fev__attacher, pidns) == 120, "ABI");
 
 /*
- * While its owner fills a record in, state is FEV__ATT_CLAIMING | its pid,
+ * While its owner fills a record in, state is FEV__ATT_ATTACHING | its pid,
  * taken in one CAS from FREE: a supervisor can then free the record of an
  * owner that died right there.
  */
-#define FEV__ATT_CLAIMING 0x80000000u
-#define FEV__ATT_CLAIMING_PID(state) ((int32_t)((state) & 0x7fffffffu))
+#define FEV__ATT_ATTACHING 0x80000000u
+#define FEV__ATT_ATTACHING_PID(state) ((int32_t)((state) & 0x7fffffffu))
 
 /* Slot flags; FEV_REDELIVERED (public) is bit 0. */
 #define FEV__SLOT_TOMBSTONE 0x100u

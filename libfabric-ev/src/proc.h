@@ -60,7 +60,7 @@ enum fev__life fev__process_life(const struct fev__identity *id,
 /*
  * The same rule without searching /proc: a record from another pid
  * namespace is unchecked.  For loops over every record (repair's snapshot
- * of live claims), where "not dead" is all that counts and a search per
+ * of live hold records), where "not dead" is all that counts and a search per
  * record would make a pass cost records x processes.
  */
 enum fev__life fev__process_life_quick(const struct fev__identity *id);

@@ -5,7 +5,7 @@
  * taking a position and committing it, as a consumer between acquiring an
  * event and releasing it.  Either stalls everyone behind it: consumers wait
  * forever at an uncommitted position, producers wait forever for a slot
- * that is never released.  Its claim records (written before every CAS,
+ * that is never released.  Its hold records (written before every CAS,
  * cleared after commit/release) name the positions it may hold:
  *
  *   producer position p, head > p, slot seq == p    never committed:
@@ -19,20 +19,20 @@
  *       position is this very slot (head == p + capacity), re-committed in
  *       place as position p + capacity.  Then slot p is released.
  *
- * A claim names positions before the CAS that takes them, so a stale claim
- * may name a position that a live attacher took instead.  A position is
- * therefore repaired only when no live attacher's claim names it; otherwise
- * it is pending and the caller tries again later.  Cursors are read before
- * the claims (A0 pairs with R0 in ring.h: whoever moved the cursor past p
- * published its claim first), so a live owner of p is always seen.
+ * A hold record names positions before the CAS that takes them, so a stale hold
+ * record may name a position that a live attacher took instead.  A position is
+ * therefore repaired only when no live attacher's hold record names it;
+ * otherwise it is pending and the caller tries again later.  Cursors are read
+ * before the hold records (A0 pairs with R0 in ring.h: whoever moved the cursor
+ * past p published its hold record first), so a live owner of p is always seen.
  *
- * The repairer takes positions through the dead record's own claim
+ * The repairer takes positions through the dead record's own hold record
  * records, so a repairer that dies mid-repair leaves a record the next one
  * can finish: at worst an event is delivered once more, never lost.
  *
  * What it does not do: decide that a process is dead (the caller does, with
  * fev__attacher_alive() or a pidfd), or repair a process that is merely
- * stopped: its claims stay, and fev stat shows the stall.
+ * stopped: its hold records stay, and fev stat shows the stall.
  */
 #include "repair.h"
 
@@ -75,18 +75,18 @@ bool fev__attacher_alive(const struct fev__attacher *a)
 
 	/* Unchecked counts as alive: that only delays a repair, never
 	 * wrongs a live claim.  No /proc search: fevd maps foreign records
-	 * and repairs them once dead, which ends their claims. */
+	 * and repairs them once dead, which ends their hold records. */
 	return owner_identity(a, &id) &&
 	       fev__process_life_quick(&id) != FEV__LIFE_DEAD;
 }
 
-bool fev__attacher_reclaim_abandoned(struct fev__attacher *a)
+bool fev__attacher_free_abandoned(struct fev__attacher *a)
 {
 	/* Relaxed: the CAS below decides; nothing else is read. */
 	uint32_t state = atomic_load_explicit(&a->state, memory_order_relaxed);
 
-	if (!(state & FEV__ATT_CLAIMING) ||
-	    fev__local_pid_life(FEV__ATT_CLAIMING_PID(state), 0) !=
+	if (!(state & FEV__ATT_ATTACHING) ||
+	    fev__local_pid_life(FEV__ATT_ATTACHING_PID(state), 0) !=
 		    FEV__LIFE_DEAD)
 		return false;
 	/* Release: pairs with the CAS in attach, like R6'. */
@@ -95,10 +95,10 @@ bool fev__attacher_reclaim_abandoned(struct fev__attacher *a)
 		memory_order_relaxed);
 }
 
-/* A claim's positions [lo, hi); a forged length past 2^64 is cut there. */
-static struct fev__repair_range claim_range(const struct fev__claim *c)
+/* A hold record's positions [lo, hi); a forged length past 2^64 is cut. */
+static struct fev__repair_range holdrec_range(const struct fev__holdrec *c)
 {
-	/* A3: pairs with R3 in fev__holder_done(): a cleared claim's slot
+	/* A3: pairs with R3 in fev__holder_done(): a cleared hold record's slot
 	 * stores are visible. */
 	uint32_t n = atomic_load_explicit(&c->n, memory_order_acquire);
 	uint64_t lo = atomic_load_explicit(&c->pos, memory_order_relaxed);
@@ -107,9 +107,9 @@ static struct fev__repair_range claim_range(const struct fev__claim *c)
 	return (struct fev__repair_range){ lo, hi < lo ? UINT64_MAX : hi };
 }
 
-static void add_live(struct fev__repair_pass *p, const struct fev__claim *c)
+static void add_live(struct fev__repair_pass *p, const struct fev__holdrec *c)
 {
-	struct fev__repair_range r = claim_range(c);
+	struct fev__repair_range r = holdrec_range(c);
 
 	if (r.hi > r.lo)
 		p->live[p->nlive++] = r;
@@ -148,9 +148,10 @@ int fev__repair_pass_begin(struct fev__repair_pass *p, struct fev__map *m,
 	p->live = malloc(2 * (size_t)m->geo.attacher_max * sizeof(p->live[0]));
 	if (p->live == NULL)
 		return -ENOMEM;
-	/* A0: pairs with R0 in ring.h.  Cursors before claims: whoever moved
-	 * a cursor past a position published its claim first, so the
-	 * snapshot below holds every live owner of a position below them.
+	/* A0: pairs with R0 in ring.h.  Cursors before hold records:
+	 * whoever moved a cursor past a position published its hold record
+	 * first, so the snapshot below holds every live owner of a
+	 * position below them.
 	 * The caller decided who is dead before this: a dead process took
 	 * all its positions before these loads, so below the cursors too. */
 	p->head = atomic_load_explicit(&m->ring.head->pos,
@@ -161,7 +162,7 @@ int fev__repair_pass_begin(struct fev__repair_pass *p, struct fev__map *m,
 		const struct fev__attacher *a = &m->attachers[i];
 
 		/* A6: pairs with R6 in attach.  Not ACTIVE: free, being
-		 * claimed (no claims yet) or dead (REPAIRING). */
+		 * attached (no hold records yet) or dead (REPAIRING). */
 		if (atomic_load_explicit(&a->state, memory_order_acquire) !=
 			    FEV__ATT_ACTIVE ||
 		    dead(arg, i, a))
@@ -173,7 +174,7 @@ int fev__repair_pass_begin(struct fev__repair_pass *p, struct fev__map *m,
 	return 0;
 }
 
-/* Is pos named by a live claim?  O(log n) over the merged ranges. */
+/* Is pos named by a live hold record?  O(log n) over the merged ranges. */
 static bool named_by_live(const struct fev__repair_pass *p, uint64_t pos)
 {
 	uint32_t lo = 0, hi = p->nlive;
@@ -248,17 +249,17 @@ static void finish_in_place(struct fev__map *m, uint64_t p,
 }
 
 static uint32_t repair_producer(const struct fev__repair_pass *ps,
-				struct fev__repair_range claim,
+				struct fev__repair_range held,
 				struct fev__repair_result *res)
 {
 	struct fev__map *m = ps->m;
 	uint64_t head = ps->head;
 	uint32_t pending = 0;
 
-	/* A held position is never a lap behind the cursor: a claim that
+	/* A held position is never a lap behind the cursor: a hold record that
 	 * reaches further is forged, and must not cost a loop over it. */
-	for (uint64_t p = lowest_holdable(claim.lo, head, m->geo.capacity);
-	     p < claim.hi && p < head; p++) {
+	for (uint64_t p = lowest_holdable(held.lo, head, m->geo.capacity);
+	     p < held.hi && p < head; p++) {
 		uint64_t seq = slot_seq(&m->ring, p);
 
 		if (seq != p && seq != p - m->geo.capacity + 1 &&
@@ -335,15 +336,15 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 /* Positions [lo, hi) a dead consumer may hold. */
 static uint32_t repair_consumer(const struct fev__repair_pass *ps,
 				struct fev__attacher *a,
-				struct fev__repair_range claim,
+				struct fev__repair_range held,
 				struct fev__repair_result *res)
 {
 	struct fev__map *m = ps->m;
 	uint64_t tail = ps->tail;
 	uint32_t pending = 0;
 
-	for (uint64_t p = lowest_holdable(claim.lo, tail, m->geo.capacity);
-	     p < claim.hi && p < tail; p++) {
+	for (uint64_t p = lowest_holdable(held.lo, tail, m->geo.capacity);
+	     p < held.hi && p < tail; p++) {
 		int rc;
 
 		if (slot_seq(&m->ring, p) != p + 1)
@@ -390,19 +391,19 @@ int fev__repair_pass_record(struct fev__repair_pass *p, uint32_t idx,
 	if (idx >= m->geo.attacher_max)
 		return -EINVAL;
 	a = &m->attachers[idx];
-	/* Acquire: the dead owner's record and claims are visible. */
+	/* Acquire: the dead owner's record and hold records are visible. */
 	if (!atomic_compare_exchange_strong_explicit(
 		    &a->state, &state, FEV__ATT_REPAIRING,
 		    memory_order_acquire, memory_order_acquire) &&
 	    state != FEV__ATT_REPAIRING)
-		return 0; /* free, or being claimed: nothing to repair */
+		return 0; /* free, or being attached: nothing to repair */
 	p->woke = false;
-	pending = repair_producer(p, claim_range(&a->prod), &pass);
-	/* The consumer side re-queues through the producer claim record:
+	pending = repair_producer(p, holdrec_range(&a->prod), &pass);
+	/* The consumer side re-queues through the producer hold record:
 	 * only once the producer side is settled. */
 	if (pending == 0) {
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
-		pending = repair_consumer(p, a, claim_range(&a->cons), &pass);
+		pending = repair_consumer(p, a, holdrec_range(&a->cons), &pass);
 	}
 	if (res != NULL) {
 		res->tombstoned += pass.tombstoned;

@@ -32,17 +32,17 @@ enum fev__life fev__attacher_life(const struct fev__attacher *a,
 bool fev__attacher_alive(const struct fev__attacher *a);
 
 /*
- * Free a record whose owner died while filling it in (state CLAIMING | pid,
+ * Free a record whose owner died while filling it in (state ATTACHING | pid,
  * that pid gone).  True when it was freed.
  */
-bool fev__attacher_reclaim_abandoned(struct fev__attacher *a);
+bool fev__attacher_free_abandoned(struct fev__attacher *a);
 
 /*
  * Repair record idx of a writable mapping whose owner is dead: tombstone the
  * positions it reserved and never committed, deliver again (flagged
  * FEV_REDELIVERED) the events it acquired and never released, wake
  * sleepers, and free the record.  A position named by a live attacher's
- * claim is left for a later pass.  0 when the record is freed, -EAGAIN
+ * hold record is left for a later pass.  0 when the record is freed, -EAGAIN
  * when something is pending (call again later), other -errno on error.
  * One record, its own pass: a caller repairing many uses the pass below.
  */
@@ -55,16 +55,16 @@ struct fev__repair_range {
 };
 
 /*
- * One repair pass over a queue: the cursors and the claims of every live
+ * One repair pass over a queue: the cursors and the hold records of every live
  * attacher are read once, then any number of dead records are repaired
- * against them, each position looked up in O(log live claims).  So a pass
+ * against them, each position looked up in O(log live hold records).  So a pass
  * costs the records it reads plus the positions the dead held, never
  * records x records.  Decide who is dead before fev__repair_pass_begin()
  * (see there); a record that dies during the pass waits for the next one.
  */
 struct fev__repair_pass {
 	struct fev__map *m;
-	uint64_t head, tail; /* read before the claims (A0) */
+	uint64_t head, tail; /* read before the hold records (A0) */
 	struct fev__repair_range *live; /* sorted by lo, disjoint */
 	uint32_t nlive;
 	bool woke; /* sleepers woken since the last repair */
@@ -75,7 +75,7 @@ typedef bool fev__repair_dead_fn(void *arg, uint32_t idx,
 				 const struct fev__attacher *a);
 
 /*
- * Read the cursors, then the claims of every ACTIVE record dead() calls
+ * Read the cursors, then the hold records of every ACTIVE record dead() calls
  * alive.  0, -EINVAL (read-only mapping) or -ENOMEM.  End it with
  * fev__repair_pass_end().
  */

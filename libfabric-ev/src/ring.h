@@ -15,22 +15,22 @@
  * one CAS: a slot seen ready stays ready until someone owns its position,
  * and owning a position needs the CAS we are about to make.
  *
- * Crash repair: before every CAS the taker names the positions in its claim
- * record (struct fev__claim, in its own attacher line); the CAS is a release
- * so that anyone who sees the cursor past a position also sees the claim of
- * whoever took it.  A supervisor uses this to tell a dead process's
+ * Crash repair: before every CAS the taker names the positions in its hold
+ * record (struct fev__holdrec, in its own attacher line); the CAS is a release
+ * so that anyone who sees the cursor past a position also sees the hold record
+ * of whoever took it.  A supervisor uses this to tell a dead process's
  * positions from live ones (see repair.c).
  *
  * What it guarantees: each committed position is acquired by exactly one
  * consumer; FIFO by position; no allocation, no syscall, no global state.
- * What it does not: progress when a process dies mid-claim (the supervisor
+ * What it does not: progress when a process dies mid-take (the supervisor
  * repairs that), fairness between producers.
  *
  * Synchronisation table (every acquire/release names its partner):
  *   R0  cursor CAS (release)          pairs with A0 in the repair scan
  *   R1  commit: seq = pos + 1         pairs with A2 in fev__ring_acquire()
  *   R2  release: seq = pos + cap      pairs with A1 in fev__ring_reserve()
- *   R3  claim cleared (release)       pairs with A3 in the repair scan
+ *   R3  hold record cleared (release) pairs with A3 in the repair scan
  *   C1  commit CAS seq pos -> pos + 1 against T1, repair's tombstone CAS
  *       seq pos -> pos - capacity: one RMW word, exactly one wins; the
  *       loser's commit fails (-ESTALE) or its tombstone is skipped
@@ -149,7 +149,7 @@ static inline uint32_t fev__ring_take(struct fev__cursor *c,
 			continue;
 		}
 		fev__holder_intent(h, pos, k);
-		/* R0: publishes the claim record written just above. */
+		/* R0: publishes the hold record written just above. */
 		if (atomic_compare_exchange_weak_explicit(
 			    &c->pos, &pos, pos + k, memory_order_release,
 			    memory_order_relaxed)) {

@@ -131,9 +131,9 @@ static int main_thread_exits(void *arg)
 	pthread_exit(NULL); /* the process lives on in t */
 }
 
-/* A record forged for a dead process whose stale claim names pos, in
+/* A record forged for a dead process whose stale hold record names pos, in
  * pid namespace pidns (0: unknown). */
-static void forge_dead_claim_in(struct fev__map *m, uint64_t pos,
+static void forge_dead_holdrec_in(struct fev__map *m, uint64_t pos,
 				uint64_t pidns)
 {
 	pid_t dead = fork();
@@ -147,7 +147,7 @@ static void forge_dead_claim_in(struct fev__map *m, uint64_t pos,
 		uint32_t free_state = FEV__ATT_FREE;
 
 		if (!atomic_compare_exchange_strong(&a->state, &free_state,
-						    FEV__ATT_CLAIMING | dead))
+						    FEV__ATT_ATTACHING | dead))
 			continue;
 		a->pid = dead;
 		a->start_time = 1;
@@ -161,22 +161,22 @@ static void forge_dead_claim_in(struct fev__map *m, uint64_t pos,
 	fail_msg("no free attacher record to forge");
 }
 
-static void forge_dead_claim(struct fev__map *m, uint64_t pos)
+static void forge_dead_holdrec(struct fev__map *m, uint64_t pos)
 {
 	struct fev__identity me;
 
 	fev__identity_self(&me);
-	forge_dead_claim_in(m, pos, me.pidns);
+	forge_dead_holdrec_in(m, pos, me.pidns);
 }
 
-static uint64_t claim_of(const struct fev__map *m, pid_t pid)
+static uint64_t holdrec_of(const struct fev__map *m, pid_t pid)
 {
 	for (uint32_t i = 0; i < m->geo.attacher_max; i++)
 		if (atomic_load(&m->attachers[i].state) == FEV__ATT_ACTIVE &&
 		    m->attachers[i].pid == pid &&
 		    atomic_load(&m->attachers[i].prod.n) != 0)
 			return atomic_load(&m->attachers[i].prod.pos);
-	fail_msg("pid %d holds no producer claim", pid);
+	fail_msg("pid %d holds no producer hold record", pid);
 	return 0;
 }
 
@@ -210,9 +210,9 @@ static void test_producer_whose_main_thread_exited_is_not_repaired(
 	assert_int_equal(read_byte(l.ready[0]), 'R');
 	wait_for_zombie_leader(pid);
 	assert_int_equal(fev__map_open(c->h.instance, "q", true, &m), 0);
-	/* A dead record's stale claim names the live producer's position:
+	/* A dead record's stale hold record names the live producer's position:
 	 * repairing it must see that the position is held by the living. */
-	forge_dead_claim(&m, claim_of(&m, pid));
+	forge_dead_holdrec(&m, holdrec_of(&m, pid));
 	let_fevd_look(c);
 	assert_int_equal(stats(c).tombstoned, 0);
 	write_byte(l.go[1], 'G');
@@ -249,7 +249,7 @@ static void test_record_fevd_cannot_check_is_reported_and_left_alone(
 	 * pid may be anyone's: not repaired, and said so. */
 	assert_int_equal(fev_open("q", FEV_PRODUCER, &c->o, &prod), 0);
 	assert_int_equal(fev_reserve(prod, 1, &cl, 0), 0);
-	forge_dead_claim_in(&m, cl.priv_pos + 1, 0);
+	forge_dead_holdrec_in(&m, cl.priv_pos + 1, 0);
 	assert_true(fh_log_has(&c->h, "cannot be checked from here", 2000));
 	let_fevd_look(c);
 	assert_int_equal(fh_log_count(&c->h, "repaired queue 'q'"), 0);

@@ -225,8 +225,8 @@ static void test_stopped_process_is_reported_as_stall_and_left_alone(
 
 	kill(pid, SIGSTOP);
 	snprintf(want, sizeof(want),
-		 "stall: queue 'q': pid %d (stopped) has held a producer "
-		 "claim on positions 0..0 for ",
+		 "stall: queue 'q': pid %d (stopped) has held producer "
+		 "positions 0..0 for ",
 		 (int)pid);
 	if (!fh_log_has(&c->h, want, 5000))
 		fail_msg("no stall report \"%s\" in %s", want, c->h.log);

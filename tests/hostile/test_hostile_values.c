@@ -180,9 +180,9 @@ static void test_repair_never_copies_a_forged_length(void **state)
 	hq_teardown(&h);
 }
 
-/* ---- claims ------------------------------------------------------------- */
+/* ---- hold records ------------------------------------------------------- */
 
-static void test_forged_claims_cost_repair_at_most_one_lap(void **state)
+static void test_forged_hold_records_cost_repair_at_most_one_lap(void **state)
 {
 	static const struct {
 		uint64_t pos_from_head; /* added to head, wrapping */
@@ -216,7 +216,7 @@ static void test_forged_claims_cost_repair_at_most_one_lap(void **state)
 		assert_int_equal(r.redelivered, 0);
 		assert_int_equal(atomic_load(&a->state), FEV__ATT_FREE);
 		if (fevtest_now_ns() - t0 > 500 * MS)
-			fail_msg("claim %zu: repair took %.0f ms", i,
+			fail_msg("hold record %zu: repair took %.0f ms", i,
 				 (double)(fevtest_now_ns() - t0) / 1e6);
 	}
 	hq_send(&h, 42);
@@ -623,7 +623,7 @@ int main(void)
 		T(test_unknown_slot_flags_never_reach_the_consumer),
 		T(test_slot_length_is_checked_at_the_boundary_and_in_batches),
 		T(test_repair_never_copies_a_forged_length),
-		T(test_forged_claims_cost_repair_at_most_one_lap),
+		T(test_forged_hold_records_cost_repair_at_most_one_lap),
 		T(test_head_far_ahead_of_the_slots_is_a_full_queue),
 		T(test_tail_ahead_of_head_reads_as_an_empty_queue),
 		T(test_cursors_at_the_end_of_the_position_space_stay_bounded),

@@ -49,7 +49,7 @@ enum region {
 	R_CURSORS = 1 << 2,
 	R_WAIT_WORDS = 1 << 3,
 	R_ATTACHERS = 1 << 4, /* state, roles, pid, start time, counters */
-	R_CLAIMS = 1 << 5,    /* the claim records inside attacher records */
+	R_HOLDRECS = 1 << 5, /* the hold records inside attacher records */
 	R_FABRIC = 1 << 6,
 	R_HEADER = 1 << 7, /* after every role attached */
 	R_ALL_BUT_HEADER = (1 << 7) - 1,
@@ -70,10 +70,10 @@ static const struct config configs[] = {
 	  R_SLOT_HEADERS | R_PAYLOAD, 16, 40, FEV_POLICY_REJECT, 200 },
 	{ "cursors and wait words, block", R_CURSORS | R_WAIT_WORDS, 8, 16,
 	  FEV_POLICY_BLOCK, 2000 },
-	{ "attacher records and claims, drop-oldest",
-	  R_ATTACHERS | R_CLAIMS, 8, 16, FEV_POLICY_DROP_OLDEST, 300 },
-	{ "claims and slot headers, block", R_CLAIMS | R_SLOT_HEADERS, 4, 8,
-	  FEV_POLICY_BLOCK, 300 },
+	{ "attacher records and hold records, drop-oldest",
+	  R_ATTACHERS | R_HOLDRECS, 8, 16, FEV_POLICY_DROP_OLDEST, 300 },
+	{ "hold records and slot headers, block", R_HOLDRECS | R_SLOT_HEADERS,
+	  4, 8, FEV_POLICY_BLOCK, 300 },
 	{ "fabric line, block", R_FABRIC, 8, 16, FEV_POLICY_BLOCK, 500 },
 	{ "everything, drop-oldest", R_ALL_BUT_HEADER, 4, 24,
 	  FEV_POLICY_DROP_OLDEST, 500 },
@@ -577,13 +577,13 @@ static size_t pick_target(const struct fev__geometry *g, unsigned regions,
 			return pick_word(g->off_attachers +
 						 i * sizeof(struct fev__attacher),
 					 sizeof(struct fev__attacher), rng);
-		case R_CLAIMS:
+		case R_HOLDRECS:
 			i = fevtest_rand(rng) % 4;
 			return pick_word(g->off_attachers +
 						 i * sizeof(struct fev__attacher) +
 						 offsetof(struct fev__attacher,
 							  prod),
-					 2 * sizeof(struct fev__claim), rng);
+					 2 * sizeof(struct fev__holdrec), rng);
 		case R_FABRIC:
 			return pick_word(offsetof(struct fev__segment, fabric),
 					 sizeof(struct fev__fabric), rng);

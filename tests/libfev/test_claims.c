@@ -1,6 +1,6 @@
 /*
  * Held positions and what repair does around them, through the API: a
- * handle's claim names exactly what it holds (so a dead peer's position
+ * handle's hold record names exactly what it holds (so a dead peer's position
  * next to a live handle's is repaired), commit and release of a position
  * the handle does not hold are -EINVAL, and a commit or release that
  * arrives after repair took the position is -ESTALE and leaves the ring
@@ -85,18 +85,18 @@ static uint64_t value(const fev_event *ev)
 
 /* ---- records ----------------------------------------------------------- */
 
-/* The active record whose producer (or consumer) claim starts at pos. */
-static uint32_t record_claiming(struct ctx *c, bool producer, uint64_t pos)
+/* The active record whose producer (or consumer) hold record starts at pos. */
+static uint32_t record_holding(struct ctx *c, bool producer, uint64_t pos)
 {
 	for (uint32_t i = 0; i < c->map.geo.attacher_max; i++) {
 		struct fev__attacher *a = &c->map.attachers[i];
-		struct fev__claim *cl = producer ? &a->prod : &a->cons;
+		struct fev__holdrec *cl = producer ? &a->prod : &a->cons;
 
 		if (atomic_load(&a->state) == FEV__ATT_ACTIVE &&
 		    atomic_load(&cl->n) != 0 && atomic_load(&cl->pos) == pos)
 			return i;
 	}
-	fail_msg("no record claims position %llu", (unsigned long long)pos);
+	fail_msg("no record holds position %llu", (unsigned long long)pos);
 	return 0;
 }
 
@@ -113,18 +113,19 @@ static uint32_t dead_record(struct ctx *c)
 	return 0;
 }
 
-static struct fev__claim *claim_of(struct ctx *c, uint32_t idx, bool producer)
+static struct fev__holdrec *holdrec_of(struct ctx *c, uint32_t idx,
+				       bool producer)
 {
 	struct fev__attacher *a = &c->map.attachers[idx];
 
 	return producer ? &a->prod : &a->cons;
 }
 
-/* The claim names exactly [lo, lo + n). */
-static void assert_claim(struct ctx *c, uint32_t idx, bool producer,
+/* The hold record names exactly [lo, lo + n). */
+static void assert_holdrec(struct ctx *c, uint32_t idx, bool producer,
 			 uint64_t lo, uint32_t n)
 {
-	struct fev__claim *cl = claim_of(c, idx, producer);
+	struct fev__holdrec *cl = holdrec_of(c, idx, producer);
 
 	assert_int_equal(atomic_load(&cl->n), n);
 	if (n != 0)
@@ -191,8 +192,8 @@ static void produce_step(struct run *r)
 	put(&next, r->next++);
 	assert_int_equal(fev_commit(r->p, &r->held, 8), 0);
 	r->held = next;
-	/* The claim names the one reservation held, nothing below it. */
-	assert_claim(r->c, r->p_rec, true, r->held.priv_pos, 1);
+	/* The hold record names the one reservation held, nothing below it. */
+	assert_holdrec(r->c, r->p_rec, true, r->held.priv_pos, 1);
 }
 
 static void note(struct run *r, const fev_event *ev)
@@ -222,7 +223,7 @@ static bool consume_step(struct run *r)
 	note(r, &ev);
 	assert_int_equal(fev_release(r->cons, &r->kept), 0);
 	r->kept = ev;
-	assert_claim(r->c, r->c_rec, false, r->kept.priv_pos, 1);
+	assert_holdrec(r->c, r->c_rec, false, r->kept.priv_pos, 1);
 	return true;
 }
 
@@ -252,7 +253,7 @@ static void test_double_buffering_handles_let_dead_peers_be_repaired(
 
 	/* The producer goes wide, commits all but its last reservation. */
 	assert_int_equal(fev_reserve_batch(r->p, wide, WIDE, 0), WIDE);
-	r->p_rec = record_claiming(c, true, 0);
+	r->p_rec = record_holding(c, true, 0);
 	for (uint32_t i = 0; i < WIDE; i++) {
 		put(&wide[i], r->next++);
 		lens[i] = 8;
@@ -260,10 +261,10 @@ static void test_double_buffering_handles_let_dead_peers_be_repaired(
 	assert_int_equal(fev_commit_batch(r->p, wide, lens, WIDE - 1),
 			 WIDE - 1);
 	r->held = wide[WIDE - 1];
-	assert_claim(c, r->p_rec, true, WIDE - 1, 1);
+	assert_holdrec(c, r->p_rec, true, WIDE - 1, 1);
 
 	/* A producer dies holding position WIDE; ours double-buffers past
-	 * it, so its claim no longer names it: tombstoned at once. */
+	 * it, so its hold record no longer names it: tombstoned at once. */
 	peer_dies(c, true);
 	produce_step(r);
 	assert_int_equal(fev__repair_attacher(&c->map, dead_record(c), &res),
@@ -275,12 +276,12 @@ static void test_double_buffering_handles_let_dead_peers_be_repaired(
 
 	/* The consumer goes wide, keeps the last of its batch. */
 	assert_int_equal(fev_acquire_batch(r->cons, got, WIDE, 0), WIDE);
-	r->c_rec = record_claiming(c, false, 0);
+	r->c_rec = record_holding(c, false, 0);
 	for (uint32_t i = 0; i < WIDE; i++)
 		note(r, &got[i]);
 	assert_int_equal(fev_release_batch(r->cons, got, WIDE - 1), WIDE - 1);
 	r->kept = got[WIDE - 1];
-	assert_claim(c, r->c_rec, false, WIDE - 1, 1);
+	assert_holdrec(c, r->c_rec, false, WIDE - 1, 1);
 
 	/* A consumer dies holding the next event (the tombstone is skipped
 	 * on the way); ours acquires past it: redelivered at once. */
@@ -299,11 +300,11 @@ static void test_double_buffering_handles_let_dead_peers_be_repaired(
 			;
 	}
 	assert_int_equal(fev_commit(r->p, &r->held, 8), 0);
-	assert_claim(c, r->p_rec, true, 0, 0);
+	assert_holdrec(c, r->p_rec, true, 0, 0);
 	while (consume_step(r))
 		;
 	assert_int_equal(fev_release(r->cons, &r->kept), 0);
-	assert_claim(c, r->c_rec, false, 0, 0);
+	assert_holdrec(c, r->c_rec, false, 0, 0);
 	/* Every value arrived once; the dead consumer's flagged. */
 	for (uint64_t v = 0; v < r->next; v++)
 		if (r->seen[v] != 1)
@@ -321,8 +322,8 @@ static void test_double_buffering_handles_let_dead_peers_be_repaired(
 /* ---- positions not held ------------------------------------------------ */
 
 /*
- * Another handle's reservation inside our wide claim, one past its end, or
- * one we already committed: not ours, -EINVAL, and nothing is published.
+ * Another handle's reservation inside our wide hold record, one past its end,
+ * or one we already committed: not ours, -EINVAL, and nothing is published.
  */
 static void test_commit_of_a_position_not_held_is_einval_in_every_mode(
 	void **state)
@@ -348,7 +349,7 @@ static void test_commit_of_a_position_not_held_is_einval_in_every_mode(
 	assert_int_equal(fev_commit(a, &other, 8), -EINVAL);
 	assert_int_equal(fev_commit_batch(a, &other, lens, 1), -EINVAL);
 	forged = wide[WIDE - 1];
-	forged.priv_pos++; /* one past the end of the wide claim */
+	forged.priv_pos++; /* one past the end of the wide hold record */
 	assert_int_equal(fev_commit(a, &forged, 8), -EINVAL);
 	assert_int_equal(fev_acquire(cons, &ev, 0), -EAGAIN);
 
@@ -457,7 +458,7 @@ static void test_commit_after_repair_tombstoned_the_slot_is_estale(
 	put(&cl, 99);
 	send_value(other, 1);
 	assert_int_equal(fev__repair_attacher(&c->map,
-					      record_claiming(c, true, 0),
+					      record_holding(c, true, 0),
 					      &res),
 			 0);
 	assert_int_equal(res.tombstoned, 1);
@@ -475,7 +476,7 @@ static void test_commit_after_repair_tombstoned_the_slot_is_estale(
 	 * lost the slot writes into the next lap, which no check can stop. */
 	put(&cl, 99);
 	assert_int_equal(fev__repair_attacher(&c->map,
-					      record_claiming(c, true, 2),
+					      record_holding(c, true, 2),
 					      NULL),
 			 0);
 	send_value(other, 3);
@@ -519,7 +520,7 @@ static void test_commit_batch_after_repair_is_estale_and_publishes_nothing(
 	for (int i = 0; i < 3; i++)
 		put(&cl[i], 90 + (uint64_t)i);
 	send_value(other, 3);
-	late_idx = record_claiming(c, true, 0);
+	late_idx = record_holding(c, true, 0);
 	assert_int_equal(fev__repair_attacher(&c->map, late_idx, NULL), 0);
 	assert_int_equal(fev_commit_batch(late, cl, lens, 3), -ESTALE);
 	assert_int_equal(fabric_tombstoned(c), 3);
@@ -531,7 +532,7 @@ static void test_commit_batch_after_repair_is_estale_and_publishes_nothing(
 	assert_int_equal(fev_send(late, &ev, 0, 0), -ESTALE);
 	newer = open_q(c, FEV_PRODUCER);
 	assert_int_equal(fev_reserve(newer, 8, &cl[0], 0), 0);
-	idx = record_claiming(c, true, cl[0].priv_pos);
+	idx = record_holding(c, true, cl[0].priv_pos);
 	assert_int_equal(idx, late_idx); /* the first free record */
 	fev_close(late);
 	assert_int_equal(atomic_load(&c->map.attachers[idx].state),
@@ -565,7 +566,7 @@ static void test_release_after_repair_redelivered_the_event_is_estale(
 	send_value(prod, 1);
 	assert_int_equal(fev_acquire(late, &held, 0), 0);
 	assert_int_equal(fev__repair_attacher(&c->map,
-					      record_claiming(c, false, 0),
+					      record_holding(c, false, 0),
 					      NULL),
 			 0);
 	send_value(prod, 2);

@@ -101,13 +101,13 @@ static void test_segment_sections_are_frozen(void **state)
 	OFF(struct fev__segment, not_full, 768);
 }
 
-static void test_claim_and_attacher_layout_is_frozen(void **state)
+static void test_hold_record_and_attacher_layout_is_frozen(void **state)
 {
 	(void)state;
-	FROZEN(sizeof(struct fev__claim), 16);
-	OFF(struct fev__claim, pos, 0);
-	OFF(struct fev__claim, n, 8);
-	OFF(struct fev__claim, reserved, 12);
+	FROZEN(sizeof(struct fev__holdrec), 16);
+	OFF(struct fev__holdrec, pos, 0);
+	OFF(struct fev__holdrec, n, 8);
+	OFF(struct fev__holdrec, reserved, 12);
 	FROZEN(sizeof(struct fev__attacher), 128);
 	OFF(struct fev__attacher, state, 0);
 	OFF(struct fev__attacher, roles, 4);
@@ -123,7 +123,7 @@ static void test_claim_and_attacher_layout_is_frozen(void **state)
 	OFF(struct fev__attacher, full_waits, 88);
 	OFF(struct fev__attacher, sleeps, 96);
 	OFF(struct fev__attacher, wakes, 104);
-	OFF(struct fev__attacher, claim_ns, 112);
+	OFF(struct fev__attacher, hold_ns, 112);
 	OFF(struct fev__attacher, pidns, 120);
 }
 
@@ -147,7 +147,7 @@ static void test_constants_in_shared_memory_are_frozen(void **state)
 	FROZEN(FEV__SEG_LIVE, 1);
 	FROZEN(FEV__SEG_DELETED, 2);
 	FROZEN(FEV__ATT_FREE, 0);
-	FROZEN(FEV__ATT_CLAIMING, 0x80000000u);
+	FROZEN(FEV__ATT_ATTACHING, 0x80000000u);
 	FROZEN(FEV__ATT_ACTIVE, 2);
 	FROZEN(FEV__ATT_REPAIRING, 3);
 	FROZEN(FEV__SLOT_TOMBSTONE, 0x100);
@@ -184,7 +184,7 @@ int main(void)
 		cmocka_unit_test(test_fabric_line_layout_is_frozen),
 		cmocka_unit_test(test_cursor_and_wait_word_layout_is_frozen),
 		cmocka_unit_test(test_segment_sections_are_frozen),
-		cmocka_unit_test(test_claim_and_attacher_layout_is_frozen),
+		cmocka_unit_test(test_hold_record_and_attacher_layout_is_frozen),
 		cmocka_unit_test(test_slot_header_layout_is_frozen),
 		cmocka_unit_test(test_constants_in_shared_memory_are_frozen),
 		cmocka_unit_test(test_geometry_of_a_queue_is_frozen),

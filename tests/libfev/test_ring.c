@@ -1,7 +1,7 @@
 /*
  * The ring algorithm alone, in one process, on plain memory: no segment, no
  * syscall.  Proves FIFO order over many laps, batches across the wrap, the
- * full and empty edges, zero-length events and the claim bookkeeping.
+ * full and empty edges, zero-length events and the hold record bookkeeping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,7 +22,7 @@ struct fixture {
 	struct fev__cursor *cursors; /* [0] head, [1] tail */
 	uint8_t *slots;
 	struct fev__ring ring;
-	struct fev__claim claims[2];
+	struct fev__holdrec claims[2];
 	struct fev__holder prod, cons;
 };
 
@@ -151,7 +151,7 @@ static void test_ring_reserve_fails_when_full_and_acquire_when_empty(
 		assert_true(push(f, i));
 	assert_false(push(f, 99));
 	assert_int_equal(fev__ring_depth(&f->ring), 4);
-	/* A refused reserve leaves no claim behind. */
+	/* A refused reserve leaves no hold record behind. */
 	assert_int_equal(atomic_load(&f->prod.rec->n), 0);
 	assert_false(fev__ring_can_take(&f->ring, f->ring.head, 0));
 	assert_true(fev__ring_can_take(&f->ring, f->ring.tail, 1));
@@ -183,7 +183,7 @@ static void test_ring_hides_a_reserved_slot_until_it_is_committed(
 	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 1, &a), 1);
 	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 1, &b), 1);
 	assert_int_equal(b, a + 1);
-	/* The claim names both positions while either is held. */
+	/* The hold record names both positions while either is held. */
 	assert_int_equal(atomic_load(&f->prod.rec->pos), a);
 	assert_int_equal(atomic_load(&f->prod.rec->n), 2);
 
@@ -319,7 +319,7 @@ static void test_ring_positions_cross_the_32_bit_boundary(void **state)
 static void test_ring_stale_cursor_hint_catches_up(void **state)
 {
 	struct fixture *f = fixture_new(8);
-	struct fev__claim other_rec = { 0 };
+	struct fev__holdrec other_rec = { 0 };
 	struct fev__holder other = { .rec = &other_rec };
 	uint64_t pos = 0;
 
@@ -359,7 +359,7 @@ static void test_ring_refuses_to_spin_on_a_forged_slot_sequence(void **state)
 /* A consumer that always holds one event (acquire the next, then release
  * the last) must not keep naming positions it gave back: a dead peer's
  * position inside that range could never be repaired. */
-static void test_claim_follows_the_lowest_position_still_held(void **state)
+static void test_hold_follows_the_lowest_position_still_held(void **state)
 {
 	struct fixture *f = fixture_new(8);
 	/* 0, not unset: gcc -O3 cannot see that the asserts below stop the
@@ -397,8 +397,8 @@ static void test_claim_follows_the_lowest_position_still_held(void **state)
 	fixture_free(f);
 }
 
-/* The claim record names exactly [lo, lo + n). */
-static void assert_claim(const struct fev__holder *h, uint64_t lo, uint32_t n)
+/* The hold record names exactly [lo, lo + n). */
+static void assert_holdrec(const struct fev__holder *h, uint64_t lo, uint32_t n)
 {
 	assert_int_equal(atomic_load(&h->rec->n), n);
 	if (n != 0)
@@ -407,11 +407,11 @@ static void assert_claim(const struct fev__holder *h, uint64_t lo, uint32_t n)
 
 /*
  * A consumer that once held more than 64 positions (a batch of 70) and
- * then always holds one event while acquiring the next: its claim follows
+ * then always holds one event while acquiring the next: its hold record follows
  * the lowest position held, lap after lap, instead of naming everything
  * since it went wide.
  */
-static void test_claim_narrows_again_after_a_batch_wider_than_64(
+static void test_hold_narrows_again_after_a_batch_wider_than_64(
 	void **state)
 {
 	struct fixture *f = fixture_new(128);
@@ -421,25 +421,25 @@ static void test_claim_narrows_again_after_a_batch_wider_than_64(
 	while (push(f, in))
 		in++;
 	assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 70, &pos), 70);
-	assert_claim(&f->cons, 0, 70);
+	assert_holdrec(&f->cons, 0, 70);
 	for (uint64_t p = 0; p < 69; p++) {
 		assert_int_equal(get_value(f, p), out++);
 		fev__ring_release(&f->ring, p);
 		fev__holder_done(&f->cons, p, 1);
 	}
 	held = 69;
-	assert_claim(&f->cons, held, 1);
+	assert_holdrec(&f->cons, held, 1);
 	while (out < 5 * 128) {
 		assert_true(push(f, in++));
 		assert_int_equal(fev__ring_acquire(&f->ring, &f->cons, 1, &pos),
 				 1);
-		assert_claim(&f->cons, held, 2);
+		assert_holdrec(&f->cons, held, 2);
 		v = get_value(f, held);
 		assert_int_equal(v, out++);
 		fev__ring_release(&f->ring, held);
 		fev__holder_done(&f->cons, held, 1);
 		held = pos;
-		assert_claim(&f->cons, held, 1);
+		assert_holdrec(&f->cons, held, 1);
 		assert_true(fev__holder_holds(&f->cons, held));
 		assert_false(fev__holder_holds(&f->cons, held - 1));
 	}
@@ -454,7 +454,7 @@ static void test_claim_narrows_again_after_a_batch_wider_than_64(
 static void test_holder_holds_exactly_what_it_took(void **state)
 {
 	struct fixture *f = fixture_new(128);
-	struct fev__claim other_rec = { 0 };
+	struct fev__holdrec other_rec = { 0 };
 	struct fev__holder other = { .rec = &other_rec };
 	uint64_t pos;
 
@@ -463,7 +463,7 @@ static void test_holder_holds_exactly_what_it_took(void **state)
 	assert_int_equal(fev__ring_reserve(&f->ring, &other, 1, &pos), 1);
 	assert_int_equal(pos, 1);
 	assert_int_equal(fev__ring_reserve(&f->ring, &f->prod, 70, &pos), 70);
-	assert_claim(&f->prod, 0, 72);
+	assert_holdrec(&f->prod, 0, 72);
 	assert_true(fev__holder_holds(&f->prod, 0));
 	assert_false(fev__holder_holds(&f->prod, 1));
 	for (uint64_t p = 2; p < 72; p++)
@@ -473,25 +473,25 @@ static void test_holder_holds_exactly_what_it_took(void **state)
 
 	/* Give back the middle first: the ends still bound the claim. */
 	fev__holder_done(&f->prod, 2, 69);
-	assert_claim(&f->prod, 0, 72);
+	assert_holdrec(&f->prod, 0, 72);
 	assert_false(fev__holder_holds(&f->prod, 40));
 	fev__holder_done(&f->prod, 0, 1);
-	assert_claim(&f->prod, 71, 1);
+	assert_holdrec(&f->prod, 71, 1);
 	fev__holder_done(&f->prod, 71, 1);
-	assert_claim(&f->prod, 0, 0);
+	assert_holdrec(&f->prod, 0, 0);
 	assert_int_equal(f->prod.held, 0);
 	fixture_free(f);
 }
 
 /*
  * Positions 2^32 apart (a held position, and one taken 2^32 positions
- * later) still give a claim that covers both: the length does not wrap to
+ * later) still give a hold record that covers both: the length does not wrap to
  * a short range that would leave a held position unnamed.  And a holder
  * across the 2^64 wrap of positions still finds what it holds.
  */
-static void test_claim_covers_positions_2_to_the_32_apart(void **state)
+static void test_hold_covers_positions_2_to_the_32_apart(void **state)
 {
-	struct fev__claim rec = { 0 };
+	struct fev__holdrec rec = { 0 };
 	struct fev__holder h = { .rec = &rec };
 	uint64_t base = UINT64_C(0x1234), far = base + (UINT64_C(1) << 32) + 5;
 
@@ -499,7 +499,7 @@ static void test_claim_covers_positions_2_to_the_32_apart(void **state)
 	fev__holder_intent(&h, base, 70);
 	fev__holder_took(&h, base, 70);
 	fev__holder_done(&h, base, 69);
-	assert_claim(&h, base + 69, 1);
+	assert_holdrec(&h, base + 69, 1);
 	fev__holder_intent(&h, far, 1);
 	fev__holder_took(&h, far, 1);
 	/* [base + 69, far + 1) is longer than 32 bits can say: saturated,
@@ -509,9 +509,9 @@ static void test_claim_covers_positions_2_to_the_32_apart(void **state)
 	assert_true(fev__holder_holds(&h, far));
 	assert_false(fev__holder_holds(&h, far - 1));
 	fev__holder_done(&h, base + 69, 1);
-	assert_claim(&h, far, 1);
+	assert_holdrec(&h, far, 1);
 	fev__holder_done(&h, far, 1);
-	assert_claim(&h, 0, 0);
+	assert_holdrec(&h, 0, 0);
 
 	base = UINT64_MAX - 40; /* takes that cross 2^64 */
 	fev__holder_took(&h, base, 30);
@@ -524,7 +524,7 @@ static void test_claim_covers_positions_2_to_the_32_apart(void **state)
 	fev__holder_done(&h, base, 41);
 	assert_int_equal(h.held, 39);
 	fev__holder_done(&h, 0, 39);
-	assert_claim(&h, 0, 0);
+	assert_holdrec(&h, 0, 0);
 	assert_int_equal(h.held, 0);
 	fev__holder_free(&h);
 }
@@ -544,13 +544,13 @@ int main(void)
 		cmocka_unit_test(test_ring_positions_cross_the_32_bit_boundary),
 		cmocka_unit_test(test_ring_stale_cursor_hint_catches_up),
 		cmocka_unit_test(
-			test_claim_follows_the_lowest_position_still_held),
+			test_hold_follows_the_lowest_position_still_held),
 		cmocka_unit_test(
 			test_ring_refuses_to_spin_on_a_forged_slot_sequence),
 		cmocka_unit_test(
-			test_claim_narrows_again_after_a_batch_wider_than_64),
+			test_hold_narrows_again_after_a_batch_wider_than_64),
 		cmocka_unit_test(test_holder_holds_exactly_what_it_took),
-		cmocka_unit_test(test_claim_covers_positions_2_to_the_32_apart),
+		cmocka_unit_test(test_hold_covers_positions_2_to_the_32_apart),
 	};
 
 	alarm(60); /* a ring that spins fails instead of hanging */

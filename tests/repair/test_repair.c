@@ -235,8 +235,8 @@ static void test_full_ring_redelivers_in_place_and_unblocks_producers(
 	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 1);
 }
 
-/* A dead consumer's stale claim names a position a live one holds. */
-static void test_position_named_by_live_claim_is_left_pending(void **state)
+/* A dead consumer's stale hold record names a position a live one holds. */
+static void test_position_named_by_live_hold_is_left_pending(void **state)
 {
 	struct fixture *f = *state;
 	struct fev__repair_result r = { 0 };
@@ -248,7 +248,7 @@ static void test_position_named_by_live_claim_is_left_pending(void **state)
 	child_dies(f, DIE_AFTER_ACQUIRE);	/* holds "live" (pos 0) */
 	assert_int_equal(fev_acquire(f->q, &ev, 0), 0); /* we hold pos 1 */
 	dead = dead_record(f);
-	/* Forge the dead claim to also name our position 1. */
+	/* Forge the dead hold record to also name our position 1. */
 	atomic_store(&f->map.attachers[dead].cons.n, 2);
 	assert_int_equal(fev__repair_attacher(&f->map, dead, &r), -EAGAIN);
 	assert_int_equal(r.redelivered, 1);
@@ -262,11 +262,11 @@ static void test_position_named_by_live_claim_is_left_pending(void **state)
 }
 
 /*
- * The producer side of the same rule: a dead producer's stale claim names a
- * position a live producer reserved and has not written yet.  Tombstoning
- * it would make the live commit fail and lose that event.
+ * The producer side of the same rule: a dead producer's stale hold record names
+ * a position a live producer reserved and has not written yet.  Tombstoning it
+ * would make the live commit fail and lose that event.
  */
-static void test_unwritten_position_named_by_live_claim_is_not_tombstoned(
+static void test_unwritten_position_named_by_live_hold_is_not_tombstoned(
 	void **state)
 {
 	struct fixture *f = *state;
@@ -280,7 +280,7 @@ static void test_unwritten_position_named_by_live_claim_is_not_tombstoned(
 	assert_int_equal(fev_reserve(f->q, 4, &c, 0), 0); /* we hold pos 1 */
 	assert_int_equal(c.priv_pos, 1);
 	dead = dead_record(f);
-	/* Forge the dead claim to also name our position 1. */
+	/* Forge the dead hold record to also name our position 1. */
 	atomic_store(&f->map.attachers[dead].prod.n, 2);
 	assert_int_equal(fev__repair_attacher(&f->map, dead, &r), -EAGAIN);
 	assert_int_equal(r.tombstoned, 1);
@@ -298,7 +298,7 @@ static void test_unwritten_position_named_by_live_claim_is_not_tombstoned(
 }
 
 /* Committed is committed: only the dead producer's unwritten positions
- * become tombstones; the one it committed between them (inside its claim,
+ * become tombstones; the one it committed between them (inside its hold record,
  * which spans the lowest to the highest held) is delivered. */
 static void test_dead_producer_keeps_what_it_committed(void **state)
 {
@@ -346,7 +346,7 @@ static void test_dead_producer_a_full_lap_behind_head_is_tombstoned(
 
 /*
  * A producer names positions before the CAS that takes them, so a producer
- * that died right between the two leaves a claim reaching past head, over
+ * that died right between the two leaves a hold record reaching past head, over
  * positions nobody took: those are free slots, not its to tombstone.
  */
 static void test_dead_intent_past_head_leaves_free_positions_alone(
@@ -405,7 +405,7 @@ static void test_live_attacher_is_alive_and_dead_one_is_not(void **state)
 }
 
 /* An owner that died between taking a record and filling it in. */
-static void test_record_of_owner_dead_while_attaching_is_reclaimed(
+static void test_record_of_owner_dead_while_attaching_is_freed(
 	void **state)
 {
 	struct fixture *f = *state;
@@ -417,12 +417,12 @@ static void test_record_of_owner_dead_while_attaching_is_reclaimed(
 	if (dead == 0)
 		_exit(0);
 	assert_int_equal(waitpid(dead, NULL, 0), dead);
-	atomic_store(&a->state, FEV__ATT_CLAIMING | (uint32_t)getpid());
-	assert_false(fev__attacher_reclaim_abandoned(a)); /* we live */
-	atomic_store(&a->state, FEV__ATT_CLAIMING | (uint32_t)dead);
-	assert_true(fev__attacher_reclaim_abandoned(a));
+	atomic_store(&a->state, FEV__ATT_ATTACHING | (uint32_t)getpid());
+	assert_false(fev__attacher_free_abandoned(a)); /* we live */
+	atomic_store(&a->state, FEV__ATT_ATTACHING | (uint32_t)dead);
+	assert_true(fev__attacher_free_abandoned(a));
 	assert_int_equal(atomic_load(&a->state), FEV__ATT_FREE);
-	assert_false(fev__attacher_reclaim_abandoned(a)); /* free: no-op */
+	assert_false(fev__attacher_free_abandoned(a)); /* free: no-op */
 }
 
 /* A repairer killed between taking head for an in-place redelivery and
@@ -477,10 +477,10 @@ int main(void)
 			test_full_ring_redelivers_in_place_and_unblocks_producers,
 			setup_tiny, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_position_named_by_live_claim_is_left_pending,
+			test_position_named_by_live_hold_is_left_pending,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_unwritten_position_named_by_live_claim_is_not_tombstoned,
+			test_unwritten_position_named_by_live_hold_is_not_tombstoned,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_dead_producer_keeps_what_it_committed, setup,
@@ -498,7 +498,7 @@ int main(void)
 			test_live_attacher_is_alive_and_dead_one_is_not, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
-			test_record_of_owner_dead_while_attaching_is_reclaimed,
+			test_record_of_owner_dead_while_attaching_is_freed,
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_in_place_redelivery_interrupted_by_repairer_death_is_finished,
