@@ -1,6 +1,7 @@
 /*
- * fevd's configuration: an INI-style file ([fabric] and one [queue NAME] per
- * queue, see CONFIG.md), an embedded default, and the command-line overrides
+ * fevd's configuration: an INI file read by fevini (common/ini/fevini.h),
+ * [fabric] and one [queue NAME] per queue (see CONFIG.md), an embedded
+ * default, and the command-line overrides
  * applied on top.  Parsing is all-or-nothing: a config with any bad line is
  * refused with "FILE:LINE: reason" and nothing of it is used.
  */
@@ -73,8 +74,6 @@ const struct fevd_queue_conf *fevd_config_find(const struct fevd_config *cfg,
 /* Values as the config file and the control protocol spell them. */
 int fevd_parse_policy(const char *s);
 const char *fevd_policy_name(int policy);
-/* Numbers with units (64K, 1M: powers of 1024).  0 or -EINVAL/-ERANGE. */
-int fevd_parse_u32(const char *s, uint32_t *out);
 /* An octal mode such as 0660.  0 or -EINVAL. */
 int fevd_parse_mode(const char *s, mode_t *out);
 /* A group that exists: fev__group_lookup() (group.h).  0 or -errno. */
