@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "fabric.h"
+#include "instance.h"
 
 /* fevd answers from its event loop; anything slower than this is stuck. */
 #define REPLY_TIMEOUT_S 10

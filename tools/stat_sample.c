@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "fabric.h"
+#include "instance.h"
 #include "memtrap.h"
 #include "repair.h"
 #include "segment.h"

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fabric.h"
+#include "instance.h"
 
 #define ROOT_RUN_DIR "/run/fev"
 /* Tries when the file we locked was removed by a fevd that just exited. */

@@ -36,7 +36,7 @@
 #include <bsd/string.h>
 #include <systemd/sd-daemon.h>
 
-#include "fabric.h"
+#include "instance.h"
 #include "instance_lock.h"
 #include "internal.h"
 #include "leftovers.h"
@@ -111,7 +111,7 @@ static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
 	if (segfd < 0)
 		return segfd;
 	rc = fev__map_fd(segfd, d->instance, name, true, &map);
-	if (rc == 0 && atomic_load_explicit(&map.seg->fabric.state,
+	if (rc == 0 && atomic_load_explicit(&map.seg->state_line.state,
 					    memory_order_acquire) ==
 			       FEV__SEG_DELETED) {
 		/* A4: pairs with R4 in fev_queue_delete(): going away. */
@@ -417,7 +417,7 @@ static enum gone_why gone(const struct fevd_queue *q)
 	struct stat st;
 
 	/* A4: pairs with R4 in fev_queue_delete(). */
-	if (atomic_load_explicit(&q->map.seg->fabric.state,
+	if (atomic_load_explicit(&q->map.seg->state_line.state,
 				 memory_order_acquire) == FEV__SEG_DELETED)
 		return GONE_DELETED;
 	if (fev__memtrap_tripped(q->map.seg) ||
@@ -458,7 +458,7 @@ static void let_go(struct fevd *d, struct fevd_queue *q, enum gone_why why)
 		unlink(path);
 	if (why == GONE_REPLACED) {
 		/* R4: pairs with A4 in the clients, as fev_queue_delete(). */
-		atomic_store_explicit(&q->map.seg->fabric.state,
+		atomic_store_explicit(&q->map.seg->state_line.state,
 				      FEV__SEG_DELETED, memory_order_release);
 		fev__wait_fence(false); /* F1, full */
 		fev__wait_wake_all(&q->map.seg->not_empty);

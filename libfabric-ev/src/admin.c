@@ -161,7 +161,7 @@ int fev_queue_delete(const char *queue, const char *instance)
 	if (rc == 0) {
 		/* R4: pairs with A4 in the client: attached handles see
 		 * -EIDRM; the wakes make sleepers look. */
-		atomic_store_explicit(&m.seg->fabric.state, FEV__SEG_DELETED,
+		atomic_store_explicit(&m.seg->state_line.state, FEV__SEG_DELETED,
 				      memory_order_release);
 		fev__wait_fence(false); /* F1, full: we may be unregistered */
 		fev__wait_wake_all(&m.seg->not_empty);
@@ -181,7 +181,7 @@ int fev_queue_delete(const char *queue, const char *instance)
 
 static void sum_stats(const struct fev__map *m, fev_stats *out)
 {
-	const struct fev__fabric *f = &m->seg->fabric;
+	const struct fev__state_line *f = &m->seg->state_line;
 
 	memset(out, 0, sizeof(*out));
 	out->capacity = m->geo.capacity;
@@ -247,7 +247,7 @@ static void sum_stats(const struct fev__map *m, fev_stats *out)
 int fev__map_stats_by(const struct fev__map *m, fev_stats *out,
 		      uint64_t give_up_ns)
 {
-	const _Atomic uint32_t *seq = &m->seg->fabric.stats_seq;
+	const _Atomic uint32_t *seq = &m->seg->state_line.stats_seq;
 
 	for (int tries = 0;; tries++) {
 		/* A7: pairs with R7/R8: a retirement that began is seen. */

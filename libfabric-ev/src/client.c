@@ -78,7 +78,7 @@ static inline bool inherited(const fev_queue *q)
 static inline bool deleted(const fev_queue *q)
 {
 	/* A4: pairs with R4 in fev_queue_delete(). */
-	return atomic_load_explicit(&q->map.seg->fabric.state,
+	return atomic_load_explicit(&q->map.seg->state_line.state,
 				    memory_order_acquire) == FEV__SEG_DELETED;
 }
 
@@ -202,15 +202,15 @@ void fev_close(fev_queue *q)
 		goto unmap;
 	/* Positions still held stay named: the supervisor repairs them as
 	 * it would for a dead process (the record goes to REPAIRING). */
-	fev__stats_retire_begin(&q->map.seg->fabric);
+	fev__stats_retire_begin(&q->map.seg->state_line);
 	/* The record's counters are ours (counter_set): fold them. */
-	fev__attacher_retire_counters(&q->map.seg->fabric, q->me);
+	fev__attacher_retire_counters(&q->map.seg->state_line, q->me);
 	/* R6': pairs with A6 in readers and the CAS in attach_record(). */
 	atomic_store_explicit(&q->me->state,
 			      q->prod.held || q->cons.held ? FEV__ATT_REPAIRING :
 							     FEV__ATT_FREE,
 			      memory_order_release);
-	fev__stats_retire_end(&q->map.seg->fabric);
+	fev__stats_retire_end(&q->map.seg->state_line);
 unmap:
 	fev__map_close(&q->map);
 	fev__holder_free(&q->prod);

@@ -8,7 +8,7 @@
  * tests/libfev/test_layout.c freezes the sizes and offsets.
  *
  *   0      header         immutable after creation, ready word last
- *   256    fabric line    state word, repair counters, retired counters
+ *   256    state line     state word, repair counters, retired counters
  *   384    head           producer cursor, never wraps
  *   512    tail           consumer cursor, never wraps
  *   640    not_empty      wait word consumers sleep on
@@ -40,7 +40,7 @@
 #error "fev's wait words put the futex in the low half: little-endian only"
 #endif
 
-/* Segment states (fev__fabric.state). */
+/* Segment states (fev__state_line.state). */
 enum fev__seg_state {
 	FEV__SEG_LIVE = 1,
 	FEV__SEG_DELETED = 2,
@@ -58,7 +58,7 @@ struct fev__header {
 	uint32_t policy;      /* FEV_POLICY_* */
 	uint32_t attacher_max;
 	uint32_t reserved0;
-	uint64_t off_fabric;
+	uint64_t off_state_line;
 	uint64_t off_head;
 	uint64_t off_tail;
 	uint64_t off_not_empty;
@@ -80,7 +80,7 @@ static_assert(offsetof(struct fev__header, name) == 120, "ABI");
  * Written rarely: the state word (delete), the daemon's repair counters and
  * the counters of attachers that have left (folded in by fev_close).
  */
-struct fev__fabric {
+struct fev__state_line {
 	_Atomic uint32_t state; /* enum fev__seg_state */
 	/*
 	 * Retirements in progress (low 16 bits) and done (high 16 bits,
@@ -100,7 +100,7 @@ struct fev__fabric {
 	_Atomic uint64_t retired_wakes;
 	uint8_t pad[FEV__LINE - 80];
 };
-static_assert(sizeof(struct fev__fabric) == FEV__LINE, "fabric line");
+static_assert(sizeof(struct fev__state_line) == FEV__LINE, "state line");
 
 struct fev__cursor {
 	alignas(FEV__LINE) _Atomic uint64_t pos;
@@ -207,14 +207,14 @@ static_assert(sizeof(struct fev__slot) == 32, "slot header");
 
 struct fev__segment {
 	struct fev__header hdr;
-	struct fev__fabric fabric;
+	struct fev__state_line state_line;
 	struct fev__cursor head;
 	struct fev__cursor tail;
 	struct fev__waitword not_empty;
 	struct fev__waitword not_full;
 	/* attachers, then slots */
 };
-static_assert(offsetof(struct fev__segment, fabric) == 256, "ABI");
+static_assert(offsetof(struct fev__segment, state_line) == 256, "ABI");
 static_assert(offsetof(struct fev__segment, head) == 384, "ABI");
 static_assert(offsetof(struct fev__segment, tail) == 512, "ABI");
 static_assert(offsetof(struct fev__segment, not_empty) == 640, "ABI");

@@ -361,7 +361,7 @@ static uint32_t repair_consumer(const struct fev__repair_pass *ps,
 static void retire(struct fev__map *m, struct fev__attacher *a,
 		   const struct fev__repair_result *res)
 {
-	struct fev__fabric *f = &m->seg->fabric;
+	struct fev__state_line *f = &m->seg->state_line;
 
 	fev__stats_retire_begin(f);
 	/* Relaxed RMWs: statistics, inside the R7/R8 bracket. */
@@ -412,9 +412,9 @@ int fev__repair_pass_record(struct fev__repair_pass *p, uint32_t idx,
 	}
 	if (pending != 0) {
 		/* Count what this pass did now; the record stays REPAIRING. */
-		atomic_fetch_add_explicit(&m->seg->fabric.tombstoned,
+		atomic_fetch_add_explicit(&m->seg->state_line.tombstoned,
 					  pass.tombstoned, memory_order_relaxed);
-		atomic_fetch_add_explicit(&m->seg->fabric.redelivered,
+		atomic_fetch_add_explicit(&m->seg->state_line.redelivered,
 					  pass.redelivered,
 					  memory_order_relaxed);
 		return -EAGAIN;

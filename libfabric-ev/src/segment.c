@@ -129,7 +129,7 @@ static int validate_header(const struct fev__header *h, size_t len,
 				  &want) < 0)
 		return -EBADMSG;
 	if (h->slot_size != want.slot_size ||
-	    h->off_fabric != offsetof(struct fev__segment, fabric) ||
+	    h->off_state_line != offsetof(struct fev__segment, state_line) ||
 	    h->off_head != offsetof(struct fev__segment, head) ||
 	    h->off_tail != offsetof(struct fev__segment, tail) ||
 	    h->off_not_empty != offsetof(struct fev__segment, not_empty) ||
@@ -182,7 +182,7 @@ void fev__segment_format(void *base, const struct fev__geometry *g,
 	h->max_event = g->max_event;
 	h->policy = (uint32_t)policy;
 	h->attacher_max = g->attacher_max;
-	h->off_fabric = offsetof(struct fev__segment, fabric);
+	h->off_state_line = offsetof(struct fev__segment, state_line);
 	h->off_head = offsetof(struct fev__segment, head);
 	h->off_tail = offsetof(struct fev__segment, tail);
 	h->off_not_empty = offsetof(struct fev__segment, not_empty);
@@ -193,7 +193,7 @@ void fev__segment_format(void *base, const struct fev__geometry *g,
 	h->creator_pid = getpid();
 	snprintf(h->name, sizeof(h->name), "%s", queue);
 	/* Relaxed: published by R5 below. */
-	atomic_store_explicit(&seg->fabric.state, FEV__SEG_LIVE,
+	atomic_store_explicit(&seg->state_line.state, FEV__SEG_LIVE,
 			      memory_order_relaxed);
 	ring = (struct fev__ring){
 		.head = &seg->head,
@@ -333,7 +333,7 @@ static void retire_one(_Atomic uint64_t *total, _Atomic uint64_t *counter)
 	atomic_fetch_add_explicit(total, v, memory_order_relaxed);
 }
 
-void fev__attacher_retire_counters(struct fev__fabric *f,
+void fev__attacher_retire_counters(struct fev__state_line *f,
 				   struct fev__attacher *a)
 {
 	retire_one(&f->retired_enqueued, &a->enqueued);

@@ -75,14 +75,14 @@ void fev__map_views(struct fev__map *m);
  * Moving a record's counters into the retired totals is bracketed by these,
  * so fev__map_stats() never sums them twice (a seqlock for many writers).
  */
-static inline void fev__stats_retire_begin(struct fev__fabric *f)
+static inline void fev__stats_retire_begin(struct fev__state_line *f)
 {
 	/* R7: pairs with A7 in fev__map_stats(): readers see us at work. */
 	atomic_fetch_add_explicit(&f->stats_seq, FEV__STATS_RETIRING,
 				  memory_order_seq_cst);
 }
 
-static inline void fev__stats_retire_end(struct fev__fabric *f)
+static inline void fev__stats_retire_end(struct fev__state_line *f)
 {
 	/* R8: pairs with A8 in fev__map_stats(): one more retirement done. */
 	atomic_fetch_add_explicit(&f->stats_seq,
@@ -94,7 +94,7 @@ static inline void fev__stats_retire_end(struct fev__fabric *f)
  * Fold record a's counters into the retired totals and zero them, so that
  * nobody folds them twice.  Call between the R7/R8 brackets above.
  */
-void fev__attacher_retire_counters(struct fev__fabric *f,
+void fev__attacher_retire_counters(struct fev__state_line *f,
 				   struct fev__attacher *a);
 
 /* Sum counters of every attacher and the retired totals. */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "fabric.h"
+#include "instance.h"
 
 #define SHM_DIR "/dev/shm"
 

@@ -215,7 +215,7 @@ static void stick_stats_seq(const char *instance, const char *queue)
 	struct fev__map m;
 
 	assert_int_equal(fev__map_open(instance, queue, true, &m), 0);
-	atomic_store(&m.seg->fabric.stats_seq, FEV__STATS_RETIRING);
+	atomic_store(&m.seg->state_line.stats_seq, FEV__STATS_RETIRING);
 	fev__map_close(&m);
 }
 

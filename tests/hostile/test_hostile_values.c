@@ -416,7 +416,7 @@ static void test_sleeper_whose_registration_was_erased_still_wakes(
 		fevtest_sleep_ms(5);
 	if (!atomic_load(&f.done)) {
 		/* Unstick it (a second publish would not: the count is 0). */
-		atomic_store(&h.m.seg->fabric.state, FEV__SEG_DELETED);
+		atomic_store(&h.m.seg->state_line.state, FEV__SEG_DELETED);
 		atomic_fetch_add(&w->word, FEV__WAIT_ONE_SLEEPER);
 		fev__wait_wake_all(w);
 		pthread_join(t, NULL);
@@ -561,9 +561,9 @@ static void test_attacher_pid_and_roles_garbage_is_only_reported(
 	hq_teardown(&h);
 }
 
-/* ---- the fabric line ---------------------------------------------------- */
+/* ---- the state line ---------------------------------------------------- */
 
-static void test_fabric_state_other_than_deleted_keeps_the_queue_live(
+static void test_state_word_other_than_deleted_keeps_the_queue_live(
 	void **state)
 {
 	static const uint32_t states[] = { 0, 3, 77, UINT32_MAX };
@@ -573,11 +573,11 @@ static void test_fabric_state_other_than_deleted_keeps_the_queue_live(
 	(void)state;
 	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-		atomic_store(&h.m.seg->fabric.state, states[i]);
+		atomic_store(&h.m.seg->state_line.state, states[i]);
 		hq_send(&h, i);
 		assert_int_equal(hq_recv(&h), i);
 	}
-	atomic_store(&h.m.seg->fabric.state, FEV__SEG_DELETED);
+	atomic_store(&h.m.seg->state_line.state, FEV__SEG_DELETED);
 	assert_int_equal(fev_send(h.p, &v, sizeof(v), FEV_FOREVER), -EIDRM);
 	assert_int_equal(fev_recv(h.c, &v, sizeof(v), NULL, FEV_FOREVER),
 			 -EIDRM);
@@ -590,11 +590,11 @@ static void test_stats_sequence_stuck_mid_retirement_still_answers(
 	struct hq h;
 	fev_stats st;
 	uint64_t t0;
-	struct fev__fabric *f;
+	struct fev__state_line *f;
 
 	(void)state;
 	hq_setup(&h, 4, 8, FEV_POLICY_BLOCK);
-	f = &h.m.seg->fabric;
+	f = &h.m.seg->state_line;
 	atomic_store(&f->stats_seq, UINT32_MAX);
 	atomic_store(&f->retired_enqueued, UINT64_MAX);
 	atomic_store(&f->retired_dequeued, UINT64_MAX);
@@ -632,7 +632,7 @@ int main(void)
 		T(test_header_changed_after_attach_is_never_read_again),
 		T(test_attacher_states_nobody_writes_are_never_taken_or_repaired),
 		T(test_attacher_pid_and_roles_garbage_is_only_reported),
-		T(test_fabric_state_other_than_deleted_keeps_the_queue_live),
+		T(test_state_word_other_than_deleted_keeps_the_queue_live),
 		T(test_stats_sequence_stuck_mid_retirement_still_answers),
 #undef T
 	};

@@ -50,7 +50,7 @@ enum region {
 	R_WAIT_WORDS = 1 << 3,
 	R_ATTACHERS = 1 << 4, /* state, roles, pid, start time, counters */
 	R_HOLDRECS = 1 << 5, /* the hold records inside attacher records */
-	R_FABRIC = 1 << 6,
+	R_STATE_LINE = 1 << 6,
 	R_HEADER = 1 << 7, /* after every role attached */
 	R_ALL_BUT_HEADER = (1 << 7) - 1,
 };
@@ -74,7 +74,7 @@ static const struct config configs[] = {
 	  R_ATTACHERS | R_HOLDRECS, 8, 16, FEV_POLICY_DROP_OLDEST, 300 },
 	{ "hold records and slot headers, block", R_HOLDRECS | R_SLOT_HEADERS,
 	  4, 8, FEV_POLICY_BLOCK, 300 },
-	{ "fabric line, block", R_FABRIC, 8, 16, FEV_POLICY_BLOCK, 500 },
+	{ "state line, block", R_STATE_LINE, 8, 16, FEV_POLICY_BLOCK, 500 },
 	{ "everything, drop-oldest", R_ALL_BUT_HEADER, 4, 24,
 	  FEV_POLICY_DROP_OLDEST, 500 },
 	{ "header after attach, reject", R_HEADER | R_SLOT_HEADERS, 8, 16,
@@ -584,9 +584,10 @@ static size_t pick_target(const struct fev__geometry *g, unsigned regions,
 						 offsetof(struct fev__attacher,
 							  prod),
 					 2 * sizeof(struct fev__holdrec), rng);
-		case R_FABRIC:
-			return pick_word(offsetof(struct fev__segment, fabric),
-					 sizeof(struct fev__fabric), rng);
+		case R_STATE_LINE:
+			return pick_word(offsetof(struct fev__segment,
+						  state_line),
+					 sizeof(struct fev__state_line), rng);
 		default: /* R_HEADER */
 			return pick_word(0, sizeof(struct fev__header), rng);
 		}

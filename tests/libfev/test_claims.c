@@ -413,9 +413,9 @@ static void test_release_of_a_position_not_held_is_einval_in_every_mode(
 
 /* ---- late commits ------------------------------------------------------ */
 
-static uint64_t fabric_tombstoned(struct ctx *c)
+static uint64_t tombstoned_total(struct ctx *c)
 {
-	return atomic_load(&c->map.seg->fabric.tombstoned);
+	return atomic_load(&c->map.seg->state_line.tombstoned);
 }
 
 static void send_value(fev_queue *q, uint64_t v)
@@ -463,7 +463,7 @@ static void test_commit_after_repair_tombstoned_the_slot_is_estale(
 			 0);
 	assert_int_equal(res.tombstoned, 1);
 	assert_int_equal(fev_commit(late, &cl, 8), -ESTALE);
-	assert_int_equal(fabric_tombstoned(c), 1);
+	assert_int_equal(tombstoned_total(c), 1);
 	recv_expect(cons, 1);
 	assert_int_equal(fev_acquire(cons, &ev, 0), -EAGAIN);
 	fev_close(late);
@@ -523,7 +523,7 @@ static void test_commit_batch_after_repair_is_estale_and_publishes_nothing(
 	late_idx = record_holding(c, true, 0);
 	assert_int_equal(fev__repair_attacher(&c->map, late_idx, NULL), 0);
 	assert_int_equal(fev_commit_batch(late, cl, lens, 3), -ESTALE);
-	assert_int_equal(fabric_tombstoned(c), 3);
+	assert_int_equal(tombstoned_total(c), 3);
 	recv_expect(cons, 3);
 	assert_int_equal(fev_acquire(cons, &ev, 0), -EAGAIN);
 

@@ -41,7 +41,7 @@ static void test_header_layout_is_frozen(void **state)
 	OFF(struct fev__header, policy, 36);
 	OFF(struct fev__header, attacher_max, 40);
 	OFF(struct fev__header, reserved0, 44);
-	OFF(struct fev__header, off_fabric, 48);
+	OFF(struct fev__header, off_state_line, 48);
 	OFF(struct fev__header, off_head, 56);
 	OFF(struct fev__header, off_tail, 64);
 	OFF(struct fev__header, off_not_empty, 72);
@@ -56,22 +56,22 @@ static void test_header_layout_is_frozen(void **state)
 	OFF(struct fev__header, reserved2, 184);
 }
 
-static void test_fabric_line_layout_is_frozen(void **state)
+static void test_state_line_layout_is_frozen(void **state)
 {
 	(void)state;
-	FROZEN(sizeof(struct fev__fabric), 128);
-	OFF(struct fev__fabric, state, 0);
-	OFF(struct fev__fabric, stats_seq, 4);
-	OFF(struct fev__fabric, redelivered, 8);
-	OFF(struct fev__fabric, tombstoned, 16);
-	OFF(struct fev__fabric, repaired_attachers, 24);
-	OFF(struct fev__fabric, retired_enqueued, 32);
-	OFF(struct fev__fabric, retired_dequeued, 40);
-	OFF(struct fev__fabric, retired_dropped, 48);
-	OFF(struct fev__fabric, retired_full_waits, 56);
-	OFF(struct fev__fabric, retired_sleeps, 64);
-	OFF(struct fev__fabric, retired_wakes, 72);
-	OFF(struct fev__fabric, pad, 80);
+	FROZEN(sizeof(struct fev__state_line), 128);
+	OFF(struct fev__state_line, state, 0);
+	OFF(struct fev__state_line, stats_seq, 4);
+	OFF(struct fev__state_line, redelivered, 8);
+	OFF(struct fev__state_line, tombstoned, 16);
+	OFF(struct fev__state_line, repaired_attachers, 24);
+	OFF(struct fev__state_line, retired_enqueued, 32);
+	OFF(struct fev__state_line, retired_dequeued, 40);
+	OFF(struct fev__state_line, retired_dropped, 48);
+	OFF(struct fev__state_line, retired_full_waits, 56);
+	OFF(struct fev__state_line, retired_sleeps, 64);
+	OFF(struct fev__state_line, retired_wakes, 72);
+	OFF(struct fev__state_line, pad, 80);
 }
 
 static void test_cursor_and_wait_word_layout_is_frozen(void **state)
@@ -94,7 +94,7 @@ static void test_segment_sections_are_frozen(void **state)
 	(void)state;
 	FROZEN(sizeof(struct fev__segment), 896);
 	OFF(struct fev__segment, hdr, 0);
-	OFF(struct fev__segment, fabric, 256);
+	OFF(struct fev__segment, state_line, 256);
 	OFF(struct fev__segment, head, 384);
 	OFF(struct fev__segment, tail, 512);
 	OFF(struct fev__segment, not_empty, 640);
@@ -181,7 +181,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_layout_is_frozen),
-		cmocka_unit_test(test_fabric_line_layout_is_frozen),
+		cmocka_unit_test(test_state_line_layout_is_frozen),
 		cmocka_unit_test(test_cursor_and_wait_word_layout_is_frozen),
 		cmocka_unit_test(test_segment_sections_are_frozen),
 		cmocka_unit_test(test_hold_record_and_attacher_layout_is_frozen),

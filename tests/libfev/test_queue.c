@@ -896,12 +896,12 @@ static void test_retirement_marker_is_clear_after_the_done_count_wraps(
 
 	fevtest_create(c->inst, "wrap", 16, 8, FEV_POLICY_BLOCK);
 	assert_int_equal(fev__map_open(c->inst, "wrap", true, &m), 0);
-	atomic_store(&m.seg->fabric.stats_seq, UINT32_C(0xffff0000));
+	atomic_store(&m.seg->state_line.stats_seq, UINT32_C(0xffff0000));
 	for (int i = 0; i < 3; i++) {
 		q = fevtest_open(c->inst, "wrap", FEV_PRODUCER, 0);
 		fev_close(q);
 		assert_false(FEV__STATS_BUSY(
-			atomic_load(&m.seg->fabric.stats_seq)));
+			atomic_load(&m.seg->state_line.stats_seq)));
 	}
 	fev__map_close(&m);
 	assert_int_equal(fev_queue_delete("wrap", c->inst), 0);

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fabric.h"
+#include "instance.h"
 #include "fev/fev.h"
 #include "segment.h"
 

@@ -1,9 +1,10 @@
 /*
- * Fabric-wide names shared by fevd and the tools: where an instance's
- * control socket lives and which queues an instance has.
+ * An instance's names shared by fevd and the tools: where its
+ * control socket lives, whether its run directory can be trusted, and
+ * which queues it has.
  */
-#ifndef FEV_FABRIC_H
-#define FEV_FABRIC_H
+#ifndef FEV_INSTANCE_H
+#define FEV_INSTANCE_H
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -37,4 +38,4 @@ int fev__control_socket_is_default(void);
 int fev__list_queues(const char *instance,
 		     int (*fn)(const char *queue, void *arg), void *arg);
 
-#endif /* FEV_FABRIC_H */
+#endif /* FEV_INSTANCE_H */

@@ -1,4 +1,4 @@
-#include "fabric.h"
+#include "instance.h"
 
 #include <dirent.h>
 #include <errno.h>
