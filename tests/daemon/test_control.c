@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
-#include "harness.h"
+#include "fevd_harness.h"
 #include "supervisor.h"
 
 #define NOBODY 65534

@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
-#include "harness.h"
+#include "fevd_harness.h"
 #include "segment.h"
 
 #define SEC (INT64_C(1000000000))

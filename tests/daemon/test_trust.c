@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
-#include "harness.h"
+#include "fevd_harness.h"
 #include "nobody.h"
 
 /* A v1 memory cgroup under ours, for fevd (item 10); removed at

@@ -10,7 +10,7 @@ import time
 
 from fevtool import expect, expect_rc, expect_sentence, main, \
     skip_unless_root, wait_until
-from test_fev_queue import listed, start_fevd
+from test_queue import listed, start_fevd
 
 
 def depth(f, queue):
@@ -141,7 +141,7 @@ def test_queue_list_pages_through_more_queues_than_one_reply_holds(f):
 
 def test_fev_does_not_talk_to_a_socket_in_someone_elses_run_dir(f):
     skip_unless_root("cannot act as two other users")
-    # Not the uids of test_fevd_limits, which may run at the same time.
+    # Not the uids of test_fevd_control_limits, which may run at the same time.
     victim, attacker = 54323, 54324
     run = "/tmp/fev-%d" % victim
     subprocess.run(["rm", "-rf", run], check=True)

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
-#include "harness.h"
+#include "fevd_harness.h"
 
 static int setup(void **state)
 {

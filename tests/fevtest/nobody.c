@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "harness.h"
+#include "fevd_harness.h"
 
 static const struct passwd *nobody(void)
 {

@@ -29,7 +29,7 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
-#include "harness.h"
+#include "fevd_harness.h"
 #include "segment.h"
 #include "workload.h"
 

@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "harness.h"
+#include "fevd_harness.h"
 #include "segment.h"
 
 #define NOBODY 65534

@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
-#include "harness.h"
+#include "fevd_harness.h"
 
 #if defined(__SANITIZE_THREAD__)
 /* TSan maps shadow memory for every mapping a handle makes: 4,096 handles

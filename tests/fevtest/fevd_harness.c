@@ -1,4 +1,4 @@
-#include "harness.h"
+#include "fevd_harness.h"
 #include "instance_lock.h"
 #include "segment.h"
 
