@@ -18,6 +18,8 @@ static const struct {
 	{ "pub", cmd_pub, "publish events to a queue" },
 	{ "sub", cmd_sub, "consume events from a queue and print them" },
 	{ "queue", cmd_queue, "create, delete or list queues through fevd" },
+	{ "topic", cmd_queue,
+	  "the same for topics (--partitions P): queues of P partitions" },
 };
 
 static void usage(FILE *f)
@@ -41,6 +43,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "Examples:\n"
 	      "  fev queue create jobs --capacity 1024 --max-event 4K\n"
+	      "  fev topic create orders --partitions 8\n"
 	      "  fev pub jobs -m 'hello'\n"
 	      "  fev sub jobs -n 1\n"
 	      "  fev stat -w\n"

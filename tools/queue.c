@@ -7,15 +7,19 @@
 #include "control.h"
 #include "fev/fev.h"
 #include "group.h"
+#include "segment.h"
 
 static void usage(FILE *f)
 {
 	fputs("Usage: fev queue create NAME [--capacity N] [--max-event SIZE]\n"
 	      "                  [--policy block|reject|drop-oldest] "
 	      "[--mode MODE]\n"
-	      "                  [--group GROUP]\n"
+	      "                  [--group GROUP] [--partitions P]\n"
 	      "       fev queue delete NAME\n"
 	      "       fev queue list [--json]\n"
+	      "       fev topic create|delete|list ...  (the same: a queue "
+	      "is a topic of one\n"
+	      "                                        partition)\n"
 	      "\n"
 	      "Create, delete or list the queues of a fabric instance through "
 	      "fevd's control\nsocket (fevd must be running; 'fev stat' works "
@@ -31,6 +35,10 @@ static void usage(FILE *f)
 	      "                        drop-oldest (discard the oldest event)\n"
 	      "  -m, --mode MODE       segment permissions, octal (0660)\n"
 	      "  -g, --group GROUP     group that owns the segment\n"
+	      "  -P, --partitions P    a topic of P partitions (1 to 256), "
+	      "each a ring of\n"
+	      "                        the other options; TOPIC@k names "
+	      "partition k > 0\n"
 	      "      --json            list as JSON (one object per queue, "
 	      "in an array)\n"
 	      "  -q, --quiet           print nothing on success\n"
@@ -45,6 +53,7 @@ static void usage(FILE *f)
 	      "  fev queue create jobs --capacity 1024 --max-event 4K "
 	      "--policy reject\n"
 	      "  fev queue create audit capacity=64K mode=0640 group=adm\n"
+	      "  fev topic create orders --partitions 8 --capacity 4K\n"
 	      "  fev queue list\n"
 	      "  fev queue delete jobs\n"
 	      "\n"
@@ -58,6 +67,7 @@ struct create_args {
 	uint64_t capacity, max_event;
 	const char *policy, *mode, *group;
 	bool has_capacity, has_max_event;
+	uint32_t partitions; /* 0: not given (a queue) */
 };
 
 static int check_name(const char *name)
@@ -90,6 +100,15 @@ static int set_create_opt(struct create_args *a, const char *key,
 					       "16M bytes",
 					       val);
 		a->has_max_event = true;
+	} else if (strcmp(key, "partitions") == 0) {
+		uint64_t p;
+
+		if (!cli_parse_size(val, &p) || p == 0 ||
+		    p > FEV_PARTITIONS_MAX)
+			return cli_usage_error("queue",
+					       "bad partitions '%s': 1 to %d",
+					       val, FEV_PARTITIONS_MAX);
+		a->partitions = (uint32_t)p;
 	} else if (strcmp(key, "policy") == 0) {
 		if (strcmp(val, "block") != 0 && strcmp(val, "reject") != 0 &&
 		    strcmp(val, "drop-oldest") != 0)
@@ -120,7 +139,8 @@ static int set_create_opt(struct create_args *a, const char *key,
 	} else {
 		return cli_usage_error("queue",
 				       "unknown queue setting '%s': capacity, "
-				       "max_event, policy, mode or group",
+				       "max_event, policy, mode, group or "
+				       "partitions",
 				       key);
 	}
 	return 0;
@@ -157,6 +177,9 @@ static int do_create(const char *inst, const char *name,
 	if (a->mode != NULL)
 		n += snprintf(req + n, sizeof(req) - (size_t)n, " mode=%s",
 			      a->mode);
+	if (a->partitions != 0)
+		n += snprintf(req + n, sizeof(req) - (size_t)n,
+			      " partitions=%u", (unsigned)a->partitions);
 	if (a->group != NULL)
 		snprintf(req + n, sizeof(req) - (size_t)n, " group=%s",
 			 a->group);
@@ -167,7 +190,8 @@ static int do_create(const char *inst, const char *name,
 	}
 	rc = ctl_request(inst, req, r) < 0 ? FEV_EXIT_ERROR : report(r);
 	if (rc == FEV_EXIT_OK && !quiet)
-		printf("created queue '%s' in instance %s\n", name, inst);
+		printf("created %s '%s' in instance %s\n",
+		       a->partitions > 1 ? "topic" : "queue", name, inst);
 	free(r);
 	return rc;
 }
@@ -279,7 +303,7 @@ static void print_page(struct list_out *o, const char *body, char *next,
 		snprintf(l, sizeof(l), "%.*s", (int)n, line);
 		line += n + (line[n] == '\n');
 		if (strncmp(l, "+more ", 6) == 0)
-			snprintf(next, size, "%.*s", FEV_NAME_MAX, l + 6);
+			snprintf(next, size, "%.*s", FEV__SEG_NAME_MAX, l + 6);
 		else if (l[0] != '\0')
 			print_row(o, l);
 	}
@@ -290,7 +314,7 @@ static int do_list(const char *inst, bool json)
 {
 	struct ctl_reply *r = malloc(sizeof(*r));
 	struct list_out o = { .json = json, .first = true };
-	char req[CTL_REQUEST_MAX], next[FEV_NAME_MAX + 2] = "";
+	char req[CTL_REQUEST_MAX], next[FEV__SEG_NAME_MAX + 2] = "";
 	int rc = FEV_EXIT_OK;
 
 	if (r == NULL) {
@@ -309,6 +333,7 @@ static int do_list(const char *inst, bool json)
 	return rc;
 }
 
+/* fev queue and fev topic: one command, as a queue is a topic of one. */
 int cmd_queue(int argc, char **argv)
 {
 	enum { OPT_JSON = 0x2000 };
@@ -318,6 +343,7 @@ int cmd_queue(int argc, char **argv)
 		{ "policy", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "group", required_argument, NULL, 'g' },
+		{ "partitions", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "instance", required_argument, NULL, 'I' },
@@ -329,7 +355,7 @@ int cmd_queue(int argc, char **argv)
 	bool json = false, quiet = false;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, ":c:s:p:m:g:qI:h", longopts,
+	while ((c = getopt_long(argc, argv, ":c:s:p:m:g:P:qI:h", longopts,
 				NULL)) != -1) {
 		rc = 0;
 		switch (c) {
@@ -347,6 +373,9 @@ int cmd_queue(int argc, char **argv)
 			break;
 		case 'g':
 			rc = set_create_opt(&a, "group", optarg);
+			break;
+		case 'P':
+			rc = set_create_opt(&a, "partitions", optarg);
 			break;
 		case OPT_JSON:
 			json = true;

@@ -763,11 +763,12 @@ int cmd_stat(int argc, char **argv)
 				       argv[optind + 1]);
 	if (optind < argc) {
 		o.only = argv[optind];
-		if (fev_queue_name_valid(o.only) < 0)
+		if (fev__segment_name_parse(o.only, NULL, NULL) < 0)
 			return cli_usage_error("stat",
 					       "bad queue name '%s': queue names "
 					       "are 1 to %d characters of A-Z "
-					       "a-z 0-9 . _ -",
+					       "a-z 0-9 . _ -, a partition "
+					       "TOPIC@N",
 					       o.only, FEV_NAME_MAX);
 	}
 	o.fmt = json ? SF_JSON : prom ? SF_PROMETHEUS : SF_TABLE;

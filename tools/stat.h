@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "fev/fev.h"
+#include "segment.h"
 
 enum claim_role { CLAIM_PRODUCER, CLAIM_CONSUMER };
 
@@ -41,7 +42,7 @@ struct att_view {
 };
 
 struct queue_view {
-	char name[FEV_NAME_MAX + 1];
+	char name[FEV__SEG_NAME_MAX + 1]; /* a queue or a partition T@k */
 	int err;	 /* 0, or why the segment could not be read */
 	fev_stats st;
 	uint64_t seg_size;

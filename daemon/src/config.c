@@ -65,6 +65,7 @@ void fevd_queue_conf_defaults(struct fevd_queue_conf *q)
 	memset(q, 0, sizeof(*q));
 	q->capacity = FEVD_DEFAULT_CAPACITY;
 	q->max_event = FEVD_DEFAULT_MAX_EVENT;
+	q->partitions = 1;
 	q->policy = FEV_POLICY_BLOCK;
 	q->mode = FEVD_DEFAULT_MODE;
 	q->group = (gid_t)-1;
@@ -118,6 +119,9 @@ int fevd_queue_conf_set(struct fevd_queue_conf *q, const char *key,
 	if (strcmp(key, "attachers") == 0)
 		return set_number(&q->attachers, key, value, 1,
 				  FEV__ATTACHERS_MAX, w, wl);
+	if (strcmp(key, "partitions") == 0)
+		return set_number(&q->partitions, key, value, 1,
+				  FEV_PARTITIONS_MAX, w, wl);
 	if (strcmp(key, "policy") == 0) {
 		int p = fevd_parse_policy(value);
 
@@ -180,6 +184,12 @@ static int open_queue(struct fevd_config *c, const char *name,
 		return why(w, wl,
 			   "bad queue name '%s' (1-63 of A-Z a-z 0-9 . _ -)",
 			   name);
+	/* fevini tells [queue q] twice; [queue q] and [topic q] are ours. */
+	for (size_t i = 0; i < c->nqueues; i++)
+		if (strcmp(c->queues[i].name, name) == 0)
+			return why(w, wl,
+				   "queue '%s' already defined on line %u",
+				   name, c->queues[i].line);
 	grown = realloc(c->queues, (c->nqueues + 1) * sizeof(*grown));
 	if (grown == NULL)
 		return -ENOMEM;
@@ -191,7 +201,8 @@ static int open_queue(struct fevd_config *c, const char *name,
 	return 0;
 }
 
-/* [fabric] or [queue NAME]: fevini has refused a second one already. */
+/* [fabric], [queue NAME] or [topic NAME]: fevini has refused a second
+ * one of the same kind already. */
 static int on_section(void *ctx, const struct fevini_section *s, char *w,
 		      size_t wl)
 {
@@ -204,8 +215,16 @@ static int on_section(void *ctx, const struct fevini_section *s, char *w,
 				   "[queue] needs a name: [queue NAME]");
 		return open_queue(ctx, s->args[0], s->line, w, wl);
 	}
+	/* A queue is a topic of one partition: one section kind for both. */
+	if (strcmp(s->name, "topic") == 0) {
+		if (s->nargs != 1)
+			return why(w, wl,
+				   "[topic] needs a name: [topic NAME]");
+		return open_queue(ctx, s->args[0], s->line, w, wl);
+	}
 	return why(w, wl,
-		   "unknown section [%s] (expected [fabric] or [queue NAME])",
+		   "unknown section [%s] (expected [fabric], [queue NAME] or "
+		   "[topic NAME])",
 		   s->name);
 }
 
@@ -269,11 +288,11 @@ static int on_key(void *ctx, const struct fevini_section *s, const char *key,
 	return fevd_queue_conf_set(current_queue(c), key, value, w, wl);
 }
 
-/* A [queue NAME] is whole: does it fit in one segment? */
+/* A [queue NAME] or [topic NAME] is whole: does it fit in one segment? */
 static int on_end(void *ctx, const struct fevini_section *s, char *w,
 		  size_t wl)
 {
-	if (strcmp(s->name, "queue") != 0)
+	if (strcmp(s->name, "queue") != 0 && strcmp(s->name, "topic") != 0)
 		return 0;
 	return fevd_queue_conf_check(current_queue(ctx), w, wl);
 }

@@ -1,7 +1,7 @@
 /*
  * fevd's configuration: an INI file read by fevini (common/ini/fevini.h),
- * [fabric] and one [queue NAME] per queue (see CONFIG.md), an embedded
- * default, and the command-line overrides
+ * [fabric] and one [queue NAME] or [topic NAME] per queue or topic (see
+ * CONFIG.md), an embedded default, and the command-line overrides
  * applied on top.  Parsing is all-or-nothing: a config with any bad line is
  * refused with "FILE:LINE: reason" and nothing of it is used.
  */
@@ -16,6 +16,7 @@
 #include <sys/un.h>
 
 #include "fev/fev.h"
+#include "segment.h"
 
 #define FEVD_SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 #define FEVD_GROUP_NAME_MAX 64
@@ -27,10 +28,11 @@
 #define FEVD_DEFAULT_MODE 0660u
 
 struct fevd_queue_conf {
-	char name[FEV_NAME_MAX + 1];
+	char name[FEV__SEG_NAME_MAX + 1]; /* of an adopted partition too */
 	uint32_t capacity;
 	uint32_t max_event;
 	uint32_t attachers; /* 0: the library default */
+	uint32_t partitions; /* 1: a queue; more: a topic (fev_topic_create) */
 	int policy;         /* FEV_POLICY_* */
 	mode_t mode;
 	gid_t group; /* (gid_t)-1: fevd's own */

@@ -65,6 +65,7 @@ struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
 	q->conf.max_event = map->geo.max_event;
 	q->conf.attachers = map->geo.attacher_max;
 	q->conf.policy = (int)map->geo.policy;
+	q->conf.partitions = map->geo.partitions;
 	return q;
 }
 

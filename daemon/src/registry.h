@@ -46,7 +46,7 @@ enum fevd_origin {
 
 struct fevd_queue {
 	struct cds_lfht_node node;
-	char name[FEV_NAME_MAX + 1];
+	char name[FEV__SEG_NAME_MAX + 1]; /* a queue, or a partition T@k */
 	struct fev__map map;
 	int segfd; /* the segment, open: its size is checked against map */
 	struct fevd_queue_conf conf; /* the settings its segment has */

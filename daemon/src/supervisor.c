@@ -71,14 +71,17 @@ static void warn_if_different(const struct fevd_queue *q,
 			      const struct fevd_queue_conf *c)
 {
 	if (q->conf.capacity == c->capacity &&
-	    q->conf.max_event == c->max_event && q->conf.policy == c->policy)
+	    q->conf.max_event == c->max_event && q->conf.policy == c->policy &&
+	    q->conf.partitions == c->partitions)
 		return;
-	fevd_warn("queue '%s' exists with capacity=%u max_event=%u policy=%s; "
-		  "the config says capacity=%u max_event=%u policy=%s; kept "
-		  "as it is (delete it while empty to re-create it)",
+	fevd_warn("queue '%s' exists with capacity=%u max_event=%u policy=%s "
+		  "partitions=%u; the config says capacity=%u max_event=%u "
+		  "policy=%s partitions=%u; kept as it is (delete it while "
+		  "empty to re-create it)",
 		  q->name, q->conf.capacity, q->conf.max_event,
-		  fevd_policy_name(q->conf.policy), c->capacity, c->max_event,
-		  fevd_policy_name(c->policy));
+		  fevd_policy_name(q->conf.policy), q->conf.partitions,
+		  c->capacity, c->max_event, fevd_policy_name(c->policy),
+		  c->partitions);
 }
 
 /*
@@ -114,7 +117,7 @@ static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
 	if (rc == 0 && atomic_load_explicit(&map.seg->state_line.state,
 					    memory_order_acquire) ==
 			       FEV__SEG_DELETED) {
-		/* A4: pairs with R4 in fev_queue_delete(): going away. */
+		/* A4: pairs with R4 in fev__segment_delete(): going away. */
 		fev__map_close(&map);
 		rc = -EIDRM;
 	}
@@ -172,10 +175,19 @@ static int evict_untrusted(struct fevd *d, const char *name)
 /* Squatters are removed and the create retried, a few times at most. */
 #define EVICT_TRIES 3
 
-static int create_segment(struct fevd *d, const char *name,
-			  const fev_queue_config *qc)
+/* A queue, or every partition of a topic (partition 0 named as it). */
+static int create_segments(struct fevd *d, const char *name,
+			   uint32_t partitions, const fev_queue_config *qc)
 {
-	int rc = fev_queue_create(name, qc, d->instance);
+	return partitions > 1 ?
+		       fev_topic_create(name, partitions, qc, d->instance) :
+		       fev_queue_create(name, qc, d->instance);
+}
+
+static int create_segment(struct fevd *d, const char *name,
+			  uint32_t partitions, const fev_queue_config *qc)
+{
+	int rc = create_segments(d, name, partitions, qc);
 
 	for (int i = 0; rc == -EEXIST && i < EVICT_TRIES; i++) {
 		int e = evict_untrusted(d, name);
@@ -184,7 +196,7 @@ static int create_segment(struct fevd *d, const char *name,
 			e = fevd_remove_broken(d, name, true);
 		if (e < 0)
 			return e;
-		rc = fev_queue_create(name, qc, d->instance);
+		rc = create_segments(d, name, partitions, qc);
 	}
 	return rc;
 }
@@ -236,6 +248,20 @@ static void enforce_access(const struct fevd_queue *q,
 		  c->group_name);
 }
 
+/*
+ * Watch partitions 1 .. P - 1 of a topic just created, before the request
+ * is answered (the rescan would find them, a tick later).  A failure is
+ * left to the rescan, which retries and says why.
+ */
+static void adopt_partitions(struct fevd *d, const struct fevd_queue_conf *c)
+{
+	char seg[FEV__SEG_NAME_MAX + 1];
+
+	for (uint32_t k = 1; k < c->partitions; k++)
+		if (fev__partition_name(seg, sizeof(seg), c->name, k) == 0)
+			(void)adopt(d, seg, FEVD_ORIGIN_ADOPTED, NULL);
+}
+
 int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 			    enum fevd_origin origin, bool adopt_existing)
 {
@@ -262,7 +288,7 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 		q->configured |= origin == FEVD_ORIGIN_CONFIG;
 		return 0;
 	}
-	rc = create_segment(d, c->name, &qc);
+	rc = create_segment(d, c->name, c->partitions, &qc);
 	if (rc == -EEXIST && adopt_existing) {
 		rc = adopt(d, c->name, FEVD_ORIGIN_ADOPTED, &q);
 		if (rc == 0) {
@@ -273,10 +299,13 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 	} else if (rc == 0) {
 		rc = adopt(d, c->name, origin, &q);
 		if (rc == 0)
+			adopt_partitions(d, c);
+		if (rc == 0)
 			fevd_notice("created queue '%s' (capacity %u, "
-				    "max_event %u, policy %s, mode %04o%s%s)",
+				    "max_event %u, policy %s, partitions %u, "
+				    "mode %04o%s%s)",
 				    c->name, c->capacity, c->max_event,
-				    fevd_policy_name(c->policy),
+				    fevd_policy_name(c->policy), c->partitions,
 				    (unsigned)c->mode,
 				    c->group_name[0] ? ", group " : "",
 				    c->group_name);
@@ -416,7 +445,7 @@ static enum gone_why gone(const struct fevd_queue *q)
 	char path[FEV__SHM_NAME_MAX + 16];
 	struct stat st;
 
-	/* A4: pairs with R4 in fev_queue_delete(). */
+	/* A4: pairs with R4 in fev__segment_delete(). */
 	if (atomic_load_explicit(&q->map.seg->state_line.state,
 				 memory_order_acquire) == FEV__SEG_DELETED)
 		return GONE_DELETED;
@@ -457,7 +486,7 @@ static void let_go(struct fevd *d, struct fevd_queue *q, enum gone_why why)
 	if (why != GONE_REPLACED && name_is_ours(q, path, sizeof(path)))
 		unlink(path);
 	if (why == GONE_REPLACED) {
-		/* R4: pairs with A4 in the clients, as fev_queue_delete(). */
+		/* R4: pairs with A4 in the clients, as fev__segment_delete(). */
 		atomic_store_explicit(&q->map.seg->state_line.state,
 				      FEV__SEG_DELETED, memory_order_release);
 		fev__wait_fence(false); /* F1, full */
@@ -1104,7 +1133,8 @@ static void unlink_all(struct fevd *d)
 	if (fevd_registry_names(&d->reg, &names, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		int rc = fev_queue_delete(names[i], d->instance);
+		/* Each segment, partitions of topics too: all are listed. */
+		int rc = fev__segment_delete(d->instance, names[i]);
 
 		if (rc < 0 && rc != -ENOENT)
 			fevd_warn("cannot unlink queue '%s': %s", names[i],

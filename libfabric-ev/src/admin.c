@@ -101,37 +101,41 @@ static bool name_taken(const char *name)
 }
 
 /*
- * Build the segment under a temporary name and rename it into place only
- * when it is whole (issue 9, item 11): no one ever sees a half-created
- * segment under a queue's name, and a creator that dies leaves only a
- * temporary file fevd removes.  The size is checked against the memory
- * limits first (item 10): nothing is touched for a queue that cannot fit.
+ * Build partition g->partition of topic (a queue: the one partition of a
+ * topic of one) under its temporary name, whole; its path goes to tmp_path
+ * and its final path to name_path.  The size is checked against the memory
+ * limits first (issue 9, item 10): nothing is touched for a segment that
+ * cannot fit.
  */
-int fev_queue_create(const char *queue, const fev_queue_config *cfg,
-		     const char *instance)
+int fev__segment_build(const char *instance, const char *topic,
+		       const fev_queue_config *cfg, struct fev__geometry *g,
+		       char tmp_path[FEV__SEG_PATH_MAX],
+		       char name_path[FEV__SEG_PATH_MAX])
 {
-	char name[FEV__SHM_NAME_MAX], tmp[FEV__SHM_NAME_MAX + 16];
-	char name_path[sizeof(tmp) + 16], tmp_path[sizeof(tmp) + 16];
-	struct fev__geometry g;
-	uint32_t attachers;
+	char seg[FEV__SEG_NAME_MAX + 1], name[FEV__SHM_NAME_MAX];
+	char tmp[FEV__SHM_NAME_MAX + 16];
+	uint32_t attachers, partitions = g->partitions;
+	uint32_t partition = g->partition;
 	gid_t group;
 	mode_t mode;
 	int fd, rc;
 
-	rc = fev__shm_name(name, sizeof(name), instance, queue);
-	if (rc < 0 || (rc = check_config(cfg)) < 0)
+	rc = fev__partition_name(seg, sizeof(seg), topic, partition);
+	if (rc < 0 || (rc = fev__shm_name(name, sizeof(name), instance,
+					  seg)) < 0 ||
+	    (rc = check_config(cfg)) < 0)
 		return rc;
 	read_config(cfg, &mode, &group, &attachers);
 	rc = fev__geometry_compute(cfg->capacity, cfg->max_event, attachers,
-				   &g);
+				   g);
 	if (rc < 0)
 		return rc;
-	if (name_taken(name))
-		return -EEXIST;
-	rc = fev__segment_fits(g.seg_size);
+	g->partitions = partitions;
+	g->partition = partition;
+	rc = fev__segment_fits(g->seg_size);
 	if (rc < 0 || (rc = temp_name(tmp, sizeof(tmp), name)) < 0 ||
-	    (rc = fev__shm_path(tmp_path, sizeof(tmp_path), tmp)) < 0 ||
-	    (rc = fev__shm_path(name_path, sizeof(name_path), name)) < 0)
+	    (rc = fev__shm_path(tmp_path, FEV__SEG_PATH_MAX, tmp)) < 0 ||
+	    (rc = fev__shm_path(name_path, FEV__SEG_PATH_MAX, name)) < 0)
 		return rc;
 	fd = open(tmp_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		  0600);
@@ -142,21 +146,51 @@ int fev_queue_create(const char *queue, const fev_queue_config *cfg,
 	    (group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) < 0))
 		rc = -errno;
 	if (rc == 0)
-		rc = size_and_format(fd, &g, queue, cfg->policy);
+		rc = size_and_format(fd, g, topic, cfg->policy);
 	close(fd);
-	/* NOREPLACE: a queue created meanwhile under the name stays. */
-	if (rc == 0 && renameat2(AT_FDCWD, tmp_path, AT_FDCWD, name_path,
-				 RENAME_NOREPLACE) < 0)
-		rc = -errno;
 	if (rc < 0)
 		unlink(tmp_path);
 	return rc;
 }
 
-int fev_queue_delete(const char *queue, const char *instance)
+/*
+ * Build the segment under a temporary name and rename it into place only
+ * when it is whole (issue 9, item 11): no one ever sees a half-created
+ * segment under a queue's name, and a creator that dies leaves only a
+ * temporary file fevd removes.
+ */
+int fev_queue_create(const char *queue, const fev_queue_config *cfg,
+		     const char *instance)
+{
+	char tmp_path[FEV__SEG_PATH_MAX], name_path[FEV__SEG_PATH_MAX];
+	char name[FEV__SHM_NAME_MAX];
+	struct fev__geometry g = { .partitions = 1, .partition = 0 };
+	int rc;
+
+	if (fev_queue_name_valid(queue) < 0)
+		return -EINVAL;
+	rc = fev__shm_name(name, sizeof(name), instance, queue);
+	if (rc < 0)
+		return rc;
+	if (name_taken(name))
+		return -EEXIST;
+	rc = fev__segment_build(instance, queue, cfg, &g, tmp_path,
+				name_path);
+	if (rc < 0)
+		return rc;
+	/* NOREPLACE: a queue created meanwhile under the name stays. */
+	if (renameat2(AT_FDCWD, tmp_path, AT_FDCWD, name_path,
+		      RENAME_NOREPLACE) < 0) {
+		rc = -errno;
+		unlink(tmp_path);
+	}
+	return rc;
+}
+
+int fev__segment_delete(const char *instance, const char *seg_name)
 {
 	struct fev__map m;
-	int rc = fev__map_open(instance, queue, true, &m);
+	int rc = fev__map_open(instance, seg_name, true, &m);
 
 	if (rc == 0) {
 		/* R4: pairs with A4 in the client: attached handles see

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "clock.h"
 #include "fev/fev.h"
 #include "fork.h"
@@ -77,7 +78,7 @@ static inline bool inherited(const fev_queue *q)
 
 static inline bool deleted(const fev_queue *q)
 {
-	/* A4: pairs with R4 in fev_queue_delete(). */
+	/* A4: pairs with R4 in fev__segment_delete(). */
 	return atomic_load_explicit(&q->map.seg->state_line.state,
 				    memory_order_acquire) == FEV__SEG_DELETED;
 }
@@ -190,6 +191,11 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	}
 	*out = q;
 	return 0;
+}
+
+const struct fev__map *fev__queue_map(const fev_queue *q)
+{
+	return &q->map;
 }
 
 void fev_close(fev_queue *q)

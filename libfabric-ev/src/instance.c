@@ -87,7 +87,10 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Names "fev.INSTANCE.QUEUE" in /dev/shm; instances hold no dot. */
+/*
+ * Names "fev.INSTANCE.SEGMENT" in /dev/shm (queues and partitions,
+ * segment.h); instances hold no dot.
+ */
 static int collect(const char *prefix, char ***out, size_t *count)
 {
 	size_t plen = strlen(prefix), n = 0, cap = 0;
@@ -102,7 +105,7 @@ static int collect(const char *prefix, char ***out, size_t *count)
 		char **grown;
 
 		if (strncmp(de->d_name, prefix, plen) != 0 ||
-		    fev_queue_name_valid(q) < 0)
+		    fev__segment_name_parse(q, NULL, NULL) < 0)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;

@@ -31,8 +31,8 @@ int fev__run_dir_check(const char *path, uid_t owner, char *why,
 int fev__control_socket_is_default(void);
 
 /*
- * Call fn for each queue segment of instance (NULL: the default) found in
- * /dev/shm, in name order.  Stops early when fn returns non-zero and returns
+ * Call fn for each segment of instance (NULL: the default) found in
+ * /dev/shm, in name order: queues, and partitions "TOPIC@k" of topics.  Stops early when fn returns non-zero and returns
  * that; else 0 or -errno.
  */
 int fev__list_queues(const char *instance,

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fev/fev.h"
 #include "fev/version.h"
 
 #define FEV__LINE 128
@@ -57,7 +58,9 @@ struct fev__header {
 	uint32_t max_event;   /* largest payload */
 	uint32_t policy;      /* FEV_POLICY_* */
 	uint32_t attacher_max;
-	uint32_t reserved0;
+	/* Of the topic this segment is a partition of: 0 (ABI 1.1, before
+	 * topics) reads as 1, a queue.  Checked against `partition`. */
+	uint32_t partitions;
 	uint64_t off_state_line;
 	uint64_t off_head;
 	uint64_t off_tail;
@@ -67,13 +70,15 @@ struct fev__header {
 	uint64_t off_slots;
 	uint64_t created_ns; /* CLOCK_REALTIME */
 	int32_t creator_pid;
-	uint32_t reserved1;
-	char name[64]; /* NUL-terminated queue name */
+	uint32_t partition; /* this segment's index, 0 .. partitions - 1 */
+	char name[64]; /* NUL-terminated queue (topic) name */
 	uint8_t reserved2[72];
 };
 static_assert(sizeof(struct fev__header) == 256, "header is 256 bytes");
 static_assert(offsetof(struct fev__header, capacity) == 24, "ABI");
 static_assert(offsetof(struct fev__header, off_slots) == 96, "ABI");
+static_assert(offsetof(struct fev__header, partitions) == 44, "ABI");
+static_assert(offsetof(struct fev__header, partition) == 116, "ABI");
 static_assert(offsetof(struct fev__header, name) == 120, "ABI");
 
 /*
@@ -228,6 +233,9 @@ struct fev__geometry {
 	/* From the validated header: the header may change after attach,
 	 * so no one reads it again.  fev__geometry_compute() sets 0. */
 	uint32_t policy;
+	/* Of the topic (header partitions, 0 read as 1) and this segment's
+	 * index; fev__geometry_compute() sets a queue's: 1 and 0. */
+	uint32_t partitions, partition;
 };
 
 /* 0 or -EINVAL; fills g from the three inputs. */

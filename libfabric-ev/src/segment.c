@@ -52,6 +52,8 @@ int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
 	g->max_event = max_event;
 	g->attacher_max = attacher_max;
 	g->policy = 0;
+	g->partitions = 1;
+	g->partition = 0;
 	g->slot_size = (uint32_t)round_up(sizeof(struct fev__slot) + max_event,
 					  64);
 	g->off_attachers = sizeof(struct fev__segment);
@@ -104,6 +106,63 @@ const char *fev__instance_or_default(const char *instance)
 	return instance != NULL ? instance : fev_default_instance();
 }
 
+/* k in 1 .. FEV_PARTITIONS_MAX - 1, plain decimal (no sign, no 0 first). */
+static int partition_parse(const char *s, uint32_t *k)
+{
+	uint32_t v = 0;
+
+	if (s[0] < '1' || s[0] > '9')
+		return -EINVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (uint32_t)(*s - '0');
+		if (v >= FEV_PARTITIONS_MAX)
+			return -EINVAL;
+	}
+	*k = v;
+	return 0;
+}
+
+int fev__segment_name_parse(const char *name, size_t *topic_len,
+			    uint32_t *partition)
+{
+	char topic[FEV_NAME_MAX + 1];
+	const char *sep;
+	uint32_t k = 0;
+	size_t n;
+
+	if (name == NULL)
+		return -EINVAL;
+	sep = strchr(name, FEV__PARTITION_SEP[0]);
+	n = sep != NULL ? (size_t)(sep - name) : strlen(name);
+	if (n == 0 || n > FEV_NAME_MAX)
+		return -EINVAL;
+	memcpy(topic, name, n);
+	topic[n] = '\0';
+	if (fev_queue_name_valid(topic) < 0 ||
+	    (sep != NULL && partition_parse(sep + 1, &k) < 0))
+		return -EINVAL;
+	if (topic_len != NULL)
+		*topic_len = n;
+	if (partition != NULL)
+		*partition = k;
+	return 0;
+}
+
+int fev__partition_name(char *buf, size_t size, const char *topic,
+			uint32_t k)
+{
+	int n;
+
+	if (fev_queue_name_valid(topic) < 0 || k >= FEV_PARTITIONS_MAX)
+		return -EINVAL;
+	n = k == 0 ? snprintf(buf, size, "%s", topic) :
+		     snprintf(buf, size, "%s" FEV__PARTITION_SEP "%u", topic,
+			      (unsigned)k);
+	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
+}
+
 int fev__shm_name(char *buf, size_t size, const char *instance,
 		  const char *queue)
 {
@@ -111,7 +170,7 @@ int fev__shm_name(char *buf, size_t size, const char *instance,
 
 	instance = fev__instance_or_default(instance);
 	if (fev_instance_name_valid(instance) < 0 ||
-	    fev_queue_name_valid(queue) < 0)
+	    fev__segment_name_parse(queue, NULL, NULL) < 0)
 		return -EINVAL;
 	n = snprintf(buf, size, "/fev.%s.%s", instance, queue);
 	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
@@ -121,7 +180,9 @@ static int validate_header(const struct fev__header *h, size_t len,
 			   struct fev__geometry *g)
 {
 	struct fev__geometry want;
-	uint32_t policy = h->policy; /* read once: checked, then kept */
+	/* Read once: checked, then kept. */
+	uint32_t policy = h->policy, partition = h->partition;
+	uint32_t partitions = h->partitions != 0 ? h->partitions : 1;
 
 	if (h->header_size != sizeof(*h) || h->seg_size != len)
 		return -EBADMSG;
@@ -139,10 +200,14 @@ static int validate_header(const struct fev__header *h, size_t len,
 		return -EBADMSG;
 	if (policy > FEV_POLICY_DROP_OLDEST)
 		return -EBADMSG;
+	if (partitions > FEV_PARTITIONS_MAX || partition >= partitions)
+		return -EBADMSG;
 	if (memchr(h->name, '\0', sizeof(h->name)) == NULL ||
 	    fev_queue_name_valid(h->name) < 0)
 		return -EBADMSG;
 	want.policy = policy;
+	want.partitions = partitions;
+	want.partition = partition;
 	*g = want;
 	return 0;
 }
@@ -182,6 +247,8 @@ void fev__segment_format(void *base, const struct fev__geometry *g,
 	h->max_event = g->max_event;
 	h->policy = (uint32_t)policy;
 	h->attacher_max = g->attacher_max;
+	h->partitions = g->partitions;
+	h->partition = g->partition;
 	h->off_state_line = offsetof(struct fev__segment, state_line);
 	h->off_head = offsetof(struct fev__segment, head);
 	h->off_tail = offsetof(struct fev__segment, tail);

@@ -22,8 +22,20 @@
  */
 #define FEV__CREATING_SEP "~"
 
-/* "/fev." + instance + "." + queue + NUL */
-#define FEV__SHM_NAME_MAX (5 + FEV_INSTANCE_MAX + 1 + FEV_NAME_MAX + 1)
+/*
+ * Partition k > 0 of topic T is the segment "T@k"; partition 0 is "T"
+ * itself, so a queue is the one partition of a topic of one partition and
+ * a topic and a queue can never share a name.  '@' is not a queue name
+ * character: no queue is ever named like a partition.
+ */
+#define FEV__PARTITION_SEP "@"
+#define FEV__PARTITION_SUFFIX_MAX 4 /* "@255" */
+
+/* A segment name: a queue (topic) name, or one with a partition suffix. */
+#define FEV__SEG_NAME_MAX (FEV_NAME_MAX + FEV__PARTITION_SUFFIX_MAX)
+
+/* "/fev." + instance + "." + segment name + NUL */
+#define FEV__SHM_NAME_MAX (5 + FEV_INSTANCE_MAX + 1 + FEV__SEG_NAME_MAX + 1)
 
 struct fev__map {
 	struct fev__segment *seg;
@@ -39,7 +51,19 @@ struct fev__map {
 	uid_t owner;
 };
 
-/* instance NULL: the default.  -EINVAL on a bad name. */
+/*
+ * Is name a segment name: a queue name, or "T@k" with T a queue name and k
+ * in 1 .. FEV_PARTITIONS_MAX - 1 written in plain decimal?  When it is,
+ * 0, and *topic_len and *partition say which (either may be NULL);
+ * -EINVAL otherwise.
+ */
+int fev__segment_name_parse(const char *name, size_t *topic_len,
+			    uint32_t *partition);
+/* The segment name of partition k of topic: 0, or -EINVAL. */
+int fev__partition_name(char *buf, size_t size, const char *topic,
+			uint32_t k);
+
+/* instance NULL: the default.  queue: a segment name, else -EINVAL. */
 int fev__shm_name(char *buf, size_t size, const char *instance,
 		  const char *queue);
 const char *fev__instance_or_default(const char *instance);
@@ -107,6 +131,25 @@ void fev__map_stats(const struct fev__map *m, fev_stats *out);
  */
 int fev__map_stats_by(const struct fev__map *m, fev_stats *out,
 		      uint64_t give_up_ns);
+
+/* "/dev/shm" + a segment's name + a creator's "~PID" + NUL. */
+#define FEV__SEG_PATH_MAX (FEV__SHM_NAME_MAX + 32)
+
+/*
+ * Build partition g->partition of g->partitions of topic (a queue: 0 of 1)
+ * whole under its temporary name "~PID" (admin.c): tmp_path is where it
+ * is, name_path where it goes; the caller renames it into place.  Errors
+ * as fev_queue_create() but -EEXIST.
+ */
+int fev__segment_build(const char *instance, const char *topic,
+		       const fev_queue_config *cfg, struct fev__geometry *g,
+		       char tmp_path[FEV__SEG_PATH_MAX],
+		       char name_path[FEV__SEG_PATH_MAX]);
+/*
+ * Mark one segment DELETED (R4), wake its sleepers and unlink its name; a
+ * corrupt or untrusted file at the name is only unlinked.  0 or -errno.
+ */
+int fev__segment_delete(const char *instance, const char *seg_name);
 
 /* Lay out a fresh segment in memory (zeroed, len = g->seg_size). */
 void fev__segment_format(void *base, const struct fev__geometry *g,

@@ -55,6 +55,12 @@ static const struct bad bad_snippets[] = {
 	{ "[queue q]\ncapacity = 4\ncapacity = 8\n", 3, "duplicate key" },
 	{ "[queue q]\n[queue q]\n", 2, "already defined on line 1" },
 	{ "[queue q]\nattachers = 0\n", 2, "out of range" },
+	{ "[topic]\n", 1, "[topic] needs a name" },
+	{ "[topic t@1]\n", 1, "bad queue name 't@1'" },
+	{ "[topic t]\npartitions = 0\n", 2, "out of range" },
+	{ "[topic t]\npartitions = 257\n", 2, "out of range" },
+	{ "[topic t]\npartitions = many\n", 2, "not a number" },
+	{ "[queue t]\n[topic t]\n", 2, "already defined on line 1" },
 	{ "[queue q]\ncapacity = 16M\nmax_event = 16M\n", 1,
 	  "too large for one segment" },
 	{ "[fabric]\n[fabric]\n", 2, "[fabric] already defined" },
@@ -158,6 +164,29 @@ static void test_numbers_accept_units_and_comments_are_ignored(void **state)
 	fevd_config_free(&cfg);
 }
 
+static void test_topic_section_is_a_queue_of_partitions(void **state)
+{
+	static const char text[] = "[topic orders]\n"
+				   "partitions = 8\n"
+				   "capacity = 1K\n"
+				   "[queue jobs]\n";
+	struct fevd_config cfg;
+	char err[FEVD_ERR_MAX];
+	const struct fevd_queue_conf *q;
+
+	(void)state;
+	if (fevd_config_parse(text, "f", &cfg, err, sizeof(err)) != 0)
+		fail_msg("refused: %s", err);
+	q = fevd_config_find(&cfg, "orders");
+	assert_non_null(q);
+	assert_int_equal(q->partitions, 8);
+	assert_int_equal(q->capacity, 1024);
+	q = fevd_config_find(&cfg, "jobs");
+	assert_non_null(q);
+	assert_int_equal(q->partitions, 1);
+	fevd_config_free(&cfg);
+}
+
 static void test_embedded_default_is_instance_default_with_queue_events(
 	void **state)
 {
@@ -217,6 +246,7 @@ int main(void)
 		cmocka_unit_test(
 			test_malformed_lines_are_refused_with_their_line_number),
 		cmocka_unit_test(test_line_longer_than_limit_is_refused),
+		cmocka_unit_test(test_topic_section_is_a_queue_of_partitions),
 		cmocka_unit_test(
 			test_numbers_accept_units_and_comments_are_ignored),
 		cmocka_unit_test(

@@ -441,6 +441,8 @@ static void corrupt_header(struct fev__header *hd)
 	hd->off_head = 3;
 	hd->seg_size = 1;
 	hd->policy = 77;
+	hd->partitions = UINT32_MAX;
+	hd->partition = 7;
 	memset(hd->name, 'x', sizeof(hd->name));
 }
 

@@ -40,7 +40,7 @@ static void test_header_layout_is_frozen(void **state)
 	OFF(struct fev__header, max_event, 32);
 	OFF(struct fev__header, policy, 36);
 	OFF(struct fev__header, attacher_max, 40);
-	OFF(struct fev__header, reserved0, 44);
+	OFF(struct fev__header, partitions, 44);
 	OFF(struct fev__header, off_state_line, 48);
 	OFF(struct fev__header, off_head, 56);
 	OFF(struct fev__header, off_tail, 64);
@@ -50,7 +50,7 @@ static void test_header_layout_is_frozen(void **state)
 	OFF(struct fev__header, off_slots, 96);
 	OFF(struct fev__header, created_ns, 104);
 	OFF(struct fev__header, creator_pid, 112);
-	OFF(struct fev__header, reserved1, 116);
+	OFF(struct fev__header, partition, 116);
 	OFF(struct fev__header, name, 120);
 	FROZEN(sizeof(((struct fev__header *)0)->name), 64);
 	OFF(struct fev__header, reserved2, 184);

@@ -134,6 +134,40 @@ def test_stat_and_sub_show_what_fevd_repaired(f):
            "the tombstone is skipped", r.stdout)
 
 
+def test_topic_partitions_are_served_like_queues_by_fevd(f):
+    p = start_fevd(f)
+    r = f.fev("topic", "create", "orders", "--partitions", "4",
+              "--capacity", "16")
+    expect_rc(r, 0, "topic create")
+    expect(r.stdout == "created topic 'orders' in instance %s\n" %
+           f.instance, "create says it made a topic", r.stdout)
+    names = ["orders", "orders@1", "orders@2", "orders@3"]
+    q = listed(f)
+    expect(all(n in q and q[n]["capacity"] == 16 for n in names),
+           "every partition is listed", q)
+    expect_rc(f.fev("queue", "create", "orders@1"), 2,
+              "a partition name is no queue name")
+    # fevd watches a partition as a queue: a dead holder is repaired.
+    expect_rc(f.fev("pub", "orders@2", "-m", "again"), 0, "pub")
+    h = f.spawn([os.environ["FEVTEST_HELPER"], "hold-consumer", f.instance,
+                 "orders@2", "30"], stdout=subprocess.PIPE)
+    expect(h.stdout.readline().startswith(b"held "), "held")
+    h.kill()
+    h.wait(timeout=10)
+    r = f.fev("sub", "orders@2", "-n", "1", "--json", "--timeout", "10s")
+    ev = json.loads(r.stdout)
+    expect(ev["payload"] == "again" and ev["redelivered"] is True,
+           "the event comes again, flagged", ev)
+    # A restarted fevd adopts every partition.
+    stop_fevd(p)
+    start_fevd(f)
+    q = listed(f)
+    expect(all(n in q for n in names), "adopted after a restart", q)
+    expect_rc(f.fev("topic", "delete", "orders"), 0, "topic delete")
+    wait_until(lambda: not any(n in listed(f) for n in names),
+               what="every partition to go")
+
+
 def test_event_sub_could_not_write_out_is_delivered_again(f):
     start_fevd(f)
     expect_rc(f.fev("queue", "create", "jobs", "--capacity", "16"), 0,

@@ -206,6 +206,62 @@ FEV_API int fev_queue_stats(const char *queue, const char *instance,
 FEV_API int fev_partition_for_key(const void *key, size_t key_len,
 				  uint32_t partitions);
 
+/*
+ * Topics: P partitions, each one bounded ring in one segment of its own
+ * (partition 0 is the segment named as the topic, partition k > 0
+ * "TOPIC@k"), so a queue is a topic of one partition and every queue
+ * call works on one partition (fev_open("orders@2", ...) consumes
+ * partition 2).  A keyed event goes to partition
+ * fev_partition_for_key(key, P), an unkeyed one round-robin per handle.
+ */
+#define FEV_PARTITIONS_MAX 256
+
+typedef struct fev_topic fev_topic;
+
+/*
+ * Create topic with `partitions` partitions (1 .. FEV_PARTITIONS_MAX), each
+ * a ring of cfg: errors as fev_queue_create; -EEXIST when a queue or topic
+ * holds the name.  Partitions appear whole, partition 0 first: an opener
+ * waits up to a second for the others.
+ */
+FEV_API int fev_topic_create(const char *topic, uint32_t partitions,
+			     const fev_queue_config *cfg,
+			     const char *instance);
+/*
+ * Delete every partition (fev_queue_delete() of a topic's name does the
+ * same).  Attached handles get -EIDRM.  -ENOENT, -EACCES.
+ */
+FEV_API int fev_topic_delete(const char *topic, const char *instance);
+/*
+ * The topic's number of partitions; the first min(n, partitions) of them
+ * have their statistics in out[0 ..].  Errors as fev_queue_stats.
+ */
+FEV_API int fev_topic_stats(const char *topic, const char *instance,
+			    fev_stats *out, size_t n);
+
+/*
+ * Attach to every partition of topic as a producer (roles must be
+ * FEV_PRODUCER): errors as fev_open, and -EBADMSG when a partition says
+ * it belongs to another topic or geometry, -ENOENT when one is missing
+ * (a create or delete cut short: delete the topic and create it again).
+ */
+FEV_API int fev_topic_open(const char *topic, unsigned roles,
+			   const fev_open_opts *opts, fev_topic **out);
+FEV_API void fev_topic_close(fev_topic *t);
+FEV_API uint32_t fev_topic_partitions(const fev_topic *t);
+/*
+ * The handle of partition k (NULL when k is out of range), for zero copy
+ * and batches on one partition; it is closed by fev_topic_close().
+ */
+FEV_API fev_queue *fev_topic_partition(fev_topic *t, uint32_t k);
+/*
+ * Copy one event into its partition: key NULL (key_len 0) round-robin,
+ * else fev_partition_for_key(key, key_len, partitions).  Returns the
+ * partition (>= 0) or an error of fev_send.
+ */
+FEV_API int fev_topic_send(fev_topic *t, const void *key, size_t key_len,
+			   const void *data, size_t len, int64_t timeout_ns);
+
 /* A sentence for any value these functions return. */
 FEV_API const char *fev_strerror(int err);
 
