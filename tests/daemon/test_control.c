@@ -81,7 +81,7 @@ static int teardown(void **state)
 	close(p->ready[0]);
 	close(p->ready[1]);
 	fh_cleanup(&p->h);
-	if (fh_shm_count(p->h.instance) != 0)
+	if (fevtest_shm_count(p->h.instance) != 0)
 		fail_msg("segments of %s left behind", p->h.instance);
 	return 0;
 }
@@ -324,11 +324,9 @@ static void test_unprivileged_peer_may_list_but_not_create_or_delete(
 
 	skip_unless_root();
 	start(p, "", "[queue events]\n");
-	status = fh_wait(fh_fork(nobody_requests, &a), 10000);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) != 0)
-		fail_msg("nobody's expectations failed: mask 0x%x",
-			 WEXITSTATUS(status));
+	status = fevtest_wait(fevtest_fork(nobody_requests, &a), 10000);
+	if (status != 0)
+		fail_msg("nobody's expectations failed: mask 0x%x", status);
 	assert_int_equal(fh_request(p->h.sock, "list", reply, sizeof(reply)),
 			 0);
 	assert_non_null(strstr(reply, "\nevents "));
@@ -365,9 +363,8 @@ static void test_admin_group_member_may_create(void **state)
 	}
 	a.gid = g->gr_gid;
 	start(p, g->gr_name[0] ? "admin_group = 65534\n" : "", "");
-	status = fh_wait(fh_fork(nobody_creates, &a), 10000);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	status = fevtest_wait(fevtest_fork(nobody_creates, &a), 10000);
+	assert_int_equal(status, 0);
 	assert_int_equal(fh_request(p->h.sock, "stats byadmin", reply,
 				    sizeof(reply)),
 			 0);
@@ -420,11 +417,9 @@ static void test_unprivileged_attach_is_eacces_on_0600_and_allowed_by_group(
 				    "create grouped mode=0660 group=65534",
 				    reply, sizeof(reply)),
 			 0);
-	status = fh_wait(fh_fork(nobody_opens, &a), 10000);
-	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) != 0)
-		fail_msg("nobody's expectations failed: mask 0x%x",
-			 WEXITSTATUS(status));
+	status = fevtest_wait(fevtest_fork(nobody_opens, &a), 10000);
+	if (status != 0)
+		fail_msg("nobody's expectations failed: mask 0x%x", status);
 }
 
 int main(void)

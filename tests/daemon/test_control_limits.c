@@ -45,7 +45,7 @@ static int teardown(void **state)
 	struct fh *h = *state;
 
 	fh_cleanup(h);
-	if (fh_shm_count(h->instance) != 0)
+	if (fevtest_shm_count(h->instance) != 0)
 		fail_msg("segments of %s left behind", h->instance);
 	return 0;
 }
@@ -118,8 +118,8 @@ static void test_churning_user_cannot_lock_out_root(void **state)
 	fh_write_config(h, "log_level = info\n", "[queue events]\n");
 	fh_start(h);
 	for (int i = 0; i < CHURNERS; i++)
-		kids[i] = fh_fork(churn, h->sock);
-	fh_sleep_ms(300); /* the churn is at full speed */
+		kids[i] = fevtest_fork(churn, h->sock);
+	fevtest_sleep_ms(300); /* the churn is at full speed */
 	for (int i = 0; i < 50; i++) {
 		int rc = fh_request(h->sock, "list", reply, sizeof(reply));
 
@@ -127,11 +127,11 @@ static void test_churning_user_cannot_lock_out_root(void **state)
 			failed++;
 			print_message("root's list %d: %d %s\n", i, rc, reply);
 		}
-		fh_sleep_ms(20);
+		fevtest_sleep_ms(20);
 	}
 	for (int i = 0; i < CHURNERS; i++) {
 		kill(kids[i], SIGKILL);
-		fh_wait(kids[i], 5000);
+		fevtest_wait(kids[i], 5000);
 	}
 	lines = fh_log_count(h, "control:");
 	assert_int_equal(failed, 0);
@@ -162,7 +162,7 @@ static void test_out_of_descriptors_fevd_refuses_without_spinning(
 		if (fds[nfds] >= 0)
 			nfds++;
 	}
-	fh_sleep_ms(200);
+	fevtest_sleep_ms(200);
 	/* The one that found fevd out of descriptors was told so. */
 	spare = connect_to(h->sock);
 	assert_true(spare >= 0);
@@ -191,7 +191,7 @@ static void test_out_of_descriptors_fevd_refuses_without_spinning(
 				if (nfds < 60 &&
 				    (fds[nfds] = connect_to(h->sock)) >= 0)
 					nfds++;
-			fh_sleep_ms(1000);
+			fevtest_sleep_ms(1000);
 		} else {
 			t1 = ut + st;
 		}
@@ -202,7 +202,7 @@ static void test_out_of_descriptors_fevd_refuses_without_spinning(
 			 "descriptors", t1 - t0);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
-	fh_sleep_ms(100);
+	fevtest_sleep_ms(100);
 	assert_int_equal(fh_request(h->sock, "ping", reply, sizeof(reply)),
 			 0);
 }
@@ -236,9 +236,9 @@ static void test_stuck_stats_cost_a_list_one_bounded_budget(void **state)
 		assert_int_equal(fh_request(h->sock, req, reply, 65536), 0);
 		stick_stats_seq(h->instance, name);
 	}
-	t0 = fh_now_ns();
+	t0 = fevtest_now_ns();
 	assert_int_equal(fh_request(h->sock, "list", reply, 65536), 0);
-	took = fh_now_ns() - t0;
+	took = fevtest_now_ns() - t0;
 	for (char *p = reply; (p = strstr(p, " stats=busy\n")) != NULL; p++)
 		busy++;
 	/* Without the budget: 20 ms per queue, 2 s in all. */
@@ -271,7 +271,7 @@ static void test_every_bad_segment_is_logged_once(void **state)
 	}
 	fh_write_config(h, "", "");
 	fh_start(h);
-	fh_sleep_ms(3500); /* three rescans at least */
+	fevtest_sleep_ms(3500); /* three rescans at least */
 	assert_int_equal(fh_log_count(h, "cannot adopt queue"), BAD_SEGMENTS);
 }
 
@@ -346,7 +346,7 @@ static void test_non_root_fevd_refuses_a_run_dir_someone_else_made(
 	assert_int_equal(symlink(victim, pid), 0);
 	assert_int_equal(lchown(pid, ATTACKER, ATTACKER), 0);
 
-	status = fh_wait(fh_fork(fevd_as, &r), 3000);
+	status = fevtest_wait(fevtest_fork(fevd_as, &r), 3000);
 	f = fopen(victim, "r");
 	if (f != NULL && fgets(buf, sizeof(buf), f) == NULL)
 		buf[0] = '\0'; /* truncated by a pidfile written through */
@@ -355,7 +355,7 @@ static void test_non_root_fevd_refuses_a_run_dir_someone_else_made(
 	remove_tree_of(dir, h->instance);
 	unlink(victim);
 	assert_string_equal(buf, "secret\n");
-	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	assert_true(status > 0 && status < 128); /* exited, refusing */
 	assert_true(fh_log_has(h, "belongs to uid 54322", 0));
 }
 

@@ -63,7 +63,7 @@ static int setup(void **state)
 
 	memset(&c, 0, sizeof(c));
 	fh_init(&c.h);
-	c.rng = seed ? strtoull(seed, NULL, 0) : (uint64_t)fh_now_ns();
+	c.rng = seed ? strtoull(seed, NULL, 0) : (uint64_t)fevtest_now_ns();
 	c.rng |= 1;
 	printf("seed %llu (FEVD_FAULT_SEED to repeat)\n",
 	       (unsigned long long)c.rng);
@@ -90,7 +90,7 @@ static int teardown(void **state)
 
 	wl_fini(&c->wl);
 	fh_cleanup(&c->h);
-	if (fh_shm_count(c->h.instance) != 0)
+	if (fevtest_shm_count(c->h.instance) != 0)
 		fail_msg("segments of %s left behind", c->h.instance);
 	return 0;
 }
@@ -117,7 +117,7 @@ static void kill_worker(struct ctx *c, int i)
 		return;
 	}
 	kill(w->pid, SIGKILL);
-	fh_wait(w->pid, 5000);
+	fevtest_wait(w->pid, 5000);
 	w->pid = 0;
 	wl_spawn(&c->wl, i, w->role);
 }
@@ -139,7 +139,7 @@ static uint64_t recovery_ns(struct ctx *c, uint64_t kill_ns)
 				memory_order_relaxed, memory_order_relaxed);
 		else if (at != 0)
 			return at - kill_ns;
-		if (fh_now_ns() > end)
+		if (fevtest_now_ns() > end)
 			return UINT64_MAX;
 		usleep(100);
 	}
@@ -157,15 +157,15 @@ static void arm_probe(struct ctx *c, uint64_t now)
 static void assert_records_match(struct ctx *c, uint32_t producers,
 				 uint32_t consumers)
 {
-	uint64_t end = fh_now_ns() + 2000000000ull;
+	uint64_t end = fevtest_now_ns() + 2000000000ull;
 	fev_stats st;
 
 	do {
 		assert_int_equal(fev_queue_stats("q", c->h.instance, &st), 0);
 		if (st.producers == producers && st.consumers == consumers)
 			return;
-		fh_sleep_ms(5);
-	} while (fh_now_ns() < end);
+		fevtest_sleep_ms(5);
+	} while (fevtest_now_ns() < end);
 	fail_msg("attacher records: %u producers, %u consumers; %u and %u "
 		 "processes are attached",
 		 st.producers, st.consumers, producers, consumers);
@@ -215,16 +215,16 @@ static void test_sigkilled_workers_lose_nothing_and_queue_recovers(
 	void **state)
 {
 	struct ctx *c = begin(state);
-	uint64_t start = fh_now_ns(), worst = 0;
+	uint64_t start = fevtest_now_ns(), worst = 0;
 	unsigned kills = 0, over = 0, wanted = kills_wanted();
 
-	while (kills < wanted && fh_now_ns() - start < RUN_LIMIT_NS) {
+	while (kills < wanted && fevtest_now_ns() - start < RUN_LIMIT_NS) {
 		int victim = (int)(rnd(c) % (PRODUCERS + CONSUMERS));
 		uint64_t now, rec;
 
 		usleep((useconds_t)(rnd(c) % 5000));
 		assert_int_equal(wl_reap(&c->wl), 0);
-		now = fh_now_ns();
+		now = fevtest_now_ns();
 		arm_probe(c, now);
 		kill_worker(c, victim);
 		kills++;
@@ -242,7 +242,7 @@ static void test_sigkilled_workers_lose_nothing_and_queue_recovers(
 		}
 	}
 	finish(c, "workers killed", kills, 0, worst, over,
-	       fh_now_ns() - start);
+	       fevtest_now_ns() - start);
 	assert_true(kills >= 200 || wanted < 200);
 	assert_true(fh_log_count(&c->h, "repaired queue 'q'") > 0);
 	/* The target is 100 ms; one outlier on a loaded 2-core machine is
@@ -254,24 +254,24 @@ static void test_sigkilled_fevd_restarted_mid_traffic_loses_nothing(
 	void **state)
 {
 	struct ctx *c = begin(state);
-	uint64_t start = fh_now_ns();
+	uint64_t start = fevtest_now_ns();
 	unsigned restarts = 0, kills = 0;
 
-	while (restarts < 10 && fh_now_ns() - start < RUN_LIMIT_NS) {
-		fh_sleep_ms(50 + (unsigned)(rnd(c) % 100));
+	while (restarts < 10 && fevtest_now_ns() - start < RUN_LIMIT_NS) {
+		fevtest_sleep_ms(50 + (unsigned)(rnd(c) % 100));
 		assert_int_equal(wl_reap(&c->wl), 0);
 		fh_kill(&c->h);
 		/* Deaths while fevd is down are repaired by the next one. */
 		kill_worker(c, (int)(rnd(c) % (PRODUCERS + CONSUMERS)));
 		kills++;
-		fh_sleep_ms(20 + (unsigned)(rnd(c) % 60));
+		fevtest_sleep_ms(20 + (unsigned)(rnd(c) % 60));
 		fh_start(&c->h);
 		restarts++;
 		/* And deaths while it runs. */
 		kill_worker(c, (int)(rnd(c) % (PRODUCERS + CONSUMERS)));
 		kills++;
 	}
-	finish(c, "fevd killed", kills, restarts, 0, 0, fh_now_ns() - start);
+	finish(c, "fevd killed", kills, restarts, 0, 0, fevtest_now_ns() - start);
 	assert_int_equal(fh_log_count(&c->h, "ready:"), (int)restarts + 1);
 	assert_true(fh_log_count(&c->h, "adopted queue 'q'") >=
 		    (int)restarts);
@@ -352,15 +352,15 @@ static void test_mixed_kills_of_workers_and_fevd_lose_nothing(void **state)
 		   1000000000ull;
 	c->wl.mixed = true;
 	begin(state);
-	start = fh_now_ns();
-	while (t.kills < wanted && fh_now_ns() - start < limit_ns) {
+	start = fevtest_now_ns();
+	while (t.kills < wanted && fevtest_now_ns() - start < limit_ns) {
 		bool fevd = rnd(c) % FEVD_EVERY == 0;
 		int victim = (int)(rnd(c) % (PRODUCERS + CONSUMERS));
 		uint64_t now, rec, *worst;
 
 		usleep((useconds_t)(rnd(c) % 5000));
 		assert_int_equal(wl_reap(&c->wl), 0);
-		now = fh_now_ns();
+		now = fevtest_now_ns();
 		arm_probe(c, now);
 		if (fevd) {
 			kill_fevd(c, &t);
@@ -386,7 +386,7 @@ static void test_mixed_kills_of_workers_and_fevd_lose_nothing(void **state)
 	       t.kills, t.producers, t.consumers, t.fevds,
 	       (double)t.worst_worker_ns / 1e6, (double)t.worst_fevd_ns / 1e6,
 	       t.over);
-	finish(c, "mixed", t.kills, t.fevds, 0, 0, fh_now_ns() - start);
+	finish(c, "mixed", t.kills, t.fevds, 0, 0, fevtest_now_ns() - start);
 	assert_true(t.kills >= wanted);
 	assert_true(t.producers > 0 && t.consumers > 0 && t.fevds > 0);
 }

@@ -51,7 +51,7 @@ static int teardown(void **state)
 	struct ctx *c = *state;
 
 	fh_cleanup(&c->h);
-	if (fh_shm_count(c->h.instance) != 0)
+	if (fevtest_shm_count(c->h.instance) != 0)
 		fail_msg("segments of %s left behind", c->h.instance);
 	return 0;
 }
@@ -98,11 +98,11 @@ static pid_t start_holder(struct ctx *c, bool consume)
 	pid_t pid;
 
 	assert_int_equal(pipe(hd.ready), 0);
-	pid = fh_fork(hold, &hd);
+	pid = fevtest_fork(hold, &hd);
 	close(hd.ready[1]);
 	if (read(hd.ready[0], &one, 1) != 1) {
 		close(hd.ready[0]);
-		fh_wait(pid, 1000);
+		fevtest_wait(pid, 1000);
 		fail_msg("holder child failed");
 	}
 	close(hd.ready[0]);
@@ -112,7 +112,7 @@ static pid_t start_holder(struct ctx *c, bool consume)
 static void kill_and_reap(pid_t pid)
 {
 	kill(pid, SIGKILL);
-	fh_wait(pid, 5000);
+	fevtest_wait(pid, 5000);
 }
 
 static fev_stats stats(struct ctx *c)
@@ -280,12 +280,12 @@ static void test_forged_claim_in_dead_record_does_not_stall_fevd(
 			atomic_store(&m.attachers[i].cons.n, UINT32_MAX);
 		}
 	kill_and_reap(pid);
-	t0 = fh_now_ns();
+	t0 = fevtest_now_ns();
 	assert_int_equal(fh_request(c->h.sock, "ping", reply, sizeof(reply)),
 			 0);
-	if (fh_now_ns() - t0 > 1000000000ull)
+	if (fevtest_now_ns() - t0 > 1000000000ull)
 		fail_msg("fevd took %.1f s to answer after the forged claim",
-			 (double)(fh_now_ns() - t0) / 1e9);
+			 (double)(fevtest_now_ns() - t0) / 1e9);
 	assert_true(fh_log_has(&c->h, "repaired queue 'q'", 2000));
 	/* "x" was held by the dead consumer: delivered again. */
 	cons = open_q(c, FEV_CONSUMER);

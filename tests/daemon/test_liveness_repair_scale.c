@@ -63,7 +63,7 @@ static int teardown(void **state)
 	struct ctx *c = *state;
 
 	fh_cleanup(&c->h);
-	if (fh_shm_count(c->h.instance) != 0)
+	if (fevtest_shm_count(c->h.instance) != 0)
 		fail_msg("segments of %s left behind", c->h.instance);
 	return 0;
 }
@@ -119,13 +119,13 @@ static void *probe(void *arg)
 	char reply[65536];
 
 	while (!atomic_load(&p->stop)) {
-		uint64_t t0 = fh_now_ns(), dt;
+		uint64_t t0 = fevtest_now_ns(), dt;
 
 		if (fh_request(p->sock, "list", reply, sizeof(reply)) != 0)
 			p->failed++;
-		dt = fh_now_ns() - t0;
+		dt = fevtest_now_ns() - t0;
 		p->worst_ns = dt > p->worst_ns ? dt : p->worst_ns;
-		fh_sleep_ms(1);
+		fevtest_sleep_ms(1);
 	}
 	return NULL;
 }
@@ -156,8 +156,8 @@ static uint64_t until_empty(struct ctx *c, const char *queue, uint64_t t0,
 		fev_stats st = stats(c, queue);
 
 		if (st.producers == 0 && st.consumers == 0)
-			return fh_now_ns() - t0;
-		if (fh_now_ns() - t0 > limit)
+			return fevtest_now_ns() - t0;
+		if (fevtest_now_ns() - t0 > limit)
 			return UINT64_MAX;
 		usleep(200);
 	}
@@ -179,23 +179,23 @@ static void test_4096_handles_of_a_killed_process_are_repaired_promptly(
 	fill(c, "big", HELD_EVENTS);
 	fill(c, "other", 1);
 	assert_int_equal(pipe(hd.ready), 0);
-	pid = fh_fork(hold_many, &hd);
+	pid = fevtest_fork(hold_many, &hd);
 	close(hd.ready[1]);
 	if (read(hd.ready[0], &one, 1) != 1) {
 		close(hd.ready[0]);
-		fail_msg("holder failed: status 0x%x", fh_wait(pid, 1000));
+		fail_msg("holder failed: exit %d", fevtest_wait(pid, 1000));
 	}
 	close(hd.ready[0]);
 	st = stats(c, "big");
 	assert_int_equal(st.consumers + st.producers, HANDLES);
 	assert_int_equal(pthread_create(&th, NULL, probe, &p), 0);
-	fh_sleep_ms(50); /* the prober's baseline, before the kill */
-	t0 = fh_now_ns();
+	fevtest_sleep_ms(50); /* the prober's baseline, before the kill */
+	t0 = fevtest_now_ns();
 	kill(pid, SIGKILL);
-	fh_wait(pid, 5000);
+	fevtest_wait(pid, 5000);
 	other_ns = until_empty(c, "other", t0, 30 * SEC);
 	big_ns = until_empty(c, "big", t0, 60 * SEC);
-	fh_sleep_ms(50);
+	fevtest_sleep_ms(50);
 	atomic_store(&p.stop, true);
 	pthread_join(th, NULL);
 	printf("scale: %d handles repaired in %.1f ms; the other queue's "

@@ -65,7 +65,7 @@ static int teardown(void **state)
 	if (memcg.dir[0] != '\0')
 		rmdir(memcg.dir);
 	memcg.dir[0] = '\0';
-	if (fh_shm_count(h->instance) != 0)
+	if (fevtest_shm_count(h->instance) != 0)
 		fail_msg("instance %s left segments in /dev/shm", h->instance);
 	return 0;
 }
@@ -163,7 +163,6 @@ static void send_one(const struct fh *h, const char *queue, const char *msg)
 static int run_stat(const struct fh *h, const char *queue)
 {
 	pid_t pid = fork();
-	int status;
 
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
@@ -174,8 +173,7 @@ static int run_stat(const struct fh *h, const char *queue)
 		execl(FEV_TOOL, "fev", "stat", "-i", "0", queue, (char *)NULL);
 		_exit(127);
 	}
-	status = fh_wait(pid, STAT_HANG_MS);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return fevtest_wait(pid, STAT_HANG_MS);
 }
 
 /* Item 1: a FIFO under a queue name blocked open() for good. */
@@ -198,7 +196,7 @@ static void test_fifo_in_dev_shm_never_hangs_fevd_or_stat(void **state)
 	 * signal) within STAT_HANG_MS. */
 	assert_in_range(run_stat(h, NULL), 0, 1);
 	assert_in_range(run_stat(h, "zz"), 0, 1);
-	fh_sleep_ms(1200); /* a rescan */
+	fevtest_sleep_ms(1200); /* a rescan */
 	request_ok(h, "ping", reply, sizeof(reply));
 	assert_int_equal(fh_stop(h), 0);
 }
@@ -220,7 +218,7 @@ static void test_foreign_flock_never_stops_fevd_from_starting(void **state)
 	assert_int_equal(nb_run(create_queue, &excl, 5000), 0);
 	attackers[0] = nb_spawn(hold_lock, &shared);
 	attackers[1] = nb_spawn(hold_lock, &excl);
-	fh_sleep_ms(200);
+	fevtest_sleep_ms(200);
 	for (int i = 0; i < 2; i++) /* still holding */
 		assert_int_equal(waitpid(attackers[i], NULL, WNOHANG), 0);
 	fh_start(h);
@@ -351,7 +349,7 @@ static void await_listed(struct fh *h, const char *queue)
 		request_ok(h, "list", reply, sizeof(reply));
 		if (strstr(reply, want) != NULL)
 			return;
-		fh_sleep_ms(10);
+		fevtest_sleep_ms(10);
 	}
 	fail_msg("'%s' not listed: %s", queue, reply);
 }
@@ -360,22 +358,22 @@ static void await_listed(struct fh *h, const char *queue)
 static int churn_names(void *arg)
 {
 	const struct step *s = arg;
-	uint64_t end = fh_now_ns() + 3000000000ull;
+	uint64_t end = fevtest_now_ns() + 3000000000ull;
 	char path[256];
 
-	while (fh_now_ns() < end) {
+	while (fevtest_now_ns() < end) {
 		for (int i = 0; i < 40; i++) {
 			snprintf(path, sizeof(path), "/dev/shm/fev.%s.u%d",
 				 s->h->instance, i);
 			close(open(path, O_RDWR | O_CREAT, 0666));
 		}
-		fh_sleep_ms(300);
+		fevtest_sleep_ms(300);
 		for (int i = 0; i < 40; i++) {
 			snprintf(path, sizeof(path), "/dev/shm/fev.%s.u%d",
 				 s->h->instance, i);
 			unlink(path);
 		}
-		fh_sleep_ms(300);
+		fevtest_sleep_ms(300);
 	}
 	return 0;
 }
@@ -412,7 +410,7 @@ static void test_truncated_segment_never_kills_fevd(void **state)
 	fh_write_config(h, "", "[queue t]\nmode = 0666\n");
 	fh_start(h);
 	assert_int_equal(nb_run(truncate_segment, &s, 5000), 0);
-	fh_sleep_ms(1500); /* liveness scans and a rescan read it */
+	fevtest_sleep_ms(1500); /* liveness scans and a rescan read it */
 	assert_int_equal(waitpid(h->fevd, NULL, WNOHANG), 0); /* alive */
 	request_ok(h, "ping", reply, sizeof(reply));
 	assert_true(fh_log_has(h, "queue 't' was truncated", 3000));
@@ -572,7 +570,7 @@ static void test_queue_beyond_memory_limit_is_refused_before_touching_it(
 	assert_int_equal(waitpid(h->fevd, NULL, WNOHANG), 0); /* alive */
 	if (rc != -ENOMEM || strstr(reply, "memory cgroup") == NULL)
 		fail_msg("create: %d %s", rc, reply);
-	assert_int_equal(fh_shm_count(h->instance), 1); /* "a" only */
+	assert_int_equal(fevtest_shm_count(h->instance), 1); /* "a" only */
 	request_ok(h, "ping", reply, sizeof(reply));
 	assert_int_equal(fh_stop(h), 0);
 }
@@ -609,9 +607,9 @@ static void test_half_created_segments_never_wedge_a_name(void **state)
 {
 	struct fh *h = *state;
 	char reply[4096], temp[64];
-	pid_t dead = fh_fork(exit_now, NULL);
+	pid_t dead = fevtest_fork(exit_now, NULL);
 
-	fh_wait(dead, 5000);
+	fevtest_wait(dead, 5000);
 	snprintf(temp, sizeof(temp), "h4~%d", (int)dead);
 	fh_write_config(h, "", "[queue a]\n");
 	fh_start(h);
@@ -626,7 +624,7 @@ static void test_half_created_segments_never_wedge_a_name(void **state)
 	/* ...and fevd removes what is surely abandoned by itself. */
 	assert_true(fh_log_has(h, "h3, a segment its creator never", 3000));
 	assert_true(fh_log_has(h, "died before it was finished", 3000));
-	assert_int_equal(fh_shm_count(h->instance), 2); /* a and h1 */
+	assert_int_equal(fevtest_shm_count(h->instance), 2); /* a and h1 */
 	assert_int_equal(fh_stop(h), 0);
 }
 

@@ -1,4 +1,5 @@
 #include "fevd_harness.h"
+#include "fevtest.h"
 #include "instance_lock.h"
 #include "segment.h"
 
@@ -24,22 +25,6 @@
 #error "FEVD_BINARY: path of the fevd executable under test"
 #endif
 
-static unsigned counter;
-
-uint64_t fh_now_ns(void)
-{
-	return fev__now_monotonic_ns();
-}
-
-void fh_sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 void fh_init(struct fh *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -47,46 +32,12 @@ void fh_init(struct fh *h)
 	if (mkdtemp(h->dir) == NULL)
 		fail_msg("mkdtemp: %s", strerror(errno));
 	chmod(h->dir, 0755); /* unprivileged children reach the socket */
-	snprintf(h->instance, sizeof(h->instance), "t%dx%u", (int)getpid(),
-		 counter++);
+	/* One counter with fevtest_instance(): no instance is handed out twice. */
+	fevtest_instance(h->instance);
 	snprintf(h->sock, sizeof(h->sock), "%s/ctl.sock", h->dir);
 	snprintf(h->pidfile, sizeof(h->pidfile), "%s/fevd.pid", h->dir);
 	snprintf(h->conf, sizeof(h->conf), "%s/fevd.conf", h->dir);
 	snprintf(h->log, sizeof(h->log), "%s/fevd.log", h->dir);
-}
-
-int fh_shm_count(const char *instance)
-{
-	char prefix[64];
-	struct dirent *de;
-	DIR *d = opendir("/dev/shm");
-	int n = 0;
-
-	snprintf(prefix, sizeof(prefix), "fev.%s.", instance);
-	if (d == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
-	closedir(d);
-	return n;
-}
-
-static void remove_segments(const char *instance)
-{
-	char prefix[64], path[512];
-	struct dirent *de;
-	DIR *d = opendir("/dev/shm");
-
-	snprintf(prefix, sizeof(prefix), "fev.%s.", instance);
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/dev/shm/%s", de->d_name);
-		unlink(path);
-	}
-	closedir(d);
 }
 
 static void remove_dir(const char *dir)
@@ -114,7 +65,7 @@ void fh_cleanup(struct fh *h)
 
 	if (h->fevd > 0)
 		fh_kill(h);
-	remove_segments(h->instance);
+	fevtest_unlink_segments(h->instance);
 	/* A SIGKILLed fevd leaves its instance lock file behind. */
 	if (fevd_instance_lock_path(h->instance, lock, sizeof(lock)) == 0)
 		unlink(lock);
@@ -196,8 +147,8 @@ void fh_start(struct fh *h)
 
 		h->fevd = fh_spawn(h, args);
 	}
-	for (uint64_t end = fh_now_ns() + 5000000000ull; fh_now_ns() < end;
-	     fh_sleep_ms(5)) {
+	for (uint64_t end = fevtest_now_ns() + 5000000000ull; fevtest_now_ns() < end;
+	     fevtest_sleep_ms(5)) {
 		if (fh_log_count(h, "ready:") > ready)
 			return;
 		if (waitpid(h->fevd, NULL, WNOHANG) == h->fevd) {
@@ -208,28 +159,6 @@ void fh_start(struct fh *h)
 	fail_msg("fevd not ready within 5 s (log %s)", h->log);
 }
 
-int fh_wait(pid_t pid, unsigned timeout_ms)
-{
-	uint64_t end = fh_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	int status = 0;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0)
-			return -1;
-		if (fh_now_ns() > end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			fail_msg("pid %d still running after %u ms: killed",
-				 (int)pid, timeout_ms);
-		}
-		fh_sleep_ms(1);
-	}
-}
-
 int fh_stop(struct fh *h)
 {
 	int status;
@@ -237,9 +166,9 @@ int fh_stop(struct fh *h)
 	if (h->fevd <= 0)
 		return -1;
 	kill(h->fevd, SIGTERM);
-	status = fh_wait(h->fevd, 5000);
+	status = fevtest_wait(h->fevd, 5000);
 	h->fevd = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return status;
 }
 
 void fh_kill(struct fh *h)
@@ -283,14 +212,14 @@ int fh_log_count(const struct fh *h, const char *needle)
 
 bool fh_log_has(const struct fh *h, const char *needle, unsigned timeout_ms)
 {
-	uint64_t end = fh_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t end = fevtest_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
 	for (;;) {
 		if (fh_log_count(h, needle) > 0)
 			return true;
-		if (fh_now_ns() >= end)
+		if (fevtest_now_ns() >= end)
 			return false;
-		fh_sleep_ms(5);
+		fevtest_sleep_ms(5);
 	}
 }
 
@@ -322,13 +251,3 @@ int fh_request(const char *sock, const char *req, char *reply, size_t len)
 	return atoi(reply);
 }
 
-pid_t fh_fork(int (*fn)(void *arg), void *arg)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0)
-		_exit(fn(arg));
-	return pid;
-}

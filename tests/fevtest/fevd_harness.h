@@ -2,7 +2,8 @@
  * Helpers for the fevd tests: a private fabric per test (instance, control
  * socket, pidfile and config under a mkdtemp dir), the real fevd binary
  * started and stopped with bounded waits, control requests, and cleanup
- * that leaves nothing in /dev/shm.
+ * that leaves nothing in /dev/shm.  Children, clocks and /dev/shm counts
+ * are fevtest.h's, which this includes.
  */
 #ifndef FEVD_HARNESS_H
 #define FEVD_HARNESS_H
@@ -14,6 +15,7 @@
 #include <sys/types.h>
 
 #include "fev/fev.h"
+#include "fevtest.h"
 
 struct fh {
 	char dir[64];
@@ -52,7 +54,7 @@ void fh_write_config(struct fh *h, const char *fabric_extra,
 void fh_start(struct fh *h);
 /* Start fevd with argv after the binary name; returns its pid at once. */
 pid_t fh_spawn(struct fh *h, const char *const *args);
-/* SIGTERM and wait (5 s, then SIGKILL and fail). Exit status. */
+/* SIGTERM and wait (5 s, then SIGKILL and fail): its exit status. */
 int fh_stop(struct fh *h);
 /* SIGKILL and reap. */
 void fh_kill(struct fh *h);
@@ -67,14 +69,5 @@ int fh_log_count(const struct fh *h, const char *needle);
  * status of its first line (0 or -errno), or -errno of the socket.
  */
 int fh_request(const char *sock, const char *req, char *reply, size_t len);
-
-/* Wait for child pid up to timeout_ms (then SIGKILL it).  Wait status. */
-int fh_wait(pid_t pid, unsigned timeout_ms);
-/* Fork; the child runs fn(arg) and _exits with its return value. */
-pid_t fh_fork(int (*fn)(void *arg), void *arg);
-
-uint64_t fh_now_ns(void); /* CLOCK_MONOTONIC */
-void fh_sleep_ms(unsigned ms);
-int fh_shm_count(const char *instance);
 
 #endif /* FEVD_HARNESS_H */

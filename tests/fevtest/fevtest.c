@@ -2,6 +2,8 @@
 #include "segment.h"
 
 #include <dirent.h>
+#include <limits.h>
+#include <poll.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -56,9 +59,12 @@ fev_queue *fevtest_open(const char *inst, const char *name, unsigned roles,
 	return q;
 }
 
-/* Calls fn on every /dev/shm entry of inst; returns how many there were. */
-static int for_each_shm(const char *inst, void (*fn)(const char *inst,
-						      const char *queue))
+/*
+ * Calls fn(inst, entry) on every /dev/shm entry of inst ("fev.<inst>" or
+ * "fev.<inst>.*"); returns how many there were.
+ */
+static int for_each_shm(const char *inst,
+			void (*fn)(const char *inst, const char *entry))
 {
 	char prefix[FEV_INSTANCE_MAX + 8];
 	size_t plen;
@@ -74,8 +80,8 @@ static int for_each_shm(const char *inst, void (*fn)(const char *inst,
 		    (e->d_name[plen] != '\0' && e->d_name[plen] != '.'))
 			continue;
 		n++;
-		if (fn != NULL && e->d_name[plen] == '.')
-			fn(inst, e->d_name + plen + 1);
+		if (fn != NULL)
+			fn(inst, e->d_name);
 	}
 	closedir(d);
 	return n;
@@ -86,14 +92,31 @@ int fevtest_shm_count(const char *inst)
 	return for_each_shm(inst, NULL);
 }
 
-static void delete_one(const char *inst, const char *queue)
+static void delete_one(const char *inst, const char *entry)
 {
-	fev_queue_delete(queue, inst);
+	const char *queue = entry + strlen("fev.") + strlen(inst);
+
+	if (*queue == '.')
+		fev_queue_delete(queue + 1, inst);
 }
 
 void fevtest_cleanup(const char *inst)
 {
 	for_each_shm(inst, delete_one);
+}
+
+static void unlink_one(const char *inst, const char *entry)
+{
+	char path[NAME_MAX + sizeof("/dev/shm/")];
+
+	(void)inst;
+	snprintf(path, sizeof(path), "/dev/shm/%s", entry);
+	unlink(path);
+}
+
+void fevtest_unlink_segments(const char *inst)
+{
+	for_each_shm(inst, unlink_one);
 }
 
 void fevtest_assert_no_leftovers(const char *inst)
@@ -193,9 +216,36 @@ int fevtest_fork(int (*fn)(void *arg), void *arg)
 	return pid;
 }
 
+/*
+ * Sleeps until pid may have changed state or the deadline passes: poll()
+ * on a pidfd wakes at the child's exit, with no polling loop costing CPU
+ * beside the processes under test.  Where pidfd_open() is refused (Linux
+ * before 5.3, a sandbox) it sleeps 2 ms instead.
+ */
+static void await_child(int pidfd, uint64_t deadline)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	uint64_t now = fevtest_now_ns();
+	int ms;
+
+	if (pidfd < 0) {
+		fevtest_sleep_ms(2);
+		return;
+	}
+	ms = now >= deadline ? 0 : (int)((deadline - now) / FEVTEST_MS) + 1;
+	/*
+	 * A signal the test catches ends poll() with EINTR whatever its
+	 * SA_RESTART (poll is never restarted): the caller looks again and
+	 * waits out the time left, so a signal never ends the wait early.
+	 */
+	if (poll(&p, 1, ms) < 0 && errno != EINTR)
+		fail_msg("poll on the pidfd: %s", strerror(errno));
+}
+
 int fevtest_wait(int pid, unsigned timeout_ms)
 {
-	uint64_t deadline = fevtest_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = fevtest_now_ns() + (uint64_t)timeout_ms * FEVTEST_MS;
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int status;
 
 	for (;;) {
@@ -212,8 +262,10 @@ int fevtest_wait(int pid, unsigned timeout_ms)
 			fail_msg("child %d still running after %u ms: killed",
 				 pid, timeout_ms);
 		}
-		fevtest_sleep_ms(2);
+		await_child(pidfd, deadline);
 	}
+	if (pidfd >= 0)
+		close(pidfd);
 	forget_child(pid);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

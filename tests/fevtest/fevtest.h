@@ -33,6 +33,12 @@ uint64_t fevtest_queue_sleeps(const char *inst, const char *queue);
 /* Delete every queue of inst still in /dev/shm (teardown after a failure). */
 void fevtest_cleanup(const char *inst);
 
+/*
+ * Unlink every /dev/shm entry of inst, even those fev_queue_delete()
+ * refuses (broken or untrusted segments a test planted).
+ */
+void fevtest_unlink_segments(const char *inst);
+
 /* Asserts that inst left nothing in /dev/shm. */
 void fevtest_assert_no_leftovers(const char *inst);
 
@@ -54,6 +60,7 @@ int fevtest_fork(int (*fn)(void *arg), void *arg);
 /*
  * Wait for child pid up to timeout_ms; kills it (SIGKILL) and fails the
  * test when it takes longer.  Returns its exit status, or 128 + signal.
+ * Signals the test catches (even without SA_RESTART) do not end the wait.
  */
 int fevtest_wait(int pid, unsigned timeout_ms);
 /* Kill every child still running (teardown after a failure). */

@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
-#include "fevd_harness.h"
+#include "fevtest.h"
 
 static const struct passwd *nobody(void)
 {
@@ -44,8 +44,5 @@ pid_t nb_spawn(int (*fn)(void *arg), void *arg)
 
 int nb_run(int (*fn)(void *arg), void *arg, unsigned timeout_ms)
 {
-	int status = fh_wait(nb_spawn(fn, arg), timeout_ms);
-
-	return WIFEXITED(status) ? WEXITSTATUS(status) :
-				   128 + WTERMSIG(status);
+	return fevtest_wait(nb_spawn(fn, arg), timeout_ms);
 }

@@ -16,7 +16,7 @@ uid_t nb_uid(void);
 /* Fork; the child becomes nobody and runs fn(arg), _exit()ing with its
  * return value (126 when it could not drop).  Returns the pid at once. */
 pid_t nb_spawn(int (*fn)(void *arg), void *arg);
-/* nb_spawn, then wait up to timeout_ms (fh_wait).  Its exit code, or
+/* nb_spawn, then wait up to timeout_ms (fevtest_wait).  Its exit code, or
  * 128 + signal. */
 int nb_run(int (*fn)(void *arg), void *arg, unsigned timeout_ms);
 
