@@ -31,6 +31,13 @@ struct table {
  * Writers (add, remove) take the mutex.
  */
 static _Atomic(struct table *) table;
+/*
+ * Registered mappings that tripped: while none has, fev__memtrap_tripped()
+ * answers without a lock or a search, which fevd asks of every queue each
+ * second.  Relaxed: a hint, not a hand-over; a trip it misses now is seen
+ * at the next question.
+ */
+static _Atomic size_t ntripped;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic bool installed;
 static size_t page_size;
@@ -77,8 +84,10 @@ static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 		signal(sig, SIG_DFL);
 	errno = saved_errno; /* the interrupted code may be reading it */
 	/* Relaxed: read by the same thread, or by another after it learnt
-	 * of the queue through its own synchronisation. */
-	atomic_store_explicit(&t->tripped, true, memory_order_relaxed);
+	 * of the queue through its own synchronisation.  Counted once per
+	 * mapping, however many threads fault on it. */
+	if (!atomic_exchange_explicit(&t->tripped, true, memory_order_relaxed))
+		atomic_fetch_add_explicit(&ntripped, 1, memory_order_relaxed);
 }
 
 int fev__memtrap_install(void)
@@ -160,8 +169,13 @@ void fev__memtrap_remove(const void *base)
 	pthread_mutex_lock(&lock);
 	t = find(atomic_load_explicit(&table, memory_order_relaxed),
 		 (uintptr_t)base);
-	if (t != NULL)
+	if (t != NULL) {
 		atomic_store_explicit(&t->base, 0, memory_order_relaxed);
+		if (atomic_exchange_explicit(&t->tripped, false,
+					     memory_order_relaxed))
+			atomic_fetch_sub_explicit(&ntripped, 1,
+						  memory_order_relaxed);
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -170,6 +184,8 @@ bool fev__memtrap_tripped(const void *base)
 	struct trap *t;
 	bool tripped;
 
+	if (atomic_load_explicit(&ntripped, memory_order_relaxed) == 0)
+		return false;
 	pthread_mutex_lock(&lock);
 	t = find(atomic_load_explicit(&table, memory_order_relaxed),
 		 (uintptr_t)base);
