@@ -112,10 +112,16 @@ static void deny(struct fevd *d, const struct fevd_peer *p)
 
 /* ---- verbs ------------------------------------------------------------- */
 
+/* What fevd did so far that grows with the number of queues: tests
+ * check that an idle fevd and a create do none of it. */
 static void verb_ping(struct fevd *d)
 {
-	reply_add(&d->reply, "0\nfevd %s instance=%s pid=%d\n",
-		  FEV_VERSION_STRING, d->instance, (int)getpid());
+	reply_add(&d->reply,
+		  "0\nfevd %s instance=%s pid=%d listings=%llu "
+		  "table_reads=%llu\n",
+		  FEV_VERSION_STRING, d->instance, (int)getpid(),
+		  (unsigned long long)d->listings,
+		  (unsigned long long)d->table_reads);
 }
 
 /*
@@ -428,12 +434,11 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 	d->stats_give_up_ns = fev__now_monotonic_ns() + STATS_BUDGET_NS;
 	/* Requests about queues see the fabric as it is now: new segments,
 	 * dead peers.  A ping, and the next page of a list (the first page
-	 * looked), are answered at once, whatever the number of queues. */
+	 * looked), are answered at once, whatever the number of queues; a
+	 * create looks only at what changed. */
 	if (strcmp(v->name, "ping") != 0 &&
-	    !(strcmp(v->name, "list") == 0 && nw > 1)) {
-		fevd_rescan_segments(d);
-		fevd_liveness_scan(d);
-	}
+	    !(strcmp(v->name, "list") == 0 && nw > 1))
+		fevd_refresh(d, strcmp(v->name, "create") != 0);
 	if (strcmp(v->name, "ping") == 0)
 		verb_ping(d);
 	else if (strcmp(v->name, "list") == 0)

@@ -29,6 +29,10 @@
 /* Connections one unprivileged uid may hold at once. */
 #define FEVD_CLIENTS_PER_UID 8
 #define FEVD_PEER_GROUPS_MAX 64
+/* How soon a process attached to a quiet queue is seen without inotify's
+ * word (liveness.c), and the timer's period while nothing is attached or
+ * opened (supervisor.c). */
+#define FEVD_GEN_CHECK_NS (1000ull * 1000 * 1000)
 
 /* epoll tags: what a ready fd is, in the high half of data.u64. */
 enum fevd_tag {
@@ -38,6 +42,7 @@ enum fevd_tag {
 	FEVD_TAG_LISTEN,
 	FEVD_TAG_CLIENT,
 	FEVD_TAG_PIDFD,
+	FEVD_TAG_SHM, /* inotify on /dev/shm (shm_watch.h) */
 };
 
 struct fevd_peer {
@@ -93,16 +98,22 @@ struct fevd {
 	uint32_t *watch_index;
 	size_t watch_index_cap; /* power of two, > 2 * nwatches */
 	uint64_t scans; /* liveness scans so far: a watch asks once per scan */
+	/* Queues each tick scans (fevd_queue.active): those in use, and
+	 * those opened a moment ago (liveness.c). */
+	struct cds_list_head active;
+	uint64_t next_gen_check_ns, next_table_read_ns;
 	/* Records to repair, found by the scan of one queue. */
 	uint32_t todo[FEV__ATTACHERS_MAX];
 	uint64_t tick_ns, stall_ns;
+	uint64_t timer_ns; /* the timer's period now: tick_ns, or idle's */
 	uint64_t next_rescan_ns;
 	/* segments that could not be adopted, reported once each */
 	struct fevd_nameset bad;
 	struct fevd_ratelimit log_bad; /* past FEVD_NAMESET_MAX of them */
 	struct fevd_ratelimit log_untrusted; /* files fev does not trust */
+	int shmwatchfd; /* inotify on /dev/shm; -1: not watched */
 	/* /dev/shm as the last listing saw it: unchanged, it is not read
-	 * again (the idle cost of many quiet queues) */
+	 * again (the idle cost of many quiet queues; without inotify) */
 	struct timespec shm_mtime;
 	bool relist;		   /* a segment is still being created */
 	uint64_t next_relist_ns; /* a listing anyway, for what mtime misses */
@@ -112,8 +123,10 @@ struct fevd {
 	bool stopping;
 	bool scan_due; /* a watched process exited: scan after this batch */
 	bool started; /* start() finished: the queues are ours to unlink */
-	/* totals over the daemon's life, for the log and tests */
+	/* totals over the daemon's life, for the log and tests; listings of
+	 * /dev/shm and attacher tables read are the idle cost ping reports */
 	uint64_t repairs, stalls;
+	uint64_t listings, table_reads;
 	struct fevd_reply reply;
 	uint64_t stats_give_up_ns; /* the current request's stats budget */
 };
@@ -129,6 +142,15 @@ void fevd_epoll_add(struct fevd *d, int fd, enum fevd_tag tag);
 void fevd_epoll_del(struct fevd *d, int fd);
 /* Pick up segments created or deleted behind fevd's back. */
 void fevd_rescan_segments(struct fevd *d);
+/* Something happened to queue name's file in /dev/shm (shm_watch.c):
+ * let go of what fevd maps there if it is gone, adopt what is there. */
+void fevd_segment_changed(struct fevd *d, const char *name);
+/*
+ * Before a control request: the fabric as it is now.  about_queues (list,
+ * stats, delete, reload): also every queue's state and attach generation,
+ * O(queues) loads; else (create) only what inotify said since, O(1).
+ */
+void fevd_refresh(struct fevd *d, bool about_queues);
 /* Create (or adopt) queue q->name with its settings.  0 or -errno. */
 int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 			    enum fevd_origin origin, bool adopt_existing);
@@ -153,9 +175,14 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 /* liveness.c */
 /* Scan every queue's attacher table: watch, repair, report stalls. */
 void fevd_liveness_scan(struct fevd *d);
-/* The periodic scan: like fevd_liveness_scan(), but a queue with nobody
- * attached is looked at only every FEVD_IDLE_SCAN_NS. */
+/* The same, reading only the tables of queues in use or attached to since
+ * the last read (their attach generation moved): O(queues) loads. */
+void fevd_liveness_refresh(struct fevd *d);
+/* The periodic scan: the queues in use or just opened each tick, every
+ * other queue's attach generation every FEVD_GEN_CHECK_NS. */
 void fevd_liveness_tick(struct fevd *d);
+/* Someone opened queue name's segment (inotify): an attach may follow. */
+void fevd_liveness_opened(struct fevd *d, const char *name);
 /* A pidfd became readable: its process is gone (sets scan_due). */
 void fevd_liveness_pidfd_ready(struct fevd *d, int fd);
 void fevd_liveness_close(struct fevd *d);

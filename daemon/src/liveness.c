@@ -2,9 +2,10 @@
  * Liveness: find the processes attached to each queue, learn at once when
  * one dies, and repair what it left.
  *
- * Discovery is a scan of every queue's attacher table, each tick (10 ms;
- * a queue nobody is attached to every IDLE_SCAN_NS) and before each
- * control request.  For each process seen, fevd holds a pidfd
+ * Discovery is a scan of the attacher tables of the queues in use, each
+ * tick (10 ms) and before control requests that report on queues; a queue
+ * nobody is attached to is read again only when an attach bumped its
+ * generation (G1/G2, below).  For each process seen, fevd holds a pidfd
  * (pidfd_open), opened only after reading the pid and checked against the
  * start time the attacher recorded, so a recycled pid is never mistaken for
  * the attacher: if the start time differs, the attacher is gone.  The pidfds
@@ -67,8 +68,17 @@ static int pidfd_open(pid_t pid)
 #define SEARCH_RETRY_NS (1000ull * 1000 * 1000)
 /* Repair work one scan spends on one queue before the loop moves on. */
 #define REPAIR_BUDGET_NS (2ull * 1000 * 1000)
-/* How often the periodic scan looks at a queue nobody is attached to. */
-#define IDLE_SCAN_NS (100ull * 1000 * 1000)
+/*
+ * A queue nobody is attached to costs one load every FEVD_GEN_CHECK_NS:
+ * its attach generation; and one each tick for HOT_NS after someone
+ * opened its segment (inotify IN_OPEN: an attach is coming, and must be
+ * seen while its process can still be checked, see proc.h).  Its table is
+ * read when the generation moved, and anyway every TABLE_READ_NS: a
+ * process that died between taking a record and bumping the generation
+ * (G1), or a client built before it, is found then.
+ */
+#define HOT_NS (1000ull * 1000 * 1000)
+#define TABLE_READ_NS (30ull * 1000 * 1000 * 1000)
 
 /* Fibonacci hashing of the pid: pids are dense and sequential. */
 static size_t watch_slot(const struct fevd *d, int32_t pid)
@@ -490,40 +500,114 @@ static void sweep_watches(struct fevd *d)
 	index_rebuild(d, keep);
 }
 
-static void scan(struct fevd *d, bool all)
+/*
+ * Read q's attacher table now?  Always when anything was attached at the
+ * last read; else only when an attach happened since (the generation
+ * moved), or when asked to read everything.
+ */
+static bool due(struct fevd_queue *q, bool all, uint32_t *gen)
+{
+	/* G2: pairs with G1 in attach_record(): a generation that moved
+	 * comes with its record ACTIVE, so the read below sees it. */
+	*gen = atomic_load_explicit(&q->map.seg->state_line.attach_gen,
+				    memory_order_acquire);
+	return all || q->in_use || *gen != q->seen_gen;
+}
+
+/* The list each tick walks: queues in use, or opened moments ago. */
+static void keep_listed(struct fevd *d, struct fevd_queue *q, uint64_t now)
+{
+	bool want = q->in_use || now < q->hot_until_ns;
+	bool listed = !cds_list_empty(&q->active);
+
+	if (want && !listed)
+		cds_list_add(&q->active, &d->active);
+	else if (!want && listed)
+		cds_list_del_init(&q->active);
+}
+
+static void look_at(struct fevd *d, struct fevd_queue *q, bool all,
+		    uint64_t now)
+{
+	uint32_t gen;
+
+	if (due(q, all, &gen)) {
+		q->seen_gen = gen;
+		q->in_use = scan_queue(d, q, now);
+		d->table_reads++;
+	}
+	keep_listed(d, q, now);
+}
+
+/*
+ * SCAN_LISTED looks only at the queues on d->active: in use, or opened
+ * within HOT_NS.  SCAN_CHANGED also checks every other
+ * queue's attach generation (one load each); SCAN_ALL reads every table.
+ * Only the last two see every record, so only they forget watches.
+ */
+enum scan_what { SCAN_LISTED, SCAN_CHANGED, SCAN_ALL };
+
+static void scan(struct fevd *d, enum scan_what what)
 {
 	uint64_t now = fev__now_monotonic_ns();
 	struct cds_lfht_iter it;
-	struct fevd_queue *q;
-	bool complete = true;
+	struct fevd_queue *q, *next;
 
 	d->scans++;
 	for (size_t i = 0; i < d->nwatches; i++)
 		d->watches[i].seen = false;
 	rcu_read_lock();
-	fevd_registry_for_each(&d->reg, &it, q)
-	{
-		if (!all && now < q->next_scan_ns) {
-			complete = false;
-			continue;
-		}
-		q->next_scan_ns = scan_queue(d, q, now) ? 0 :
-							  now + IDLE_SCAN_NS;
-	}
+	if (what == SCAN_LISTED)
+		cds_list_for_each_entry_safe(q, next, &d->active, active)
+			look_at(d, q, false, now);
+	else
+		fevd_registry_for_each(&d->reg, &it, q)
+			look_at(d, q, what == SCAN_ALL, now);
 	rcu_read_unlock();
-	/* A partial scan did not see every record: forget nothing. */
-	if (complete)
+	if (what != SCAN_LISTED)
 		sweep_watches(d);
 }
 
 void fevd_liveness_scan(struct fevd *d)
 {
-	scan(d, true);
+	scan(d, SCAN_ALL);
+}
+
+void fevd_liveness_refresh(struct fevd *d)
+{
+	scan(d, SCAN_CHANGED);
 }
 
 void fevd_liveness_tick(struct fevd *d)
 {
-	scan(d, false);
+	uint64_t now = fev__now_monotonic_ns();
+
+	/* Half a tick early rather than a whole tick late. */
+	if (now + d->timer_ns / 2 < d->next_gen_check_ns) {
+		scan(d, SCAN_LISTED);
+		return;
+	}
+	d->next_gen_check_ns = now + FEVD_GEN_CHECK_NS;
+	if (now >= d->next_table_read_ns) {
+		d->next_table_read_ns = now + TABLE_READ_NS;
+		scan(d, SCAN_ALL);
+	} else {
+		scan(d, SCAN_CHANGED);
+	}
+}
+
+void fevd_liveness_opened(struct fevd *d, const char *name)
+{
+	struct fevd_queue *q;
+
+	rcu_read_lock();
+	q = fevd_registry_find(&d->reg, name);
+	if (q != NULL) {
+		q->hot_until_ns = fev__now_monotonic_ns() + HOT_NS;
+		if (cds_list_empty(&q->active))
+			cds_list_add(&q->active, &d->active);
+	}
+	rcu_read_unlock();
 }
 
 void fevd_liveness_pidfd_ready(struct fevd *d, int fd)

@@ -25,12 +25,26 @@ static int name_match(struct cds_lfht_node *node, const void *key)
 	return strcmp(q->name, key) == 0;
 }
 
+#define BUCKETS_MIN 64ul
+
 int fevd_registry_init(struct fevd_registry *r)
 {
-	/* No CDS_LFHT_AUTO_RESIZE: resizing runs in a worker thread, and a
-	 * fabric has tens of queues, not millions. */
-	r->ht = cds_lfht_new(64, 64, 0, 0, NULL);
+	/* No CDS_LFHT_AUTO_RESIZE: that resizes in a worker thread; the
+	 * supervisor grows the table itself (grow()). */
+	r->ht = cds_lfht_new(BUCKETS_MIN, BUCKETS_MIN, 0, 0, NULL);
+	r->count = 0;
+	r->buckets = BUCKETS_MIN;
 	return r->ht != NULL ? 0 : -ENOMEM;
+}
+
+/* One bucket per queue at least: a lookup never walks a long chain. */
+static void grow(struct fevd_registry *r)
+{
+	if (r->count <= r->buckets)
+		return;
+	while (r->buckets < r->count)
+		r->buckets *= 4;
+	cds_lfht_resize(r->ht, r->buckets);
 }
 
 static void queue_free(struct fevd_queue *q)
@@ -55,6 +69,7 @@ struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
 		return NULL;
 	}
 	cds_lfht_node_init(&q->node);
+	CDS_INIT_LIST_HEAD(&q->active);
 	q->segfd = -1;
 	strlcpy(q->name, name, sizeof(q->name));
 	q->map = *map;
@@ -81,6 +96,8 @@ int fevd_registry_add(struct fevd_registry *r, struct fevd_queue *q)
 		queue_free(q);
 		return -EEXIST;
 	}
+	r->count++;
+	grow(r);
 	return 0;
 }
 
@@ -104,6 +121,8 @@ void fevd_registry_remove(struct fevd_registry *r, struct fevd_queue *q)
 	rcu_read_unlock();
 	if (rc != 0)
 		return; /* not in the table: someone else owns it */
+	r->count--;
+	cds_list_del_init(&q->active); /* the supervisor's list only */
 	/* Readers that found q before the delete may still use its mapping. */
 	synchronize_rcu();
 	queue_free(q);

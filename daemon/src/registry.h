@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include <urcu.h>
+#include <urcu/list.h>
 #include <urcu/rculfhash.h>
 
 #include "config.h"
@@ -54,9 +55,15 @@ struct fevd_queue {
 	/* Listed by the config now, or was and could not yet be removed. */
 	bool configured;
 	struct fevd_att_track *track; /* map.geo.attacher_max entries */
-	/* Liveness scans (supervisor only): when the periodic scan looks at
-	 * this queue next, and where the next repair pass starts. */
-	uint64_t next_scan_ns;
+	/* Liveness scans (supervisor only): the attach generation (G2) when
+	 * the table was last read, whether anything was attached then, until
+	 * when an open of the segment makes every tick look (inotify), its
+	 * place on the list of queues each tick looks at, and where the next
+	 * repair pass starts. */
+	uint32_t seen_gen;
+	bool in_use;
+	uint64_t hot_until_ns;
+	struct cds_list_head active;
 	uint32_t repair_rotor;
 	/* Written by the supervisor, read by any reader: relaxed counters. */
 	_Atomic uint64_t repairs, tombstoned, redelivered, stalls;
@@ -65,6 +72,10 @@ struct fevd_queue {
 
 struct fevd_registry {
 	struct cds_lfht *ht;
+	/* Queues held, and the buckets the table was last sized for: grown
+	 * by the supervisor (cds_lfht_resize), so a lookup stays O(1) with
+	 * 10,000 queues without a resize worker thread. */
+	unsigned long count, buckets;
 };
 
 int fevd_registry_init(struct fevd_registry *r);
@@ -82,7 +93,8 @@ struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
 				  enum fevd_origin origin);
 /* 0 or -EEXIST (q is then freed). */
 int fevd_registry_add(struct fevd_registry *r, struct fevd_queue *q);
-/* Unlink q, wait for readers, free it.  Outside any read-side section. */
+/* Unlink q (from the table and the liveness list), wait for readers, free
+ * it.  Outside any read-side section. */
 void fevd_registry_remove(struct fevd_registry *r, struct fevd_queue *q);
 
 /* Names in order, for listings; caller frees each and the array. */

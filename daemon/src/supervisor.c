@@ -42,6 +42,7 @@
 #include "leftovers.h"
 #include "log.h"
 #include "memtrap.h"
+#include "shm_watch.h"
 #include "trust.h"
 #include "wait.h"
 
@@ -440,7 +441,11 @@ static bool name_is_ours(const struct fevd_queue *q, char *path,
 	       st.st_ino == q->map.ino;
 }
 
-static enum gone_why gone(const struct fevd_queue *q)
+/*
+ * deep: also ask the kernel (the file's size, where its name leads).
+ * Without it, only memory is read: what inotify reports needs no more.
+ */
+static enum gone_why gone(const struct fevd_queue *q, bool deep)
 {
 	char path[FEV__SHM_NAME_MAX + 16];
 	struct stat st;
@@ -449,9 +454,12 @@ static enum gone_why gone(const struct fevd_queue *q)
 	if (atomic_load_explicit(&q->map.seg->state_line.state,
 				 memory_order_acquire) == FEV__SEG_DELETED)
 		return GONE_DELETED;
-	if (fev__memtrap_tripped(q->map.seg) ||
-	    (q->segfd >= 0 && fstat(q->segfd, &st) == 0 &&
-	     (uint64_t)st.st_size != q->map.len))
+	if (fev__memtrap_tripped(q->map.seg))
+		return GONE_TRUNCATED;
+	if (!deep)
+		return GONE_NOT;
+	if (q->segfd >= 0 && fstat(q->segfd, &st) == 0 &&
+	    (uint64_t)st.st_size != q->map.len)
 		return GONE_TRUNCATED;
 	if (!name_is_ours(q, path, sizeof(path)))
 		return GONE_REPLACED;
@@ -497,7 +505,7 @@ static void let_go(struct fevd *d, struct fevd_queue *q, enum gone_why why)
 }
 
 /* Forget queues deleted, truncated or replaced by others. */
-static void drop_gone(struct fevd *d)
+static void drop_gone(struct fevd *d, bool deep)
 {
 	struct cds_lfht_iter it;
 	struct fevd_queue *q, *gone_q[64];
@@ -507,7 +515,7 @@ static void drop_gone(struct fevd *d)
 	rcu_read_lock();
 	fevd_registry_for_each(&d->reg, &it, q)
 	{
-		enum gone_why w = n < 64 ? gone(q) : GONE_NOT;
+		enum gone_why w = n < 64 ? gone(q, deep) : GONE_NOT;
 
 		if (w != GONE_NOT) {
 			gone_q[n] = q;
@@ -570,12 +578,40 @@ static bool shm_changed(struct fevd *d, uint64_t now)
 	return changed;
 }
 
+void fevd_segment_changed(struct fevd *d, const char *name)
+{
+	struct fevd_queue *q;
+	enum gone_why why = GONE_NOT;
+
+	rcu_read_lock();
+	q = fevd_registry_find(&d->reg, name);
+	rcu_read_unlock();
+	if (q != NULL && (why = gone(q, true)) == GONE_NOT)
+		return;
+	if (q != NULL)
+		let_go(d, q, why);
+	rescan_one(name, d); /* what is at the name now */
+}
+
+/*
+ * Watched by inotify, /dev/shm is listed only every RELIST_NS, or when
+ * events were lost or a segment is still being created (relist): each
+ * change of a name came as an event (fevd_segment_changed()), and between
+ * listings only what no event reports is looked at, in memory: a DELETED
+ * state word, a mapping that faulted.  Unwatched, as shm_changed() says.
+ */
 void fevd_rescan_segments(struct fevd *d)
 {
 	uint64_t now = fev__now_monotonic_ns();
+	bool watched = fevd_shm_watch_drain(d);
+	bool list = watched ? d->relist || now >= d->next_relist_ns :
+			      shm_changed(d, now);
 
-	drop_gone(d);
-	if (shm_changed(d, now)) {
+	drop_gone(d, list || !watched);
+	if (list) {
+		if (watched)
+			d->relist = false; /* rescan_one() sets it again */
+		d->listings++;
 		d->next_relist_ns = now + RELIST_NS;
 		fevd_remove_dead_creators(d);
 		fevd_nameset_sweep_begin(&d->bad);
@@ -586,6 +622,15 @@ void fevd_rescan_segments(struct fevd *d)
 	}
 	apply_missing(d);
 	d->next_rescan_ns = now + RESCAN_NS;
+}
+
+void fevd_refresh(struct fevd *d, bool about_queues)
+{
+	if (!about_queues && fevd_shm_watch_drain(d))
+		return;
+	fevd_rescan_segments(d);
+	if (about_queues)
+		fevd_liveness_refresh(d);
 }
 
 /* ---- config ------------------------------------------------------------ */
@@ -852,21 +897,34 @@ int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen)
 
 /* ---- start, run, stop -------------------------------------------------- */
 
-static int open_fds(struct fevd *d)
+static int set_timer(struct fevd *d, uint64_t ns)
 {
 	struct itimerspec its = {
-		.it_interval = { .tv_nsec = (long)d->tick_ns },
-		.it_value = { .tv_nsec = (long)d->tick_ns },
+		.it_interval = { .tv_sec = (time_t)(ns / 1000000000u),
+				 .tv_nsec = (long)(ns % 1000000000u) },
 	};
+
+	its.it_value = its.it_interval;
+	if (timerfd_settime(d->timerfd, 0, &its, NULL) < 0)
+		return -errno;
+	d->timer_ns = ns;
+	return 0;
+}
+
+static int open_fds(struct fevd *d)
+{
 	sigset_t set;
+	int rc;
 
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	d->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	d->timerfd = timerfd_create(CLOCK_MONOTONIC,
 				    TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->epfd < 0 || d->stopfd < 0 || d->timerfd < 0 ||
-	    timerfd_settime(d->timerfd, 0, &its, NULL) < 0)
+	if (d->epfd < 0 || d->stopfd < 0 || d->timerfd < 0)
 		return -errno;
+	rc = set_timer(d, d->tick_ns);
+	if (rc < 0)
+		return rc;
 	fevd_epoll_add(d, d->stopfd, FEVD_TAG_STOP);
 	fevd_epoll_add(d, d->timerfd, FEVD_TAG_TIMER);
 	if (!d->opts.handle_signals)
@@ -912,7 +970,9 @@ static struct fevd *fevd_alloc(const struct fevd_options *opts)
 	if (d == NULL)
 		return NULL;
 	d->opts = *opts;
+	CDS_INIT_LIST_HEAD(&d->active);
 	d->epfd = d->sigfd = d->stopfd = d->timerfd = d->listenfd = -1;
+	d->shmwatchfd = -1;
 	d->reservefd = -1;
 	d->lockfd = -1;
 	d->tick_ns = (uint64_t)(opts->tick_ms ? opts->tick_ms : 10) * 1000000u;
@@ -991,6 +1051,8 @@ static int start(struct fevd *d)
 	rc = fev__memtrap_install();
 	if (rc < 0)
 		return rc;
+	/* Before the first listing: no change falls between the two. */
+	fevd_shm_watch_open(d);
 	fevd_rescan_segments(d);
 	apply_queues(d);
 	rc = fevd_control_listen(d);
@@ -1052,6 +1114,22 @@ static void on_signal(struct fevd *d)
 	}
 }
 
+/*
+ * Tick every tick_ns while a queue is in use or just opened (the liveness
+ * list) or fevd waits for descriptors; else only as often as an idle fevd has anything
+ * to do (FEVD_GEN_CHECK_NS).
+ */
+static void pace(struct fevd *d)
+{
+	bool busy = !cds_list_empty(&d->active) || d->listen_paused;
+	uint64_t ns = busy || d->tick_ns > FEVD_GEN_CHECK_NS ?
+			      d->tick_ns :
+			      FEVD_GEN_CHECK_NS;
+
+	if (ns != d->timer_ns)
+		set_timer(d, ns);
+}
+
 static void on_timer(struct fevd *d)
 {
 	uint64_t ticks;
@@ -1059,7 +1137,8 @@ static void on_timer(struct fevd *d)
 	if (read(d->timerfd, &ticks, sizeof(ticks)) < 0)
 		return;
 	fevd_control_tick(d);
-	if (fev__now_monotonic_ns() >= d->next_rescan_ns)
+	/* Half a tick early rather than a whole tick late. */
+	if (fev__now_monotonic_ns() + d->timer_ns / 2 >= d->next_rescan_ns)
 		fevd_rescan_segments(d);
 	fevd_liveness_tick(d);
 }
@@ -1090,6 +1169,9 @@ static void dispatch(struct fevd *d, const struct epoll_event *ev)
 	case FEVD_TAG_PIDFD:
 		fevd_liveness_pidfd_ready(d, fd);
 		break;
+	case FEVD_TAG_SHM:
+		fevd_shm_watch_drain(d);
+		break;
 	}
 }
 
@@ -1108,8 +1190,9 @@ int fevd_supervisor_run(struct fevd *d)
 			dispatch(d, &evs[i]);
 		if (d->scan_due && !d->stopping) {
 			d->scan_due = false;
-			fevd_liveness_scan(d);
+			fevd_liveness_refresh(d);
 		}
+		pace(d);
 	}
 	if (d->opts.notify)
 		sd_notify(0, "STOPPING=1");
@@ -1156,6 +1239,7 @@ void fevd_supervisor_free(struct fevd *d)
 	if (d->reg.ht != NULL && d->cfg.unlink_on_exit && d->started)
 		unlink_all(d);
 	fevd_liveness_close(d);
+	fevd_shm_watch_close(d);
 	fevd_registry_destroy(&d->reg);
 	fevd_nameset_free(&d->bad);
 	fevd_instance_unlock(d->lock_path, d->lockfd);

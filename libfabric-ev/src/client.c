@@ -122,6 +122,10 @@ static int attach_record(fev_queue *q)
 		/* R6: the record is filled in; pairs with A6 in readers. */
 		atomic_store_explicit(&a->state, FEV__ATT_ACTIVE,
 				      memory_order_release);
+		/* G1: after R6, pairs with G2 in fevd's liveness scan: fevd
+		 * that sees the new generation sees this record ACTIVE. */
+		atomic_fetch_add_explicit(&q->map.seg->state_line.attach_gen, 1,
+					  memory_order_release);
 		q->me = a;
 		q->me_index = i;
 		q->prod.rec = &a->prod;

@@ -103,7 +103,13 @@ struct fev__state_line {
 	_Atomic uint64_t retired_full_waits;
 	_Atomic uint64_t retired_sleeps;
 	_Atomic uint64_t retired_wakes;
-	uint8_t pad[FEV__LINE - 80];
+	/*
+	 * Bumped by every attach once its record is ACTIVE (G1): fevd reads a
+	 * quiet queue's attacher table only when this moved, so its idle
+	 * cost does not grow with the number of quiet queues.
+	 */
+	_Atomic uint32_t attach_gen;
+	uint8_t pad[FEV__LINE - 84];
 };
 static_assert(sizeof(struct fev__state_line) == FEV__LINE, "state line");
 

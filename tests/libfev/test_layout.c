@@ -71,7 +71,8 @@ static void test_state_line_layout_is_frozen(void **state)
 	OFF(struct fev__state_line, retired_full_waits, 56);
 	OFF(struct fev__state_line, retired_sleeps, 64);
 	OFF(struct fev__state_line, retired_wakes, 72);
-	OFF(struct fev__state_line, pad, 80);
+	OFF(struct fev__state_line, attach_gen, 80);
+	OFF(struct fev__state_line, pad, 84);
 }
 
 static void test_cursor_and_wait_word_layout_is_frozen(void **state)
