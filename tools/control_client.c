@@ -90,6 +90,36 @@ static int connect_to(const char *instance, const char *path)
 	return fd;
 }
 
+/*
+ * fevd's admin socket, when this caller may enter its directory (root,
+ * fevd's uid, its admin group) and it is fevd's (fev__admin_socket_check):
+ * there no other user's connections can keep us waiting.  A connected fd,
+ * or -1 quietly: then the public socket is used.
+ */
+static int connect_admin(const char *path, const struct timeval *tv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char why[512];
+	int fd;
+
+	if (fev__admin_socket_path(path, sa.sun_path, sizeof(sa.sun_path)) <
+		    0 ||
+	    fev__admin_socket_check(sa.sun_path, path) < 0 ||
+	    (fev__control_socket_is_default() &&
+	     fev__run_dir_check(path, geteuid(), why, sizeof(why)) < 0))
+		return -1;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, sizeof(*tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof(*tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* "0\n..." or "-17 queue 'x' already exists\n...": split in place. */
 static int parse_reply(struct ctl_reply *r, size_t len)
 {
@@ -131,7 +161,9 @@ int ctl_request(const char *instance, const char *request,
 			  len, CTL_REQUEST_MAX);
 		return -EMSGSIZE;
 	}
-	fd = connect_to(instance, path);
+	fd = connect_admin(path, &(struct timeval){ .tv_sec = REPLY_TIMEOUT_S });
+	if (fd < 0)
+		fd = connect_to(instance, path);
 	if (fd < 0)
 		return fd;
 	if (send(fd, request, len, MSG_NOSIGNAL) != (ssize_t)len) {
@@ -172,6 +204,25 @@ int ctl_request(const char *instance, const char *request,
 	return 0;
 }
 
+/* The public socket at sa, quietly: a connected fd or -errno. */
+static int connect_public(const struct sockaddr_un *sa,
+			  const struct timeval *tv)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, sizeof(*tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, tv, sizeof(*tv));
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 /* "fevd 0.1.0 instance=NAME pid=N" */
 static int parse_ping(const char *body, int *pid, char *version, size_t size)
 {
@@ -200,13 +251,10 @@ int ctl_ping(const char *instance, int timeout_ms, int *pid, char *version,
 				      sizeof(sa.sun_path));
 	if (rc < 0)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    send(fd, "ping", 4, MSG_NOSIGNAL) != 4) {
+	fd = connect_admin(sa.sun_path, &tv);
+	if (fd < 0 && (fd = connect_public(&sa, &tv)) < 0)
+		return fd;
+	if (send(fd, "ping", 4, MSG_NOSIGNAL) != 4) {
 		rc = -errno;
 		close(fd);
 		return rc;

@@ -521,23 +521,54 @@ int fevd_control_listen(struct fevd *d)
 			 d->socket_path);
 		return -EADDRINUSE;
 	}
-	unlink(d->socket_path); /* a stale socket of a dead fevd */
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = fevd_control_bind(d->socket_path);
 	if (fd < 0)
-		return -errno;
-	/* Authorisation is by peer credentials, so anyone may connect. */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(d->socket_path, 0666) < 0 || listen(fd, 64) < 0) {
-		rc = -errno;
-		fevd_err("control socket %s: %s", d->socket_path,
-			 strerror(-rc));
-		close(fd);
-		return rc;
-	}
+		return fd;
 	d->listenfd = fd;
 	fevd_epoll_add(d, fd, FEVD_TAG_LISTEN);
 	d->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fevd_control_listen_admin(d);
 	return 0;
+}
+
+int fevd_control_bind(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) >=
+	    sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	unlink(path); /* a stale socket of a dead fevd */
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Authorisation is by peer credentials (and, for the admin socket,
+	 * its directory), so anyone who reaches it may connect. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(fd, 64) < 0) {
+		rc = -errno;
+		fevd_err("control socket %s: %s", path, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Stop or start taking connections on both sockets. */
+static void listen_pause(struct fevd *d, bool pause)
+{
+	int fds[2] = { d->listenfd, d->adminfd };
+
+	d->listen_paused = pause;
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (pause)
+			fevd_epoll_del(d, fds[i]);
+		else
+			fevd_epoll_add(d, fds[i], FEVD_TAG_LISTEN);
+	}
 }
 
 static void peer_groups(struct fevd_peer *p)
@@ -661,7 +692,7 @@ static bool admit(struct fevd *d, const struct fevd_peer *p)
  * descriptor for as long as it takes to accept the connection and tell it
  * why it is refused.
  */
-static void accept_without_fds(struct fevd *d)
+static void accept_without_fds(struct fevd *d, int listenfd)
 {
 	uint64_t held;
 	int fd;
@@ -674,40 +705,35 @@ static void accept_without_fds(struct fevd *d)
 			 FEVD_RATELIMIT_NS / 1000000000ull);
 	if (d->reservefd >= 0) {
 		close(d->reservefd);
-		fd = accept4(d->listenfd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0)
 			refuse(fd, -EMFILE,
 			       "fevd is out of file descriptors; retry later "
 			       "(its admin may raise LimitNOFILE)");
 		d->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
-	if (d->reservefd < 0) {
-		/* No reserve to spend: stop listening until the next tick. */
-		fevd_epoll_del(d, d->listenfd);
-		d->listen_paused = true;
-	}
+	if (d->reservefd < 0) /* none to spend: deaf until the next tick */
+		listen_pause(d, true);
 }
 
 void fevd_control_tick(struct fevd *d)
 {
 	if (d->reservefd < 0)
 		d->reservefd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (d->listen_paused && d->reservefd >= 0) {
-		d->listen_paused = false;
-		fevd_epoll_add(d, d->listenfd, FEVD_TAG_LISTEN);
-	}
+	if (d->listen_paused && d->reservefd >= 0)
+		listen_pause(d, false);
 }
 
-void fevd_control_accept(struct fevd *d)
+void fevd_control_accept(struct fevd *d, int listenfd)
 {
 	for (;;) {
-		int fd = accept4(d->listenfd, NULL, NULL,
+		int fd = accept4(listenfd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		socklen_t len = sizeof(struct ucred);
 		struct fevd_peer p;
 
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
-			accept_without_fds(d);
+			accept_without_fds(d, listenfd);
 			return;
 		}
 		if (fd < 0)
@@ -764,6 +790,7 @@ void fevd_control_close(struct fevd *d)
 		close(d->reservefd);
 		d->reservefd = -1;
 	}
+	fevd_control_close_admin(d);
 	if (d->listenfd >= 0) {
 		fevd_epoll_del(d, d->listenfd);
 		close(d->listenfd);

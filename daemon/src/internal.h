@@ -84,6 +84,10 @@ struct fevd {
 	char pidfile_path[PATH_MAX];
 	struct pidfh *pidfh;
 	int epfd, sigfd, stopfd, timerfd, listenfd;
+	/* The admin socket (control_admin.c): only privileged callers reach
+	 * it, so others' connections never fill its backlog.  -1: none. */
+	int adminfd;
+	char admin_path[FEVD_SOCKET_PATH_MAX];
 	struct fevd_registry reg;
 	struct fevd_peer peers[FEVD_CLIENTS_MAX];
 	size_t npeers;
@@ -159,8 +163,16 @@ int fevd_queue_destroy(struct fevd *d, struct fevd_queue *q);
 
 /* control.c */
 int fevd_control_listen(struct fevd *d);
+/* A listening control socket at path, mode 0666.  The fd or -errno. */
+int fevd_control_bind(const char *path);
 void fevd_control_close(struct fevd *d);
-void fevd_control_accept(struct fevd *d);
+/* Accept what waits on listenfd (the public or the admin socket). */
+void fevd_control_accept(struct fevd *d, int listenfd);
+
+/* control_admin.c */
+/* Listen on the admin socket too; without it (logged) fevd serves on. */
+void fevd_control_listen_admin(struct fevd *d);
+void fevd_control_close_admin(struct fevd *d);
 /* Every tick: take the reserve descriptor back, listen again if paused. */
 void fevd_control_tick(struct fevd *d);
 /* hangup: epoll saw the peer hang up (recv 0 is then not a message). */

@@ -972,6 +972,7 @@ static struct fevd *fevd_alloc(const struct fevd_options *opts)
 	d->opts = *opts;
 	CDS_INIT_LIST_HEAD(&d->active);
 	d->epfd = d->sigfd = d->stopfd = d->timerfd = d->listenfd = -1;
+	d->adminfd = -1;
 	d->shmwatchfd = -1;
 	d->reservefd = -1;
 	d->lockfd = -1;
@@ -1160,7 +1161,7 @@ static void dispatch(struct fevd *d, const struct epoll_event *ev)
 		on_timer(d);
 		break;
 	case FEVD_TAG_LISTEN:
-		fevd_control_accept(d);
+		fevd_control_accept(d, fd);
 		break;
 	case FEVD_TAG_CLIENT:
 		fevd_control_serve(d, fd,

@@ -37,6 +37,36 @@ int fev__control_socket_path(const char *instance, char *buf, size_t size)
 		   size);
 }
 
+#define ADMIN_DIR "admin"
+
+int fev__admin_socket_path(const char *socket_path, char *buf, size_t size)
+{
+	const char *slash = strrchr(socket_path, '/');
+	int dirlen = slash != NULL ? (int)(slash - socket_path) + 1 : 0;
+
+	return fit(snprintf(buf, size, "%.*s" ADMIN_DIR "/%s", dirlen,
+			    socket_path, socket_path + dirlen),
+		   size);
+}
+
+int fev__admin_socket_check(const char *admin_path, const char *socket_path)
+{
+	char dir[4096];
+	const char *slash = strrchr(admin_path, '/');
+	struct stat st, sock;
+
+	if (slash == NULL || (size_t)(slash - admin_path) >= sizeof(dir))
+		return -EINVAL;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - admin_path),
+		 admin_path);
+	if (lstat(dir, &st) < 0 || lstat(socket_path, &sock) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != sock.st_uid ||
+	    (st.st_mode & 022) != 0)
+		return -EPERM;
+	return 0;
+}
+
 int fev__control_socket_is_default(void)
 {
 	const char *env = getenv("FEV_CONTROL_SOCKET");

@@ -27,6 +27,22 @@ int fev__control_socket_path(const char *instance, char *buf, size_t size);
 int fev__run_dir_check(const char *path, uid_t owner, char *why,
 		       size_t size);
 
+/*
+ * The admin socket next to control socket socket_path: DIR/admin/NAME for
+ * DIR/NAME.  fevd makes DIR/admin its own, mode 0700 (0750 and its admin
+ * group when it has one), so only root, fevd's uid and that group reach
+ * it: no one else's connections can fill its backlog (issue 9).  Clients
+ * that may change the instance try it first.  0 or -ENAMETOOLONG.
+ */
+int fev__admin_socket_path(const char *socket_path, char *buf, size_t size);
+/*
+ * May a client talk to fevd on admin_path?  Its directory is a real one,
+ * owned by the owner of the public socket at socket_path (the uid fevd
+ * runs as) and writable by no one else, sticky or not: in /tmp anyone
+ * could have made "admin" first.  0, or -errno (then use the public one).
+ */
+int fev__admin_socket_check(const char *admin_path, const char *socket_path);
+
 /* Is the control socket path the default one (no $FEV_CONTROL_SOCKET)? */
 int fev__control_socket_is_default(void);
 

@@ -53,7 +53,8 @@ static void remove_dir(const char *dir)
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
+		if (unlink(path) < 0 && (errno == EISDIR || errno == EPERM))
+			remove_dir(path); /* fevd's admin/ of a killed fevd */
 	}
 	closedir(d);
 	rmdir(dir);

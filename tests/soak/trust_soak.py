@@ -200,6 +200,7 @@ def main():
     os.chmod(tmp, 0o755)  # the attacker must reach the control socket
     inst = "soak%d" % os.getpid()
     sock_path = os.path.join(tmp, "ctl.sock")
+    admin_path = os.path.join(tmp, "admin", "ctl.sock")
     conf = os.path.join(tmp, "fevd.conf")
     log = os.path.join(tmp, "fevd.log")
     counts = os.path.join(tmp, "counts")
@@ -214,7 +215,7 @@ def main():
     fevd = subprocess.Popen([FEVD, "--config", conf],
                             stderr=open(log, "w"))
     for _ in range(500):
-        if os.path.exists(sock_path):
+        if os.path.exists(admin_path):
             break
         time.sleep(0.01)
     n_events = int(DURATION * RATE)
@@ -234,7 +235,8 @@ def main():
     while time.time() < until:
         t0 = time.monotonic()
         try:
-            rep = request(sock_path, "list")
+            # As fev does: the admin socket, whose backlog is root's.
+            rep = request(admin_path, "list")
             ok = rep.startswith("0\n")
             if not ok:
                 why[rep[:60]] = why.get(rep[:60], 0) + 1

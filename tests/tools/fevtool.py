@@ -8,6 +8,7 @@ timeout: no test can hang.
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -86,12 +87,8 @@ class Fabric:
             os.unlink(os.path.join(run, self.instance + ".lock"))
         except OSError:
             pass
-        for name in os.listdir(self.tmp):
-            try:
-                os.unlink(os.path.join(self.tmp, name))
-            except OSError:
-                pass
-        os.rmdir(self.tmp)
+        # A killed fevd also leaves its admin/ directory and socket.
+        shutil.rmtree(self.tmp)
         left = [n for n in os.listdir("/dev/shm")
                 if n.startswith("fev.%s." % self.instance)]
         assert not left, "left in /dev/shm: %s" % left
