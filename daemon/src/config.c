@@ -272,6 +272,13 @@ static int fabric_key(struct fevd_config *c, const char *key, const char *v,
 				   fev__group_error(rc));
 		c->has_admin_group = true;
 		strlcpy(c->admin_group, v, sizeof(c->admin_group));
+	} else if (strcmp(key, "trusted_uids") == 0) {
+		char e[160];
+
+		if (fev__trusted_uids_parse(v, c->trusted_uids,
+					    &c->ntrusted_uids, e,
+					    sizeof(e)) < 0)
+			return why(w, wl, "trusted_uids: %s", e);
 	} else {
 		return why(w, wl, "unknown key '%s' in [fabric]", key);
 	}

@@ -17,6 +17,7 @@
 
 #include "fev/fev.h"
 #include "segment.h"
+#include "trust.h"
 
 #define FEVD_SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 #define FEVD_GROUP_NAME_MAX 64
@@ -49,6 +50,9 @@ struct fevd_config {
 	bool has_admin_group;
 	gid_t admin_gid;
 	char admin_group[FEVD_GROUP_NAME_MAX];
+	/* Owners of segments trusted besides root and fevd's uid. */
+	uid_t trusted_uids[FEV__TRUSTED_UIDS_MAX];
+	size_t ntrusted_uids;
 	struct fevd_queue_conf *queues;
 	size_t nqueues;
 };

@@ -184,6 +184,14 @@ void fevd_control_serve(struct fevd *d, int fd, bool hangup);
 void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 			 const char *req, size_t len);
 
+/* trust_publish.c */
+/* Trust the config's trusted_uids in this process (before adopting). */
+void fevd_trust_apply(struct fevd *d);
+/* Publish them for clients, next to the control socket (logged on
+ * failure); none listed removes the file. */
+void fevd_trust_publish(struct fevd *d);
+void fevd_trust_unpublish(struct fevd *d);
+
 /* liveness.c */
 /* Scan every queue's attacher table: watch, repair, report stalls. */
 void fevd_liveness_scan(struct fevd *d);

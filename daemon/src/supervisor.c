@@ -883,6 +883,9 @@ int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen)
 		fevd_config_free(&d->cfg);
 		d->cfg = next;
 		fevd_log_set_level(d->cfg.log_level);
+		fevd_trust_apply(d);
+		fevd_trust_publish(d);
+		d->relist = true; /* segments of a newly trusted owner */
 		apply_queues(d);
 		retire_unlisted(d);
 		fevd_notice("reloaded %s: %zu queues configured",
@@ -1054,11 +1057,13 @@ static int start(struct fevd *d)
 		return rc;
 	/* Before the first listing: no change falls between the two. */
 	fevd_shm_watch_open(d);
+	fevd_trust_apply(d);
 	fevd_rescan_segments(d);
 	apply_queues(d);
 	rc = fevd_control_listen(d);
 	if (rc < 0)
 		return rc;
+	fevd_trust_publish(d);
 	fevd_liveness_scan(d);
 	if (pidfile_write(d->pidfh) < 0)
 		fevd_warn("cannot write pidfile %s: %s", d->pidfile_path,
@@ -1234,6 +1239,8 @@ void fevd_supervisor_free(struct fevd *d)
 {
 	if (d == NULL)
 		return;
+	if (d->started)
+		fevd_trust_unpublish(d);
 	fevd_control_close(d);
 	/* Only a fevd that served may unlink: one that failed to start has
 	 * adopted queues holding other people's events. */

@@ -6,6 +6,7 @@
  * run as user nobody (nobody.h); as non-root the tests skip.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -297,6 +298,53 @@ static void test_other_users_segment_is_neither_adopted_nor_trusted(
 	request_ok(h, "list", reply, sizeof(reply));
 	assert_null(strstr(reply, "mine"));
 	assert_int_equal(fev_open("mine", FEV_PRODUCER, &o, &q), -EUCLEAN);
+	assert_int_equal(fh_stop(h), 0);
+}
+
+/* Does fevd list queue (within timeout_ms)? */
+static bool listed(struct fh *h, const char *queue, unsigned timeout_ms)
+{
+	char reply[4096], want[80];
+	uint64_t end = fevtest_now_ns() + (uint64_t)timeout_ms * 1000000u;
+
+	snprintf(want, sizeof(want), "\n%s ", queue);
+	do {
+		request_ok(h, "list", reply, sizeof(reply));
+		if (strstr(reply, want) != NULL)
+			return true;
+		fevtest_sleep_ms(20);
+	} while (fevtest_now_ns() < end);
+	return false;
+}
+
+/*
+ * trusted_uids: a segment owned by a listed uid is adopted by fevd and
+ * trusted by clients, which learn the list from the file fevd publishes
+ * next to its control socket, and believe it only while fevd's uid owns
+ * it.
+ */
+static void test_trusted_uids_owner_is_adopted_and_trusted(void **state)
+{
+	struct fh *h = *state;
+	struct step s = { .h = h, .queue = "theirs", .mode = 0666 };
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = h->instance };
+	char published[PATH_MAX];
+	fev_queue *q;
+
+	if (!nb_available())
+		skip();
+	fh_write_config(h, "trusted_uids = root, nobody\n", "[queue a]\n");
+	fh_start(h);
+	assert_int_equal(nb_run(create_queue, &s, 5000), 0);
+	assert_true(listed(h, "theirs", 3000));
+	setenv("FEV_CONTROL_SOCKET", h->sock, 1); /* where fev finds fevd */
+	assert_int_equal(fev_open("theirs", FEV_PRODUCER, &o, &q), 0);
+	fev_close(q);
+	/* Not fevd's: a list anyone could have written vouches for no one. */
+	snprintf(published, sizeof(published), "%s.trusted", h->sock);
+	assert_int_equal(chown(published, nb_uid(), (gid_t)-1), 0);
+	assert_int_equal(fev_open("theirs", FEV_PRODUCER, &o, &q), -EUCLEAN);
+	unsetenv("FEV_CONTROL_SOCKET");
 	assert_int_equal(fh_stop(h), 0);
 }
 
@@ -646,6 +694,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_other_users_segment_is_neither_adopted_nor_trusted,
 			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_trusted_uids_owner_is_adopted_and_trusted, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_untrusted_names_coming_and_going_never_flood_the_log,
 			setup, teardown),
