@@ -34,7 +34,7 @@ static _Atomic(struct table *) table;
 /*
  * Registered mappings that tripped: while none has, fev__memtrap_tripped()
  * answers without a lock or a search, which fevd asks of every queue each
- * second.  Relaxed: a hint, not a hand-over; a trip it misses now is seen
+ * second.  M3, relaxed: a hint, not a hand-over; a trip it misses now is seen
  * at the next question.
  */
 static _Atomic size_t ntripped;
