@@ -29,10 +29,12 @@
 /* Connections one unprivileged uid may hold at once. */
 #define FEVD_CLIENTS_PER_UID 8
 #define FEVD_PEER_GROUPS_MAX 64
-/* How soon a process attached to a quiet queue is seen without inotify's
- * word (liveness.c), and the timer's period while nothing is attached or
- * opened (supervisor.c). */
-#define FEVD_GEN_CHECK_NS (1000ull * 1000 * 1000)
+/* How soon a process attached to a quiet queue is seen (liveness.c), and
+ * the timer's period while nothing is attached (supervisor.c). */
+#define FEVD_GEN_CHECK_NS (100ull * 1000 * 1000)
+/* A time between period/2 and period from now: work done every period
+ * for each queue is spread over the period, not done for all at once. */
+uint64_t fevd_spread(uint64_t now, uint64_t period);
 
 /* epoll tags: what a ready fd is, in the high half of data.u64. */
 enum fevd_tag {
@@ -102,10 +104,9 @@ struct fevd {
 	uint32_t *watch_index;
 	size_t watch_index_cap; /* power of two, > 2 * nwatches */
 	uint64_t scans; /* liveness scans so far: a watch asks once per scan */
-	/* Queues each tick scans (fevd_queue.active): those in use, and
-	 * those opened a moment ago (liveness.c). */
+	/* Queues each tick scans (fevd_queue.active): those in use. */
 	struct cds_list_head active;
-	uint64_t next_gen_check_ns, next_table_read_ns;
+	uint64_t next_gen_check_ns;
 	/* Records to repair, found by the scan of one queue. */
 	uint32_t todo[FEV__ATTACHERS_MAX];
 	uint64_t tick_ns, stall_ns;
@@ -198,11 +199,9 @@ void fevd_liveness_scan(struct fevd *d);
 /* The same, reading only the tables of queues in use or attached to since
  * the last read (their attach generation moved): O(queues) loads. */
 void fevd_liveness_refresh(struct fevd *d);
-/* The periodic scan: the queues in use or just opened each tick, every
- * other queue's attach generation every FEVD_GEN_CHECK_NS. */
+/* The periodic scan: the queues in use each tick, every other queue's
+ * attach generation every FEVD_GEN_CHECK_NS. */
 void fevd_liveness_tick(struct fevd *d);
-/* Someone opened queue name's segment (inotify): an attach may follow. */
-void fevd_liveness_opened(struct fevd *d, const char *name);
 /* A pidfd became readable: its process is gone (sets scan_due). */
 void fevd_liveness_pidfd_ready(struct fevd *d, int fd);
 void fevd_liveness_close(struct fevd *d);

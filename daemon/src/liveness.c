@@ -70,14 +70,13 @@ static int pidfd_open(pid_t pid)
 #define REPAIR_BUDGET_NS (2ull * 1000 * 1000)
 /*
  * A queue nobody is attached to costs one load every FEVD_GEN_CHECK_NS:
- * its attach generation; and one each tick for HOT_NS after someone
- * opened its segment (inotify IN_OPEN: an attach is coming, and must be
- * seen while its process can still be checked, see proc.h).  Its table is
- * read when the generation moved, and anyway every TABLE_READ_NS: a
- * process that died between taking a record and bumping the generation
- * (G1), or a client built before it, is found then.
+ * its attach generation.  Its table is read when that moved, and anyway
+ * every TABLE_READ_NS: a process that died between taking a record and
+ * bumping the generation (G1), or a client built before it, is found then.
+ * (inotify's IN_OPEN would tell of an attach sooner, but every open of any
+ * file in /dev/shm, a `fev stat` polling included, would wake fevd: the
+ * fault run's recoveries got slower on a loaded machine.)
  */
-#define HOT_NS (1000ull * 1000 * 1000)
 #define TABLE_READ_NS (30ull * 1000 * 1000 * 1000)
 
 /* Fibonacci hashing of the pid: pids are dense and sequential. */
@@ -503,26 +502,26 @@ static void sweep_watches(struct fevd *d)
 /*
  * Read q's attacher table now?  Always when anything was attached at the
  * last read; else only when an attach happened since (the generation
- * moved), or when asked to read everything.
+ * moved), when its TABLE_READ_NS is up, or when asked to read everything.
  */
-static bool due(struct fevd_queue *q, bool all, uint32_t *gen)
+static bool due(struct fevd_queue *q, bool all, uint32_t *gen, uint64_t now)
 {
 	/* G2: pairs with G1 in attach_record(): a generation that moved
 	 * comes with its record ACTIVE, so the read below sees it. */
 	*gen = atomic_load_explicit(&q->map.seg->state_line.attach_gen,
 				    memory_order_acquire);
-	return all || q->in_use || *gen != q->seen_gen;
+	return all || q->in_use || *gen != q->seen_gen ||
+	       now >= q->next_read_ns;
 }
 
-/* The list each tick walks: queues in use, or opened moments ago. */
-static void keep_listed(struct fevd *d, struct fevd_queue *q, uint64_t now)
+/* The list each tick walks: the queues in use. */
+static void keep_listed(struct fevd *d, struct fevd_queue *q)
 {
-	bool want = q->in_use || now < q->hot_until_ns;
 	bool listed = !cds_list_empty(&q->active);
 
-	if (want && !listed)
+	if (q->in_use && !listed)
 		cds_list_add(&q->active, &d->active);
-	else if (!want && listed)
+	else if (!q->in_use && listed)
 		cds_list_del_init(&q->active);
 }
 
@@ -531,17 +530,18 @@ static void look_at(struct fevd *d, struct fevd_queue *q, bool all,
 {
 	uint32_t gen;
 
-	if (due(q, all, &gen)) {
+	if (due(q, all, &gen, now)) {
 		q->seen_gen = gen;
+		q->next_read_ns = fevd_spread(now, TABLE_READ_NS);
 		q->in_use = scan_queue(d, q, now);
 		d->table_reads++;
 	}
-	keep_listed(d, q, now);
+	keep_listed(d, q);
 }
 
 /*
- * SCAN_LISTED looks only at the queues on d->active: in use, or opened
- * within HOT_NS.  SCAN_CHANGED also checks every other
+ * SCAN_LISTED looks only at the queues on d->active, those in use.
+ * SCAN_CHANGED also checks every other
  * queue's attach generation (one load each); SCAN_ALL reads every table.
  * Only the last two see every record, so only they forget watches.
  */
@@ -588,26 +588,7 @@ void fevd_liveness_tick(struct fevd *d)
 		return;
 	}
 	d->next_gen_check_ns = now + FEVD_GEN_CHECK_NS;
-	if (now >= d->next_table_read_ns) {
-		d->next_table_read_ns = now + TABLE_READ_NS;
-		scan(d, SCAN_ALL);
-	} else {
-		scan(d, SCAN_CHANGED);
-	}
-}
-
-void fevd_liveness_opened(struct fevd *d, const char *name)
-{
-	struct fevd_queue *q;
-
-	rcu_read_lock();
-	q = fevd_registry_find(&d->reg, name);
-	if (q != NULL) {
-		q->hot_until_ns = fev__now_monotonic_ns() + HOT_NS;
-		if (cds_list_empty(&q->active))
-			cds_list_add(&q->active, &d->active);
-	}
-	rcu_read_unlock();
+	scan(d, SCAN_CHANGED);
 }
 
 void fevd_liveness_pidfd_ready(struct fevd *d, int fd)

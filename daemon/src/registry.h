@@ -56,13 +56,14 @@ struct fevd_queue {
 	bool configured;
 	struct fevd_att_track *track; /* map.geo.attacher_max entries */
 	/* Liveness scans (supervisor only): the attach generation (G2) when
-	 * the table was last read, whether anything was attached then, until
-	 * when an open of the segment makes every tick look (inotify), its
-	 * place on the list of queues each tick looks at, and where the next
-	 * repair pass starts. */
+	 * the table was last read, whether anything was attached then, its
+	 * place on the list of queues in use each tick looks at, and where
+	 * the next repair pass starts. */
 	uint32_t seen_gen;
 	bool in_use;
-	uint64_t hot_until_ns;
+	/* When its table is read, and its file checked (fstat, lstat), even
+	 * if nothing says so: spread at random, never all in one turn. */
+	uint64_t next_read_ns, next_deep_ns;
 	struct cds_list_head active;
 	uint32_t repair_rotor;
 	/* Written by the supervisor, read by any reader: relaxed counters. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "leftovers.h"
 #include "log.h"
 
 /* A name appeared, went, or its file changed size or owner. */
@@ -19,7 +20,7 @@ int fevd_shm_watch_open(struct fevd *d)
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 
 	if (fd < 0 || inotify_add_watch(fd, "/dev/shm",
-					CHANGED | IN_OPEN | IN_ONLYDIR) < 0) {
+					CHANGED | IN_ONLYDIR) < 0) {
 		int rc = -errno;
 
 		fevd_warn("cannot watch /dev/shm with inotify (%s): looking "
@@ -44,8 +45,7 @@ void fevd_shm_watch_close(struct fevd *d)
 	d->shmwatchfd = -1;
 }
 
-/* "fev.INSTANCE.QUEUE" of our instance: QUEUE, else NULL (temporaries of
- * a create in progress, "~PID", are no queue name). */
+/* "fev.INSTANCE.QUEUE" of our instance: QUEUE, else NULL. */
 static const char *queue_of(const struct fevd *d, const char *entry)
 {
 	size_t n = strlen(d->instance);
@@ -53,8 +53,21 @@ static const char *queue_of(const struct fevd *d, const char *entry)
 	if (strncmp(entry, "fev.", 4) != 0 ||
 	    strncmp(entry + 4, d->instance, n) != 0 || entry[4 + n] != '.')
 		return NULL;
-	entry += 5 + n;
-	return fev_queue_name_valid(entry) == 0 ? entry : NULL;
+	return entry + 5 + n;
+}
+
+/*
+ * A temporary of a create ("Q~PID") appeared: if its creator dies, the
+ * listing that removes it must come once it is old enough, not minutes
+ * later (leftovers.h).
+ */
+static void temporary_made(struct fevd *d)
+{
+	uint64_t due = fev__now_monotonic_ns() +
+		       (FEVD_LEFTOVER_GRACE_S + 1) * 1000000000ull;
+
+	if (due < d->next_relist_ns)
+		d->next_relist_ns = due;
 }
 
 static void on_event(struct fevd *d, const struct inotify_event *ev)
@@ -74,10 +87,10 @@ static void on_event(struct fevd *d, const struct inotify_event *ev)
 	}
 	if (ev->len == 0 || (name = queue_of(d, ev->name)) == NULL)
 		return;
-	if (ev->mask & CHANGED)
+	if (fev_queue_name_valid(name) == 0)
 		fevd_segment_changed(d, name);
-	if (ev->mask & IN_OPEN)
-		fevd_liveness_opened(d, name);
+	else if (ev->mask & IN_CREATE)
+		temporary_made(d);
 }
 
 bool fevd_shm_watch_drain(struct fevd *d)

@@ -1,7 +1,7 @@
 /*
  * /dev/shm watched with inotify: the names of the instance's segments
- * created, removed, renamed, truncated or chmod-ed, and segments opened
- * (an attach is coming), told to fevd as it happens.  So fevd never lists /dev/shm or
+ * created, removed, renamed, truncated or chmod-ed, told to fevd as it
+ * happens.  So fevd never lists /dev/shm or
  * stats every queue to find out what changed, and an idle fevd costs the
  * same with 10,000 quiet queues as with one (issue 9, item 13).
  *

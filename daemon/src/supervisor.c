@@ -504,9 +504,20 @@ static void let_go(struct fevd *d, struct fevd_queue *q, enum gone_why why)
 	fevd_registry_remove(&d->reg, q);
 }
 
+uint64_t fevd_spread(uint64_t now, uint64_t period)
+{
+	/* random(): spreading needs no secret, only no pattern. */
+	return now + period / 2 + (uint64_t)random() % (period / 2);
+}
+
+/* How often each queue's file is checked (fstat, lstat) though inotify
+ * said nothing: what its events cannot miss, a few syscalls guard. */
+#define DEEP_NS (30ull * 1000 * 1000 * 1000)
+
 /* Forget queues deleted, truncated or replaced by others. */
 static void drop_gone(struct fevd *d, bool deep)
 {
+	uint64_t now = fev__now_monotonic_ns();
 	struct cds_lfht_iter it;
 	struct fevd_queue *q, *gone_q[64];
 	enum gone_why why[64];
@@ -515,7 +526,11 @@ static void drop_gone(struct fevd *d, bool deep)
 	rcu_read_lock();
 	fevd_registry_for_each(&d->reg, &it, q)
 	{
-		enum gone_why w = n < 64 ? gone(q, deep) : GONE_NOT;
+		bool its_turn = deep || now >= q->next_deep_ns;
+		enum gone_why w = n < 64 ? gone(q, its_turn) : GONE_NOT;
+
+		if (its_turn)
+			q->next_deep_ns = fevd_spread(now, DEEP_NS);
 
 		if (w != GONE_NOT) {
 			gone_q[n] = q;
@@ -560,6 +575,8 @@ static void apply_missing(struct fevd *d)
  * same tick, so it is looked at again.
  */
 #define RELIST_NS (30ull * 1000 * 1000 * 1000)
+/* Watched, a listing only guards against what inotify cannot lose. */
+#define RELIST_WATCHED_NS (300ull * 1000 * 1000 * 1000)
 
 static bool shm_changed(struct fevd *d, uint64_t now)
 {
@@ -594,11 +611,12 @@ void fevd_segment_changed(struct fevd *d, const char *name)
 }
 
 /*
- * Watched by inotify, /dev/shm is listed only every RELIST_NS, or when
- * events were lost or a segment is still being created (relist): each
+ * Watched by inotify, /dev/shm is listed only every RELIST_WATCHED_NS, or
+ * when events were lost or a segment is still being created (relist): each
  * change of a name came as an event (fevd_segment_changed()), and between
  * listings only what no event reports is looked at, in memory: a DELETED
- * state word, a mapping that faulted.  Unwatched, as shm_changed() says.
+ * state word, a mapping that faulted; and each queue's file every DEEP_NS,
+ * spread.  Unwatched, as shm_changed() says.
  */
 void fevd_rescan_segments(struct fevd *d)
 {
@@ -612,7 +630,8 @@ void fevd_rescan_segments(struct fevd *d)
 		if (watched)
 			d->relist = false; /* rescan_one() sets it again */
 		d->listings++;
-		d->next_relist_ns = now + RELIST_NS;
+		d->next_relist_ns =
+			now + (watched ? RELIST_WATCHED_NS : RELIST_NS);
 		fevd_remove_dead_creators(d);
 		fevd_nameset_sweep_begin(&d->bad);
 		if (fev__list_queues(d->instance, rescan_one, d) < 0)
@@ -1121,8 +1140,8 @@ static void on_signal(struct fevd *d)
 }
 
 /*
- * Tick every tick_ns while a queue is in use or just opened (the liveness
- * list) or fevd waits for descriptors; else only as often as an idle fevd has anything
+ * Tick every tick_ns while a queue is in use (the liveness list) or fevd
+ * waits for descriptors; else only as often as an idle fevd has anything
  * to do (FEVD_GEN_CHECK_NS).
  */
 static void pace(struct fevd *d)
