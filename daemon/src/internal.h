@@ -32,6 +32,11 @@
 /* How soon a process attached to a quiet queue is seen (liveness.c), and
  * the timer's period while nothing is attached (supervisor.c). */
 #define FEVD_GEN_CHECK_NS (100ull * 1000 * 1000)
+/* Checks of each queue that nothing calls for, guarding against what
+ * should not happen: its attacher table read (liveness.c), its file
+ * fstat-ed and its name lstat-ed (supervisor.c). */
+#define FEVD_TABLE_READ_NS (300ull * 1000 * 1000 * 1000)
+#define FEVD_DEEP_CHECK_NS (300ull * 1000 * 1000 * 1000)
 /* A time between period/2 and period from now: work done every period
  * for each queue is spread over the period, not done for all at once. */
 uint64_t fevd_spread(uint64_t now, uint64_t period);
@@ -44,7 +49,6 @@ enum fevd_tag {
 	FEVD_TAG_LISTEN,
 	FEVD_TAG_CLIENT,
 	FEVD_TAG_PIDFD,
-	FEVD_TAG_SHM, /* inotify on /dev/shm (shm_watch.h) */
 };
 
 struct fevd_peer {

@@ -71,13 +71,12 @@ static int pidfd_open(pid_t pid)
 /*
  * A queue nobody is attached to costs one load every FEVD_GEN_CHECK_NS:
  * its attach generation.  Its table is read when that moved, and anyway
- * every TABLE_READ_NS: a process that died between taking a record and
+ * every FEVD_TABLE_READ_NS: a process that died between taking a record and
  * bumping the generation (G1), or a client built before it, is found then.
  * (inotify's IN_OPEN would tell of an attach sooner, but every open of any
  * file in /dev/shm, a `fev stat` polling included, would wake fevd: the
  * fault run's recoveries got slower on a loaded machine.)
  */
-#define TABLE_READ_NS (30ull * 1000 * 1000 * 1000)
 
 /* Fibonacci hashing of the pid: pids are dense and sequential. */
 static size_t watch_slot(const struct fevd *d, int32_t pid)
@@ -532,7 +531,7 @@ static void look_at(struct fevd *d, struct fevd_queue *q, bool all,
 
 	if (due(q, all, &gen, now)) {
 		q->seen_gen = gen;
-		q->next_read_ns = fevd_spread(now, TABLE_READ_NS);
+		q->next_read_ns = fevd_spread(now, FEVD_TABLE_READ_NS);
 		q->in_use = scan_queue(d, q, now);
 		d->table_reads++;
 	}

@@ -31,8 +31,10 @@ int fevd_shm_watch_open(struct fevd *d)
 			close(fd);
 		return rc;
 	}
+	/* Not in the epoll set: every create or unlink of any file in
+	 * /dev/shm would wake fevd.  The events wait in the kernel's queue
+	 * for the next tick or request (an overflow costs a listing). */
 	d->shmwatchfd = fd;
-	fevd_epoll_add(d, fd, FEVD_TAG_SHM);
 	return 0;
 }
 
@@ -40,7 +42,6 @@ void fevd_shm_watch_close(struct fevd *d)
 {
 	if (d->shmwatchfd < 0)
 		return;
-	fevd_epoll_del(d, d->shmwatchfd);
 	close(d->shmwatchfd);
 	d->shmwatchfd = -1;
 }

@@ -15,7 +15,8 @@
 
 struct fevd;
 
-/* Start watching (d->shmwatchfd, in the epoll set).  0 or -errno, logged. */
+/* Start watching (d->shmwatchfd, read each tick and before requests, not
+ * woken for).  0 or -errno, logged. */
 int fevd_shm_watch_open(struct fevd *d);
 /*
  * Act on every event queued so far.  False when fevd does not watch (no

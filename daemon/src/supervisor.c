@@ -132,6 +132,12 @@ static int adopt(struct fevd *d, const char *name, enum fevd_origin origin,
 		return -ENOMEM;
 	}
 	q->segfd = segfd;
+	/* Its checks at its own time: 10,000 queues adopted at once must
+	 * not all come due in one later turn of the loop. */
+	q->next_read_ns = fevd_spread(fev__now_monotonic_ns(),
+				      FEVD_TABLE_READ_NS);
+	q->next_deep_ns = fevd_spread(fev__now_monotonic_ns(),
+				      FEVD_DEEP_CHECK_NS);
 	rc = fevd_registry_add(&d->reg, q);
 	if (rc == 0 && out != NULL)
 		*out = q;
@@ -510,10 +516,6 @@ uint64_t fevd_spread(uint64_t now, uint64_t period)
 	return now + period / 2 + (uint64_t)random() % (period / 2);
 }
 
-/* How often each queue's file is checked (fstat, lstat) though inotify
- * said nothing: what its events cannot miss, a few syscalls guard. */
-#define DEEP_NS (30ull * 1000 * 1000 * 1000)
-
 /* Forget queues deleted, truncated or replaced by others. */
 static void drop_gone(struct fevd *d, bool deep)
 {
@@ -530,7 +532,7 @@ static void drop_gone(struct fevd *d, bool deep)
 		enum gone_why w = n < 64 ? gone(q, its_turn) : GONE_NOT;
 
 		if (its_turn)
-			q->next_deep_ns = fevd_spread(now, DEEP_NS);
+			q->next_deep_ns = fevd_spread(now, FEVD_DEEP_CHECK_NS);
 
 		if (w != GONE_NOT) {
 			gone_q[n] = q;
@@ -1165,6 +1167,8 @@ static void on_timer(struct fevd *d)
 	/* Half a tick early rather than a whole tick late. */
 	if (fev__now_monotonic_ns() + d->timer_ns / 2 >= d->next_rescan_ns)
 		fevd_rescan_segments(d);
+	else
+		fevd_shm_watch_drain(d);
 	fevd_liveness_tick(d);
 }
 
@@ -1194,9 +1198,7 @@ static void dispatch(struct fevd *d, const struct epoll_event *ev)
 	case FEVD_TAG_PIDFD:
 		fevd_liveness_pidfd_ready(d, fd);
 		break;
-	case FEVD_TAG_SHM:
-		fevd_shm_watch_drain(d);
-		break;
+
 	}
 }
 
