@@ -182,20 +182,7 @@ void fh_kill(struct fh *h)
 
 static char *read_log(const struct fh *h)
 {
-	FILE *f = fopen(h->log, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
+	return fevtest_read_file(h->log);
 }
 
 int fh_log_count(const struct fh *h, const char *needle)

@@ -16,17 +16,16 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
+#include "fevtest.h"
 #include "repair.h"
 #include "segment.h"
 
 struct fixture {
-	char instance[32];
+	char instance[FEV_INSTANCE_MAX + 1];
 	fev_open_opts opts;
 	fev_queue *q; /* producer + consumer, alive */
 	struct fev__map map;
 };
-
-static int counter;
 
 static int setup_capacity(void **state, uint32_t capacity)
 {
@@ -34,8 +33,7 @@ static int setup_capacity(void **state, uint32_t capacity)
 	fev_queue_config cfg = { .struct_size = sizeof(cfg),
 				 .capacity = capacity, .max_event = 64 };
 
-	snprintf(f->instance, sizeof(f->instance), "rep%dx%d", getpid(),
-		 counter++);
+	fevtest_instance(f->instance);
 	f->opts = (fev_open_opts){ .struct_size = sizeof(f->opts),
 				   .instance = f->instance };
 	if (fev_queue_create("q", &cfg, f->instance) < 0 ||
