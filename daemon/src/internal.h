@@ -29,6 +29,12 @@
 /* Connections one unprivileged uid may hold at once. */
 #define FEVD_CLIENTS_PER_UID 8
 #define FEVD_PEER_GROUPS_MAX 64
+/*
+ * A stats_seq stuck by a retirer that died makes each stats read wait out
+ * its patience: one request shares this budget across all its queues, and
+ * a queue read after it is spent is listed "stats=busy".
+ */
+#define FEVD_STATS_BUDGET_NS (50ull * 1000 * 1000)
 
 /* epoll tags: what a ready fd is, in the high half of data.u64. */
 enum fevd_tag {
@@ -119,12 +125,6 @@ struct fevd {
 };
 
 /* supervisor.c */
-/*
- * The directory of fevd's control socket or pidfile is fevd's own or
- * root's, and no one else may write to it (fev__run_dir_check()); else
- * logged and -EPERM.
- */
-int fevd_run_dir_check(const char *path);
 void fevd_epoll_add(struct fevd *d, int fd, enum fevd_tag tag);
 void fevd_epoll_del(struct fevd *d, int fd);
 /* Pick up segments created or deleted behind fevd's back. */

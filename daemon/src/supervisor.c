@@ -40,6 +40,7 @@
 #include "instance_lock.h"
 #include "internal.h"
 #include "leftovers.h"
+#include "rundir.h"
 #include "log.h"
 #include "memtrap.h"
 #include "trust.h"
@@ -662,47 +663,10 @@ static int resolve_paths(struct fevd *d)
 	return 0;
 }
 
-static int make_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	strlcpy(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
-}
-
-int fevd_run_dir_check(const char *path)
-{
-	char why[512];
-	int rc = fev__run_dir_check(path, geteuid(), why, sizeof(why));
-
-	if (rc == -EPERM)
-		fevd_err("refusing to use %s: %s", path, why);
-	else if (rc < 0)
-		fevd_err("cannot check the directory of %s: %s", path,
-			 strerror(-rc));
-	return rc;
-}
-
 static int take_pidfile(struct fevd *d)
 {
 	pid_t other = -1;
-	int rc = make_parent_dir(d->pidfile_path);
+	int rc = fevd_run_dir_make(d->pidfile_path, 0755);
 
 	if (rc < 0) {
 		fevd_err("cannot create the directory of %s: %s",

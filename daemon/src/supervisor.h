@@ -46,7 +46,5 @@ int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen);
 /* Close the socket, remove the pidfile, unlink segments if configured. */
 void fevd_supervisor_free(struct fevd *d);
 
-/* The command line of the fevd binary; returns the exit status. */
-int fevd_main(int argc, char **argv);
 
 #endif /* FEVD_SUPERVISOR_H */
