@@ -73,6 +73,32 @@ void fh_cleanup(struct fh *h)
 		remove_dir(h->dir);
 	else
 		fprintf(stderr, "kept %s\n", h->dir);
+	if (fevtest_shm_count(h->instance) != 0)
+		fail_msg("instance %s left segments in /dev/shm", h->instance);
+}
+
+int fh_setup(void **state)
+{
+	static struct fh h;
+
+	fh_init(&h);
+	*state = &h;
+	return 0;
+}
+
+int fh_setup_with_queues(void **state, const char *queues)
+{
+	static struct fh_ctx c;
+
+	fh_init_with_queues(&c.h, &c.o, queues);
+	*state = &c;
+	return 0;
+}
+
+int fh_teardown(void **state)
+{
+	fh_cleanup(*state);
+	return 0;
 }
 
 void fh_init_with_queues(struct fh *h, fev_open_opts *o, const char *queues)

@@ -61,7 +61,5 @@ void fh_inproc_cleanup(struct fh_inproc *p)
 		close(p->ready[0]);
 	if (p->ready[1] >= 0)
 		close(p->ready[1]);
-	fh_cleanup(&p->h);
-	if (fevtest_shm_count(p->h.instance) != 0)
-		fail_msg("segments of %s left behind", p->h.instance);
+	fh_cleanup(&p->h); /* fails the test when segments are left behind */
 }
