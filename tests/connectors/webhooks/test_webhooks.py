@@ -68,11 +68,11 @@ def test_failures_retry_on_the_schedule_then_dead_letter(f):
            "attempts 200 ms then 400 ms apart", gaps)
     wid = got[0].wid
     wait_until(lambda: wid in h.ctl("dead"), 5, "the dead letter listed")
-    out = h.ctl("attempts", wid)
+    out = h.fev("attempts", wid)
     expect(out.count(" 500 ") == 3, "three attempts with status 500", out)
     # Replayed: delivered with the same id.
     rx.answer = lambda hd, b: (200, {}, 0)
-    h.ctl("retry", "--dead")
+    h.fev("retry", "--dead")
     wait_until(lambda: rx.delivered().get(b"doomed") == {wid}, 10,
                "the dead letter delivered after retry")
     expect(h.status()["e"]["DEAD"] == "0", "no dead letter left")

@@ -80,6 +80,12 @@ class Hooks:
         expect_rc(r, rc, "fev-webhooks ctl %s" % " ".join(args))
         return r.stdout
 
+    def fev(self, *args, rc=0):
+        """The same through the fev tool: `fev webhooks ...`."""
+        r = self.f.fev("webhooks", "--config", self.conf, *args)
+        expect_rc(r, rc, "fev webhooks %s" % " ".join(args))
+        return r.stdout
+
     def status(self):
         """ctl status as {endpoint: {column: value}}."""
         lines = self.ctl("status").splitlines()
