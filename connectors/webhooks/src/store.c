@@ -10,8 +10,18 @@
 /* A busy database (ctl writing) is waited on, never an error at once. */
 #define BUSY_TIMEOUT_MS 5000
 
+#define STMT_CACHE 32
+
+/* Prepared statements are kept (keyed by their SQL's address: each is a
+ * literal at one call site): preparing costs more than running most of
+ * them, and they run for every event. */
 struct fwh_store {
 	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *s;
+	} cache[STMT_CACHE];
+	int ncache;
 };
 
 static const char *const state_names[] = {
@@ -117,6 +127,8 @@ void fwh_store_close(struct fwh_store *st)
 {
 	if (st == NULL)
 		return;
+	for (int i = 0; i < st->ncache; i++)
+		sqlite3_finalize(st->cache[i].s);
 	sqlite3_close_v2(st->db);
 	free(st);
 }
@@ -161,12 +173,30 @@ static sqlite3_stmt *prepare(struct fwh_store *st, const char *sql)
 {
 	sqlite3_stmt *s = NULL;
 
-	/* SQLITE_PREPARE_PERSISTENT would cache; the statement cache below
-	 * keeps the hot ones. */
+	for (int i = 0; i < st->ncache; i++)
+		if (st->cache[i].sql == sql)
+			return st->cache[i].s;
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
 			       NULL) != SQLITE_OK)
 		return NULL;
+	if (st->ncache < STMT_CACHE) {
+		st->cache[st->ncache].sql = sql;
+		st->cache[st->ncache++].s = s;
+	}
 	return s;
+}
+
+/* Done with s: reset a cached statement, finalize any other. */
+static void done(struct fwh_store *st, sqlite3_stmt *s)
+{
+	for (int i = 0; i < st->ncache; i++) {
+		if (st->cache[i].s == s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			return;
+		}
+	}
+	done(st, s);
 }
 
 /* Run a statement to its end; -EIO/-EBUSY, or -EEXIST for a UNIQUE clash. */
@@ -174,7 +204,7 @@ static int finish(struct fwh_store *st, sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
 
-	sqlite3_finalize(s);
+	done(st, s);
 	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
 		return 0;
 	if (rc == SQLITE_CONSTRAINT)
@@ -286,7 +316,7 @@ int fwh_store_key_busy(struct fwh_store *st, const char *endpoint,
 			  SQLITE_STATIC);
 	sqlite3_bind_int64(s, 3, before_id);
 	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	done(st, s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : fail(st);
@@ -350,7 +380,7 @@ int fwh_store_take_due(struct fwh_store *st, int64_t now_ms, int max,
 			break;
 		n += rc;
 	}
-	sqlite3_finalize(s);
+	done(st, s);
 	if (rc < 0)
 		return rc;
 	return rc == SQLITE_DONE ? n : fail(st);
@@ -366,7 +396,7 @@ int64_t fwh_store_next_due(struct fwh_store *st)
 	if (sqlite3_step(s) == SQLITE_ROW &&
 	    sqlite3_column_type(s, 0) != SQLITE_NULL)
 		at = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	done(st, s);
 	return at;
 }
 
@@ -437,7 +467,7 @@ int fwh_store_ep_get(struct fwh_store *st, const char *name,
 			 sqlite3_column_text(s, 1));
 		out->failing_since_ms = sqlite3_column_int64(s, 2);
 	}
-	sqlite3_finalize(s);
+	done(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st);
 }
 
@@ -504,6 +534,6 @@ int fwh_store_ep_stats_get(struct fwh_store *st, const char *name,
 		snprintf(v->last_error, sizeof(v->last_error), "%s",
 			 sqlite3_column_text(s, 3));
 	}
-	sqlite3_finalize(s);
+	done(st, s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(st);
 }

@@ -51,7 +51,7 @@ class Hooks:
                               stdout=subprocess.DEVNULL, stderr=log)
         wait_until(lambda: self.p.poll() is not None or
                    self.logtext(all=True).count("delivering to") > ready,
-                   10, "fev-webhooks to start")
+                   30, "fev-webhooks to start")
         expect(self.p.poll() is None, "fev-webhooks runs", self.logtext())
         return self.p
 
