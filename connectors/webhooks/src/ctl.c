@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +15,8 @@
 
 static const char usage[] =
 	"usage: fev-webhooks ctl [--config FILE] COMMAND\n"
-	"  status            per endpoint: state, in flight, delivered, failed,\n"
+	"  status [--json|--prometheus]\n"
+	"                    per endpoint: state, in flight, delivered, failed,\n"
 	"                    retrying, dead-lettered, p50/p99, last error\n"
 	"  dead              the dead letters\n"
 	"  attempts ID       every attempt of webhook-id ID\n"
@@ -39,44 +42,160 @@ static int64_t count(sqlite3 *db, const char *ep, int state)
 	return n;
 }
 
-static int status(struct fwh_store *st, const struct fwh_config *cfg)
+struct ep_status {
+	const char *name;
+	bool disabled;
+	int64_t in_flight, delivered, failed, retrying, dead, p50_us, p99_us;
+	char last_error[FWH_ERROR_MAX];
+};
+
+static int ep_status_read(sqlite3 *db, const char *name, struct ep_status *v)
 {
-	sqlite3 *db = fwh_store_db(st);
+	sqlite3_stmt *s;
 
-	printf("%-16s %-9s %8s %10s %8s %8s %6s %9s %9s  %s\n", "ENDPOINT",
-	       "STATE", "INFLIGHT", "DELIVERED", "FAILED", "RETRYING", "DEAD",
-	       "P50_MS", "P99_MS", "LAST_ERROR");
-	for (size_t i = 0; i < cfg->nendpoints; i++) {
-		const char *name = cfg->endpoints[i].name;
-		sqlite3_stmt *s;
-		int64_t v[6] = { 0 };
-		const unsigned char *err = NULL;
-		bool disabled = false;
-
-		if (sqlite3_prepare_v2(db, "SELECT disabled, in_flight,"
-					   " delivered, failed, p50_us, p99_us,"
-					   " last_error FROM endpoints WHERE"
-					   " name = ?",
-				       -1, &s, NULL) != SQLITE_OK)
-			return 1;
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) == SQLITE_ROW) {
-			disabled = sqlite3_column_int(s, 0);
-			for (int c = 1; c <= 5; c++)
-				v[c] = sqlite3_column_int64(s, c);
-			err = sqlite3_column_text(s, 6);
-		}
-		printf("%-16s %-9s %8" PRId64 " %10" PRId64 " %8" PRId64
-		       " %8" PRId64 " %6" PRId64 " %9.3f %9.3f  %s\n",
-		       name, disabled ? "disabled" : "enabled", v[1], v[2],
-		       v[3],
-		       count(db, name, FWH_RETRYING) +
-			       count(db, name, FWH_SENDING),
-		       count(db, name, FWH_DEAD), (double)v[4] / 1000,
-		       (double)v[5] / 1000,
-		       err && err[0] ? (const char *)err : "-");
-		sqlite3_finalize(s);
+	memset(v, 0, sizeof(*v));
+	v->name = name;
+	if (sqlite3_prepare_v2(db, "SELECT disabled, in_flight, delivered,"
+				   " failed, p50_us, p99_us, last_error"
+				   " FROM endpoints WHERE name = ?",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		v->disabled = sqlite3_column_int(s, 0);
+		v->in_flight = sqlite3_column_int64(s, 1);
+		v->delivered = sqlite3_column_int64(s, 2);
+		v->failed = sqlite3_column_int64(s, 3);
+		v->p50_us = sqlite3_column_int64(s, 4);
+		v->p99_us = sqlite3_column_int64(s, 5);
+		snprintf(v->last_error, sizeof(v->last_error), "%s",
+			 sqlite3_column_text(s, 6));
 	}
+	sqlite3_finalize(s);
+	v->retrying = count(db, name, FWH_RETRYING) +
+		      count(db, name, FWH_SENDING);
+	v->dead = count(db, name, FWH_DEAD);
+	return 0;
+}
+
+static void print_table_row(const struct ep_status *v)
+{
+	printf("%-16s %-9s %8" PRId64 " %10" PRId64 " %8" PRId64 " %8" PRId64
+	       " %6" PRId64 " %9.3f %9.3f  %s\n",
+	       v->name, v->disabled ? "disabled" : "enabled", v->in_flight,
+	       v->delivered, v->failed, v->retrying, v->dead,
+	       (double)v->p50_us / 1000, (double)v->p99_us / 1000,
+	       v->last_error[0] ? v->last_error : "-");
+}
+
+/* A JSON string: the error texts are ours and libcurl's, but escape all. */
+static void json_string(const char *str)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+static void print_json(const struct ep_status *v, bool first)
+{
+	printf("%s{\"endpoint\":", first ? "" : ",");
+	json_string(v->name);
+	printf(",\"state\":\"%s\",\"in_flight\":%" PRId64
+	       ",\"delivered\":%" PRId64 ",\"failed\":%" PRId64
+	       ",\"retrying\":%" PRId64 ",\"dead\":%" PRId64
+	       ",\"p50_us\":%" PRId64 ",\"p99_us\":%" PRId64
+	       ",\"last_error\":",
+	       v->disabled ? "disabled" : "enabled", v->in_flight, v->delivered,
+	       v->failed, v->retrying, v->dead, v->p50_us, v->p99_us);
+	json_string(v->last_error);
+	putchar('}');
+}
+
+/* Prometheus text format: one family per counter, labelled by endpoint
+ * (names are [A-Za-z0-9._-], safe inside a label value). */
+static void print_prometheus(const struct ep_status *v, size_t n)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} m[] = {
+		{ "up", "gauge", "1 enabled, 0 disabled", 0 },
+		{ "in_flight", "gauge", "requests in flight",
+		  offsetof(struct ep_status, in_flight) },
+		{ "delivered_total", "counter", "events delivered (2xx)",
+		  offsetof(struct ep_status, delivered) },
+		{ "failed_attempts_total", "counter", "attempts that failed",
+		  offsetof(struct ep_status, failed) },
+		{ "retrying", "gauge", "deliveries waiting for a retry",
+		  offsetof(struct ep_status, retrying) },
+		{ "dead_letters", "gauge", "deliveries in the dead-letter store",
+		  offsetof(struct ep_status, dead) },
+		{ "latency_p50_seconds", "gauge",
+		  "commit to delivery, median of the last 1024",
+		  offsetof(struct ep_status, p50_us) },
+		{ "latency_p99_seconds", "gauge",
+		  "commit to delivery, p99 of the last 1024",
+		  offsetof(struct ep_status, p99_us) },
+	};
+
+	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		printf("# HELP fev_webhooks_%s %s\n# TYPE fev_webhooks_%s %s\n",
+		       m[k].name, m[k].help, m[k].name, m[k].type);
+		for (size_t i = 0; i < n; i++) {
+			int64_t val = m[k].off == 0 ?
+					      !v[i].disabled :
+					      *(const int64_t *)((const char *)&v[i] +
+								 m[k].off);
+
+			printf("fev_webhooks_%s{endpoint=\"%s\"} ", m[k].name,
+			       v[i].name);
+			if (strstr(m[k].name, "seconds") != NULL)
+				printf("%.6f\n", (double)val / 1e6);
+			else
+				printf("%" PRId64 "\n", val);
+		}
+	}
+}
+
+enum format { TABLE, JSON, PROMETHEUS };
+
+static int status(struct fwh_store *st, const struct fwh_config *cfg,
+		  enum format f)
+{
+	struct ep_status *v = calloc(cfg->nendpoints + 1, sizeof(*v));
+
+	if (v == NULL)
+		return 1;
+	for (size_t i = 0; i < cfg->nendpoints; i++)
+		if (ep_status_read(fwh_store_db(st), cfg->endpoints[i].name,
+				   &v[i]) < 0) {
+			free(v);
+			return 1;
+		}
+	if (f == TABLE)
+		printf("%-16s %-9s %8s %10s %8s %8s %6s %9s %9s  %s\n",
+		       "ENDPOINT", "STATE", "INFLIGHT", "DELIVERED", "FAILED",
+		       "RETRYING", "DEAD", "P50_MS", "P99_MS", "LAST_ERROR");
+	if (f == JSON)
+		printf("{\"endpoints\":[");
+	if (f == PROMETHEUS)
+		print_prometheus(v, cfg->nendpoints);
+	for (size_t i = 0; i < cfg->nendpoints && f != PROMETHEUS; i++) {
+		if (f == TABLE)
+			print_table_row(&v[i]);
+		else
+			print_json(&v[i], i == 0);
+	}
+	if (f == JSON)
+		printf("]}\n");
+	free(v);
 	return 0;
 }
 
@@ -229,7 +348,12 @@ static int dispatch(struct fwh_store *st, const struct fwh_config *cfg,
 	const char *cmd = argv[0];
 
 	if (strcmp(cmd, "status") == 0 && argc == 1)
-		return status(st, cfg);
+		return status(st, cfg, TABLE);
+	if (strcmp(cmd, "status") == 0 && argc == 2 &&
+	    (strcmp(argv[1], "--json") == 0 ||
+	     strcmp(argv[1], "--prometheus") == 0))
+		return status(st, cfg,
+			      argv[1][2] == 'j' ? JSON : PROMETHEUS);
 	if (strcmp(cmd, "dead") == 0 && argc == 1)
 		return dead(st);
 	if (strcmp(cmd, "attempts") == 0 && argc == 2)

@@ -1,11 +1,13 @@
 """fev-webhooks end to end: a real fevd, real fev-webhooks processes and a
 real HTTP receiver that checks every signature with Python's hmac."""
+import json
 import os
 import random
+import subprocess
 import sys
 import time
 
-from fevtool import expect, main, wait_until
+from fevtool import PROMTOOL, expect, main, wait_until
 from receiver import Receiver, signature
 from webhooks_fixture import SECRET, SECRET2, Hooks, endpoint, publish, \
     start_fevd
@@ -47,6 +49,17 @@ def test_events_are_delivered_signed_with_cloudevents_headers(f):
     expect(len({r.wid for r in rx.got()}) == 50, "ids differ per event")
     wait_until(lambda: h.status()["billing"]["DELIVERED"] == "50", 5,
                "status to count 50 delivered")
+    doc = json.loads(h.ctl("status", "--json"))
+    expect(doc["endpoints"][0]["delivered"] == 50 and
+           doc["endpoints"][0]["state"] == "enabled", "status --json", doc)
+    prom = h.fev("status", "--prometheus")
+    expect('fev_webhooks_delivered_total{endpoint="billing"} 50' in prom,
+           "status --prometheus", prom)
+    if PROMTOOL:
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=prom,
+                           capture_output=True, text=True, timeout=30)
+        expect(r.returncode == 0, "promtool accepts the metrics", r.stdout,
+               r.stderr)
     h.stop()
     rx.close()
 
@@ -213,7 +226,7 @@ def test_sighup_reloads_the_config(f):
 def test_bad_config_is_refused_with_its_line(f):
     h = Hooks(f, "[endpoint e]\nurl = http://x/\nqueue = events\n"
                  "secret = whsec_short\n")
-    r = __import__("subprocess").run(
+    r = subprocess.run(
         [os.environ["FEV_WEBHOOKS"], "--check-config", "--config", h.conf],
         capture_output=True, text=True, timeout=30)
     expect(r.returncode == 2, "exit 2", r.returncode, r.stderr)
@@ -226,13 +239,13 @@ def test_bad_config_is_refused_with_its_line(f):
     os.chmod(secret_file, 0o644)
     h.write(endpoint("e", "http://x/", secret=None,
                      secret_file=secret_file))
-    r = __import__("subprocess").run(
+    r = subprocess.run(
         [os.environ["FEV_WEBHOOKS"], "--check-config", "--config", h.conf],
         capture_output=True, text=True, timeout=30)
     expect(r.returncode == 2 and "chmod" in r.stderr,
            "a world-readable secret_file is refused", r.stderr)
     os.chmod(secret_file, 0o600)
-    r = __import__("subprocess").run(
+    r = subprocess.run(
         [os.environ["FEV_WEBHOOKS"], "--check-config", "--config", h.conf],
         capture_output=True, text=True, timeout=30)
     expect(r.returncode == 0, "then accepted", r.stderr)
