@@ -16,11 +16,9 @@
 #define FWH_LATENCY_SAMPLES 1024
 
 struct fwh_delivery;
-struct fwh_source;
 
 struct fwh_endpoint {
 	const struct fwh_endpoint_conf *conf;
-	struct fwh_source *src;
 	bool disabled;
 	int64_t throttle_until_ms;
 	int64_t failing_since_ms;

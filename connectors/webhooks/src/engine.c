@@ -394,7 +394,7 @@ static void take_event(struct fwh_engine *e, struct fwh_source *src,
 		struct fwh_endpoint *ep = &e->eps[i];
 		struct fwh_delivery *d;
 
-		if (ep->src != src ||
+		if (strcmp(ep->conf->queue, fwh_source_topic(src)) != 0 ||
 		    !fwh_endpoint_wants(ep->conf, m.type, m.type_len))
 			continue;
 		d = delivery_for_event(e, ep, ev, &m, wid, fp);
@@ -721,23 +721,35 @@ static void wake_engine(void *arg)
 	curl_multi_wakeup(arg); /* thread-safe by libcurl's contract */
 }
 
-static struct fwh_source *source_for(struct fwh_engine *e,
-				     const char *queue, size_t held)
+/* Sources for every partition of topic, unless there are already. */
+static int sources_for(struct fwh_engine *e, const char *topic, size_t held)
 {
-	struct fwh_source **g, *s;
+	const char *instance = e->cfg.instance[0] ? e->cfg.instance : NULL;
+	struct fwh_source **g;
+	int p;
 
 	for (size_t i = 0; i < e->nsrcs; i++)
-		if (strcmp(fwh_source_queue(e->srcs[i]), queue) == 0)
-			return e->srcs[i];
-	g = realloc(e->srcs, (e->nsrcs + 1) * sizeof(*g));
+		if (strcmp(fwh_source_topic(e->srcs[i]), topic) == 0)
+			return 0;
+	/* A queue is a topic of one partition; one not there yet is
+	 * waited for by its source (as one partition). */
+	p = fev_topic_stats(topic, instance, NULL, 0);
+	if (p < 1)
+		p = 1;
+	g = realloc(e->srcs, (e->nsrcs + (size_t)p) * sizeof(*g));
 	if (g == NULL)
-		return NULL;
+		return -ENOMEM;
 	e->srcs = g;
-	if (fwh_source_start(e->cfg.instance[0] ? e->cfg.instance : NULL,
-			     queue, held, wake_engine, e->multi, &s) < 0)
-		return NULL;
-	e->srcs[e->nsrcs++] = s;
-	return s;
+	for (uint32_t k = 0; k < (uint32_t)p; k++) {
+		int rc = fwh_source_start(instance, topic, k, held,
+					  wake_engine, e->multi,
+					  &e->srcs[e->nsrcs]);
+
+		if (rc < 0)
+			return rc;
+		e->nsrcs++;
+	}
+	return 0;
 }
 
 int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out)
@@ -795,8 +807,7 @@ int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out)
 				   cfg->endpoints[i].queue) == 0)
 				held += HELD_PER_ENDPOINT *
 					cfg->endpoints[j].max_in_flight;
-		e->eps[i].src = source_for(e, cfg->endpoints[i].queue, held);
-		if (e->eps[i].src == NULL) {
+		if (sources_for(e, cfg->endpoints[i].queue, held) < 0) {
 			fwh_engine_stop(e);
 			return -ENOMEM;
 		}

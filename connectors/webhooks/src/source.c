@@ -19,7 +19,8 @@
 
 struct fwh_source {
 	char instance[FEV_INSTANCE_MAX + 1];
-	char queue[FEV_NAME_MAX + 1];
+	char topic[FEV_NAME_MAX + 1];
+	char queue[FEV_NAME_MAX + 8]; /* "T@k", as fev.h names partitions */
 	size_t held_max;
 	fwh_wake_fn *wake;
 	void *wake_arg;
@@ -167,7 +168,7 @@ static void *source_main(void *arg)
 	return NULL;
 }
 
-int fwh_source_start(const char *instance, const char *queue,
+int fwh_source_start(const char *instance, const char *topic, uint32_t k,
 		     size_t held_max, fwh_wake_fn *wake, void *arg,
 		     struct fwh_source **out)
 {
@@ -178,7 +179,11 @@ int fwh_source_start(const char *instance, const char *queue,
 		return -ENOMEM;
 	if (instance != NULL)
 		snprintf(s->instance, sizeof(s->instance), "%s", instance);
-	snprintf(s->queue, sizeof(s->queue), "%s", queue);
+	snprintf(s->topic, sizeof(s->topic), "%s", topic);
+	if (k == 0)
+		snprintf(s->queue, sizeof(s->queue), "%s", topic);
+	else
+		snprintf(s->queue, sizeof(s->queue), "%s@%u", topic, k);
 	s->held_max = held_max;
 	s->wake = wake;
 	s->wake_arg = arg;
@@ -219,6 +224,11 @@ void fwh_source_stop(struct fwh_source *s)
 const char *fwh_source_queue(const struct fwh_source *s)
 {
 	return s->queue;
+}
+
+const char *fwh_source_topic(const struct fwh_source *s)
+{
+	return s->topic;
 }
 
 struct fwh_event *fwh_source_take(struct fwh_source *s)

@@ -8,9 +8,11 @@
  * Events are zero copy: an event's payload stays in the ring, held, until
  * the engine says it was delivered or is safely in the store.
  *
- * Topics with consumer groups (a group "webhooks-NAME" per endpoint) are
- * the direction (../shared DESIGN.md): the queue is opened in source_open()
- * only, so switching to a topic and group is a change there.
+ * A topic of P partitions is P sources, one per partition ring ("T",
+ * "T@1" .. as fev.h names them); a queue is a topic of one.  Consumer
+ * groups (a group "webhooks-NAME" per endpoint) are the direction: the
+ * ring is opened in source_open() only, so joining a group is a change
+ * there.
  */
 #ifndef FWH_SOURCE_H
 #define FWH_SOURCE_H
@@ -35,17 +37,20 @@ struct fwh_event {
 typedef void fwh_wake_fn(void *arg);
 
 /*
- * Start consuming queue of instance (NULL: the default).  At most held_max
- * events are held at once (backpressure on the ring rather than on memory).
- * wake(arg) is called from the source thread when events are ready.
+ * Start consuming partition k of topic (a queue: k 0) of instance (NULL:
+ * the default).  At most held_max events are held at once (backpressure on
+ * the ring rather than on memory).  wake(arg) is called from the source
+ * thread when events are ready.
  */
-int fwh_source_start(const char *instance, const char *queue,
+int fwh_source_start(const char *instance, const char *topic, uint32_t k,
 		     size_t held_max, fwh_wake_fn *wake, void *arg,
 		     struct fwh_source **out);
 /* Stop the thread, release nothing more (held events come back to the
  * next consumer as redeliveries: at least once), close the queue. */
 void fwh_source_stop(struct fwh_source *s);
+/* The ring's name ("T@k"; webhook-ids derive from it), and its topic's. */
 const char *fwh_source_queue(const struct fwh_source *s);
+const char *fwh_source_topic(const struct fwh_source *s);
 
 /* The events acquired since the last call, oldest first (engine thread). */
 struct fwh_event *fwh_source_take(struct fwh_source *s);
