@@ -64,6 +64,22 @@ def test_events_are_delivered_signed_with_cloudevents_headers(f):
     rx.close()
 
 
+def test_every_partition_of_a_topic_is_delivered(f):
+    start_fevd(f)
+    r = f.fev("topic", "create", "orders", "--partitions", "3")
+    expect(r.returncode == 0, "topic create", r.stderr)
+    rx = Receiver([SECRET])
+    h = Hooks(f, endpoint("all", rx.url, queue=None, topic="orders"))
+    h.start()
+    for k, part in enumerate(["orders", "orders@1", "orders@2"]):
+        publish(f, ["p%d e%d" % (k, i) for i in range(5)], queue=part)
+    wait_until(lambda: len(rx.delivered()) == 15, 20,
+               "the events of all three partitions")
+    expect(len({r.wid for r in rx.got()}) == 15, "15 webhook-ids")
+    h.stop()
+    rx.close()
+
+
 def test_failures_retry_on_the_schedule_then_dead_letter(f):
     start_fevd(f)
     rx = Receiver([SECRET])

@@ -100,8 +100,8 @@ class Hooks:
 def endpoint(name, url, queue="events", **keys):
     keys.setdefault("secret", SECRET)
     keys.setdefault("allow_private", "yes")
-    return "[endpoint %s]\nurl = %s\nqueue = %s\n%s\n" % (
-        name, url, queue,
+    return "[endpoint %s]\nurl = %s\n%s%s\n" % (
+        name, url, "queue = %s\n" % queue if queue else "",
         "".join("%s = %s\n" % (k, v) for k, v in keys.items()
                 if v is not None))
 
