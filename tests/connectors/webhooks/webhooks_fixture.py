@@ -4,25 +4,11 @@ import os
 import signal
 import subprocess
 
-from fevtool import FEVD, expect, expect_rc, wait_until
+from fevtool import expect, expect_rc, start_fevd, wait_until  # noqa: F401
 
 FEV_WEBHOOKS = os.environ.get("FEV_WEBHOOKS", "")
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SECRET2 = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
-
-
-def start_fevd(f):
-    """fevd for this test's instance: its default config has 'events'."""
-    log = open(os.path.join(f.tmp, "fevd.log"), "ab")
-    p = f.spawn([FEVD, "--instance", f.instance, "--control-socket",
-                 f.socket, "--pidfile", os.path.join(f.tmp, "fevd.pid"),
-                 "--log-level", "warning"],
-                stdout=subprocess.DEVNULL, stderr=log)
-    wait_until(lambda: p.poll() is not None or
-               f.fev("queue", "list").returncode == 0,
-               what="fevd to serve its control socket")
-    expect(p.poll() is None, "fevd runs")
-    return p
 
 
 class Hooks:
