@@ -51,6 +51,8 @@ static int check_config(const char *path)
 	}
 	printf("%s: OK: instance %s, %zu queues\n",
 	       path ? path : "(embedded default)", cfg.instance, cfg.nqueues);
+	if (cfg.metrics_listen[0] != '\0')
+		printf("  metrics on http://%s/metrics\n", cfg.metrics_listen);
 	for (size_t i = 0; i < cfg.nqueues; i++) {
 		const struct fevd_queue_conf *q = &cfg.queues[i];
 

@@ -35,7 +35,8 @@ struct fevprom_text {
 /*
  * Append the exposition of one fabric instance: fev_fevd_up, then every
  * fev_queue_* family with one sample per queue (labels fabric, queue).
- * Queue and instance names need no escaping ([A-Za-z0-9._-]).
+ * Queue and instance names need no escaping in a label value (the name
+ * rules allow no quote, backslash or newline).
  */
 void fevprom_render(struct fevprom_text *t, const char *instance,
 		    bool fevd_up, const struct fevprom_queue *q, size_t n);

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "nameset.h"
 #include "registry.h"
 #include "supervisor.h"
@@ -31,8 +32,9 @@
 #define FEVD_PEER_GROUPS_MAX 64
 /*
  * A stats_seq stuck by a retirer that died makes each stats read wait out
- * its patience: one request shares this budget across all its queues, and
- * a queue read after it is spent is listed "stats=busy".
+ * its patience: one request (or one scrape of /metrics) shares this budget
+ * across all its queues, and a queue read after it is spent is listed
+ * "stats=busy" (a scrape gives its best-effort sum).
  */
 #define FEVD_STATS_BUDGET_NS (50ull * 1000 * 1000)
 
@@ -122,6 +124,8 @@ struct fevd {
 	uint64_t repairs, stalls;
 	struct fevd_reply reply;
 	uint64_t stats_give_up_ns; /* the current request's stats budget */
+	/* the /metrics thread (metrics.h); NULL without metrics_listen */
+	struct fevd_metrics *metrics;
 };
 
 /* supervisor.c */

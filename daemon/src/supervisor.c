@@ -778,13 +778,16 @@ static void keep_fixed_settings(struct fevd *d, struct fevd_config *next)
 			  "(keeping '%s'); restart fevd to change it",
 			  d->cfg.instance);
 	if (strcmp(next->control_socket, d->cfg.control_socket) != 0 ||
-	    strcmp(next->pidfile, d->cfg.pidfile) != 0)
-		fevd_warn("reload: control_socket and pidfile take effect at "
-			  "the next restart");
+	    strcmp(next->pidfile, d->cfg.pidfile) != 0 ||
+	    strcmp(next->metrics_listen, d->cfg.metrics_listen) != 0)
+		fevd_warn("reload: control_socket, pidfile and metrics_listen "
+			  "take effect at the next restart");
 	strlcpy(next->instance, d->cfg.instance, sizeof(next->instance));
 	strlcpy(next->control_socket, d->cfg.control_socket,
 		sizeof(next->control_socket));
 	strlcpy(next->pidfile, d->cfg.pidfile, sizeof(next->pidfile));
+	strlcpy(next->metrics_listen, d->cfg.metrics_listen,
+		sizeof(next->metrics_listen));
 }
 
 int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen)
@@ -960,6 +963,13 @@ static int start(struct fevd *d)
 	rc = fevd_control_listen(d);
 	if (rc < 0)
 		return rc;
+	/* After open_fds(): the thread inherits the blocked signals. */
+	if (d->cfg.metrics_listen[0] != '\0') {
+		rc = fevd_metrics_start(&d->metrics, d->cfg.metrics_listen,
+					&d->reg, d->instance);
+		if (rc < 0)
+			return rc;
+	}
 	fevd_liveness_scan(d);
 	if (pidfile_write(d->pidfh) < 0)
 		fevd_warn("cannot write pidfile %s: %s", d->pidfile_path,
@@ -1110,10 +1120,18 @@ static void unlink_all(struct fevd *d)
 	free(names);
 }
 
+unsigned fevd_supervisor_metrics_port(const struct fevd *d)
+{
+	return d->metrics != NULL ? fevd_metrics_port(d->metrics) : 0;
+}
+
 void fevd_supervisor_free(struct fevd *d)
 {
 	if (d == NULL)
 		return;
+	/* before the registry goes: it reads it */
+	fevd_metrics_stop(d->metrics);
+	d->metrics = NULL;
 	fevd_control_close(d);
 	/* Only a fevd that served may unlink: one that failed to start has
 	 * adopted queues holding other people's events. */
