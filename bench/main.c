@@ -14,12 +14,16 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "webhooks.h"
 
 #define MAX_TRANSPORTS 6
 #define MAX_CFGS 256
 
 static const char usage[] =
 	"usage: fev-bench thr|lat|matrix [options]\n"
+	"       fev-bench webhooks [--count N] [--max-in-flight N] [--curl-count N]\n"
+	"  webhooks  fev-webhooks to a local keep-alive receiver, against curl\n"
+	"          per event and one keep-alive client (FEV_WEBHOOKS: the program)\n"
 	"  thr     P producer processes -> Q consumer processes through one queue\n"
 	"  lat     ping-pong between two processes (one-way = RTT/2); with --rate,\n"
 	"          also one-way latency under a steady offered rate\n"
@@ -443,6 +447,8 @@ int main(int argc, char **argv)
 	size_t nc, nres = 0;
 	int failed = 0;
 
+	if (argc >= 2 && strcmp(argv[1], "webhooks") == 0)
+		return bench_webhooks_main(argc - 1, argv + 1);
 	parse_args(&o, argc, argv);
 	nc = build_cfgs(&o, cfgs);
 	res = calloc(nc * o.nts, sizeof(*res));

@@ -40,6 +40,7 @@ int cmd_stat(int argc, char **argv);
 int cmd_pub(int argc, char **argv);
 int cmd_sub(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
+int cmd_webhooks(int argc, char **argv);
 
 /* ---- cli.c: errors, argument parsing, signals ----------------------- */
 

@@ -20,6 +20,8 @@ static const struct {
 	{ "queue", cmd_queue, "create, delete or list queues through fevd" },
 	{ "topic", cmd_queue,
 	  "the same for topics (--partitions P): queues of P partitions" },
+	{ "webhooks", cmd_webhooks,
+	  "webhook deliveries: status, attempts, retry, enable" },
 };
 
 static void usage(FILE *f)
@@ -31,7 +33,7 @@ static void usage(FILE *f)
 	      "Commands:\n",
 	      f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-7s %s\n", commands[i].name,
+		fprintf(f, "  %-8s %s\n", commands[i].name,
 			commands[i].summary);
 	fputs("\n"
 	      "Options (every command takes them too):\n"

@@ -14,9 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bsd/string.h>
+
 #include "cli.h"
 #include "memtrap.h"
 #include "control.h"
+#include "fevprom.h"
 #include "stat.h"
 
 #define DEFAULT_INTERVAL_NS INT64_C(1000000000)
@@ -436,115 +439,36 @@ static void render_json(struct out_buf *b, const struct stat_opts *o,
 
 /* ---- Prometheus ----------------------------------------------------------- */
 
-enum metric_kind { GAUGE, COUNTER };
-
-struct metric {
-	const char *name, *help;
-	enum metric_kind kind;
-	double (*value)(const struct queue_view *q);
-};
-
-#define STAT_GETTER(field)                                            \
-	static double m_##field(const struct queue_view *q)           \
-	{                                                             \
-		return (double)q->st.field;                           \
-	}
-STAT_GETTER(capacity)
-STAT_GETTER(max_event)
-STAT_GETTER(depth)
-STAT_GETTER(enqueued)
-STAT_GETTER(dequeued)
-STAT_GETTER(dropped)
-STAT_GETTER(redelivered)
-STAT_GETTER(tombstoned)
-STAT_GETTER(full_waits)
-STAT_GETTER(sleeps)
-STAT_GETTER(wakes)
-STAT_GETTER(producers)
-STAT_GETTER(consumers)
-STAT_GETTER(sleepers)
-
-static double m_segment(const struct queue_view *q)
-{
-	return (double)q->seg_size;
-}
-
-static double m_claim_age(const struct queue_view *q)
-{
-	const struct att_view *a;
-	const struct claim_view *c = queue_oldest_claim(q, &a);
-
-	return c != NULL && c->age_known ? c->age_s : 0;
-}
-
-static const struct metric metrics[] = {
-	{ "capacity_events", "Events the queue can hold.", GAUGE, m_capacity },
-	{ "max_event_bytes", "Largest event payload the queue takes.", GAUGE,
-	  m_max_event },
-	{ "segment_bytes", "Size of the queue's shared-memory segment.", GAUGE,
-	  m_segment },
-	{ "depth_events", "Events queued or in flight.", GAUGE, m_depth },
-	{ "enqueued_events_total", "Events committed by producers.", COUNTER,
-	  m_enqueued },
-	{ "dequeued_events_total", "Events released by consumers.", COUNTER,
-	  m_dequeued },
-	{ "dropped_events_total",
-	  "Events discarded by the drop-oldest policy.", COUNTER, m_dropped },
-	{ "redelivered_events_total",
-	  "Events delivered again after their consumer died.", COUNTER,
-	  m_redelivered },
-	{ "tombstoned_events_total",
-	  "Positions a dead producer reserved and never committed.", COUNTER,
-	  m_tombstoned },
-	{ "full_waits_total", "Times a producer found the queue full.",
-	  COUNTER, m_full_waits },
-	{ "sleeps_total", "Futex sleeps by producers and consumers.", COUNTER,
-	  m_sleeps },
-	{ "wakes_total", "Futex wake calls.", COUNTER, m_wakes },
-	{ "producers", "Attached producers.", GAUGE, m_producers },
-	{ "consumers", "Attached consumers.", GAUGE, m_consumers },
-	{ "sleepers", "Processes asleep waiting on the queue.", GAUGE,
-	  m_sleepers },
-	{ "oldest_claim_age_seconds",
-	  "How long the oldest in-flight claim has been held (0: none).",
-	  GAUGE, m_claim_age },
-};
-
-static void prom_labels(struct out_buf *b, const struct stat_opts *o,
-			const struct queue_view *q)
-{
-	/* Names are [A-Za-z0-9._-]: nothing to escape in a label value. */
-	ob_printf(b, "{fabric=\"%s\",queue=\"%s\"}", o->inst, q->name);
-}
-
+/* The series are fevprom's (common/prom), the same fevd serves. */
 static void render_prometheus(struct out_buf *b, const struct stat_opts *o,
 			      const struct snapshot *s)
 {
-	ob_printf(b, "# HELP fev_fevd_up Whether fevd answers on the "
-		     "control socket of the fabric (1) or not (0).\n"
-		     "# TYPE fev_fevd_up gauge\n"
-		     "fev_fevd_up{fabric=\"%s\"} %d\n",
-		  o->inst, s->fevd_rc == 0);
-	ob_printf(b, "# HELP fev_queue_readable Whether fev stat could read "
-		     "the queue's segment (1) or not (0).\n"
-		     "# TYPE fev_queue_readable gauge\n");
+	struct fevprom_queue *pq = calloc(s->n ? s->n : 1, sizeof(*pq));
+	struct fevprom_text t = { 0 };
+
+	if (pq == NULL) {
+		ob_printf(b, "# fev stat: out of memory\n");
+		return;
+	}
 	for (size_t i = 0; i < s->n; i++) {
-		ob_printf(b, "fev_queue_readable");
-		prom_labels(b, o, &s->q[i]);
-		ob_printf(b, " %d\n", s->q[i].err == 0);
+		const struct queue_view *q = &s->q[i];
+		const struct att_view *a;
+		const struct claim_view *c = queue_oldest_claim(q, &a);
+
+		strlcpy(pq[i].name, q->name, sizeof(pq[i].name));
+		pq[i].readable = q->err == 0;
+		pq[i].st = q->st;
+		pq[i].segment_bytes = q->seg_size;
+		pq[i].oldest_claim_age_s =
+			c != NULL && c->age_known ? c->age_s : 0;
 	}
-	for (size_t m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++) {
-		ob_printf(b, "# HELP fev_queue_%s %s\n# TYPE fev_queue_%s %s\n",
-			  metrics[m].name, metrics[m].help, metrics[m].name,
-			  metrics[m].kind == GAUGE ? "gauge" : "counter");
-		for (size_t i = 0; i < s->n; i++) {
-			if (s->q[i].err < 0)
-				continue;
-			ob_printf(b, "fev_queue_%s", metrics[m].name);
-			prom_labels(b, o, &s->q[i]);
-			ob_printf(b, " %.17g\n", metrics[m].value(&s->q[i]));
-		}
-	}
+	fevprom_render(&t, o->inst, s->fevd_rc == 0, pq, s->n);
+	if (t.failed)
+		ob_printf(b, "# fev stat: out of memory\n");
+	else
+		ob_write(b, t.p, t.len);
+	fevprom_text_free(&t);
+	free(pq);
 }
 
 /* ---- the command ---------------------------------------------------------- */

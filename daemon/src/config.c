@@ -18,6 +18,7 @@
 #include "group.h"
 #include "layout.h"
 #include "log.h"
+#include "metrics.h"
 
 static const char *const policy_names[] = {
 	[FEV_POLICY_BLOCK] = "block",
@@ -279,6 +280,15 @@ static int fabric_key(struct fevd_config *c, const char *key, const char *v,
 					    &c->ntrusted_uids, e,
 					    sizeof(e)) < 0)
 			return why(w, wl, "trusted_uids: %s", e);
+	} else if (strcmp(key, "metrics_listen") == 0) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		/* the sentence is the parser's; it refuses what does not
+		 * fit metrics_listen[] */
+		if (fevd_metrics_listen_parse(v, &ss, &len, w, wl) < 0)
+			return -EINVAL;
+		strlcpy(c->metrics_listen, v, sizeof(c->metrics_listen));
 	} else {
 		return why(w, wl, "unknown key '%s' in [fabric]", key);
 	}

@@ -22,6 +22,8 @@
 #define FEVD_SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 #define FEVD_GROUP_NAME_MAX 64
 #define FEVD_ERR_MAX 512
+/* Room for metrics_listen, "[IPv6]:PORT" (metrics.h). */
+#define FEVD_METRICS_LISTEN_MAX 64
 
 /* The embedded default queue (also the defaults of `create`). */
 #define FEVD_DEFAULT_CAPACITY 4096u
@@ -53,6 +55,7 @@ struct fevd_config {
 	/* Owners of segments trusted besides root and fevd's uid. */
 	uid_t trusted_uids[FEV__TRUSTED_UIDS_MAX];
 	size_t ntrusted_uids;
+	char metrics_listen[FEVD_METRICS_LISTEN_MAX]; /* "": no /metrics */
 	struct fevd_queue_conf *queues;
 	size_t nqueues;
 };

@@ -28,6 +28,7 @@
 
 #include "internal.h"
 #include "leftovers.h"
+#include "rundir.h"
 #include "log.h"
 
 #define WORDS_MAX 16
@@ -114,8 +115,10 @@ static void deny(struct fevd *d, const struct fevd_peer *p)
 
 /* What fevd did so far that grows with the number of queues: tests
  * check that an idle fevd and a create do none of it. */
-static void verb_ping(struct fevd *d)
+static void verb_ping(struct fevd *d, char **w, int nw)
 {
+	(void)w;
+	(void)nw;
 	reply_add(&d->reply,
 		  "0\nfevd %s instance=%s pid=%d listings=%llu "
 		  "table_reads=%llu\n",
@@ -124,12 +127,6 @@ static void verb_ping(struct fevd *d)
 		  (unsigned long long)d->table_reads);
 }
 
-/*
- * A stats_seq stuck by a retirer that died makes each stats read wait out
- * its patience: one request shares this budget across all its queues, and
- * a queue read after it is spent is listed "stats=busy".
- */
-#define STATS_BUDGET_NS (50ull * 1000 * 1000)
 /* Room kept in a list page for the "+more NAME" line. */
 #define LIST_PAGE_SLACK 128
 
@@ -164,8 +161,9 @@ static void list_one(struct fevd *d, const char *name)
  * fit in one reply; when more follow, a last line "+more NAME" asks for
  * "list NAME" (no queue name starts with '+').
  */
-static void verb_list(struct fevd *d, const char *after)
+static void verb_list(struct fevd *d, char **w, int nw)
 {
+	const char *after = nw > 1 ? w[1] : NULL;
 	const char *last = NULL;
 	char **names;
 	size_t n, i = 0;
@@ -200,12 +198,14 @@ static void verb_list(struct fevd *d, const char *after)
 	free(names);
 }
 
-static void verb_stats(struct fevd *d, const char *name)
+static void verb_stats(struct fevd *d, char **w, int nw)
 {
+	const char *name = w[1];
 	struct fevd_queue *q;
 	fev_stats st;
 	bool steady = true;
 
+	(void)nw;
 	rcu_read_lock();
 	q = fevd_registry_find(&d->reg, name);
 	if (q != NULL)
@@ -286,11 +286,13 @@ static void verb_create(struct fevd *d, char **w, int nw)
 		reply_add(&d->reply, "0\n");
 }
 
-static void verb_delete(struct fevd *d, const char *name)
+static void verb_delete(struct fevd *d, char **w, int nw)
 {
+	const char *name = w[1];
 	struct fevd_queue *q;
 	int rc;
 
+	(void)nw;
 	if (fev_queue_name_valid(name) < 0) {
 		reply_err(&d->reply, -EINVAL,
 			  "bad request: bad queue name '%s'", name);
@@ -319,11 +321,13 @@ static void verb_delete(struct fevd *d, const char *name)
 		reply_add(&d->reply, "0\n");
 }
 
-static void verb_reload(struct fevd *d)
+static void verb_reload(struct fevd *d, char **w, int nw)
 {
 	char err[FEVD_ERR_MAX];
 	int rc = fevd_supervisor_reload(d, err, sizeof(err));
 
+	(void)w;
+	(void)nw;
 	if (rc < 0)
 		reply_err(&d->reply, rc, "reload failed: %s", err);
 	else
@@ -364,23 +368,59 @@ static int split(char *req, char **w, int *nw, const char **why)
 	}
 }
 
+/* Whether a verb looks at the fabric as it is now (new segments, dead
+ * peers) before it answers. */
+enum view {
+	VIEW_AS_IS,	  /* answered at once, whatever the number of queues */
+	VIEW_FIRST_PAGE, /* fresh for the first page; the next pages are
+			  * read after what the first one saw */
+	VIEW_CHANGED, /* what changed since (inotify): O(1) in the queues */
+	VIEW_FRESH,
+};
+
+/* The protocol: every verb, who may use it, and its limits. */
 struct verb {
 	const char *name;
-	int min_words, max_words;
-	bool changes;
+	void (*serve)(struct fevd *d, char **w, int nw);
+	int min_words, max_words; /* the verb included */
+	bool changes; /* changes the instance: privileged peers only */
+	enum view view;
 	const char *usage;
 };
 
 static const struct verb verbs[] = {
-	{ "ping", 1, 1, false, "ping" },
-	{ "list", 1, 2, false, "list [AFTER]" },
-	{ "stats", 2, 2, false, "stats NAME" },
-	{ "create", 2, WORDS_MAX, true,
+	{ "ping", verb_ping, 1, 1, false, VIEW_AS_IS, "ping" },
+	{ "list", verb_list, 1, 2, false, VIEW_FIRST_PAGE, "list [AFTER]" },
+	{ "stats", verb_stats, 2, 2, false, VIEW_FRESH, "stats NAME" },
+	{ "create", verb_create, 2, WORDS_MAX, true, VIEW_CHANGED,
 	  "create NAME [capacity=N] [max_event=N] [policy=P] [mode=0660] "
 	  "[group=G]" },
-	{ "delete", 2, 2, true, "delete NAME" },
-	{ "reload", 1, 1, true, "reload" },
+	{ "delete", verb_delete, 2, 2, true, VIEW_FRESH, "delete NAME" },
+	{ "reload", verb_reload, 1, 1, true, VIEW_FRESH, "reload" },
 };
+
+#define NVERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static const struct verb *verb_find(const char *name)
+{
+	for (size_t i = 0; i < NVERBS; i++)
+		if (strcmp(name, verbs[i].name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+static void unknown_verb(struct fevd *d, const char *name)
+{
+	char known[128] = "";
+
+	for (size_t i = 0; i < NVERBS; i++) {
+		if (i > 0)
+			strlcat(known, ", ", sizeof(known));
+		strlcat(known, verbs[i].name, sizeof(known));
+	}
+	reply_err(&d->reply, -EINVAL, "bad request: unknown verb '%.32s' (%s)",
+		  name, known);
+}
 
 void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 			 const char *req, size_t len)
@@ -410,14 +450,9 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 		reply_err(&d->reply, -EINVAL, "bad request: %s", why);
 		return;
 	}
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(w[0], verbs[i].name) == 0)
-			v = &verbs[i];
+	v = verb_find(w[0]);
 	if (v == NULL) {
-		reply_err(&d->reply, -EINVAL,
-			  "bad request: unknown verb '%.32s' (ping, list, "
-			  "stats, create, delete, reload)",
-			  w[0]);
+		unknown_verb(d, w[0]);
 		return;
 	}
 	if (nw < v->min_words || nw > v->max_words) {
@@ -431,26 +466,13 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 			  (unsigned)peer->cred.uid);
 		return;
 	}
-	d->stats_give_up_ns = fev__now_monotonic_ns() + STATS_BUDGET_NS;
-	/* Requests about queues see the fabric as it is now: new segments,
-	 * dead peers.  A ping, and the next page of a list (the first page
-	 * looked), are answered at once, whatever the number of queues; a
-	 * create looks only at what changed. */
-	if (strcmp(v->name, "ping") != 0 &&
-	    !(strcmp(v->name, "list") == 0 && nw > 1))
-		fevd_refresh(d, strcmp(v->name, "create") != 0);
-	if (strcmp(v->name, "ping") == 0)
-		verb_ping(d);
-	else if (strcmp(v->name, "list") == 0)
-		verb_list(d, nw > 1 ? w[1] : NULL);
-	else if (strcmp(v->name, "stats") == 0)
-		verb_stats(d, w[1]);
-	else if (strcmp(v->name, "create") == 0)
-		verb_create(d, w, nw);
-	else if (strcmp(v->name, "delete") == 0)
-		verb_delete(d, w[1]);
-	else
-		verb_reload(d);
+	d->stats_give_up_ns = fev__now_monotonic_ns() + FEVD_STATS_BUDGET_NS;
+	if (v->view == VIEW_CHANGED)
+		fevd_refresh(d, false);
+	else if (v->view == VIEW_FRESH ||
+		 (v->view == VIEW_FIRST_PAGE && nw == 1))
+		fevd_refresh(d, true);
+	v->serve(d, w, nw);
 	if (d->reply.overflow)
 		reply_err(&d->reply, -EMSGSIZE,
 			  "reply longer than %d bytes", FEVD_REPLY_MAX);
@@ -461,30 +483,6 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 }
 
 /* ---- the socket -------------------------------------------------------- */
-
-static int mkdir_parents(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* Is someone answering on path?  Then it is not ours to replace. */
 static bool socket_in_use(const struct sockaddr_un *sa)
@@ -507,7 +505,7 @@ int fevd_control_listen(struct fevd *d)
 	if (strlcpy(sa.sun_path, d->socket_path, sizeof(sa.sun_path)) >=
 	    sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	rc = mkdir_parents(d->socket_path);
+	rc = fevd_run_dir_make(d->socket_path, 0755);
 	if (rc < 0) {
 		fevd_err("cannot create the directory of %s: %s",
 			 d->socket_path, strerror(-rc));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "instance.h"
+#include "rundir.h"
 
 #define ROOT_RUN_DIR "/run/fev"
 /* Tries when the file we locked was removed by a fevd that just exited. */
@@ -47,17 +48,10 @@ static bool ours_alone(const struct stat *st)
  * and must be reachable), and refused unless only we can write it. */
 static int own_dir(const char *path, char *err, size_t errlen)
 {
-	char dir[4096];
-	char *slash;
+	int rc = fevd_run_dir_make(path, geteuid() == 0 ? 0755 : 0700);
 
-	if (fit(snprintf(dir, sizeof(dir), "%s", path), sizeof(dir)) < 0)
-		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return -EINVAL;
-	*slash = '\0';
-	if (mkdir(dir, geteuid() == 0 ? 0755 : 0700) < 0 && errno != EEXIST)
-		return -errno;
+	if (rc < 0)
+		return rc;
 	/* The one rule for fevd's run directory (socket, pidfile, lock). */
 	return fev__run_dir_check(path, geteuid(), err, errlen);
 }

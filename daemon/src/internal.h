@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "nameset.h"
 #include "registry.h"
 #include "supervisor.h"
@@ -40,6 +41,13 @@
 /* A time between period/2 and period from now: work done every period
  * for each queue is spread over the period, not done for all at once. */
 uint64_t fevd_spread(uint64_t now, uint64_t period);
+/*
+ * A stats_seq stuck by a retirer that died makes each stats read wait out
+ * its patience: one request (or one scrape of /metrics) shares this budget
+ * across all its queues, and a queue read after it is spent is listed
+ * "stats=busy" (a scrape gives its best-effort sum).
+ */
+#define FEVD_STATS_BUDGET_NS (50ull * 1000 * 1000)
 
 /* epoll tags: what a ready fd is, in the high half of data.u64. */
 enum fevd_tag {
@@ -138,15 +146,11 @@ struct fevd {
 	uint64_t listings, table_reads;
 	struct fevd_reply reply;
 	uint64_t stats_give_up_ns; /* the current request's stats budget */
+	/* the /metrics thread (metrics.h); NULL without metrics_listen */
+	struct fevd_metrics *metrics;
 };
 
 /* supervisor.c */
-/*
- * The directory of fevd's control socket or pidfile is fevd's own or
- * root's, and no one else may write to it (fev__run_dir_check()); else
- * logged and -EPERM.
- */
-int fevd_run_dir_check(const char *path);
 void fevd_epoll_add(struct fevd *d, int fd, enum fevd_tag tag);
 void fevd_epoll_del(struct fevd *d, int fd);
 /* Pick up segments created or deleted behind fevd's back. */

@@ -24,6 +24,7 @@ static const char *const level_names[] = {
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_level = FEVD_LOG_INFO;
 static bool log_syslog;
+static const char *log_ident = "fevd";
 
 int fevd_log_level_parse(const char *name)
 {
@@ -57,11 +58,18 @@ int fevd_log_get_level(void)
 	return l;
 }
 
+void fevd_log_set_ident(const char *ident)
+{
+	pthread_mutex_lock(&log_lock);
+	log_ident = ident;
+	pthread_mutex_unlock(&log_lock);
+}
+
 void fevd_log_use_syslog(bool on)
 {
 	pthread_mutex_lock(&log_lock);
 	if (on && !log_syslog)
-		openlog("fevd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	else if (!on && log_syslog)
 		closelog();
 	log_syslog = on;
@@ -96,9 +104,10 @@ void fevd_log(int level, const char *fmt, ...)
 	else if (stderr_is_journal())
 		fprintf(stderr, "<%d>%s\n", level, line);
 	else if (level == FEVD_LOG_ERROR)
-		fprintf(stderr, "fevd: %s\n", line);
+		fprintf(stderr, "%s: %s\n", log_ident, line);
 	else
-		fprintf(stderr, "fevd: %s: %s\n", level_names[level], line);
+		fprintf(stderr, "%s: %s: %s\n", log_ident, level_names[level],
+			line);
 	pthread_mutex_unlock(&log_lock);
 }
 

@@ -23,7 +23,10 @@ const char *fevd_log_level_name(int level);
 
 void fevd_log_set_level(int level);
 int fevd_log_get_level(void);
-/* Switch to syslog (openlog "fevd", LOG_DAEMON) or back to stderr. */
+/* The program name lines start with ("fevd"; the connectors share this
+ * log); a string that lives as long as the process. */
+void fevd_log_set_ident(const char *ident);
+/* Switch to syslog (openlog IDENT, LOG_DAEMON) or back to stderr. */
 void fevd_log_use_syslog(bool on);
 
 __attribute__((format(printf, 2, 3))) void fevd_log(int level,

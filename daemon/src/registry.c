@@ -1,11 +1,14 @@
 #include "registry.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <bsd/string.h>
+
+#include "tsan.h"
 
 /* FNV-1a: names are short and chosen by operators, not attackers. */
 static unsigned long name_hash(const char *s)
@@ -84,10 +87,30 @@ struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
 	return q;
 }
 
+/*
+ * TSan's view of the two RCU edges (tsan.h).  Adding q releases on q and a
+ * reader that finds it acquires (what cds_lfht_add's rcu_assign_pointer
+ * and the lookup's rcu_dereference do).  Every reader releases on `grace`
+ * when it leaves, and a deferred free acquires it (what the grace period
+ * does): a stronger edge than the real one, which TSan cannot express.
+ */
+static char grace;
+
+void fevd_registry_reader_got(const struct fevd_queue *q)
+{
+	FEVD_TSAN_ACQUIRE(q);
+}
+
+void fevd_registry_reader_done(void)
+{
+	FEVD_TSAN_RELEASE(&grace);
+}
+
 int fevd_registry_add(struct fevd_registry *r, struct fevd_queue *q)
 {
 	struct cds_lfht_node *got;
 
+	FEVD_TSAN_RELEASE(q);
 	rcu_read_lock();
 	got = cds_lfht_add_unique(r->ht, name_hash(q->name), name_match,
 				  q->name, &q->node);
@@ -112,6 +135,33 @@ struct fevd_queue *fevd_registry_find(struct fevd_registry *r,
 	return node ? caa_container_of(node, struct fevd_queue, node) : NULL;
 }
 
+/*
+ * Queues handed to call_rcu() and not yet freed, in every registry of the
+ * process: fevd_registry_destroy() waits for them to be unmapped.  (Not
+ * rcu_barrier(): its completion is allocated by one thread and freed by
+ * liburcu's worker through orders TSan cannot see.)
+ */
+static _Atomic unsigned long pending_frees;
+
+/* call_rcu: no reader can hold q any more. */
+static void queue_free_rcu(struct rcu_head *head)
+{
+	struct fevd_queue *q = caa_container_of(head, struct fevd_queue, rcu);
+
+	FEVD_TSAN_ACQUIRE(q);
+	FEVD_TSAN_ACQUIRE(&grace);
+	queue_free(q);
+	/* D1: pairs with D2 in wait_pending_frees(): q is unmapped. */
+	atomic_fetch_sub_explicit(&pending_frees, 1, memory_order_release);
+}
+
+static void wait_pending_frees(void)
+{
+	/* D2: pairs with D1: every queue handed over is gone. */
+	while (atomic_load_explicit(&pending_frees, memory_order_acquire) != 0)
+		usleep(1000); /* a grace period: milliseconds, once at exit */
+}
+
 void fevd_registry_remove(struct fevd_registry *r, struct fevd_queue *q)
 {
 	int rc;
@@ -123,9 +173,13 @@ void fevd_registry_remove(struct fevd_registry *r, struct fevd_queue *q)
 		return; /* not in the table: someone else owns it */
 	r->count--;
 	cds_list_del_init(&q->active); /* the supervisor's list only */
-	/* Readers that found q before the delete may still use its mapping. */
-	synchronize_rcu();
-	queue_free(q);
+	/* Readers that found q before the delete may still use its mapping:
+	 * it goes after a grace period, in liburcu's call_rcu thread, so the
+	 * supervisor never waits for a reader (a scrape of /metrics). */
+	FEVD_TSAN_RELEASE(q);
+	/* Relaxed: only the count matters; D1/D2 order the free. */
+	atomic_fetch_add_explicit(&pending_frees, 1, memory_order_relaxed);
+	call_rcu(&q->rcu, queue_free_rcu);
 }
 
 static int by_name(const void *a, const void *b)
@@ -194,6 +248,8 @@ void fevd_registry_destroy(struct fevd_registry *r)
 	}
 	rcu_read_unlock();
 	synchronize_rcu();
+	/* and the queues removed before, still waiting in call_rcu */
+	wait_pending_frees();
 	while (doomed != NULL) {
 		q = doomed;
 		doomed = q->next_doomed;

@@ -1,16 +1,26 @@
 /*
  * The daemon's queue registry: an RCU lock-free hash table (liburcu's
- * cds_lfht) keyed by queue name, holding each queue's mapping, settings and
- * repair counters.  Lookups and walks run under rcu_read_lock() and take no
- * lock; only the supervisor thread adds and removes, and a removed queue is
- * unmapped and freed after synchronize_rcu(), when no reader can hold it.
+ * cds_lfht, urcu-memb flavour) keyed by queue name, holding each queue's
+ * mapping, settings and repair counters.  Two threads use it: the
+ * supervisor, which adds, removes and reads, and the metrics thread
+ * (metrics.c), which only reads.  Lookups and walks run under
+ * rcu_read_lock() and take no lock; a removed queue is unmapped and freed
+ * by call_rcu() after a grace period, when no reader can hold it, so a
+ * remove never waits for a scrape.
  *
- *   operation              who               concurrent with
- *   fevd_registry_find     any RCU reader    everything
- *   cds_lfht_for_each      any RCU reader    everything
- *   fevd_registry_add      supervisor only   readers
- *   fevd_registry_remove   supervisor only,  readers
- *                          outside a read-side critical section
+ *   operation              who                     concurrent with
+ *   fevd_registry_find     any registered reader   everything
+ *   fevd_registry_for_each any registered reader   everything
+ *   fevd_registry_add      supervisor only         readers
+ *   fevd_registry_remove   supervisor only         readers
+ *   fevd_registry_destroy  supervisor, no readers  nothing
+ *
+ * What a reader other than the supervisor may read of a queue: what is
+ * fixed once it is added (name, map, segfd) and the _Atomic counters; the
+ * rest is the supervisor's.  Such a reader calls fevd_registry_reader_got()
+ * on each queue it finds and fevd_registry_reader_done() before
+ * rcu_read_unlock() (annotations for TSan, which cannot see liburcu's
+ * orders: tsan.h).
  */
 #ifndef FEVD_REGISTRY_H
 #define FEVD_REGISTRY_H
@@ -69,6 +79,7 @@ struct fevd_queue {
 	/* Written by the supervisor, read by any reader: relaxed counters. */
 	_Atomic uint64_t repairs, tombstoned, redelivered, stalls;
 	struct fevd_queue *next_doomed; /* fevd_registry_destroy() only */
+	struct rcu_head rcu; /* the deferred free of fevd_registry_remove() */
 };
 
 struct fevd_registry {
@@ -94,9 +105,15 @@ struct fevd_queue *fevd_queue_new(const char *name, struct fev__map *map,
 				  enum fevd_origin origin);
 /* 0 or -EEXIST (q is then freed). */
 int fevd_registry_add(struct fevd_registry *r, struct fevd_queue *q);
-/* Unlink q (from the table and the liveness list), wait for readers, free
- * it.  Outside any read-side section. */
+/* Unlink q (from the table and the liveness list); it is unmapped and
+ * freed once no reader can hold it (the caller must not use it after
+ * this). */
 void fevd_registry_remove(struct fevd_registry *r, struct fevd_queue *q);
+
+/* A reader thread other than the supervisor found q (see above). */
+void fevd_registry_reader_got(const struct fevd_queue *q);
+/* ... and is about to leave its read-side critical section. */
+void fevd_registry_reader_done(void);
 
 /* Names in order, for listings; caller frees each and the array. */
 int fevd_registry_names(struct fevd_registry *r, char ***names, size_t *n);

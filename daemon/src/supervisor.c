@@ -40,6 +40,7 @@
 #include "instance_lock.h"
 #include "internal.h"
 #include "leftovers.h"
+#include "rundir.h"
 #include "log.h"
 #include "memtrap.h"
 #include "shm_watch.h"
@@ -728,47 +729,10 @@ static int resolve_paths(struct fevd *d)
 	return 0;
 }
 
-static int make_parent_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	strlcpy(dir, path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
-}
-
-int fevd_run_dir_check(const char *path)
-{
-	char why[512];
-	int rc = fev__run_dir_check(path, geteuid(), why, sizeof(why));
-
-	if (rc == -EPERM)
-		fevd_err("refusing to use %s: %s", path, why);
-	else if (rc < 0)
-		fevd_err("cannot check the directory of %s: %s", path,
-			 strerror(-rc));
-	return rc;
-}
-
 static int take_pidfile(struct fevd *d)
 {
 	pid_t other = -1;
-	int rc = make_parent_dir(d->pidfile_path);
+	int rc = fevd_run_dir_make(d->pidfile_path, 0755);
 
 	if (rc < 0) {
 		fevd_err("cannot create the directory of %s: %s",
@@ -880,13 +844,16 @@ static void keep_fixed_settings(struct fevd *d, struct fevd_config *next)
 			  "(keeping '%s'); restart fevd to change it",
 			  d->cfg.instance);
 	if (strcmp(next->control_socket, d->cfg.control_socket) != 0 ||
-	    strcmp(next->pidfile, d->cfg.pidfile) != 0)
-		fevd_warn("reload: control_socket and pidfile take effect at "
-			  "the next restart");
+	    strcmp(next->pidfile, d->cfg.pidfile) != 0 ||
+	    strcmp(next->metrics_listen, d->cfg.metrics_listen) != 0)
+		fevd_warn("reload: control_socket, pidfile and metrics_listen "
+			  "take effect at the next restart");
 	strlcpy(next->instance, d->cfg.instance, sizeof(next->instance));
 	strlcpy(next->control_socket, d->cfg.control_socket,
 		sizeof(next->control_socket));
 	strlcpy(next->pidfile, d->cfg.pidfile, sizeof(next->pidfile));
+	strlcpy(next->metrics_listen, d->cfg.metrics_listen,
+		sizeof(next->metrics_listen));
 }
 
 int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen)
@@ -1085,6 +1052,13 @@ static int start(struct fevd *d)
 	if (rc < 0)
 		return rc;
 	fevd_trust_publish(d);
+	/* After open_fds(): the thread inherits the blocked signals. */
+	if (d->cfg.metrics_listen[0] != '\0') {
+		rc = fevd_metrics_start(&d->metrics, d->cfg.metrics_listen,
+					&d->reg, d->instance);
+		if (rc < 0)
+			return rc;
+	}
 	fevd_liveness_scan(d);
 	if (pidfile_write(d->pidfh) < 0)
 		fevd_warn("cannot write pidfile %s: %s", d->pidfile_path,
@@ -1256,12 +1230,20 @@ static void unlink_all(struct fevd *d)
 	free(names);
 }
 
+unsigned fevd_supervisor_metrics_port(const struct fevd *d)
+{
+	return d->metrics != NULL ? fevd_metrics_port(d->metrics) : 0;
+}
+
 void fevd_supervisor_free(struct fevd *d)
 {
 	if (d == NULL)
 		return;
 	if (d->started)
 		fevd_trust_unpublish(d);
+	/* before the registry goes: it reads it */
+	fevd_metrics_stop(d->metrics);
+	d->metrics = NULL;
 	fevd_control_close(d);
 	/* Only a fevd that served may unlink: one that failed to start has
 	 * adopted queues holding other people's events. */

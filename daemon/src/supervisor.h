@@ -46,7 +46,7 @@ int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen);
 /* Close the socket, remove the pidfile, unlink segments if configured. */
 void fevd_supervisor_free(struct fevd *d);
 
-/* The command line of the fevd binary; returns the exit status. */
-int fevd_main(int argc, char **argv);
+/* The port /metrics is served on (metrics_listen), 0 when it is not. */
+unsigned fevd_supervisor_metrics_port(const struct fevd *d);
 
 #endif /* FEVD_SUPERVISOR_H */

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "fev/fev.h"
 #include "fork.h"
+#include "meta.h"
 #include "segment.h"
 #include "wait.h"
 
@@ -499,9 +500,9 @@ static int lost_to_repair(fev_queue *q)
  * (the hold record may not be ours any more either).
  */
 static bool commit_one(fev_queue *q, uint64_t pos, uint32_t len,
-		       uint64_t ts)
+		       uint32_t flags, uint64_t ts)
 {
-	if (fev__ring_commit(&q->map.ring, pos, len, 0, q->me_index, ts)) {
+	if (fev__ring_commit(&q->map.ring, pos, len, flags, q->me_index, ts)) {
 		fev__holder_done(&q->prod, pos, 1);
 		return true;
 	}
@@ -525,19 +526,47 @@ static void abandon_one(fev_queue *q, uint64_t pos)
 		fev__holder_drop(&q->prod, pos, 1);
 }
 
+/* Position pos is still ours to write (repair has not taken it). */
+static bool still_ours(struct fev__slot *s, uint64_t pos)
+{
+	/* Relaxed: narrows the window only; the commit's CAS decides. */
+	return atomic_load_explicit(&s->seq, memory_order_relaxed) == pos;
+}
+
 /*
  * Copy an event into reserved position pos, unless repair took it already
  * (then the commit fails too): a late copy must not land in the slot's
- * next lap, another producer's event.
+ * next lap, another producer's event.  The payload goes after meta_len
+ * bytes of key and headers.
  */
-static void copy_in(fev_queue *q, uint64_t pos, const void *data, size_t len)
+static void copy_in(fev_queue *q, uint64_t pos, uint32_t meta_len,
+		    const void *data, size_t len)
 {
 	struct fev__slot *s = fev__ring_slot(&q->map.ring, pos);
 
-	/* Relaxed: narrows the window only; the commit's CAS decides. */
-	if (len != 0 &&
-	    atomic_load_explicit(&s->seq, memory_order_relaxed) == pos)
-		memcpy(fev__slot_payload(s), data, len);
+	if (len != 0 && still_ours(s, pos))
+		memcpy(fev__slot_payload(s) + meta_len, data, len);
+}
+
+/*
+ * Write the encoded key and headers (meta_len > 0 bytes) at the front of
+ * reserved position pos; the commit's R1 publishes them with the payload.
+ */
+static void meta_in(fev_queue *q, uint64_t pos, const fev_send_opts *o,
+		    uint32_t meta_len)
+{
+	struct fev__slot *s = fev__ring_slot(&q->map.ring, pos);
+
+	if (!still_ours(s, pos))
+		return;
+	s->meta_len = meta_len;
+	fev__meta_encode(o, fev__slot_payload(s));
+}
+
+/* Slot flags for an event with meta_len bytes of key and headers. */
+static uint32_t meta_flags(uint32_t meta_len)
+{
+	return meta_len != 0 ? FEV__SLOT_META : 0;
 }
 
 /* n events of a call were committed: the count, or -ESTALE for none. */
@@ -549,7 +578,10 @@ static int committed(fev_queue *q, uint32_t n)
 	return (int)n;
 }
 
-int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
+/* One event with meta_len bytes of o's key and headers (0: none). */
+static inline int send_one(fev_queue *q, const fev_send_opts *o,
+			   uint32_t meta_len, const void *data, size_t len,
+			   int64_t timeout_ns)
 {
 	uint64_t pos;
 	int rc;
@@ -558,17 +590,45 @@ int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
 		return -ECHILD;
 	if (!(q->roles & FEV_PRODUCER))
 		return -EPERM;
-	if (len > q->max_event)
+	if (len > q->max_event - meta_len)
 		return -EMSGSIZE;
 	if (data == NULL && len != 0)
 		return -EINVAL;
 	rc = produce_take(q, 1, timeout_ns, &pos, false);
 	if (rc < 0)
 		return rc;
-	copy_in(q, pos, data, len);
-	rc = committed(q, commit_one(q, pos, (uint32_t)len,
+	if (meta_len != 0)
+		meta_in(q, pos, o, meta_len);
+	copy_in(q, pos, meta_len, data, len);
+	rc = committed(q, commit_one(q, pos, meta_len + (uint32_t)len,
+				     meta_flags(meta_len),
 				     fev__clock_realtime_ns(&q->clock)));
 	return rc < 0 ? rc : 0;
+}
+
+int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
+{
+	return send_one(q, NULL, 0, data, len, timeout_ns);
+}
+
+/* The encoded size of o's key and headers, checked against max_event. */
+static ssize_t meta_size_for(const fev_queue *q, const fev_send_opts *o)
+{
+	ssize_t m = fev__meta_size(o);
+
+	if (m > (ssize_t)q->max_event)
+		return -EMSGSIZE;
+	return m;
+}
+
+int fev_send_ex(fev_queue *q, const fev_send_opts *opts, const void *data,
+		size_t len, int64_t timeout_ns)
+{
+	ssize_t m = meta_size_for(q, opts);
+
+	if (m < 0)
+		return (int)m;
+	return send_one(q, opts, (uint32_t)m, data, len, timeout_ns);
 }
 
 int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
@@ -601,14 +661,19 @@ int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 			abandon_one(q, pos + i);
 			continue;
 		}
-		copy_in(q, pos + i, iov[i].iov_base, iov[i].iov_len);
-		done += commit_one(q, pos + i, (uint32_t)iov[i].iov_len, ts);
+		copy_in(q, pos + i, 0, iov[i].iov_base, iov[i].iov_len);
+		done += commit_one(q, pos + i, (uint32_t)iov[i].iov_len, 0, ts);
 	}
 	return committed(q, done);
 }
 
-int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
-		      int64_t timeout_ns)
+/*
+ * Reserve up to n positions whose payload starts after meta_len bytes.
+ * The slot remembers meta_len for the commit (0 too: the slot's previous
+ * lap may have left another value).
+ */
+static int reserve_n(fev_queue *q, fev_claim *claims, size_t n,
+		     int64_t timeout_ns, uint32_t meta_len)
 {
 	uint64_t pos;
 	int k;
@@ -623,12 +688,20 @@ int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
 		n = q->map.geo.capacity;
 	k = produce_take(q, (uint32_t)n, timeout_ns, &pos, true);
 	for (int i = 0; i < k; i++) {
-		claims[i].data =
-			fev__slot_payload(fev__ring_slot(&q->map.ring, pos + i));
-		claims[i].cap = q->max_event;
+		struct fev__slot *s = fev__ring_slot(&q->map.ring, pos + i);
+
+		s->meta_len = meta_len;
+		claims[i].data = fev__slot_payload(s) + meta_len;
+		claims[i].cap = q->max_event - meta_len;
 		claims[i].priv_pos = pos + i;
 	}
 	return k;
+}
+
+int fev_reserve_batch(fev_queue *q, fev_claim *claims, size_t n,
+		      int64_t timeout_ns)
+{
+	return reserve_n(q, claims, n, timeout_ns, 0);
 }
 
 int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
@@ -637,8 +710,39 @@ int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
 
 	if (len > q->max_event)
 		return -EMSGSIZE;
-	rc = fev_reserve_batch(q, c, 1, timeout_ns);
+	rc = reserve_n(q, c, 1, timeout_ns, 0);
 	return rc < 0 ? rc : 0;
+}
+
+int fev_reserve_ex(fev_queue *q, const fev_send_opts *opts, size_t len,
+		   fev_claim *c, int64_t timeout_ns)
+{
+	ssize_t m = meta_size_for(q, opts);
+	int rc;
+
+	if (m < 0)
+		return (int)m;
+	if (len > q->max_event - (uint32_t)m)
+		return -EMSGSIZE;
+	rc = reserve_n(q, c, 1, timeout_ns, (uint32_t)m);
+	if (rc < 0)
+		return rc;
+	if (m != 0)
+		meta_in(q, c->priv_pos, opts, (uint32_t)m);
+	return 0;
+}
+
+/*
+ * The meta_len reserve_n() left in the slot of our position pos.  Our own
+ * store, but in shared memory: capped so a length built on it never wraps
+ * (a forged value then only makes consumers reject the event).
+ */
+static uint32_t reserved_meta_len(const fev_queue *q, uint64_t pos)
+{
+	uint32_t m = __atomic_load_n(&fev__ring_slot(&q->map.ring, pos)->meta_len,
+				     __ATOMIC_RELAXED);
+
+	return m <= q->max_event ? m : q->max_event;
 }
 
 /*
@@ -666,16 +770,20 @@ int fev_commit_batch(fev_queue *q, fev_claim *claims, const size_t *lens,
 		if (!claim_open(q, &claims[i]) ||
 		    (i > 0 && claims[i].priv_pos <= claims[i - 1].priv_pos))
 			return -EINVAL;
-		if (lens[i] > q->max_event)
+		if (lens[i] > q->max_event -
+				      reserved_meta_len(q, claims[i].priv_pos))
 			return -EMSGSIZE;
 	}
 	ts = fev__clock_realtime_ns(&q->clock);
 	for (size_t i = 0; i < n; i++) {
+		uint32_t m = reserved_meta_len(q, claims[i].priv_pos);
+
 		if (done < i)
 			abandon_one(q, claims[i].priv_pos);
 		else
 			done += commit_one(q, claims[i].priv_pos,
-					   (uint32_t)lens[i], ts);
+					   m + (uint32_t)lens[i], meta_flags(m),
+					   ts);
 		claims[i].data = NULL;
 	}
 	return committed(q, done);
@@ -694,10 +802,26 @@ int fev_commit(fev_queue *q, fev_claim *c, size_t len)
 /* ---- consuming --------------------------------------------------------- */
 
 /*
+ * Split an event with FEV__SLOT_META into key, headers and payload: 0, or
+ * -EBADMSG when they do not parse (meta.h).
+ */
+static int meta_out(struct fev__slot *s, uint32_t len, fev_event *ev)
+{
+	/* Loaded once: another process may rewrite it after our check. */
+	uint32_t m = __atomic_load_n(&s->meta_len, __ATOMIC_RELAXED);
+
+	if (m > len || fev__meta_parse(fev__slot_payload(s), m, ev) < 0)
+		return -EBADMSG;
+	ev->data = fev__slot_payload(s) + m;
+	ev->len = len - m;
+	return 0;
+}
+
+/*
  * Turn the slot at pos into an event, or release it on the spot when there
  * is nothing to deliver: a tombstone (a dead producer's position) or a
- * length that cannot be true (a hostile writer).  Returns 1, 0 (skipped) or
- * -EBADMSG (skipped, and worth reporting).
+ * length or key and headers that cannot be true (a hostile writer).
+ * Returns 1, 0 (skipped) or -EBADMSG (skipped, and worth reporting).
  */
 static int slot_to_event(fev_queue *q, uint64_t pos, fev_event *ev)
 {
@@ -716,6 +840,15 @@ static int slot_to_event(fev_queue *q, uint64_t pos, fev_event *ev)
 	}
 	ev->data = fev__slot_payload(s);
 	ev->len = len;
+	ev->key = NULL;
+	ev->key_len = 0;
+	ev->n_headers = 0;
+	ev->priv_hdr_len = 0;
+	ev->priv_hdr = NULL;
+	if ((flags & FEV__SLOT_META) && meta_out(s, len, ev) < 0) {
+		release_positions(q, pos, 1);
+		return -EBADMSG;
+	}
 	ev->id = pos;
 	ev->ts_ns = s->ts_ns;
 	ev->flags = flags & FEV_REDELIVERED;

@@ -10,7 +10,8 @@ const char *fev_strerror(int err)
 		return "success";
 	case EINVAL:
 		return "invalid argument: queue names are [A-Za-z0-9._-]{1,63}, "
-		       "instance names [A-Za-z0-9_-]{1,31}";
+		       "instance names [A-Za-z0-9_-]{1,31}, header names "
+		       "HTTP tokens";
 	case ENOENT:
 		return "no such queue: create it with 'fev queue create NAME' "
 		       "or list it in fevd's config";
@@ -34,8 +35,9 @@ const char *fev_strerror(int err)
 	case EUSERS:
 		return "too many processes attached to the queue";
 	case EMSGSIZE:
-		return "event larger than the queue's max_event (or buffer too "
-		       "small)";
+		return "event larger than the queue's max_event (payload, key "
+		       "and headers together), key or header name over 255 "
+		       "bytes, or buffer too small";
 	case EAGAIN:
 		return "would block: queue full or empty";
 	case ETIMEDOUT:

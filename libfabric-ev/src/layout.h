@@ -200,19 +200,25 @@ static_assert(offsetof(struct fev__attacher, pidns) == 120, "ABI");
 
 /* Slot flags; FEV_REDELIVERED (public) is bit 0. */
 #define FEV__SLOT_TOMBSTONE 0x100u
+/* The first meta_len bytes of the payload area are the event's key and
+ * headers (meta.h); without it meta_len means nothing.  ABI 1.2. */
+#define FEV__SLOT_META 0x200u
 
 /*
  * A slot is free for lap pos when seq == pos, full when seq == pos + 1, and
  * released back with seq = pos + capacity (Vyukov's bounded MPMC queue).
+ * len counts everything after the header (meta and payload), so len <=
+ * max_event bounds a slot, meta or not, and a reader older than ABI 1.2
+ * sees an event's meta as the start of its payload, never past it.
  */
 struct fev__slot {
 	_Atomic uint64_t seq;
 	uint32_t len;
 	uint32_t flags;
 	uint32_t attacher; /* index of the producer's record */
-	uint32_t reserved;
+	uint32_t meta_len; /* with FEV__SLOT_META: key and headers, in len */
 	uint64_t ts_ns;
-	/* payload follows */
+	/* len bytes follow: meta_len of key and headers, then the payload */
 };
 static_assert(sizeof(struct fev__slot) == 32, "slot header");
 

@@ -300,6 +300,10 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 		dst = fev__ring_slot(r, pos);
 		/* memmove: a hostile cursor could make dst and src one slot. */
 		memmove(fev__slot_payload(dst), fev__slot_payload(src), len);
+		/* Key and headers travel with it (in len; FEV__SLOT_META
+		 * stays in flags); consumers check meta_len again. */
+		dst->meta_len = __atomic_load_n(&src->meta_len,
+						__ATOMIC_RELAXED);
 		fev__ring_commit(r, pos, len, flags | FEV_REDELIVERED,
 				 src->attacher, src->ts_ns);
 		fev__holder_done(&h, pos, 1);

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
+#include "fevtest.h"
 #include "json_mini.h"
 
 #define RUN_TIMEOUT_S 90
@@ -32,14 +33,6 @@ struct outcome {
 	pid_t pid;
 	char out[256]; /* file with stdout + stderr */
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static pid_t start(struct outcome *o, char *const argv[], const char *fault)
 {
@@ -69,47 +62,12 @@ static pid_t start(struct outcome *o, char *const argv[], const char *fault)
 /* Wait with a deadline: a hung bench fails the test, never hangs it. */
 static void finish(struct outcome *o)
 {
-	uint64_t end = now_ms() + RUN_TIMEOUT_S * 1000;
-	int st;
-
-	for (;;) {
-		pid_t r = waitpid(o->pid, &st, WNOHANG);
-
-		if (r == o->pid)
-			break;
-		if (now_ms() > end) {
-			kill(o->pid, SIGKILL);
-			waitpid(o->pid, &st, 0);
-			fail_msg("fev-bench did not finish in %d s", RUN_TIMEOUT_S);
-		}
-		usleep(10000);
-	}
-	o->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
+	o->status = fevtest_wait(o->pid, RUN_TIMEOUT_S * 1000);
 }
 
 static void show_output(const struct outcome *o)
 {
-	char *text = slurp(o->out);
+	char *text = fevtest_read_file(o->out);
 
 	fprintf(stderr, "---- fev-bench output (status %d) ----\n%s\n----\n", o->status,
 		text ? text : "(none)");
@@ -164,7 +122,7 @@ static void json_path(char *buf, size_t n, const char *what)
 
 static struct jval *load_json(const char *path)
 {
-	char *text = slurp(path);
+	char *text = fevtest_read_file(path);
 	struct jval *v;
 
 	assert_non_null(text);
@@ -355,7 +313,7 @@ static void test_spin_and_sleep_waits_complete(void **state)
 
 static void assert_output_has(const struct outcome *o, const char *needle)
 {
-	char *text = slurp(o->out);
+	char *text = fevtest_read_file(o->out);
 
 	assert_non_null(text);
 	if (strstr(text, needle) == NULL)

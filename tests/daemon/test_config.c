@@ -75,6 +75,21 @@ static const struct bad bad_snippets[] = {
 	  "no such group" },
 	{ "[fabric]\nadmin_group = 3999999999\n", 2, "no such group" },
 	{ "[fabric]\ncapacity = 4\n", 2, "unknown key 'capacity' in [fabric]" },
+	{ "[fabric]\nmetrics_listen = localhost:9477\n", 2,
+	  "metrics_listen 'localhost:9477' is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = 127.0.0.1\n", 2, "is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = 127.0.0.1:\n", 2, "is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = 127.0.0.1:65536\n", 2,
+	  "is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = 127.0.0.1:+80\n", 2,
+	  "is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = 127.0.0.1:080\n", 2,
+	  "is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = ::1:9477\n", 2, "is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = [::1]9477\n", 2, "is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = [127.0.0.1]:9477\n", 2,
+	  "is not IPV4:PORT" },
+	{ "[fabric]\nmetrics_listen = :9477\n", 2, "is not IPV4:PORT" },
 	{ "# ok\n[fabric]\nlog_level = info\x01\n", 3, "control character" },
 };
 
@@ -125,6 +140,7 @@ static void test_numbers_accept_units_and_comments_are_ignored(void **state)
 		"log_level=debug\n"
 		"unlink_on_exit = yes\n"
 		"admin_group = root\n"
+		"metrics_listen = [::1]:9477\n"
 		"[queue orders]\n"
 		"capacity = 64K\n"
 		"max_event = 2k\n"
@@ -147,6 +163,7 @@ static void test_numbers_accept_units_and_comments_are_ignored(void **state)
 	assert_true(cfg.unlink_on_exit);
 	assert_true(cfg.has_admin_group);
 	assert_int_equal(cfg.admin_gid, 0);
+	assert_string_equal(cfg.metrics_listen, "[::1]:9477");
 	assert_int_equal(cfg.nqueues, 2);
 	q = fevd_config_find(&cfg, "orders");
 	assert_non_null(q);

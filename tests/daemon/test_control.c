@@ -21,68 +21,23 @@
 
 #include "fev/fev.h"
 #include "fevd_harness.h"
+#include "fevd_inproc.h"
 #include "supervisor.h"
 
 #define NOBODY 65534
 
-struct inproc {
-	struct fh h;
-	pthread_t thread;
-	struct fevd *d;
-	int rc;
-	int ready[2]; /* pipe: the thread writes rc once started */
-};
-
-static void *supervise(void *arg)
-{
-	struct inproc *p = arg;
-	struct fevd_options o = { .config_path = p->h.conf };
-
-	p->rc = fevd_supervisor_new(&o, &p->d);
-	if (write(p->ready[1], &p->rc, sizeof(p->rc)) < 0)
-		abort();
-	if (p->rc == 0) {
-		fevd_supervisor_run(p->d);
-		fevd_supervisor_free(p->d);
-	}
-	return NULL;
-}
-
-/* Start an in-process supervisor with fabric keys extra and queues rest. */
-static void start(struct inproc *p, const char *extra, const char *rest)
-{
-	int rc = -1;
-
-	fh_write_config(&p->h, extra, rest);
-	assert_int_equal(pipe(p->ready), 0);
-	assert_int_equal(pthread_create(&p->thread, NULL, supervise, p), 0);
-	assert_int_equal(read(p->ready[0], &rc, sizeof(rc)), sizeof(rc));
-	assert_int_equal(rc, 0);
-}
-
 static int setup(void **state)
 {
-	static struct inproc p;
+	static struct fh_inproc p;
 
-	memset(&p, 0, sizeof(p));
-	fh_init(&p.h);
+	fh_inproc_init(&p);
 	*state = &p;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct inproc *p = *state;
-
-	if (p->rc == 0 && p->d != NULL) {
-		fevd_supervisor_stop(p->d);
-		pthread_join(p->thread, NULL);
-	}
-	close(p->ready[0]);
-	close(p->ready[1]);
-	fh_cleanup(&p->h);
-	if (fevtest_shm_count(p->h.instance) != 0)
-		fail_msg("segments of %s left behind", p->h.instance);
+	fh_inproc_cleanup(*state);
 	return 0;
 }
 
@@ -108,10 +63,10 @@ static int raw_request(const char *sock, const void *req, size_t len,
 
 static void test_create_list_stats_delete_round_trip(void **state)
 {
-	struct inproc *p = *state;
+	struct fh_inproc *p = *state;
 	char reply[8192];
 
-	start(p, "", "[queue events]\n");
+	fh_inproc_start(p, "", "[queue events]\n");
 	assert_int_equal(fh_request(p->h.sock,
 				    "create orders capacity=1K max_event=256 "
 				    "policy=drop-oldest mode=0600",
@@ -153,13 +108,13 @@ static void test_create_list_stats_delete_round_trip(void **state)
 
 static void test_stats_count_attached_producers_and_events(void **state)
 {
-	struct inproc *p = *state;
+	struct fh_inproc *p = *state;
 	fev_open_opts o = { .struct_size = sizeof(o),
 			    .instance = p->h.instance };
 	char reply[8192];
 	fev_queue *q;
 
-	start(p, "", "[queue events]\n");
+	fh_inproc_start(p, "", "[queue events]\n");
 	assert_int_equal(fev_open("events", FEV_PRODUCER, &o, &q), 0);
 	assert_int_equal(fev_send(q, "x", 1, 0), 0);
 	assert_int_equal(fev_send(q, "y", 1, 0), 0);
@@ -204,10 +159,10 @@ static void test_malformed_requests_get_errors_and_fevd_keeps_serving(
 		"a b c d e f g h i j k l m n o p q r s t u v",
 		"\xff\xfe",
 	};
-	struct inproc *p = *state;
+	struct fh_inproc *p = *state;
 	char reply[8192], big[5000], nul[] = "ping\0x";
 
-	start(p, "", "[queue events]\n");
+	fh_inproc_start(p, "", "[queue events]\n");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = raw_request(p->h.sock, bad[i], strlen(bad[i]), reply,
 				     sizeof(reply));
@@ -244,12 +199,12 @@ static void test_malformed_requests_get_errors_and_fevd_keeps_serving(
 
 static void test_idle_connections_cannot_lock_out_others(void **state)
 {
-	struct inproc *p = *state;
+	struct fh_inproc *p = *state;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fds[100];
 	char reply[8192];
 
-	start(p, "", "[queue events]\n");
+	fh_inproc_start(p, "", "[queue events]\n");
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p->h.sock);
 	for (int i = 0; i < 100; i++) {
 		fds[i] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -317,13 +272,13 @@ static void skip_unless_root(void)
 static void test_unprivileged_peer_may_list_but_not_create_or_delete(
 	void **state)
 {
-	struct inproc *p = *state;
+	struct fh_inproc *p = *state;
 	struct as_nobody a = { p->h.sock, p->h.instance, NOBODY };
 	char reply[8192];
 	int status;
 
 	skip_unless_root();
-	start(p, "", "[queue events]\n");
+	fh_inproc_start(p, "", "[queue events]\n");
 	status = fevtest_wait(fevtest_fork(nobody_requests, &a), 10000);
 	if (status != 0)
 		fail_msg("nobody's expectations failed: mask 0x%x", status);
@@ -348,7 +303,7 @@ static int nobody_creates(void *arg)
 
 static void test_admin_group_member_may_create(void **state)
 {
-	struct inproc *p = *state;
+	struct fh_inproc *p = *state;
 	struct group *g;
 	struct as_nobody a = { p->h.sock, p->h.instance, 0 };
 	char reply[8192];
@@ -362,7 +317,7 @@ static void test_admin_group_member_may_create(void **state)
 		skip();
 	}
 	a.gid = g->gr_gid;
-	start(p, g->gr_name[0] ? "admin_group = 65534\n" : "", "");
+	fh_inproc_start(p, g->gr_name[0] ? "admin_group = 65534\n" : "", "");
 	status = fevtest_wait(fevtest_fork(nobody_creates, &a), 10000);
 	assert_int_equal(status, 0);
 	assert_int_equal(fh_request(p->h.sock, "stats byadmin", reply,
@@ -400,13 +355,13 @@ static int nobody_opens(void *arg)
 static void test_unprivileged_attach_is_eacces_on_0600_and_allowed_by_group(
 	void **state)
 {
-	struct inproc *p = *state;
+	struct fh_inproc *p = *state;
 	struct open_as_nobody a = { p->h.instance };
 	char reply[8192];
 	int status;
 
 	skip_unless_root();
-	start(p, "", "[queue events]\n");
+	fh_inproc_start(p, "", "[queue events]\n");
 	assert_int_equal(fh_request(p->h.sock, "create secret mode=0600", reply,
 				    sizeof(reply)),
 			 0);

@@ -33,22 +33,12 @@
 
 static int setup(void **state)
 {
-	static struct fh h;
-
-	memset(&h, 0, sizeof(h));
-	fh_init(&h);
-	*state = &h;
-	return 0;
+	return fh_setup(state);
 }
 
 static int teardown(void **state)
 {
-	struct fh *h = *state;
-
-	fh_cleanup(h);
-	if (fevtest_shm_count(h->instance) != 0)
-		fail_msg("segments of %s left behind", h->instance);
-	return 0;
+	return fh_teardown(state);
 }
 
 static void skip_unless_root(void)

@@ -30,32 +30,18 @@
 #define SEC (INT64_C(1000000000))
 #define SKIP_EXIT 77
 
-struct ctx {
-	struct fh h;
-	fev_open_opts o;
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	memset(&c, 0, sizeof(c));
-	fh_init_with_queues(&c.h, &c.o, "[queue q]\ncapacity = 16\nmax_event = 64\n");
-	*state = &c;
-	return 0;
+	return fh_setup_with_queues(state,
+		"[queue q]\ncapacity = 16\nmax_event = 64\n");
 }
 
 static int teardown(void **state)
 {
-	struct ctx *c = *state;
-
-	fh_cleanup(&c->h);
-	if (fevtest_shm_count(c->h.instance) != 0)
-		fail_msg("segments of %s left behind", c->h.instance);
-	return 0;
+	return fh_teardown(state);
 }
 
-static fev_stats stats(struct ctx *c)
+static fev_stats stats(struct fh_ctx *c)
 {
 	fev_stats st;
 
@@ -64,7 +50,7 @@ static fev_stats stats(struct ctx *c)
 }
 
 /* Let fevd scan a few times: each control request triggers a scan. */
-static void let_fevd_look(struct ctx *c)
+static void let_fevd_look(struct fh_ctx *c)
 {
 	char reply[256];
 
@@ -92,7 +78,7 @@ static char read_byte(int fd)
 /* ---- main thread exited ----------------------------------------- */
 
 struct leaderless {
-	struct ctx *c;
+	struct fh_ctx *c;
 	int ready[2]; /* child -> test: reserved, then committed */
 	int go[2];    /* test -> child: commit now */
 };
@@ -195,7 +181,7 @@ static void wait_for_zombie_leader(pid_t pid)
 static void test_producer_whose_main_thread_exited_is_not_repaired(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fh_ctx *c = *state;
 	struct leaderless l = { .c = c };
 	struct fev__map m;
 	fev_queue *cons;
@@ -238,7 +224,7 @@ static void test_producer_whose_main_thread_exited_is_not_repaired(
 static void test_record_fevd_cannot_check_is_reported_and_left_alone(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fh_ctx *c = *state;
 	struct fev__map m;
 	fev_queue *prod;
 	fev_claim cl;
@@ -267,7 +253,7 @@ static void test_record_fevd_cannot_check_is_reported_and_left_alone(
 /* ---- another pid namespace --------------------------------------- */
 
 struct contained {
-	struct ctx *c;
+	struct fh_ctx *c;
 	int report[2]; /* container -> test: 'R' reserved, 'D' died */
 	int cmd[2];    /* test -> container: 'K' die now; EOF: end */
 };
@@ -325,7 +311,7 @@ static int container(void *arg)
 static void test_producer_in_another_pid_namespace_is_repaired_only_once_dead(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fh_ctx *c = *state;
 	struct contained k = { .c = c };
 	pid_t pid;
 	int status;

@@ -22,25 +22,16 @@
 
 #define SEC (INT64_C(1000000000))
 
-struct ctx {
-	struct fh h;
-	fev_open_opts o;
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	memset(&c, 0, sizeof(c));
-	fh_init_with_queues(&c.h, &c.o, "[queue q]\ncapacity = 16\nmax_event = 64\n");
-	*state = &c;
-	return 0;
+	return fh_setup_with_queues(state,
+		"[queue q]\ncapacity = 16\nmax_event = 64\n");
 }
 
 /* Not in setup: a failing setup skips the teardown that cleans up. */
-static struct ctx *begin(void **state)
+static struct fh_ctx *begin(void **state)
 {
-	struct ctx *c = *state;
+	struct fh_ctx *c = *state;
 
 	fh_start(&c->h);
 	return c;
@@ -48,15 +39,10 @@ static struct ctx *begin(void **state)
 
 static int teardown(void **state)
 {
-	struct ctx *c = *state;
-
-	fh_cleanup(&c->h);
-	if (fevtest_shm_count(c->h.instance) != 0)
-		fail_msg("segments of %s left behind", c->h.instance);
-	return 0;
+	return fh_teardown(state);
 }
 
-static fev_queue *open_q(struct ctx *c, unsigned roles)
+static fev_queue *open_q(struct fh_ctx *c, unsigned roles)
 {
 	fev_queue *q;
 
@@ -66,7 +52,7 @@ static fev_queue *open_q(struct ctx *c, unsigned roles)
 
 /* A child that takes a position (reserve, or acquire) and waits to die. */
 struct holder {
-	struct ctx *c;
+	struct fh_ctx *c;
 	bool consume;
 	int ready[2];
 };
@@ -91,7 +77,7 @@ static int hold(void *arg)
 		pause();
 }
 
-static pid_t start_holder(struct ctx *c, bool consume)
+static pid_t start_holder(struct fh_ctx *c, bool consume)
 {
 	struct holder hd = { .c = c, .consume = consume };
 	char one;
@@ -115,7 +101,7 @@ static void kill_and_reap(pid_t pid)
 	fevtest_wait(pid, 5000);
 }
 
-static fev_stats stats(struct ctx *c)
+static fev_stats stats(struct fh_ctx *c)
 {
 	fev_stats st;
 
@@ -126,7 +112,7 @@ static fev_stats stats(struct ctx *c)
 static void test_dead_producer_reservation_is_tombstoned_and_queue_flows(
 	void **state)
 {
-	struct ctx *c = begin(state);
+	struct fh_ctx *c = begin(state);
 	fev_queue *prod = open_q(c, FEV_PRODUCER), *cons = open_q(c, FEV_CONSUMER);
 	pid_t pid = start_holder(c, false);
 	char buf[64], want[128];
@@ -152,7 +138,7 @@ static void test_dead_producer_reservation_is_tombstoned_and_queue_flows(
 
 static void test_dead_consumer_event_is_redelivered_flagged(void **state)
 {
-	struct ctx *c = begin(state);
+	struct fh_ctx *c = begin(state);
 	fev_queue *prod = open_q(c, FEV_PRODUCER), *cons;
 	char buf[64];
 	fev_meta m;
@@ -175,7 +161,7 @@ static void test_dead_consumer_event_is_redelivered_flagged(void **state)
 
 static void test_handle_closed_holding_positions_is_repaired(void **state)
 {
-	struct ctx *c = begin(state);
+	struct fh_ctx *c = begin(state);
 	fev_queue *held = open_q(c, FEV_PRODUCER), *prod, *cons;
 	char buf[64];
 	fev_claim cl;
@@ -195,7 +181,7 @@ static void test_handle_closed_holding_positions_is_repaired(void **state)
 
 static void test_death_while_fevd_is_down_is_repaired_at_start(void **state)
 {
-	struct ctx *c = begin(state);
+	struct fh_ctx *c = begin(state);
 	pid_t pid = start_holder(c, false);
 	fev_queue *prod, *cons;
 	char buf[64];
@@ -217,7 +203,7 @@ static void test_death_while_fevd_is_down_is_repaired_at_start(void **state)
 static void test_stopped_process_is_reported_as_stall_and_left_alone(
 	void **state)
 {
-	struct ctx *c = begin(state);
+	struct fh_ctx *c = begin(state);
 	pid_t pid = start_holder(c, false);
 	fev_queue *cons = open_q(c, FEV_CONSUMER);
 	char buf[64], want[160];
@@ -257,7 +243,7 @@ static void jump_ring(struct fev__map *m, uint64_t pos)
 static void test_forged_claim_in_dead_record_does_not_stall_fevd(
 	void **state)
 {
-	struct ctx *c = begin(state);
+	struct fh_ctx *c = begin(state);
 	uint64_t t0;
 	fev_queue *prod, *cons;
 	struct fev__map m;

@@ -40,36 +40,21 @@
 #define REPAIR_LIMIT_NS (5 * SEC)
 #define LIST_LIMIT_NS (1 * SEC)
 
-struct ctx {
-	struct fh h;
-	fev_open_opts o;
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	memset(&c, 0, sizeof(c));
-	fh_init_with_queues(&c.h, &c.o,
-			"[queue big]\ncapacity = 8192\nmax_event = 64\n"
-			"attachers = 4096\n"
-			"[queue other]\ncapacity = 16\nmax_event = 64\n");
-	*state = &c;
-	return 0;
+	return fh_setup_with_queues(state,
+		"[queue big]\ncapacity = 8192\nmax_event = 64\n"
+		"attachers = 4096\n"
+		"[queue other]\ncapacity = 16\nmax_event = 64\n");
 }
 
 static int teardown(void **state)
 {
-	struct ctx *c = *state;
-
-	fh_cleanup(&c->h);
-	if (fevtest_shm_count(c->h.instance) != 0)
-		fail_msg("segments of %s left behind", c->h.instance);
-	return 0;
+	return fh_teardown(state);
 }
 
 struct holder {
-	struct ctx *c;
+	struct fh_ctx *c;
 	int ready[2];
 };
 
@@ -130,7 +115,7 @@ static void *probe(void *arg)
 	return NULL;
 }
 
-static fev_stats stats(struct ctx *c, const char *q)
+static fev_stats stats(struct fh_ctx *c, const char *q)
 {
 	fev_stats st;
 
@@ -138,7 +123,7 @@ static fev_stats stats(struct ctx *c, const char *q)
 	return st;
 }
 
-static void fill(struct ctx *c, const char *queue, int n)
+static void fill(struct fh_ctx *c, const char *queue, int n)
 {
 	fev_queue *q;
 
@@ -149,7 +134,7 @@ static void fill(struct ctx *c, const char *queue, int n)
 }
 
 /* Time from t0 until queue's attacher table is empty (UINT64_MAX: never). */
-static uint64_t until_empty(struct ctx *c, const char *queue, uint64_t t0,
+static uint64_t until_empty(struct fh_ctx *c, const char *queue, uint64_t t0,
 			    uint64_t limit)
 {
 	for (;;) {
@@ -166,7 +151,7 @@ static uint64_t until_empty(struct ctx *c, const char *queue, uint64_t t0,
 static void test_4096_handles_of_a_killed_process_are_repaired_promptly(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fh_ctx *c = *state;
 	struct holder hd = { .c = c };
 	struct prober p = { .sock = c->h.sock };
 	uint64_t t0, big_ns, other_ns;

@@ -25,21 +25,12 @@
 
 static int setup(void **state)
 {
-	static struct fh h;
-
-	fh_init(&h);
-	*state = &h;
-	return 0;
+	return fh_setup(state);
 }
 
 static int teardown(void **state)
 {
-	struct fh *h = *state;
-
-	fh_cleanup(h);
-	if (fevtest_shm_count(h->instance) != 0)
-		fail_msg("instance %s left segments in /dev/shm", h->instance);
-	return 0;
+	return fh_teardown(state);
 }
 
 static bool exists(const char *path)

@@ -50,11 +50,7 @@ static void kill_attackers(void)
 
 static int setup(void **state)
 {
-	static struct fh h;
-
-	fh_init(&h);
-	*state = &h;
-	return 0;
+	return fh_setup(state);
 }
 
 static int teardown(void **state)
@@ -66,8 +62,6 @@ static int teardown(void **state)
 	if (memcg.dir[0] != '\0')
 		rmdir(memcg.dir);
 	memcg.dir[0] = '\0';
-	if (fevtest_shm_count(h->instance) != 0)
-		fail_msg("instance %s left segments in /dev/shm", h->instance);
 	return 0;
 }
 

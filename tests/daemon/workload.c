@@ -1,4 +1,5 @@
 #include "workload.h"
+#include "fevtest.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,14 +15,6 @@
 #include "fev/fev.h"
 
 #define MS (INT64_C(1000000))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t mix(const struct wl_event *e)
 {
@@ -74,9 +67,9 @@ static fev_queue *open_queue(const struct wl *wl, unsigned role)
 /* Work done while holding a position, so kills land inside claims. */
 static void busy_us(unsigned us)
 {
-	uint64_t end = now_ns() + us * 1000u;
+	uint64_t end = fevtest_now_ns() + us * 1000u;
 
-	while (now_ns() < end)
+	while (fevtest_now_ns() < end)
 		;
 }
 
@@ -103,7 +96,7 @@ static bool producers_stop(const struct wl_shared *sh)
 
 static void make_event(struct wl_event *e, uint32_t id, uint32_t seq)
 {
-	*e = (struct wl_event){ .id = id, .seq = seq, .sent_ns = now_ns() };
+	*e = (struct wl_event){ .id = id, .seq = seq, .sent_ns = fevtest_now_ns() };
 	e->check = mix(e);
 }
 
@@ -260,7 +253,7 @@ static void record(struct wl_shared *sh, const fev_event *ev)
 	if (k != 0 && e->sent_ns > k) {
 		uint64_t none = 0;
 
-		now = now_ns();
+		now = fevtest_now_ns();
 		atomic_compare_exchange_strong_explicit(
 			&sh->recovered_ns, &none, now, memory_order_relaxed,
 			memory_order_relaxed);
@@ -402,7 +395,7 @@ static bool wait_role(struct wl *wl, enum wl_role role, uint64_t end)
 			if (waitpid(wl->w[i].pid, NULL, WNOHANG) ==
 			    wl->w[i].pid)
 				break;
-			if (now_ns() > end)
+			if (fevtest_now_ns() > end)
 				return false;
 			nanosleep(&(struct timespec){ .tv_nsec = MS }, NULL);
 		}
@@ -413,7 +406,7 @@ static bool wait_role(struct wl *wl, enum wl_role role, uint64_t end)
 
 int wl_stop(struct wl *wl, unsigned timeout_ms)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_ms * MS;
+	uint64_t end = fevtest_now_ns() + (uint64_t)timeout_ms * MS;
 	fev_stats st;
 
 	atomic_store_explicit(&wl->sh->stop_producers, 1, memory_order_relaxed);
@@ -421,7 +414,7 @@ int wl_stop(struct wl *wl, unsigned timeout_ms)
 		return -ETIMEDOUT;
 	do {
 		if (fev_queue_stats(wl->queue, wl->instance, &st) < 0 ||
-		    now_ns() > end)
+		    fevtest_now_ns() > end)
 			return -ETIMEDOUT;
 		nanosleep(&(struct timespec){ .tv_nsec = MS }, NULL);
 	} while (st.depth != 0);

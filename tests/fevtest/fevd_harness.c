@@ -74,6 +74,32 @@ void fh_cleanup(struct fh *h)
 		remove_dir(h->dir);
 	else
 		fprintf(stderr, "kept %s\n", h->dir);
+	if (fevtest_shm_count(h->instance) != 0)
+		fail_msg("instance %s left segments in /dev/shm", h->instance);
+}
+
+int fh_setup(void **state)
+{
+	static struct fh h;
+
+	fh_init(&h);
+	*state = &h;
+	return 0;
+}
+
+int fh_setup_with_queues(void **state, const char *queues)
+{
+	static struct fh_ctx c;
+
+	fh_init_with_queues(&c.h, &c.o, queues);
+	*state = &c;
+	return 0;
+}
+
+int fh_teardown(void **state)
+{
+	fh_cleanup(*state);
+	return 0;
 }
 
 void fh_init_with_queues(struct fh *h, fev_open_opts *o, const char *queues)
@@ -183,20 +209,7 @@ void fh_kill(struct fh *h)
 
 static char *read_log(const struct fh *h)
 {
-	FILE *f = fopen(h->log, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
+	return fevtest_read_file(h->log);
 }
 
 int fh_log_count(const struct fh *h, const char *needle)

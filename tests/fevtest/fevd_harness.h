@@ -35,8 +35,25 @@ void fh_init(struct fh *h);
  * config whose queue sections are queues (a test fixture's whole setup).
  */
 void fh_init_with_queues(struct fh *h, fev_open_opts *o, const char *queues);
-/* Stop fevd, delete the instance's segments, remove the dir. */
+/*
+ * Stop fevd, delete the instance's segments, remove the dir; fails the
+ * test when a segment of the instance is still there after that.
+ */
 void fh_cleanup(struct fh *h);
+
+/*
+ * The cmocka fixtures of the fevd tests.  fh_setup: *state is a fresh
+ * struct fh (fh_init).  fh_setup_with_queues: *state is a struct fh_ctx
+ * whose config holds queues and whose options name its instance
+ * (fh_init_with_queues).  fh_teardown, for either: fh_cleanup.
+ */
+struct fh_ctx {
+	struct fh h; /* first: fh_teardown takes either */
+	fev_open_opts o;
+};
+int fh_setup(void **state);
+int fh_setup_with_queues(void **state, const char *queues);
+int fh_teardown(void **state);
 
 /*
  * Write the config: a [fabric] section naming this fabric's instance,

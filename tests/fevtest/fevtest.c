@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -25,6 +26,26 @@ void fevtest_instance(char buf[FEV_INSTANCE_MAX + 1])
 
 	snprintf(buf, FEV_INSTANCE_MAX + 1, "t%dx%u", (int)getpid(),
 		 counter++);
+}
+
+int fevtest_setup(void **state, unsigned hang_s)
+{
+	static struct fevtest_ctx c;
+
+	fevtest_instance(c.inst);
+	*state = &c;
+	alarm(hang_s);
+	return 0;
+}
+
+int fevtest_teardown(void **state)
+{
+	struct fevtest_ctx *c = *state;
+
+	alarm(0);
+	fevtest_kill_children();
+	fevtest_assert_no_leftovers(c->inst);
+	return 0;
 }
 
 void fevtest_create(const char *inst, const char *name, uint32_t capacity,
@@ -128,6 +149,26 @@ void fevtest_assert_no_leftovers(const char *inst)
 		fail_msg("%d segment(s) of instance %s left in /dev/shm", n,
 			 inst);
 	}
+}
+
+char *fevtest_read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = n < 0 ? NULL : calloc(1, (size_t)n + 1);
+	if (buf != NULL && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
 }
 
 uint64_t fevtest_now_ns(void)

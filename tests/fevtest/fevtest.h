@@ -16,6 +16,20 @@
 /* A fresh instance name, t<pid>x<counter>, unique across parallel runs. */
 void fevtest_instance(char buf[FEV_INSTANCE_MAX + 1]);
 
+/*
+ * The cmocka fixture most tests share.  fevtest_setup points *state at a
+ * struct fevtest_ctx holding a fresh instance, and arms a SIGALRM that
+ * ends a test still running after hang_s seconds (0: none), so a hang
+ * fails the test instead of blocking CI.  fevtest_teardown disarms it,
+ * kills the children still running and fails the test when its instance
+ * left anything in /dev/shm.
+ */
+struct fevtest_ctx {
+	char inst[FEV_INSTANCE_MAX + 1];
+};
+int fevtest_setup(void **state, unsigned hang_s);
+int fevtest_teardown(void **state);
+
 /* Create queue name in inst; fails the test on error. */
 void fevtest_create(const char *inst, const char *name, uint32_t capacity,
 		    uint32_t max_event, int policy);
@@ -41,6 +55,9 @@ void fevtest_unlink_segments(const char *inst);
 
 /* Asserts that inst left nothing in /dev/shm. */
 void fevtest_assert_no_leftovers(const char *inst);
+
+/* The whole file at path, NUL-terminated (free() it); NULL when unreadable. */
+char *fevtest_read_file(const char *path);
 
 uint64_t fevtest_now_ns(void); /* CLOCK_MONOTONIC */
 uint64_t fevtest_cpu_ns(void); /* CLOCK_PROCESS_CPUTIME_ID */

@@ -10,12 +10,18 @@
  *
  * Whatever validate accepts must describe memory inside [base, base + len);
  * a violation aborts, and ASan/UBSan watch the validation itself.
+ *
+ * Every input, whole, is also an event's key-and-headers encoding (meta.h)
+ * in a buffer of exactly its size: what fev__meta_parse() accepts must
+ * point inside it, and fev_header_next() must walk it to the end without
+ * leaving it.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "layout.h"
+#include "meta.h"
 #include "segment.h"
 
 static void check_accepted(const struct fev__geometry *g, size_t len)
@@ -34,6 +40,46 @@ static void check_accepted(const struct fev__geometry *g, size_t len)
 		abort();
 }
 
+static void check_inside(const void *p, size_t n, const uint8_t *buf,
+			 size_t len)
+{
+	const uint8_t *b = p;
+
+	if (n != 0 && (b < buf || b > buf + len || n > (size_t)(buf + len - b)))
+		abort();
+}
+
+static void fuzz_meta(const uint8_t *data, size_t size)
+{
+	/* malloc of exactly size: ASan's redzone starts at the end. */
+	uint8_t *buf = malloc(size != 0 ? size : 1);
+	fev_event ev = { 0 };
+	fev_header_iter it = { 0, 0 };
+	fev_header h;
+	uint32_t seen = 0;
+	int rc;
+
+	if (buf == NULL || size > UINT32_MAX) {
+		free(buf);
+		return;
+	}
+	memcpy(buf, data, size);
+	if (fev__meta_parse(buf, (uint32_t)size, &ev) == 0) {
+		check_inside(ev.key, ev.key_len, buf, size);
+		while ((rc = fev_header_next(&ev, &it, &h)) == 1) {
+			check_inside(h.name, h.name_len, buf, size);
+			check_inside(h.value, h.value_len, buf, size);
+			if (!fev__header_name_valid(h.name, h.name_len))
+				abort();
+			seen++;
+		}
+		/* Nothing changes the buffer: a parsed event walks cleanly. */
+		if (rc != 0 || seen != ev.n_headers)
+			abort();
+	}
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* How many inputs validate accepted (for a driver that replays a corpus). */
@@ -46,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *buf;
 	int rc;
 
+	fuzz_meta(data, size);
 	if (size == 0)
 		return 0;
 	if ((data[0] & 1) == 0) {

@@ -113,11 +113,12 @@ static void test_unknown_slot_flags_never_reach_the_consumer(void **state)
 	(void)state;
 	hq_setup(&h, 4, 64, FEV_POLICY_BLOCK);
 	hq_send(&h, 1);
-	slot(&h, 0)->flags = UINT32_MAX & ~FEV__SLOT_TOMBSTONE;
+	slot(&h, 0)->flags = UINT32_MAX & ~(FEV__SLOT_TOMBSTONE | FEV__SLOT_META);
 	assert_int_equal(fev_recv(h.c, &v, sizeof(v), &meta, 0), sizeof(v));
 	assert_int_equal(v, 1);
 	assert_int_equal(meta.flags, FEV_REDELIVERED);
-	/* Every bit set includes the tombstone: skipped, slot given back. */
+	/* Every bit set includes the tombstone: skipped, slot given back
+	 * (FEV__SLOT_META alone: test_forged_key_and_headers_...). */
 	hq_send(&h, 2);
 	hq_send(&h, 3);
 	slot(&h, 1)->flags = UINT32_MAX;
@@ -176,6 +177,154 @@ static void test_repair_never_copies_a_forged_length(void **state)
 		fev__repair_attacher(&h.m, hq_repairing_record(&h), &r), 0);
 	assert_int_equal(r.redelivered, 0);
 	assert_int_equal(fev_recv(h.c, &ev, sizeof(ev), NULL, 0), -EAGAIN);
+	assert_flows(&h);
+	hq_teardown(&h);
+}
+
+/* ---- keys and headers (meta.h) ----------------------------------------- */
+
+/*
+ * A meta event as the library writes it: key "key", header ct=v, payload
+ * 8 bytes.  Its 14 bytes of meta, at the front of the payload area:
+ *   0: 3 | 1..3: "key" | 4..5: count 1 | 6: 2 | 7..8: "ct" |
+ *   9..12: value_len 1 | 13: 'v'        (then the payload, 14..21)
+ */
+#define META_LEN 14u
+static void send_meta_event(struct hq *h)
+{
+	fev_header hd = { .name = "ct", .value = "v", .value_len = 1 };
+	fev_send_opts o = { .struct_size = sizeof(o), .key = "key",
+			    .key_len = 3, .headers = &hd, .n_headers = 1 };
+	uint64_t v = 42;
+
+	assert_int_equal(fev_send_ex(h->p, &o, &v, sizeof(v), 0), 0);
+}
+
+static uint8_t *meta_bytes(struct hq *h, uint64_t pos)
+{
+	return fev__slot_payload(slot(h, pos));
+}
+
+/* The event at pos is refused and skipped, and nothing else is lost. */
+static void expect_refused(struct hq *h)
+{
+	fev_event ev;
+
+	assert_int_equal(fev_acquire(h->c, &ev, 0), -EBADMSG);
+	assert_int_equal(fev_acquire(h->c, &ev, 0), -EAGAIN);
+}
+
+struct meta_forgery {
+	const char *what;
+	uint32_t at;    /* byte of the meta to overwrite; UINT32_MAX: none */
+	uint8_t bytes[4];
+	uint32_t n;
+	uint32_t meta_len; /* 0: leave it */
+};
+
+static const struct meta_forgery forgeries[] = {
+	{ "meta_len past the event", UINT32_MAX, { 0 }, 0, 8 + META_LEN + 1 },
+	{ "meta_len 2^32-1", UINT32_MAX, { 0 }, 0, UINT32_MAX },
+	{ "meta_len below the fixed part", UINT32_MAX, { 0 }, 0, 2 },
+	{ "bytes after the last header", UINT32_MAX, { 0 }, 0, META_LEN + 1 },
+	{ "meta_len cuts the last value", UINT32_MAX, { 0 }, 0, META_LEN - 1 },
+	{ "key_len past meta_len", 0, { 12 }, 1, 0 },
+	{ "key_len 255", 0, { 255 }, 1, 0 },
+	{ "count 2, one header there", 4, { 2, 0 }, 2, 0 },
+	{ "count 0, a header there", 4, { 0, 0 }, 2, 0 },
+	{ "count 65535", 4, { 0xff, 0xff }, 2, 0 },
+	{ "name_len 0", 6, { 0 }, 1, 0 },
+	{ "name_len 255", 6, { 255 }, 1, 0 },
+	{ "name not a token", 7, { ' ' }, 1, 0 },
+	{ "name with a NUL", 8, { 0 }, 1, 0 },
+	{ "value_len 2^32-1", 9, { 0xff, 0xff, 0xff, 0xff }, 4, 0 },
+	{ "value_len one too many", 9, { 2 }, 1, 0 },
+};
+
+static void test_forged_key_and_headers_are_refused_not_read_past(
+	void **state)
+{
+	struct hq h;
+	uint64_t pos = 0;
+	fev_event ev;
+
+	(void)state;
+	hq_setup(&h, 4, 64, FEV_POLICY_BLOCK);
+	/* A plain event flagged as carrying meta it does not have. */
+	hq_send(&h, 1);
+	slot(&h, pos)->meta_len = 0;
+	slot(&h, pos++)->flags |= FEV__SLOT_META;
+	expect_refused(&h);
+	for (size_t i = 0; i < sizeof(forgeries) / sizeof(forgeries[0]); i++) {
+		const struct meta_forgery *f = &forgeries[i];
+
+		send_meta_event(&h);
+		assert_int_equal(slot(&h, pos)->meta_len, META_LEN);
+		if (f->at != UINT32_MAX)
+			memcpy(meta_bytes(&h, pos) + f->at, f->bytes, f->n);
+		if (f->meta_len != 0)
+			slot(&h, pos)->meta_len = f->meta_len;
+		pos++;
+		print_message("forged: %s\n", f->what);
+		expect_refused(&h);
+	}
+	/* The untouched encoding is accepted: the cases above fail on the
+	 * forgery alone. */
+	send_meta_event(&h);
+	assert_int_equal(fev_acquire(h.c, &ev, 0), 0);
+	assert_int_equal(ev.len, 8);
+	assert_int_equal(ev.key_len, 3);
+	assert_int_equal(fev_release(h.c, &ev), 0);
+	assert_flows(&h);
+	hq_teardown(&h);
+}
+
+/* Lengths rewritten after acquire: the reader stays inside the event. */
+static void test_headers_rewritten_after_acquire_stay_in_bounds(void **state)
+{
+	struct hq h;
+	fev_header_iter it = { 0, 0 };
+	fev_header hd;
+	fev_event ev;
+	const void *v;
+	size_t n;
+
+	(void)state;
+	hq_setup(&h, 4, 64, FEV_POLICY_BLOCK);
+	send_meta_event(&h);
+	assert_int_equal(fev_acquire(h.c, &ev, 0), 0);
+	memset(meta_bytes(&h, 0) + 9, 0xff, 4); /* value_len 2^32-1 */
+	assert_int_equal(fev_header_next(&ev, &it, &hd), -EBADMSG);
+	assert_int_equal(fev_header_get(&ev, "ct", &v, &n), -EBADMSG);
+	meta_bytes(&h, 0)[9] = 1;
+	memset(meta_bytes(&h, 0) + 10, 0, 3);
+	meta_bytes(&h, 0)[6] = 200; /* name_len */
+	assert_int_equal(fev_header_get(&ev, "ct", &v, &n), -EBADMSG);
+	assert_int_equal(fev_release(h.c, &ev), 0);
+	assert_flows(&h);
+	hq_teardown(&h);
+}
+
+/* Repair carries a forged meta_len as it is; the consumer refuses it. */
+static void test_repair_carries_forged_meta_to_a_consumer_that_refuses_it(
+	void **state)
+{
+	struct hq h;
+	fev_queue *c2;
+	fev_event ev;
+	struct fev__repair_result r = { 0 };
+
+	(void)state;
+	hq_setup(&h, 4, 64, FEV_POLICY_BLOCK);
+	c2 = fevtest_open(h.inst, "q", FEV_CONSUMER, FEV_OPEN_NO_SPIN);
+	send_meta_event(&h);
+	assert_int_equal(fev_acquire(c2, &ev, 0), 0);
+	fev_close(c2); /* dies holding it */
+	slot(&h, 0)->meta_len = UINT32_MAX;
+	assert_int_equal(
+		fev__repair_attacher(&h.m, hq_repairing_record(&h), &r), 0);
+	assert_int_equal(r.redelivered, 1);
+	expect_refused(&h);
 	assert_flows(&h);
 	hq_teardown(&h);
 }
@@ -625,6 +774,9 @@ int main(void)
 		T(test_unknown_slot_flags_never_reach_the_consumer),
 		T(test_slot_length_is_checked_at_the_boundary_and_in_batches),
 		T(test_repair_never_copies_a_forged_length),
+		T(test_forged_key_and_headers_are_refused_not_read_past),
+		T(test_headers_rewritten_after_acquire_stay_in_bounds),
+		T(test_repair_carries_forged_meta_to_a_consumer_that_refuses_it),
 		T(test_forged_hold_records_cost_repair_at_most_one_lap),
 		T(test_head_far_ahead_of_the_slots_is_a_full_queue),
 		T(test_tail_ahead_of_head_reads_as_an_empty_queue),

@@ -23,28 +23,9 @@
 #include "layout.h"
 #include "segment.h"
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
-	/* A hang must fail the test, not block CI. */
-	alarm(60);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	alarm(0);
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_setup(state, 60);
 }
 
 /* ---- names and arguments ----------------------------------------------- */
@@ -66,7 +47,7 @@ static void assert_queue_name_refused(const char *inst, const char *q)
 
 static void test_bad_queue_names_are_einval(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	char name64[65], name63[64];
 
 	memset(name64, 'q', 64);
@@ -107,7 +88,7 @@ static void test_bad_instance_names_are_einval(void **state)
 		assert_int_equal(fev_queue_delete("q", bad[i]), -EINVAL);
 	}
 	/* 31 characters is the longest instance name. */
-	snprintf(inst31, sizeof(inst31), "%s", ((struct ctx *)*state)->inst);
+	snprintf(inst31, sizeof(inst31), "%s", ((struct fevtest_ctx *)*state)->inst);
 	memset(inst31 + strlen(inst31), 'i', 31 - strlen(inst31));
 	inst31[31] = '\0';
 	assert_int_equal(fev_instance_name_valid(inst31), 0);
@@ -118,7 +99,7 @@ static void test_bad_instance_names_are_einval(void **state)
 
 static void test_bad_queue_configs_are_einval(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	const fev_queue_config good = { .struct_size = sizeof(good),
 					.capacity = 4, .max_event = 8 };
 	fev_queue_config c;
@@ -149,7 +130,7 @@ static void test_bad_queue_configs_are_einval(void **state)
 
 static void test_bad_open_arguments_are_einval(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
 	fev_queue *h = NULL;
 
@@ -169,7 +150,7 @@ static void test_bad_open_arguments_are_einval(void **state)
 static void test_config_from_an_older_caller_is_read_only_up_to_its_size(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	/* The first release's struct: no mode, group or attachers.  The
 	 * bytes after it belong to someone else: fill them with garbage. */
 	size_t old_size = offsetof(fev_queue_config, mode);
@@ -195,7 +176,7 @@ static void test_config_from_an_older_caller_is_read_only_up_to_its_size(
 
 static void test_missing_queue_is_enoent(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
 	fev_queue *h = NULL;
 	fev_stats st;
@@ -208,7 +189,7 @@ static void test_missing_queue_is_enoent(void **state)
 
 static void test_creating_an_existing_queue_is_eexist(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 16,
 				 .max_event = 8 };
 	fev_stats st;
@@ -224,7 +205,7 @@ static void test_creating_an_existing_queue_is_eexist(void **state)
 static void test_deleted_queue_answers_eidrm_to_attached_handles(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_queue *p, *c;
 	fev_event ev;
 	fev_claim cl;
@@ -298,19 +279,19 @@ static void delete_under_sleeper(const char *inst, bool producer,
 
 static void test_delete_wakes_a_consumer_sleeping_in_recv(void **state)
 {
-	delete_under_sleeper(((struct ctx *)*state)->inst, false, 100);
+	delete_under_sleeper(((struct fevtest_ctx *)*state)->inst, false, 100);
 }
 
 static void test_delete_wakes_a_producer_sleeping_on_a_full_queue(
 	void **state)
 {
-	delete_under_sleeper(((struct ctx *)*state)->inst, true, 100);
+	delete_under_sleeper(((struct fevtest_ctx *)*state)->inst, true, 100);
 }
 
 static void test_delete_racing_a_sleeper_never_loses_its_wakeup(void **state)
 {
 	for (int i = 0; i < 300; i++)
-		delete_under_sleeper(((struct ctx *)*state)->inst, i % 2,
+		delete_under_sleeper(((struct fevtest_ctx *)*state)->inst, i % 2,
 				     0);
 }
 
@@ -335,7 +316,7 @@ static void test_strerror_has_a_sentence_for_every_error(void **state)
 	assert_non_null(fev_strerror(12345));
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fevtest_teardown)
 
 int main(void)
 {

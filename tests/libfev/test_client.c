@@ -24,25 +24,9 @@
 #include "fevtest.h"
 #include "segment.h"
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_setup(state, 0);
 }
 
 static uint64_t recv_u64(fev_queue *q, int64_t timeout_ns)
@@ -75,7 +59,7 @@ static void *send_blocking(void *arg)
 static void test_block_policy_producer_waits_until_a_consumer_frees_room(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p, *r;
 	struct blocked_send b = { .value = 4 };
 	pthread_t t;
@@ -108,7 +92,7 @@ static void test_block_policy_producer_waits_until_a_consumer_frees_room(
 
 static void test_reject_policy_returns_eagain_at_once_when_full(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *q;
 	uint64_t v = 9, t0;
 
@@ -130,7 +114,7 @@ static void test_reject_policy_returns_eagain_at_once_when_full(void **state)
 
 static void test_drop_oldest_discards_the_oldest_and_counts_it(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p, *r;
 	fev_stats st;
 
@@ -159,7 +143,7 @@ static void test_drop_oldest_discards_the_oldest_and_counts_it(void **state)
 
 static void test_drop_oldest_waits_rather_than_drop_a_held_event(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p, *r;
 	fev_event ev;
 	fev_stats st;
@@ -196,7 +180,7 @@ static void test_drop_oldest_waits_rather_than_drop_a_held_event(void **state)
 
 static void test_send_larger_than_max_event_is_emsgsize(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	char big[65] = { 0 };
 	struct iovec iov[2] = { { big, 8 }, { big, 65 } };
 	fev_claim cl;
@@ -218,7 +202,7 @@ static void test_send_larger_than_max_event_is_emsgsize(void **state)
 static void test_recv_into_a_small_buffer_keeps_the_event_for_the_next_call(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	char small[4], buf[64];
 	fev_meta m1, m2;
 	fev_queue *q;
@@ -243,7 +227,7 @@ static void test_recv_into_a_small_buffer_keeps_the_event_for_the_next_call(
 
 static void test_zero_length_events_are_delivered(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_claim cl;
 	fev_event ev;
 	fev_queue *q;
@@ -274,7 +258,7 @@ static void test_zero_length_events_are_delivered(void **state)
 static void test_reserve_commit_acquire_release_pass_data_in_place(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_claim cl;
 	fev_event ev, again;
 	fev_queue *q;
@@ -319,7 +303,7 @@ static uint64_t realtime_ns(void)
 
 static void test_timestamps_follow_the_realtime_clock(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	const uint64_t slack = 2 * FEVTEST_MS;
 	fev_queue *q;
 	fev_meta m;
@@ -351,7 +335,7 @@ static void test_timestamps_follow_the_realtime_clock(void **state)
 
 static void test_event_ids_are_consecutive_ring_positions(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *q;
 	fev_meta m;
 	uint64_t v = 0, last = 0;
@@ -373,7 +357,7 @@ static void test_event_ids_are_consecutive_ring_positions(void **state)
 
 static void test_batches_keep_order_across_the_wrap(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	uint64_t vals[8], next_in = 0, next_out = 0;
 	struct iovec iov[8];
 	fev_event evs[16];
@@ -410,7 +394,7 @@ static void test_batches_keep_order_across_the_wrap(void **state)
 static void test_send_batch_into_a_nearly_full_queue_sends_what_fits(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	uint64_t vals[6] = { 0, 1, 2, 3, 4, 5 };
 	struct iovec iov[6];
 	fev_queue *q;
@@ -435,7 +419,7 @@ static void test_send_batch_into_a_nearly_full_queue_sends_what_fits(
 
 static void test_handles_are_limited_to_the_roles_they_opened(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p, *r;
 	fev_event ev;
 	fev_claim cl;
@@ -456,7 +440,7 @@ static void test_handles_are_limited_to_the_roles_they_opened(void **state)
 static void test_release_of_an_event_from_another_handle_is_einval(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *a, *b;
 	fev_event ev, forged;
 	uint64_t v = 5;
@@ -479,7 +463,7 @@ static void test_release_of_an_event_from_another_handle_is_einval(
 
 static void test_send_batch_larger_than_the_queue_sends_one_lap(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	uint64_t vals[10];
 	struct iovec iov[10];
 	fev_queue *q;
@@ -501,7 +485,7 @@ static void test_send_batch_larger_than_the_queue_sends_one_lap(void **state)
 
 static void test_null_instance_means_the_fev_instance_variable(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *q = NULL;
 	char *old = getenv("FEV_INSTANCE");
 	char *saved = old ? strdup(old) : NULL;
@@ -524,7 +508,7 @@ static void test_null_instance_means_the_fev_instance_variable(void **state)
 static void test_segment_gets_the_mode_asked_for_despite_the_umask(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 4,
 				 .max_event = 8, .mode = 0664,
 				 .group = (gid_t)-1 };
@@ -575,7 +559,7 @@ static int create_with_group_zero(void *arg)
 /* A zeroed fev_queue_config.group is the creator's group, never root's. */
 static void test_zero_initialised_group_is_the_creators_group(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	struct zero_group z = { .inst = c->inst };
 
 	assert_int_equal(fevtest_wait(fevtest_fork(create_with_group_zero, &z),
@@ -608,7 +592,7 @@ static void *recv_waiting(void *arg)
 
 static void test_signals_during_a_wait_do_not_end_it(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	struct sigaction sa = { .sa_handler = on_signal }, old;
 	struct waiting_recv w = { .timeout_ns = FEV_FOREVER };
 	fev_queue *p;
@@ -655,7 +639,7 @@ static void test_signals_during_a_wait_do_not_end_it(void **state)
 
 static void test_largest_events_round_trip(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	const size_t big = 1u << 20;
 	uint8_t *out = malloc(big), *in = malloc(big);
 	fev_queue *q;
@@ -704,7 +688,7 @@ static void *open_until_it_exists(void *arg)
 static void test_open_racing_create_never_sees_a_half_made_segment(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 
 	for (int i = 0; i < 100; i++) {
 		struct racing_open r = { .inst = c->inst };
@@ -726,7 +710,7 @@ static void test_open_racing_create_never_sees_a_half_made_segment(
 
 static void test_stats_agree_with_what_the_handles_did(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p1, *p2, *r;
 	fev_stats st;
 	uint64_t v = 0;
@@ -806,7 +790,7 @@ static void *churn_handles(void *arg)
 
 static void test_stats_never_go_backwards_while_handles_close(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	struct churn ch = { .inst = c->inst };
 	uint64_t last_enq = 0, last_deq = 0;
 	pthread_t t;
@@ -836,7 +820,7 @@ static void test_stats_never_go_backwards_while_handles_close(void **state)
 
 static void test_reserve_batch_commits_all_or_nothing_in_order(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_claim cl[6], swapped[2];
 	size_t lens[6] = { 8, 8, 8, 8, 8, 8 };
 	fev_event ev[6];
@@ -890,7 +874,7 @@ static void test_reserve_batch_commits_all_or_nothing_in_order(void **state)
 static void test_retirement_marker_is_clear_after_the_done_count_wraps(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	struct fev__map m;
 	fev_queue *q;
 
@@ -910,79 +894,32 @@ static void test_retirement_marker_is_clear_after_the_done_count_wraps(
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_block_policy_producer_waits_until_a_consumer_frees_room,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_reject_policy_returns_eagain_at_once_when_full,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_drop_oldest_discards_the_oldest_and_counts_it,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_drop_oldest_waits_rather_than_drop_a_held_event,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_send_larger_than_max_event_is_emsgsize, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_recv_into_a_small_buffer_keeps_the_event_for_the_next_call,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_zero_length_events_are_delivered, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_reserve_commit_acquire_release_pass_data_in_place,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_event_ids_are_consecutive_ring_positions, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_timestamps_follow_the_realtime_clock, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_batches_keep_order_across_the_wrap, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_send_batch_into_a_nearly_full_queue_sends_what_fits,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_handles_are_limited_to_the_roles_they_opened,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_release_of_an_event_from_another_handle_is_einval,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_send_batch_larger_than_the_queue_sends_one_lap,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_null_instance_means_the_fev_instance_variable,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_segment_gets_the_mode_asked_for_despite_the_umask,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_zero_initialised_group_is_the_creators_group,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_signals_during_a_wait_do_not_end_it, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(test_largest_events_round_trip,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_open_racing_create_never_sees_a_half_made_segment,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_stats_agree_with_what_the_handles_did, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_stats_never_go_backwards_while_handles_close,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_reserve_batch_commits_all_or_nothing_in_order,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_retirement_marker_is_clear_after_the_done_count_wraps,
-			setup, teardown),
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fevtest_teardown)
+		T(test_block_policy_producer_waits_until_a_consumer_frees_room),
+		T(test_reject_policy_returns_eagain_at_once_when_full),
+		T(test_drop_oldest_discards_the_oldest_and_counts_it),
+		T(test_drop_oldest_waits_rather_than_drop_a_held_event),
+		T(test_send_larger_than_max_event_is_emsgsize),
+		T(test_recv_into_a_small_buffer_keeps_the_event_for_the_next_call),
+		T(test_zero_length_events_are_delivered),
+		T(test_reserve_commit_acquire_release_pass_data_in_place),
+		T(test_event_ids_are_consecutive_ring_positions),
+		T(test_timestamps_follow_the_realtime_clock),
+		T(test_batches_keep_order_across_the_wrap),
+		T(test_send_batch_into_a_nearly_full_queue_sends_what_fits),
+		T(test_handles_are_limited_to_the_roles_they_opened),
+		T(test_release_of_an_event_from_another_handle_is_einval),
+		T(test_send_batch_larger_than_the_queue_sends_one_lap),
+		T(test_null_instance_means_the_fev_instance_variable),
+		T(test_segment_gets_the_mode_asked_for_despite_the_umask),
+		T(test_zero_initialised_group_is_the_creators_group),
+		T(test_signals_during_a_wait_do_not_end_it),
+		T(test_largest_events_round_trip),
+		T(test_open_racing_create_never_sees_a_half_made_segment),
+		T(test_stats_agree_with_what_the_handles_did),
+		T(test_stats_never_go_backwards_while_handles_close),
+		T(test_reserve_batch_commits_all_or_nothing_in_order),
+		T(test_retirement_marker_is_clear_after_the_done_count_wraps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

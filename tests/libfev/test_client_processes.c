@@ -25,28 +25,9 @@
 
 #define MAX_PEERS 8
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
-	alarm(300); /* reads from the report pipes are bounded by this */
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	alarm(0);
-	fevtest_kill_children();
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_setup(state, 300); /* reads from the report pipes are bounded by this */
 }
 
 static void read_all(int fd, void *p, size_t len)
@@ -184,19 +165,19 @@ static void run_processes(const char *inst, uint32_t producers,
 static void test_two_producer_and_two_consumer_processes_deliver_a_million_events_once(
 	void **state)
 {
-	run_processes(((struct ctx *)*state)->inst, 2, 2, 500000, 1024);
+	run_processes(((struct fevtest_ctx *)*state)->inst, 2, 2, 500000, 1024);
 }
 
 static void test_four_producer_processes_keep_their_order_to_one_consumer(
 	void **state)
 {
-	run_processes(((struct ctx *)*state)->inst, 4, 1, 50000, 64);
+	run_processes(((struct fevtest_ctx *)*state)->inst, 4, 1, 50000, 64);
 }
 
 static void test_processes_through_a_tiny_queue_lose_nothing(void **state)
 {
 	/* Capacity 2: producers and consumers sleep and wake all the time. */
-	run_processes(((struct ctx *)*state)->inst, 3, 3, 20000, 2);
+	run_processes(((struct fevtest_ctx *)*state)->inst, 3, 3, 20000, 2);
 }
 
 static void test_processes_sleeping_without_spinning_lose_no_wakeup(
@@ -207,25 +188,18 @@ static void test_processes_sleeping_without_spinning_lose_no_wakeup(
 	/* Peers wait at most a minute per event: a lost wake-up fails. */
 	snprintf(flags, sizeof(flags), "%u", FEV_OPEN_NO_SPIN);
 	setenv("FEVTEST_OPEN_FLAGS", flags, 1);
-	run_processes(((struct ctx *)*state)->inst, 2, 2, 100000, 4);
+	run_processes(((struct fevtest_ctx *)*state)->inst, 2, 2, 100000, 4);
 	unsetenv("FEVTEST_OPEN_FLAGS");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_two_producer_and_two_consumer_processes_deliver_a_million_events_once,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_four_producer_processes_keep_their_order_to_one_consumer,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_processes_through_a_tiny_queue_lose_nothing,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_processes_sleeping_without_spinning_lose_no_wakeup,
-			setup, teardown),
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fevtest_teardown)
+		T(test_two_producer_and_two_consumer_processes_deliver_a_million_events_once),
+		T(test_four_producer_processes_keep_their_order_to_one_consumer),
+		T(test_processes_through_a_tiny_queue_lose_nothing),
+		T(test_processes_sleeping_without_spinning_lose_no_wakeup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,9 @@ static_assert(std::is_standard_layout<fev_open_opts>::value,
 	      "fev_open_opts is a plain struct");
 static_assert(std::is_standard_layout<fev_stats>::value,
 	      "fev_stats is a plain struct");
+static_assert(std::is_standard_layout<fev_send_opts>::value &&
+		      std::is_standard_layout<fev_event>::value,
+	      "fev_send_opts and fev_event are plain structs");
 
 static int failures;
 
@@ -44,5 +47,19 @@ int main()
 	check(fev_queue_create("", &cfg, "cxx") == -EINVAL,
 	      "fev_queue_create from C++");
 	check(FEV_FOREVER < 0 && FEV_ABI_MAJOR >= 1, "macros");
+	// Keys and headers: the constants and calls, from C++.
+	fev_header h{};
+	h.name = FEV_HDR_TRACEPARENT;
+	fev_send_opts so{};
+	so.struct_size = sizeof(so);
+	so.headers = &h;
+	so.n_headers = 1;
+	fev_event ev{};
+	const void *v = nullptr;
+	size_t n = 0;
+	check(fev_header_get(&ev, FEV_HDR_CONTENT_TYPE, &v, &n) == -ENOENT,
+	      "fev_header_get from C++");
+	check(fev_partition_for_key("foobar", 6, 50) == 16,
+	      "fev_partition_for_key from C++");
 	return failures == 0 ? 0 : 1;
 }

@@ -136,7 +136,7 @@ static void test_slot_header_layout_is_frozen(void **state)
 	OFF(struct fev__slot, len, 8);
 	OFF(struct fev__slot, flags, 12);
 	OFF(struct fev__slot, attacher, 16);
-	OFF(struct fev__slot, reserved, 20);
+	OFF(struct fev__slot, meta_len, 20);
 	OFF(struct fev__slot, ts_ns, 24);
 }
 
@@ -152,6 +152,7 @@ static void test_constants_in_shared_memory_are_frozen(void **state)
 	FROZEN(FEV__ATT_ACTIVE, 2);
 	FROZEN(FEV__ATT_REPAIRING, 3);
 	FROZEN(FEV__SLOT_TOMBSTONE, 0x100);
+	FROZEN(FEV__SLOT_META, 0x200);
 	FROZEN(FEV_REDELIVERED, 0x1);
 	FROZEN(FEV_POLICY_BLOCK, 0);
 	FROZEN(FEV_POLICY_REJECT, 1);

@@ -16,17 +16,16 @@
 #include <cmocka.h>
 
 #include "fev/fev.h"
+#include "fevtest.h"
 #include "repair.h"
 #include "segment.h"
 
 struct fixture {
-	char instance[32];
+	char instance[FEV_INSTANCE_MAX + 1];
 	fev_open_opts opts;
 	fev_queue *q; /* producer + consumer, alive */
 	struct fev__map map;
 };
-
-static int counter;
 
 static int setup_capacity(void **state, uint32_t capacity)
 {
@@ -34,8 +33,7 @@ static int setup_capacity(void **state, uint32_t capacity)
 	fev_queue_config cfg = { .struct_size = sizeof(cfg),
 				 .capacity = capacity, .max_event = 64 };
 
-	snprintf(f->instance, sizeof(f->instance), "rep%dx%d", getpid(),
-		 counter++);
+	fevtest_instance(f->instance);
 	f->opts = (fev_open_opts){ .struct_size = sizeof(f->opts),
 				   .instance = f->instance };
 	if (fev_queue_create("q", &cfg, f->instance) < 0 ||
@@ -233,6 +231,70 @@ static void test_full_ring_redelivers_in_place_and_unblocks_producers(
 	assert_int_equal(m.id, 4); /* re-committed where it lay, one lap on */
 	assert_int_equal(fev_send(f->q, "x", 1, 0), 0);
 	assert_int_equal(fev_recv(f->q, buf, sizeof(buf), &m, 0), 1);
+}
+
+/* An event with a key and a header, so repair must carry both. */
+static void send_keyed(fev_queue *q, const char *key, const char *payload)
+{
+	fev_header h = { .name = FEV_HDR_CE_TYPE, .value = key,
+			 .value_len = strlen(key) };
+	fev_send_opts o = { .struct_size = sizeof(o), .key = key,
+			    .key_len = strlen(key), .headers = &h,
+			    .n_headers = 1 };
+
+	assert_int_equal(fev_send_ex(q, &o, payload, strlen(payload), 0), 0);
+}
+
+static void expect_keyed(fev_queue *q, const char *key, const char *payload,
+			 uint32_t flags)
+{
+	fev_event ev;
+	const void *v;
+	size_t n;
+
+	assert_int_equal(fev_acquire(q, &ev, 0), 0);
+	assert_int_equal(ev.flags, flags);
+	assert_int_equal(ev.len, strlen(payload));
+	assert_memory_equal(ev.data, payload, ev.len);
+	assert_int_equal(ev.key_len, strlen(key));
+	assert_memory_equal(ev.key, key, ev.key_len);
+	assert_int_equal(fev_header_get(&ev, "ce-type", &v, &n), 0);
+	assert_int_equal(n, strlen(key));
+	assert_memory_equal(v, key, n);
+	assert_int_equal(fev_release(q, &ev), 0);
+}
+
+/* Redelivery copies the event to a free slot: key and headers go too. */
+static void test_redelivered_copy_keeps_key_and_headers(void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+
+	send_keyed(f->q, "k-one", "one");
+	send_keyed(f->q, "k-two", "two");
+	child_dies(f, DIE_AFTER_ACQUIRE); /* took "one" */
+	repair_all_dead(f, &r);
+	assert_int_equal(r.redelivered, 1);
+	expect_keyed(f->q, "k-two", "two", 0);
+	expect_keyed(f->q, "k-one", "one", FEV_REDELIVERED);
+}
+
+/* A full ring re-commits the event where it lies: key and headers stay. */
+static void test_redelivered_in_place_keeps_key_and_headers(void **state)
+{
+	struct fixture *f = *state;
+	struct fev__repair_result r = { 0 };
+	const char *keys[] = { "k0", "k1", "k2", "k3" };
+
+	for (int i = 0; i < 4; i++)
+		send_keyed(f->q, keys[i], "v");
+	child_dies(f, DIE_AFTER_ACQUIRE); /* holds k0 */
+	expect_keyed(f->q, "k1", "v", 0);
+	repair_all_dead(f, &r);
+	assert_int_equal(r.redelivered, 1);
+	expect_keyed(f->q, "k2", "v", 0);
+	expect_keyed(f->q, "k3", "v", 0);
+	expect_keyed(f->q, "k0", "v", FEV_REDELIVERED);
 }
 
 /* A dead consumer's stale hold record names a position a live one holds. */
@@ -475,6 +537,12 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_full_ring_redelivers_in_place_and_unblocks_producers,
+			setup_tiny, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_redelivered_copy_keeps_key_and_headers, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_redelivered_in_place_keeps_key_and_headers,
 			setup_tiny, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_position_named_by_live_hold_is_left_pending,

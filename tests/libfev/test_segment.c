@@ -22,28 +22,9 @@
 #include "layout.h"
 #include "segment.h"
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
-	/* A hang must fail the test, not block CI. */
-	alarm(60);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	alarm(0);
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_setup(state, 60);
 }
 
 /* The whole segment of queue q, mapped read-write behind fev's back. */
@@ -189,18 +170,18 @@ static void header_size_wrong(struct raw *r)
 
 static void test_segment_with_bad_magic_is_ebadmsg(void **state)
 {
-	check_corruption(((struct ctx *)*state)->inst, bad_magic, -EBADMSG);
+	check_corruption(((struct fevtest_ctx *)*state)->inst, bad_magic, -EBADMSG);
 }
 
 static void test_segment_of_another_abi_major_is_eproto(void **state)
 {
-	check_corruption(((struct ctx *)*state)->inst, other_abi_major,
+	check_corruption(((struct fevtest_ctx *)*state)->inst, other_abi_major,
 			 -EPROTO);
 }
 
 static void test_capacity_not_a_power_of_two_is_ebadmsg(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 
 	check_corruption(inst, capacity_not_power_of_two, -EBADMSG);
 	check_corruption(inst, capacity_too_large_for_the_segment, -EBADMSG);
@@ -208,7 +189,7 @@ static void test_capacity_not_a_power_of_two_is_ebadmsg(void **state)
 
 static void test_moved_offsets_are_ebadmsg(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 
 	check_corruption(inst, slots_moved, -EBADMSG);
 	check_corruption(inst, head_moved, -EBADMSG);
@@ -217,7 +198,7 @@ static void test_moved_offsets_are_ebadmsg(void **state)
 
 static void test_inconsistent_header_fields_are_ebadmsg(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 
 	check_corruption(inst, slot_size_larger, -EBADMSG);
 	check_corruption(inst, max_event_huge, -EBADMSG);
@@ -257,7 +238,7 @@ static off_t plus_one_page(off_t len)
 
 static void test_truncated_or_grown_segment_is_ebadmsg(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 
 	check_resized(inst, minus_one_page);
 	check_resized(inst, into_the_header);
@@ -267,7 +248,7 @@ static void test_truncated_or_grown_segment_is_ebadmsg(void **state)
 static void test_segment_whose_creator_never_finished_is_ebadmsg(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	uint64_t t0;
 	struct raw r;
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
@@ -287,7 +268,7 @@ static void test_segment_whose_creator_never_finished_is_ebadmsg(
 static void test_slot_length_beyond_max_event_is_ebadmsg_once_then_flows(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_queue *p, *c;
 	struct raw r;
 	struct fev__ring ring;
@@ -329,7 +310,7 @@ static void test_slot_length_beyond_max_event_is_ebadmsg_once_then_flows(
 
 static void test_full_attacher_table_is_eusers(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 4,
 				 .max_event = 8, .attachers = 2 };
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
@@ -351,7 +332,7 @@ static void test_full_attacher_table_is_eusers(void **state)
 static void test_impossible_slot_sequence_never_makes_a_call_spin(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_queue *p, *c;
 	struct fev__ring ring;
 	struct raw r;
@@ -389,7 +370,7 @@ static void test_impossible_slot_sequence_never_makes_a_call_spin(
 	assert_int_equal(fev_queue_delete("seq", inst), 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fevtest_teardown)
 
 int main(void)
 {

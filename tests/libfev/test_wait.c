@@ -21,28 +21,9 @@
 #define LATE_MS 400
 #define PINGPONG_ROUNDS 1000000
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
-	alarm(280);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	alarm(0);
-	fevtest_kill_children();
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_setup(state, 280);
 }
 
 /* ---- CPU while blocked ------------------------------------------------- */
@@ -123,7 +104,7 @@ static void assert_cheap(uint64_t cpu_ns)
 static void test_consumer_blocked_forever_uses_under_20ms_cpu_per_second(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 
 	assert_cheap(idle_wait_cpu_ns(inst, 0, FEV_FOREVER, true));
 	assert_cheap(idle_wait_cpu_ns(inst, FEV_OPEN_NO_SPIN, FEV_FOREVER,
@@ -133,7 +114,7 @@ static void test_consumer_blocked_forever_uses_under_20ms_cpu_per_second(
 static void test_consumer_waiting_out_a_long_timeout_uses_under_20ms_cpu(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 
 	assert_cheap(idle_wait_cpu_ns(inst, 0, 1000 * FEVTEST_MS, false));
 	assert_cheap(idle_wait_cpu_ns(inst, 0, 5000 * FEVTEST_MS, true));
@@ -227,14 +208,14 @@ static void ping_pong(const char *inst, uint32_t flags, uint64_t rounds)
 static void test_million_round_ping_pong_without_spinning_never_hangs(
 	void **state)
 {
-	ping_pong(((struct ctx *)*state)->inst, FEV_OPEN_NO_SPIN,
+	ping_pong(((struct fevtest_ctx *)*state)->inst, FEV_OPEN_NO_SPIN,
 		  PINGPONG_ROUNDS);
 }
 
 static void test_million_round_ping_pong_spinning_then_sleeping_never_hangs(
 	void **state)
 {
-	ping_pong(((struct ctx *)*state)->inst, 0, PINGPONG_ROUNDS);
+	ping_pong(((struct fevtest_ctx *)*state)->inst, 0, PINGPONG_ROUNDS);
 }
 
 /* ---- timeouts ---------------------------------------------------------- */
@@ -251,7 +232,7 @@ static void assert_took(uint64_t t0, unsigned want_ms)
 
 static void test_timeouts_return_etimedout_after_the_time_asked(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_queue *q;
 	fev_event ev;
 	fev_claim cl;
@@ -296,7 +277,7 @@ static void test_timeouts_return_etimedout_after_the_time_asked(void **state)
 
 static void test_timeout_zero_returns_eagain_without_sleeping(void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	fev_queue *q;
 	fev_event ev;
 	fev_stats st;
@@ -321,7 +302,7 @@ static void test_timeout_zero_returns_eagain_without_sleeping(void **state)
 	assert_int_equal(fev_queue_delete("now", inst), 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fevtest_teardown)
 
 int main(void)
 {

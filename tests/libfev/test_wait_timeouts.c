@@ -21,30 +21,9 @@
 /* What "close to the time asked" allows on a loaded two-core machine. */
 #define LATE_MS 400
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
-	/* A hang must fail the test, not block CI. */
-	alarm(60);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	alarm(0);
-	fevtest_kill_children();
-	fevtest_cleanup(c->inst);
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_setup(state, 60);
 }
 
 /* ---- negative timeouts ------------------------------------------------- */
@@ -52,7 +31,7 @@ static int teardown(void **state)
 static void test_negative_timeouts_other_than_forever_are_einval(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	const int64_t bad[] = { -2, -1000000, INT64_MIN };
 	fev_queue *q;
 	fev_claim cl[2];
@@ -120,7 +99,7 @@ static void forget_sleepers(struct fev__waitword *w)
 static void test_a_sleep_that_times_out_looks_at_the_ring_before_giving_up(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	struct timed_recv r = { .timeout_ns = 300 * FEVTEST_MS };
 	struct fev__map m;
 	fev_queue *p;
@@ -193,7 +172,7 @@ static int refused_futex_main(void *arg)
 static void test_a_refused_futex_still_honours_deadlines_and_sees_events(
 	void **state)
 {
-	const char *inst = ((struct ctx *)*state)->inst;
+	const char *inst = ((struct fevtest_ctx *)*state)->inst;
 	struct refused rf = { .inst = inst };
 	fev_queue *p;
 	uint64_t v = 99;
@@ -215,7 +194,7 @@ static void test_a_refused_futex_still_honours_deadlines_and_sees_events(
 	assert_int_equal(fev_queue_delete("nofutex", inst), 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fevtest_teardown)
 
 int main(void)
 {

@@ -49,31 +49,11 @@
 #define ROUNDS 20
 #define PINGPONG_ROUNDS 20000
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
 	fev__wait_limits.recheck_ns = LOST_WAKE_NS;
 	fev__wait_limits.unpaired_ns = LOST_WAKE_NS;
-	alarm(100);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	alarm(0);
-	fevtest_kill_children();
-	fevtest_cleanup(c->inst);
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_setup(state, 100);
 }
 
 /* ---- a sleeper in a thread --------------------------------------------- */
@@ -386,7 +366,7 @@ static void run_site(const char *inst, const struct site *st)
 	}
 }
 
-#define INST(state) (((struct ctx *)*(state))->inst)
+#define INST(state) (((struct fevtest_ctx *)*(state))->inst)
 
 static void test_send_wakes_a_sleeping_consumer(void **state)
 {
@@ -605,7 +585,7 @@ static void test_ping_pong_without_spinning_never_waits_for_a_timer(
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fevtest_teardown)
 		T(test_send_wakes_a_sleeping_consumer),
 		T(test_send_batch_wakes_a_sleeping_consumer),
 		T(test_commit_wakes_a_sleeping_consumer),

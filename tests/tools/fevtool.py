@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,35 @@ def wait_until(fn, timeout=10.0, what="condition"):
             return v
         time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
+
+
+def start_fevd(f):
+    """fevd for this test's instance and socket, with its default config
+    (one queue, 'events'); returns once `fev queue list` answers."""
+    # A file, not a pipe: nobody reads fevd's log while it runs.
+    stderr = open(os.path.join(f.tmp, "fevd.log"), "w+b")
+    p = f.spawn([FEVD, "--instance", f.instance, "--control-socket",
+                 f.socket, "--pidfile", os.path.join(f.tmp, "fevd.pid"),
+                 "--log-level", "warning"],
+                stdout=subprocess.DEVNULL, stderr=stderr)
+    wait_until(lambda: p.poll() is not None or
+               f.fev("queue", "list").returncode == 0,
+               what="fevd to serve its control socket")
+    if p.poll() is not None:
+        stderr.seek(0)
+        raise AssertionError("fevd exited: " + stderr.read().decode())
+    return p
+
+
+def stop_fevd(p):
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=20)
+
+
+def listed(f):
+    r = f.fev("queue", "list", "--json")
+    expect_rc(r, 0, "queue list --json")
+    return {q["name"]: q for q in json.loads(r.stdout)}
 
 
 def main(tests, needs=()):

@@ -8,9 +8,8 @@ import subprocess
 import sys
 import time
 
-from fevtool import expect, expect_rc, expect_sentence, main, \
-    skip_unless_root, wait_until
-from test_queue import listed, start_fevd
+from fevtool import expect, expect_rc, expect_sentence, listed, main, \
+    skip_unless_root, start_fevd, wait_until
 
 
 def depth(f, queue):

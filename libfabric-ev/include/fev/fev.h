@@ -92,7 +92,64 @@ typedef struct fev_event {
 	uint32_t flags; /* FEV_REDELIVERED */
 	uint32_t priv_pad;
 	uint64_t priv_pos;
+	/* Since ABI 1.2.  Key and headers, in shared memory until released
+	 * (zero copy); NULL, 0 and 0 when the event has none. */
+	const void *key;
+	size_t key_len;
+	uint32_t n_headers; /* read them with fev_header_next/_get */
+	uint32_t priv_hdr_len;
+	const void *priv_hdr;
 } fev_event;
+
+/*
+ * Event keys and headers (Kafka record keys and headers, NATS headers).
+ * A key is up to FEV_KEY_MAX bytes.  Headers are ordered name/value pairs:
+ * names are 1 .. FEV_HEADER_NAME_MAX characters of the HTTP token set
+ * (RFC 7230 tchar: letters, digits and !#$%&'*+-.^_`|~), compared without
+ * regard to ASCII case; values are bytes.  Key, headers and payload share
+ * the slot: together, encoded, they must fit the queue's max_event (each
+ * header costs 5 bytes more than its name and value, the key and header
+ * count 3 bytes in all).  A name may repeat; fev_header_get() returns the
+ * first.
+ */
+#define FEV_KEY_MAX 255
+#define FEV_HEADER_NAME_MAX 255
+#define FEV_HEADERS_MAX 65535 /* headers per event */
+
+/* Well-known header names (CloudEvents binary mode, W3C Trace Context). */
+#define FEV_HDR_CONTENT_TYPE "content-type"
+#define FEV_HDR_CE_ID "ce-id"
+#define FEV_HDR_CE_TYPE "ce-type"
+#define FEV_HDR_CE_SOURCE "ce-source"
+#define FEV_HDR_CE_SUBJECT "ce-subject"
+#define FEV_HDR_CE_SPECVERSION "ce-specversion"
+#define FEV_HDR_CE_TIME "ce-time"
+#define FEV_HDR_TRACEPARENT "traceparent"
+#define FEV_HDR_TRACESTATE "tracestate"
+
+/* One header.  Sending: name_len 0 means name is NUL-terminated.
+ * Reading: name is not NUL-terminated; use name_len. */
+typedef struct fev_header {
+	const char *name;
+	size_t name_len;
+	const void *value;
+	size_t value_len;
+} fev_header;
+
+/* What fev_send_ex() and fev_reserve_ex() put beside the payload. */
+typedef struct fev_send_opts {
+	size_t struct_size; /* sizeof(fev_send_opts) */
+	const void *key;    /* NULL (and key_len 0): no key */
+	size_t key_len;     /* 0 .. FEV_KEY_MAX */
+	const fev_header *headers;
+	size_t n_headers; /* 0 .. FEV_HEADERS_MAX */
+} fev_send_opts;
+
+/* Where fev_header_next() is; zero it ({0}) to start from the first. */
+typedef struct fev_header_iter {
+	uint32_t priv_off;
+	uint32_t priv_index;
+} fev_header_iter;
 
 typedef struct fev_meta {
 	uint64_t id;
@@ -143,7 +200,18 @@ FEV_API void fev_close(fev_queue *q);
 FEV_API int fev_send(fev_queue *q, const void *data, size_t len,
 		     int64_t timeout_ns);
 /*
- * Copy one event out; returns its length.  -EMSGSIZE when cap is too small
+ * fev_send() with a key and headers (opts NULL: none, as fev_send()).
+ * Errors as fev_send(), and -EMSGSIZE when the key is longer than
+ * FEV_KEY_MAX, a name longer than FEV_HEADER_NAME_MAX, there are more than
+ * FEV_HEADERS_MAX headers, or key, headers and payload together exceed
+ * max_event; -EINVAL for a header name that is empty or not a token, or
+ * options without struct_size.  Nothing is sent on error.
+ */
+FEV_API int fev_send_ex(fev_queue *q, const fev_send_opts *opts,
+			const void *data, size_t len, int64_t timeout_ns);
+/*
+ * Copy one event out; returns its length.  Copies the payload only: use
+ * fev_acquire() to read an event's key and headers.  -EMSGSIZE when cap is too small
  * (the event stays queued), -EAGAIN, -ETIMEDOUT, -EIDRM, -EPERM, -EBADMSG
  * (a slot with an impossible length; it is skipped).
  */
@@ -158,6 +226,14 @@ FEV_API ssize_t fev_recv(fev_queue *q, void *buf, size_t cap, fev_meta *meta,
 FEV_API int fev_reserve(fev_queue *q, size_t len, fev_claim *c,
 			int64_t timeout_ns);
 FEV_API int fev_commit(fev_queue *q, fev_claim *c, size_t len);
+/*
+ * fev_reserve() with a key and headers, written into the slot now: c->data
+ * points after them, c->cap is what is left of max_event for the payload;
+ * fev_commit() (or fev_commit_batch()) publishes all three.  Errors as
+ * fev_reserve() and fev_send_ex().
+ */
+FEV_API int fev_reserve_ex(fev_queue *q, const fev_send_opts *opts,
+			   size_t len, fev_claim *c, int64_t timeout_ns);
 /*
  * Zero copy, batched: reserve up to n slots with one CAS (returns how many,
  * >= 1), then commit them, in order, with one timestamp.  commit_batch is
@@ -177,6 +253,23 @@ FEV_API int fev_commit_batch(fev_queue *q, fev_claim *claims,
  */
 FEV_API int fev_acquire(fev_queue *q, fev_event *ev, int64_t timeout_ns);
 FEV_API int fev_release(fev_queue *q, fev_event *ev);
+
+/*
+ * The event's next header (zero copy: name and value point into the slot,
+ * valid until the event is released).  Returns 1 and fills h, 0 after the
+ * last, -EBADMSG when the headers no longer parse (a writer changed the
+ * slot after it was checked; never a read outside the event), -EINVAL for
+ * NULL arguments.
+ */
+FEV_API int fev_header_next(const fev_event *ev, fev_header_iter *it,
+			    fev_header *h);
+/*
+ * The value of the first header called name (ASCII case-insensitive, e.g.
+ * FEV_HDR_CONTENT_TYPE): 0, or -ENOENT when there is none, -EINVAL for a
+ * name that is not a token, -EBADMSG as fev_header_next().
+ */
+FEV_API int fev_header_get(const fev_event *ev, const char *name,
+			   const void **value, size_t *value_len);
 
 /* Batches: one CAS claims several positions; return how many (>= 1). */
 FEV_API int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,

@@ -1,0 +1,48 @@
+/*
+ * fevprom: fev's metrics in the Prometheus text exposition format (0.0.4),
+ * written by `fev stat --prometheus` (tools/stat.c) and served by fevd on
+ * metrics_listen (daemon/src/metrics.c).  The series names, help texts and
+ * types are defined once, here, so a dashboard works with either source.
+ *
+ * Not thread-safe state: none; every call works on its arguments.
+ */
+#ifndef FEVPROM_H
+#define FEVPROM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fev/fev.h"
+
+/* What the exposition says about one queue. */
+struct fevprom_queue {
+	char name[FEV_NAME_MAX + 1];
+	bool readable;  /* false: only fev_queue_readable 0 is written */
+	fev_stats st;
+	uint64_t segment_bytes;
+	double oldest_claim_age_s; /* 0: nothing held */
+};
+
+/* A growing text buffer; failed once an allocation failed (then len
+ * stops growing and the text must not be served). */
+struct fevprom_text {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+/*
+ * Append the exposition of one fabric instance: fev_fevd_up, then every
+ * fev_queue_* family with one sample per queue (labels fabric, queue).
+ * Queue and instance names need no escaping in a label value (the name
+ * rules allow no quote, backslash or newline).
+ */
+void fevprom_render(struct fevprom_text *t, const char *instance,
+		    bool fevd_up, const struct fevprom_queue *q, size_t n);
+void fevprom_text_free(struct fevprom_text *t);
+
+/* The content type of that text, for an HTTP reply. */
+#define FEVPROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+#endif /* FEVPROM_H */

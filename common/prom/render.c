@@ -1,0 +1,156 @@
+/* The Prometheus exposition of fev's queues (fevprom.h). */
+#include "fevprom.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum metric_kind { GAUGE, COUNTER };
+
+struct metric {
+	const char *name, *help;
+	enum metric_kind kind;
+	double (*value)(const struct fevprom_queue *q);
+};
+
+#define STAT_GETTER(field)                                            \
+	static double m_##field(const struct fevprom_queue *q)        \
+	{                                                             \
+		return (double)q->st.field;                           \
+	}
+STAT_GETTER(capacity)
+STAT_GETTER(max_event)
+STAT_GETTER(depth)
+STAT_GETTER(enqueued)
+STAT_GETTER(dequeued)
+STAT_GETTER(dropped)
+STAT_GETTER(redelivered)
+STAT_GETTER(tombstoned)
+STAT_GETTER(full_waits)
+STAT_GETTER(sleeps)
+STAT_GETTER(wakes)
+STAT_GETTER(producers)
+STAT_GETTER(consumers)
+STAT_GETTER(sleepers)
+
+static double m_segment(const struct fevprom_queue *q)
+{
+	return (double)q->segment_bytes;
+}
+
+static double m_claim_age(const struct fevprom_queue *q)
+{
+	return q->oldest_claim_age_s;
+}
+
+static const struct metric metrics[] = {
+	{ "capacity_events", "Events the queue can hold.", GAUGE, m_capacity },
+	{ "max_event_bytes", "Largest event payload the queue takes.", GAUGE,
+	  m_max_event },
+	{ "segment_bytes", "Size of the queue's shared-memory segment.", GAUGE,
+	  m_segment },
+	{ "depth_events", "Events queued or in flight.", GAUGE, m_depth },
+	{ "enqueued_events_total", "Events committed by producers.", COUNTER,
+	  m_enqueued },
+	{ "dequeued_events_total", "Events released by consumers.", COUNTER,
+	  m_dequeued },
+	{ "dropped_events_total",
+	  "Events discarded by the drop-oldest policy.", COUNTER, m_dropped },
+	{ "redelivered_events_total",
+	  "Events delivered again after their consumer died.", COUNTER,
+	  m_redelivered },
+	{ "tombstoned_events_total",
+	  "Positions a dead producer reserved and never committed.", COUNTER,
+	  m_tombstoned },
+	{ "full_waits_total", "Times a producer found the queue full.",
+	  COUNTER, m_full_waits },
+	{ "sleeps_total", "Futex sleeps by producers and consumers.", COUNTER,
+	  m_sleeps },
+	{ "wakes_total", "Futex wake calls.", COUNTER, m_wakes },
+	{ "producers", "Attached producers.", GAUGE, m_producers },
+	{ "consumers", "Attached consumers.", GAUGE, m_consumers },
+	{ "sleepers", "Processes asleep waiting on the queue.", GAUGE,
+	  m_sleepers },
+	{ "oldest_claim_age_seconds",
+	  "How long the oldest in-flight claim has been held (0: none).",
+	  GAUGE, m_claim_age },
+};
+
+static void add(struct fevprom_text *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void add(struct fevprom_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->failed)
+		return;
+	for (;;) {
+		size_t room = t->cap - t->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(t->p ? t->p + t->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->failed = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		while (cap - t->len <= (size_t)n)
+			cap *= 2;
+		char *grown = realloc(t->p, cap);
+
+		if (grown == NULL) {
+			t->failed = true;
+			return;
+		}
+		t->p = grown;
+		t->cap = cap;
+	}
+}
+
+static void labels(struct fevprom_text *t, const char *instance,
+		   const struct fevprom_queue *q)
+{
+	add(t, "{fabric=\"%s\",queue=\"%s\"}", instance, q->name);
+}
+
+void fevprom_render(struct fevprom_text *t, const char *instance,
+		    bool fevd_up, const struct fevprom_queue *q, size_t n)
+{
+	add(t, "# HELP fev_fevd_up Whether fevd answers on the control "
+	       "socket of the fabric (1) or not (0).\n"
+	       "# TYPE fev_fevd_up gauge\n"
+	       "fev_fevd_up{fabric=\"%s\"} %d\n",
+	    instance, fevd_up);
+	add(t, "# HELP fev_queue_readable Whether the queue's segment could "
+	       "be read (1) or not (0).\n"
+	       "# TYPE fev_queue_readable gauge\n");
+	for (size_t i = 0; i < n; i++) {
+		add(t, "fev_queue_readable");
+		labels(t, instance, &q[i]);
+		add(t, " %d\n", q[i].readable);
+	}
+	for (size_t m = 0; m < sizeof(metrics) / sizeof(metrics[0]); m++) {
+		add(t, "# HELP fev_queue_%s %s\n# TYPE fev_queue_%s %s\n",
+		    metrics[m].name, metrics[m].help, metrics[m].name,
+		    metrics[m].kind == GAUGE ? "gauge" : "counter");
+		for (size_t i = 0; i < n; i++) {
+			if (!q[i].readable)
+				continue;
+			add(t, "fev_queue_%s", metrics[m].name);
+			labels(t, instance, &q[i]);
+			add(t, " %.17g\n", metrics[m].value(&q[i]));
+		}
+	}
+}
+
+void fevprom_text_free(struct fevprom_text *t)
+{
+	free(t->p);
+	*t = (struct fevprom_text){ 0 };
+}

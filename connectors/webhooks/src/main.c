@@ -1,0 +1,168 @@
+/*
+ * fev-webhooks: the daemon (run), --check-config, and `ctl` (ctl.c).
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "engine.h"
+#include "wlog.h"
+
+#define DEFAULT_CONFIG "/etc/fev/webhooks.conf"
+
+static const char usage[] =
+	"usage: fev-webhooks [--config FILE] [--check-config]\n"
+	"       fev-webhooks ctl [--config FILE] COMMAND\n"
+	"\n"
+	"Delivers the events of fev queues to HTTP endpoints (Standard\n"
+	"Webhooks signatures, retries for days, a dead-letter store).\n"
+	"\n"
+	"  --config FILE    the INI file (default " DEFAULT_CONFIG ")\n"
+	"  --check-config   read the config, say what is wrong, and exit\n"
+	"\n"
+	"ctl commands: status, dead, attempts ID, retry ID|--dead,\n"
+	"              enable NAME, disable NAME (see README.md)\n"
+	"\n"
+	"SIGHUP reloads the config (a bad one is refused and the running one\n"
+	"kept); SIGTERM stops.  Exit: 0 ok, 1 runtime error, 2 bad usage or\n"
+	"config.\n";
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void on_reload(int sig)
+{
+	(void)sig;
+	reload_flag = 1;
+}
+
+static void handle_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_reload;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int load(const char *path, struct fwh_config *cfg)
+{
+	char err[FWH_ERR_MAX];
+	int rc = fwh_config_load(path, cfg, err, sizeof(err));
+
+	if (rc < 0)
+		fwh_log_err("%s", err);
+	return rc;
+}
+
+/*
+ * A reload stops the engine and starts it again on the new config (or on
+ * the old one when the new one is refused).  Nothing is lost in between:
+ * what was in flight is INFLIGHT or SENDING in the store and adopted by the
+ * next start; the events held come back from the ring and are matched to
+ * their rows.
+ */
+static int run(const char *path)
+{
+	struct fwh_config cfg, next;
+	struct fwh_engine *e;
+
+	if (load(path, &cfg) < 0)
+		return 2;
+	for (;;) {
+		fevd_log_set_level(cfg.log_level);
+		if (fwh_engine_start(&cfg, &e) < 0) {
+			fwh_config_free(&cfg);
+			return 1;
+		}
+		fwh_log_notice("delivering to %zu endpoints (database %s)",
+			       cfg.nendpoints, cfg.database);
+		sd_notify(0, "READY=1\nSTATUS=delivering");
+		fwh_engine_run(e, &stop_flag, &reload_flag);
+		sd_notify(0, stop_flag ? "STOPPING=1" : "RELOADING=1");
+		fwh_engine_stop(e);
+		if (stop_flag)
+			break;
+		reload_flag = 0;
+		if (load(path, &next) < 0) {
+			fwh_log_err("reload refused: the running config stays");
+			continue;
+		}
+		fwh_config_free(&cfg);
+		cfg = next;
+		fwh_log_notice("config reloaded");
+	}
+	fwh_config_free(&cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = DEFAULT_CONFIG;
+	bool check = false;
+	int c, rc;
+
+	fevd_log_set_ident("fev-webhooks");
+	/* First: a SIGTERM that comes while starting still stops cleanly. */
+	handle_signals();
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return fwh_ctl_main(argc - 1, argv + 1, DEFAULT_CONFIG);
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fev-webhooks: unexpected '%s'\n%s",
+			argv[optind], usage);
+		return 2;
+	}
+	if (check) {
+		struct fwh_config cfg;
+
+		if (load(path, &cfg) < 0)
+			return 2;
+		printf("%s: ok, %zu endpoints\n", path, cfg.nendpoints);
+		fwh_config_free(&cfg);
+		return 0;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fwh_log_err("libcurl could not start");
+		return 1;
+	}
+	rc = run(path);
+	curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,275 @@
+"""fev-webhooks end to end: a real fevd, real fev-webhooks processes and a
+real HTTP receiver that checks every signature with Python's hmac."""
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+from fevtool import PROMTOOL, expect, main, wait_until
+from receiver import Receiver, signature
+from webhooks_fixture import SECRET, SECRET2, Hooks, endpoint, publish, \
+    start_fevd
+
+FAST = "retry_schedule = 200ms 400ms\njitter = 0%\n"
+
+
+def test_receiver_checks_the_standard_webhooks_vector(f):
+    # The receiver's own check against the specification's vector, so a
+    # passing delivery test means what it says.
+    expect(signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                     "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330",
+                     b'{"test": 2432232314}') ==
+           "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+           "receiver signs the spec's vector")
+
+
+def test_events_are_delivered_signed_with_cloudevents_headers(f):
+    start_fevd(f)
+    rx = Receiver([SECRET, SECRET2])
+    h = Hooks(f, endpoint("billing", rx.url,
+                          secret="%s %s" % (SECRET, SECRET2)))
+    h.start()
+    bodies = ["order %d" % i for i in range(50)]
+    publish(f, bodies)
+    wait_until(lambda: len(rx.delivered()) == 50, 20, "50 deliveries")
+    expect(not rx.bad_signatures, "every signature verifies",
+           rx.bad_signatures[:1])
+    r = rx.got()[0]
+    for k in ("webhook-id", "webhook-timestamp", "webhook-signature",
+              "ce-id", "ce-source", "ce-type", "ce-time", "ce-specversion",
+              "content-type"):
+        expect(k in r.headers, "header %s sent" % k, r.headers)
+    expect(r.headers["webhook-id"].startswith("msg_"), "id form", r.headers)
+    expect(abs(int(r.headers["webhook-timestamp"]) - time.time()) < 60,
+           "timestamp is now, in seconds", r.headers)
+    expect(len(r.headers["webhook-signature"].split(" ")) == 2,
+           "one signature per secret", r.headers)
+    expect(len({r.wid for r in rx.got()}) == 50, "ids differ per event")
+    wait_until(lambda: h.status()["billing"]["DELIVERED"] == "50", 5,
+               "status to count 50 delivered")
+    doc = json.loads(h.ctl("status", "--json"))
+    expect(doc["endpoints"][0]["delivered"] == 50 and
+           doc["endpoints"][0]["state"] == "enabled", "status --json", doc)
+    prom = h.fev("status", "--prometheus")
+    expect('fev_webhooks_delivered_total{endpoint="billing"} 50' in prom,
+           "status --prometheus", prom)
+    if PROMTOOL:
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=prom,
+                           capture_output=True, text=True, timeout=30)
+        expect(r.returncode == 0, "promtool accepts the metrics", r.stdout,
+               r.stderr)
+    h.stop()
+    rx.close()
+
+
+def test_every_partition_of_a_topic_is_delivered(f):
+    start_fevd(f)
+    r = f.fev("topic", "create", "orders", "--partitions", "3")
+    expect(r.returncode == 0, "topic create", r.stderr)
+    rx = Receiver([SECRET])
+    h = Hooks(f, endpoint("all", rx.url, queue=None, topic="orders"))
+    h.start()
+    for k, part in enumerate(["orders", "orders@1", "orders@2"]):
+        publish(f, ["p%d e%d" % (k, i) for i in range(5)], queue=part)
+    wait_until(lambda: len(rx.delivered()) == 15, 20,
+               "the events of all three partitions")
+    expect(len({r.wid for r in rx.got()}) == 15, "15 webhook-ids")
+    h.stop()
+    rx.close()
+
+
+def test_failures_retry_on_the_schedule_then_dead_letter(f):
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    rx.answer = lambda hd, b: (500, {}, 0)
+    h = Hooks(f, endpoint("e", rx.url), FAST)
+    h.start()
+    publish(f, ["doomed"])
+    wait_until(lambda: len(rx.got()) == 3, 15, "three attempts")
+    time.sleep(1)
+    got = rx.got()
+    expect(len(got) == 3, "no fourth attempt after the schedule", len(got))
+    expect(len({r.wid for r in got}) == 1, "one webhook-id for all attempts")
+    gaps = [b.at - a.at for a, b in zip(got, got[1:])]
+    expect(0.18 <= gaps[0] < 2 and 0.38 <= gaps[1] < 2.5,
+           "attempts 200 ms then 400 ms apart", gaps)
+    wid = got[0].wid
+    wait_until(lambda: wid in h.ctl("dead"), 5, "the dead letter listed")
+    out = h.fev("attempts", wid)
+    expect(out.count(" 500 ") == 3, "three attempts with status 500", out)
+    # Replayed: delivered with the same id.
+    rx.answer = lambda hd, b: (200, {}, 0)
+    h.fev("retry", "--dead")
+    wait_until(lambda: rx.delivered().get(b"doomed") == {wid}, 10,
+               "the dead letter delivered after retry")
+    expect(h.status()["e"]["DEAD"] == "0", "no dead letter left")
+    h.stop()
+    rx.close()
+
+
+def test_gone_disables_the_endpoint_until_enabled(f):
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    rx.answer = lambda hd, b: (410, {}, 0)
+    h = Hooks(f, endpoint("gone", rx.url), FAST)
+    h.start()
+    publish(f, ["first"])
+    wait_until(lambda: h.status()["gone"]["STATE"] == "disabled", 10,
+               "410 to disable the endpoint")
+    expect("DISABLED" in h.logtext(), "said loudly in the log", h.logtext())
+    rx.answer = lambda hd, b: (200, {}, 0)
+    publish(f, ["second"])
+    time.sleep(1.5)
+    expect(len(rx.got()) == 1, "nothing sent while disabled", len(rx.got()))
+    h.ctl("enable", "gone")
+    wait_until(lambda: set(rx.delivered()) == {b"first", b"second"}, 10,
+               "both delivered once enabled")
+    h.stop()
+    rx.close()
+
+
+def test_retry_after_throttles_the_endpoint(f):
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    answers = [(429, {"Retry-After": "2"}, 0)]
+    rx.answer = lambda hd, b: answers.pop() if answers else (200, {}, 0)
+    h = Hooks(f, endpoint("slow", rx.url), FAST)
+    h.start()
+    publish(f, ["a"])
+    wait_until(lambda: b"a" in rx.delivered(), 15, "delivery after 429")
+    got = rx.got()
+    expect(got[1].at - got[0].at >= 1.9,
+           "Retry-After: 2 honoured over the 200 ms schedule",
+           got[1].at - got[0].at)
+    h.stop()
+    rx.close()
+
+
+def test_timeouts_and_refused_connections_are_retried(f):
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    answers = [(200, {}, 2.0)]
+    rx.answer = lambda hd, b: answers.pop() if answers else (200, {}, 0)
+    # a port nothing listens on: connection refused
+    closed = Receiver([SECRET])
+    closed_url = closed.url
+    closed.close()
+    h = Hooks(f, endpoint("t", rx.url, timeout="300ms") +
+              endpoint("refused", closed_url), FAST)
+    h.start()
+    publish(f, ["late"])
+    wait_until(lambda: len(rx.got()) >= 2, 15, "a second attempt")
+    ids = {r.wid for r in rx.got()}
+    expect(len(ids) == 1, "the retry has the same webhook-id", ids)
+    wait_until(lambda: "onnect" in h.status()["refused"]["LAST_ERROR"], 10,
+               "connection refused reported")
+    h.stop()
+    rx.close()
+
+
+def test_private_address_refused_without_allow_private(f):
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    h = Hooks(f, endpoint("ssrf", rx.url, allow_private=None), FAST)
+    h.start()
+    publish(f, ["x"])
+    wait_until(lambda: "private" in h.status()["ssrf"]["LAST_ERROR"], 10,
+               "the refusal in status")
+    time.sleep(1)
+    expect(not rx.got(), "nothing reached the loopback receiver",
+           len(rx.got()))
+    h.stop()
+    rx.close()
+
+
+def test_sigkill_mid_delivery_loses_nothing_and_keeps_ids(f):
+    p = start_fevd(f)
+    rx = Receiver([SECRET])
+    rng = random.Random(12)
+    rx.answer = lambda hd, b: (200, {}, rng.random() * 0.02)
+    h = Hooks(f, endpoint("k", rx.url, max_in_flight="16"), FAST)
+    bodies = ["event %04d" % i for i in range(400)]
+    publish(f, bodies[:200])
+    for i in range(24):
+        h.start()
+        # Half the kills come within milliseconds of starting, while the
+        # new process matches the events its predecessor left held.
+        time.sleep(rng.random() * (0.02 if i % 2 else 0.3))
+        h.kill()
+        if i == 5:
+            publish(f, bodies[200:])
+        if i == 12:  # fevd too: the next one adopts and repairs
+            p.kill()
+            p.wait(timeout=10)
+            p = start_fevd(f)
+    h.start()
+    want = {b.encode() for b in bodies}
+    wait_until(lambda: want <= set(rx.delivered()), 60,
+               "every event delivered")
+    got = rx.delivered()
+    multi = {b: ids for b, ids in got.items() if len(ids) > 1}
+    expect(not multi, "a duplicate carries the same webhook-id",
+           list(multi.items())[:3])
+    expect(not rx.bad_signatures, "signatures verify")
+    h.stop()
+    rx.close()
+
+
+def test_sighup_reloads_the_config(f):
+    start_fevd(f)
+    a, b = Receiver([SECRET]), Receiver([SECRET])
+    h = Hooks(f, endpoint("r", a.url))
+    h.start()
+    publish(f, ["to a"])
+    wait_until(lambda: b"to a" in a.delivered(), 10, "delivery to a")
+    h.write(endpoint("r", b.url))
+    h.p.send_signal(1)
+    wait_until(lambda: "reloaded" in h.logtext(), 10, "reload logged")
+    publish(f, ["to b"])
+    wait_until(lambda: b"to b" in b.delivered(), 10, "delivery to b")
+    h.write("[endpoint broken]\nurl = ftp://x\n")
+    h.p.send_signal(1)
+    wait_until(lambda: "reload refused" in h.logtext(), 10, "refused")
+    publish(f, ["still b"])
+    wait_until(lambda: b"still b" in b.delivered(), 10, "old config kept")
+    h.stop()
+    a.close()
+    b.close()
+
+
+def test_bad_config_is_refused_with_its_line(f):
+    h = Hooks(f, "[endpoint e]\nurl = http://x/\nqueue = events\n"
+                 "secret = whsec_short\n")
+    r = subprocess.run(
+        [os.environ["FEV_WEBHOOKS"], "--check-config", "--config", h.conf],
+        capture_output=True, text=True, timeout=30)
+    expect(r.returncode == 2, "exit 2", r.returncode, r.stderr)
+    expect("webhooks.conf:9:" in r.stderr and "secret" in r.stderr,
+           "FILE:LINE: reason", r.stderr)
+    expect("short" not in r.stderr, "the secret is not echoed", r.stderr)
+    secret_file = os.path.join(f.tmp, "secret")
+    with open(secret_file, "w") as s:
+        s.write(SECRET + "\n")
+    os.chmod(secret_file, 0o644)
+    h.write(endpoint("e", "http://x/", secret=None,
+                     secret_file=secret_file))
+    r = subprocess.run(
+        [os.environ["FEV_WEBHOOKS"], "--check-config", "--config", h.conf],
+        capture_output=True, text=True, timeout=30)
+    expect(r.returncode == 2 and "chmod" in r.stderr,
+           "a world-readable secret_file is refused", r.stderr)
+    os.chmod(secret_file, 0o600)
+    r = subprocess.run(
+        [os.environ["FEV_WEBHOOKS"], "--check-config", "--config", h.conf],
+        capture_output=True, text=True, timeout=30)
+    expect(r.returncode == 0, "then accepted", r.stderr)
+
+
+if __name__ == "__main__":
+    only = sys.argv[1:]  # names to run, for a person debugging one
+    sys.exit(main([v for k, v in sorted(globals().items())
+                   if k.startswith("test_") and
+                   (not only or any(o in k for o in only))],
+                  needs=("FEVD", "FEV_WEBHOOKS")))
