@@ -189,7 +189,9 @@ def test_failures_retry_on_the_schedule_then_dead_letter(f):
     expect(len(got) == 3, "no fourth attempt after the schedule", len(got))
     expect(len({r.wid for r in got}) == 1, "one webhook-id for all attempts")
     gaps = [b.at - a.at for a, b in zip(got, got[1:])]
-    expect(0.18 <= gaps[0] < 2 and 0.38 <= gaps[1] < 2.5,
+    # Upper bounds only tell the configured schedule from the default
+    # (5 s, 5 min): a loaded machine may add seconds.
+    expect(0.18 <= gaps[0] < 3.5 and 0.38 <= gaps[1] < 60,
            "attempts 200 ms then 400 ms apart", gaps)
     wid = got[0].wid
     wait_until(lambda: wid in h.ctl("dead"), 5, "the dead letter listed")
