@@ -22,6 +22,7 @@
 static const char usage[] =
 	"usage: fev-bench thr|lat|matrix [options]\n"
 	"       fev-bench webhooks [--count N] [--max-in-flight N] [--curl-count N]\n"
+	"                          [--latency-count N]\n"
 	"  webhooks  fev-webhooks to a local keep-alive receiver, against curl\n"
 	"          per event and one keep-alive client (FEV_WEBHOOKS: the program)\n"
 	"  thr     P producer processes -> Q consumer processes through one queue\n"

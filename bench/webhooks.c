@@ -228,6 +228,8 @@ static void parse(struct wh_opts *o, int argc, char **argv)
 			o->max_in_flight = v;
 		else if (strcmp(argv[i], "--curl-count") == 0)
 			o->curl_events = v;
+		else if (strcmp(argv[i], "--latency-count") == 0)
+			o->latency_events = o->keepalive_events = v;
 		else {
 			fprintf(stderr, "fev-bench webhooks: unknown %s\n",
 				argv[i]);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "event_meta.h"
 #include "fev/fev.h"
 #include "segment.h"
 
@@ -84,6 +85,16 @@ static void pub_usage(FILE *f)
 	      "10k/s, 60/m)\n"
 	      "  -t, --timeout TIME    give up when the queue stays full this "
 	      "long (2s, 500ms)\n"
+	      "  -k, --key KEY         each event's key (up to 255 bytes; "
+	      "escapes as below)\n"
+	      "      --key-hex HEX     the key as hex bytes\n"
+	      "  -H, --header N=V      add header N (an HTTP token, e.g. "
+	      "content-type) with\n"
+	      "                        value V; repeat for more, in order.  "
+	      "KEY and V take\n"
+	      "                        \\\\, \\n, \\r, \\t, \\0 "
+	      "and \\xHH for any byte\n"
+	      "      --header-hex N=HEX  the value as hex bytes\n"
 	      "  -q, --quiet           no summary on standard error\n"
 	      "  -v, --verbose         the summary even when standard error is "
 	      "not a terminal\n"
@@ -96,6 +107,8 @@ static void pub_usage(FILE *f)
 	      "  tail -F app.log | fev pub logs\n"
 	      "  fev pub blobs --whole -f picture.png\n"
 	      "  fev pub load --size 256 --count 1M --rate 50k/s\n"
+	      "  fev pub orders -m '{}' --key order-42 -H "
+	      "content-type=application/json\n"
 	      "\n"
 	      "Exit status: 0 every event published, 1 error (no such queue, "
 	      "queue full under\nthe reject policy, event too large, "
@@ -109,6 +122,7 @@ struct pub {
 	uint32_t max_event;
 	int policy;
 	int64_t timeout_ns; /* -1: wait as long as it takes */
+	const fev_send_opts *opts; /* key and headers; NULL: none */
 	double rate;	    /* events per second; 0: as fast as possible */
 	uint64_t start_ns, sent, bytes;
 };
@@ -148,9 +162,10 @@ static int send_error(struct pub *p, int rc, size_t len)
 			  p->queue, (unsigned long long)p->sent);
 		break;
 	case -EMSGSIZE:
-		cli_error("an event of %zu bytes is larger than queue '%s' "
+		cli_error("an event of %zu bytes%s is larger than queue '%s' "
 			  "takes (max event %u bytes)",
-			  len, p->queue, p->max_event);
+			  len, p->opts != NULL ? " with its key and headers" : "",
+			  p->queue, p->max_event);
 		break;
 	case -EINTR:
 		cli_error("interrupted: published %llu events",
@@ -180,8 +195,8 @@ static int send_some(struct pub *p, const struct iovec *iov, size_t n)
 			return -EINTR;
 		if (now >= give_up)
 			return -ETIMEDOUT;
-		rc = n == 1 ? fev_send(p->q, iov[0].iov_base, iov[0].iov_len,
-				       slice) :
+		rc = n == 1 ? fev_send_ex(p->q, p->opts, iov[0].iov_base,
+					  iov[0].iov_len, slice) :
 			      fev_send_batch(p->q, iov, n, slice);
 		if (rc == 0)
 			rc = 1;
@@ -223,7 +238,8 @@ static int pub_repeat(struct pub *p, const uint8_t *data, size_t len,
 			memset(bufs + i * len, 'x', len);
 	}
 	while (p->sent < count && !cli_stop) {
-		size_t n = p->rate > 0 ? 1 : PUB_BATCH;
+		/* Batches carry no key or headers: one at a time then. */
+		size_t n = p->rate > 0 || p->opts != NULL ? 1 : PUB_BATCH;
 		int rc;
 
 		if (count - p->sent < n)
@@ -360,7 +376,8 @@ static void pub_summary(const struct pub *p)
 		(unsigned long long)p->sent, bytes, p->queue, s, rate);
 }
 
-int cmd_pub(int argc, char **argv)
+/* fev pub, with meta (the --key and --header options) freed by cmd_pub. */
+static int pub_main(int argc, char **argv, struct pub_meta *meta)
 {
 	static const struct option longopts[] = {
 		{ "message", required_argument, NULL, 'm' },
@@ -373,10 +390,15 @@ int cmd_pub(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "key-hex", required_argument, NULL, 'K' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "header-hex", required_argument, NULL, 'X' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	fev_send_opts send_opts;
 	const char *msg = NULL, *file = NULL, *inst_opt = NULL, *inst;
 	bool whole = false, hex = false, quiet = false, verbose = false;
 	bool has_size = false, has_count = false;
@@ -386,9 +408,21 @@ int cmd_pub(int argc, char **argv)
 	FILE *in = stdin;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, ":m:f:Wxs:c:r:t:qvI:h", longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:f:Wxs:c:r:t:qvk:H:I:h",
+				longopts, NULL)) != -1) {
 		switch (c) {
+		case 'k':
+		case 'K':
+			rc = pub_meta_key(meta, optarg, c == 'K');
+			if (rc != FEV_EXIT_OK)
+				return rc;
+			break;
+		case 'H':
+		case 'X':
+			rc = pub_meta_header(meta, optarg, c == 'X');
+			if (rc != FEV_EXIT_OK)
+				return rc;
+			break;
 		case 'm':
 			msg = optarg;
 			break;
@@ -467,6 +501,7 @@ int cmd_pub(int argc, char **argv)
 	if (whole && hex)
 		return cli_usage_error("pub", "choose one of --whole and --hex");
 	p.queue = argv[optind];
+	p.opts = pub_meta_opts(meta, &send_opts);
 	inst = cli_resolve_instance(inst_opt);
 	if (inst == NULL)
 		return FEV_EXIT_USAGE;
@@ -507,6 +542,15 @@ out:
 	return rc;
 }
 
+int cmd_pub(int argc, char **argv)
+{
+	struct pub_meta meta = { 0 };
+	int rc = pub_main(argc, argv, &meta);
+
+	pub_meta_free(&meta);
+	return rc;
+}
+
 /* ---- sub ---------------------------------------------------------------- */
 
 enum sub_format { FMT_TEXT, FMT_JSON, FMT_HEX, FMT_RAW };
@@ -523,12 +567,21 @@ static void sub_usage(FILE *f)
 	      "Options:\n"
 	      "  -n, --count N            stop after N events\n"
 	      "  -F, --format FORMAT      text: the payload and a newline "
-	      "(default)\n"
+	      "(default); an event\n"
+	      "                                 with a key or headers starts "
+	      "with them:\n"
+	      "                                 key=K NAME=VALUE ... and a tab "
+	      "(bytes other\n"
+	      "                                 than printable ASCII as "
+	      "\\xHH)\n"
 	      "                           json: one object per line: id, "
 	      "ts_ns, time, flags,\n"
-	      "                                 redelivered, len, encoding "
-	      "(utf-8 or\n"
-	      "                                 base64) and payload\n"
+	      "                                 redelivered, key and "
+	      "key_encoding, headers\n"
+	      "                                 ([{name, value, "
+	      "value_encoding}], in order),\n"
+	      "                                 len, encoding (utf-8 or "
+	      "base64) and payload\n"
 	      "                           hex:  a header line and a hex dump "
 	      "per event\n"
 	      "                           raw:  the payload bytes only, "
@@ -562,11 +615,12 @@ static void print_json(FILE *f, const fev_event *ev)
 	out_iso_time(when, sizeof(when), ev->ts_ns);
 	fprintf(f,
 		"{\"id\":%llu,\"ts_ns\":%llu,\"time\":\"%s\",\"flags\":%u,"
-		"\"redelivered\":%s,\"len\":%zu,\"encoding\":\"%s\","
-		"\"payload\":",
+		"\"redelivered\":%s",
 		(unsigned long long)ev->id, (unsigned long long)ev->ts_ns, when,
-		ev->flags, ev->flags & FEV_REDELIVERED ? "true" : "false",
-		ev->len, utf8 ? "utf-8" : "base64");
+		ev->flags, ev->flags & FEV_REDELIVERED ? "true" : "false");
+	meta_print_json(f, ev);
+	fprintf(f, ",\"len\":%zu,\"encoding\":\"%s\",\"payload\":", ev->len,
+		utf8 ? "utf-8" : "base64");
 	if (utf8)
 		out_json_string(f, ev->data, ev->len);
 	else {
@@ -583,6 +637,7 @@ static void format_event(FILE *f, const fev_event *ev, enum sub_format fmt)
 
 	switch (fmt) {
 	case FMT_TEXT:
+		meta_print_text(f, ev);
 		fwrite(ev->data, 1, ev->len, f);
 		fputc('\n', f);
 		break;
@@ -597,6 +652,7 @@ static void format_event(FILE *f, const fev_event *ev, enum sub_format fmt)
 		fprintf(f, "# event %llu  %s  %zu bytes%s\n",
 			(unsigned long long)ev->id, when, ev->len,
 			ev->flags & FEV_REDELIVERED ? "  redelivered" : "");
+		meta_print_hex(f, ev);
 		out_hexdump(f, ev->data, ev->len);
 		break;
 	}

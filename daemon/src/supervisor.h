@@ -1,13 +1,15 @@
 /*
  * fevd as a library: a supervisor owns one fabric instance (its queues, its
  * control socket, its pidfile) and runs an epoll loop that serves control
- * requests and repairs what dead attachers leave behind.  fevd.c is a thin
- * main around it; tests run one inside the test process.
+ * requests and repairs what dead attachers leave behind.  fevd.c is the
+ * command line around it; tests run one inside the test process.
  *
  * Threading: fevd_supervisor_new(), _run(), _reload() and _free() must be
  * called from one thread (it is registered with RCU for the lifetime of the
  * supervisor).  fevd_supervisor_stop() may be called from any thread or a
- * signal handler.
+ * signal handler.  With metrics_listen the supervisor starts a second
+ * thread, which only reads the registry (metrics.h, registry.h), and
+ * liburcu runs a third that frees removed queues.
  */
 #ifndef FEVD_SUPERVISOR_H
 #define FEVD_SUPERVISOR_H

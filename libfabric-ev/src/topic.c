@@ -277,17 +277,28 @@ fev_queue *fev_topic_partition(fev_topic *t, uint32_t k)
 	return k < t->partitions ? t->part[k] : NULL;
 }
 
-int fev_topic_send(fev_topic *t, const void *key, size_t key_len,
-		   const void *data, size_t len, int64_t timeout_ns)
+int fev_topic_send_ex(fev_topic *t, const fev_send_opts *opts,
+		      const void *data, size_t len, int64_t timeout_ns)
 {
 	int k, rc;
 
-	if (key == NULL && key_len == 0)
+	if (opts == NULL || (opts->key == NULL && opts->key_len == 0))
 		k = (int)(t->next++ % t->partitions);
 	else
-		k = fev_partition_for_key(key, key_len, t->partitions);
+		k = fev_partition_for_key(opts->key, opts->key_len,
+					  t->partitions);
 	if (k < 0)
 		return k;
-	rc = fev_send(t->part[k], data, len, timeout_ns);
+	/* The key travels with the event (fev_event.key), as in Kafka. */
+	rc = fev_send_ex(t->part[k], opts, data, len, timeout_ns);
 	return rc < 0 ? rc : k;
+}
+
+int fev_topic_send(fev_topic *t, const void *key, size_t key_len,
+		   const void *data, size_t len, int64_t timeout_ns)
+{
+	fev_send_opts o = { .struct_size = sizeof(o), .key = key,
+			    .key_len = key_len };
+
+	return fev_topic_send_ex(t, &o, data, len, timeout_ns);
 }

@@ -28,17 +28,12 @@
 
 static int setup(void **state)
 {
-	static struct fh_inproc p;
-
-	fh_inproc_init(&p);
-	*state = &p;
-	return 0;
+	return fh_inproc_setup(state);
 }
 
 static int teardown(void **state)
 {
-	fh_inproc_cleanup(*state);
-	return 0;
+	return fh_inproc_teardown(state);
 }
 
 /* Send raw bytes as one message; the reply's status and text. */

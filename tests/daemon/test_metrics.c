@@ -92,17 +92,12 @@ static void done(struct http_reply *r)
 
 static int setup(void **state)
 {
-	static struct fh_inproc p;
-
-	fh_inproc_init(&p);
-	*state = &p;
-	return 0;
+	return fh_inproc_setup(state);
 }
 
 static int teardown(void **state)
 {
-	fh_inproc_cleanup(*state);
-	return 0;
+	return fh_inproc_teardown(state);
 }
 
 /* promtool's verdict on text, or 0 (said so) where it is not installed. */

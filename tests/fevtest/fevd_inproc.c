@@ -63,3 +63,18 @@ void fh_inproc_cleanup(struct fh_inproc *p)
 		close(p->ready[1]);
 	fh_cleanup(&p->h); /* fails the test when segments are left behind */
 }
+
+int fh_inproc_setup(void **state)
+{
+	static struct fh_inproc p;
+
+	fh_inproc_init(&p);
+	*state = &p;
+	return 0;
+}
+
+int fh_inproc_teardown(void **state)
+{
+	fh_inproc_cleanup(*state);
+	return 0;
+}

@@ -31,4 +31,9 @@ void fh_inproc_start(struct fh_inproc *p, const char *extra,
  * segments of the instance are left behind. */
 void fh_inproc_cleanup(struct fh_inproc *p);
 
+/* The cmocka fixture: *state is a fresh struct fh_inproc (fh_inproc_init),
+ * torn down by fh_inproc_cleanup. */
+int fh_inproc_setup(void **state);
+int fh_inproc_teardown(void **state);
+
 #endif /* FEVD_INPROC_H */

@@ -311,6 +311,46 @@ static void test_partition_of_another_topic_is_refused(void **state)
 	assert_int_equal(fev_topic_delete("bad", c->inst), 0);
 }
 
+/* The key chooses the partition and travels with the event, headers too. */
+static void test_keyed_event_carries_its_key_and_headers(void **state)
+{
+	struct ctx *c = *state;
+	fev_header h = { .name = FEV_HDR_CONTENT_TYPE, .value = "text/plain",
+			 .value_len = 10 };
+	fev_send_opts o = { .struct_size = sizeof(o), .key = "order-7",
+			    .key_len = 7, .headers = &h, .n_headers = 1 };
+	char seg[FEV__SEG_NAME_MAX + 1];
+	int k = fev_partition_for_key("order-7", 7, 4);
+	const void *v;
+	fev_topic *t;
+	fev_queue *q;
+	fev_event ev;
+	size_t n;
+
+	create_topic(c->inst, "keyed", 4);
+	t = open_topic(c->inst, "keyed");
+	assert_int_equal(fev_topic_send_ex(t, &o, "hi", 2, 0), k);
+	assert_int_equal(fev_topic_send(t, "order-7", 7, "again", 5, 0), k);
+	fev_topic_close(t);
+	assert_int_equal(fev__partition_name(seg, sizeof(seg), "keyed",
+					     (uint32_t)k),
+			 0);
+	q = fevtest_open(c->inst, seg, FEV_CONSUMER, 0);
+	assert_int_equal(fev_acquire(q, &ev, 0), 0);
+	assert_int_equal(ev.key_len, 7);
+	assert_memory_equal(ev.key, "order-7", 7);
+	assert_int_equal(fev_header_get(&ev, "Content-Type", &v, &n), 0);
+	assert_memory_equal(v, "text/plain", 10);
+	assert_int_equal(fev_release(q, &ev), 0);
+	assert_int_equal(fev_acquire(q, &ev, 0), 0);
+	assert_memory_equal(ev.key, "order-7", 7);
+	assert_int_equal(ev.n_headers, 0);
+	assert_memory_equal(ev.data, "again", 5);
+	assert_int_equal(fev_release(q, &ev), 0);
+	fev_close(q);
+	assert_int_equal(fev_topic_delete("keyed", c->inst), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +360,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_keyed_events_land_in_their_kafka_partition, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_keyed_event_carries_its_key_and_headers, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_unkeyed_events_go_round_robin, setup, teardown),

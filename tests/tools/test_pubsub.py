@@ -132,6 +132,95 @@ def test_sub_stops_cleanly_on_sigint(f):
     expect(sub.returncode == 0, "exit after SIGINT", sub.returncode)
 
 
+def sub_json(f, queue, n=1):
+    r = f.fev("sub", queue, "-n", str(n), "--json", "--timeout", "5s")
+    expect_rc(r, 0, "sub --json")
+    return [json.loads(line) for line in r.stdout.splitlines()]
+
+
+def decoded(ev, member):
+    enc = ev[member + "_encoding"]
+    return (base64.b64decode(ev[member]) if enc == "base64"
+            else ev[member].encode())
+
+
+def test_key_and_headers_round_trip_with_binary_bytes(f):
+    f.create("orders", max_event=512)
+    key = b"\x00k\xff\x80\\ \n"
+    blob = bytes(range(256))[:40] + b"\xff\x00"
+    r = f.fev("pub", "orders", "-m", "payload",
+              "--key", r"\x00k\xff\x80\\\x20\n",
+              "-H", "content-type=application/json",
+              "--header-hex", "x-blob=" + blob.hex(),
+              "-H", r"Ce-Type=order\tplaced",
+              "-H", "empty=")
+    expect_rc(r, 0, "pub --key --header")
+    (ev,) = sub_json(f, "orders")
+    expect(decoded(ev, "key") == key, "binary key", ev)
+    expect(ev["key_encoding"] == "base64", "a key that is not UTF-8", ev)
+    names = [h["name"] for h in ev["headers"]]
+    expect(names == ["content-type", "x-blob", "Ce-Type", "empty"],
+           "headers in order, names as given", ev)
+    values = [decoded(h, "value") for h in ev["headers"]]
+    expect(values == [b"application/json", blob, b"order\tplaced", b""],
+           "header values", ev)
+    expect(ev["headers"][0]["value_encoding"] == "utf-8", "utf-8 value", ev)
+    expect(ev["payload"] == "payload" and ev["len"] == 7, "payload", ev)
+
+
+def test_text_format_prefixes_key_and_headers_escaped(f):
+    f.create("orders", max_event=512)
+    expect_rc(f.fev("pub", "orders", "-m", "body", "--key-hex", "6b2000ff",
+                    "-H", "a=x y", "-H", r"b=\\"), 0, "pub")
+    expect_rc(f.fev("pub", "orders", "-m", "plain"), 0, "pub plain")
+    r = f.fev("sub", "orders", "-n", "2", "--timeout", "5s")
+    expect_rc(r, 0, "sub")
+    expect(r.stdout == "key=k\\x20\\x00\\xff a=x\\x20y b=\\\\\tbody\nplain\n",
+           "text prefix, then the plain event as before", r.stdout)
+    expect_rc(f.fev("pub", "orders", "-m", "h", "-k", "K"), 0, "pub")
+    r = f.fev("sub", "orders", "-n", "1", "--format", "hex",
+              "--timeout", "5s")
+    expect("# key 1 bytes" in r.stdout and "4b" in r.stdout, "hex key",
+           r.stdout)
+
+
+def test_every_line_carries_the_key_and_headers(f):
+    f.create("orders", max_event=512)
+    expect_rc(f.fev("pub", "orders", "-k", "same", "-H", "t=1",
+                    input="one\ntwo\nthree\n"), 0, "pub lines")
+    evs = sub_json(f, "orders", 3)
+    expect([e["payload"] for e in evs] == ["one", "two", "three"],
+           "payloads", evs)
+    expect(all(e["key"] == "same" and e["headers"][0]["value"] == "1"
+               for e in evs), "each event keyed", evs)
+    expect_rc(f.fev("pub", "orders", "-k", "k", "-m", "x", "--count", "40"),
+              0, "pub --count with a key")
+    evs = sub_json(f, "orders", 40)
+    expect(all(e["key"] == "k" for e in evs), "40 keyed events", len(evs))
+
+
+def test_bad_keys_and_headers_are_usage_errors_and_send_nothing(f):
+    f.create("orders", max_event=64)
+    for args, words in (
+            (["-H", "no-equals-sign"], ["NAME=VALUE"]),
+            (["-H", "bad name=v"], ["header"]),
+            (["-H", "=v"], ["header"]),
+            (["-H", r"a=\q"], ["\\xHH"]),
+            (["--header-hex", "a=zz"], ["hex"]),
+            (["--key", "k" * 256], ["255"]),
+            (["--key", r"\x4"], ["\\xHH"])):
+        r = f.fev("pub", "orders", "-m", "x", *args)
+        expect_rc(r, 2, "usage error for %r" % args)
+        for w in words:
+            expect(w in r.stderr, "says %r" % w, r.stderr)
+    # Fits alone, not with its headers: the event is refused whole.
+    r = f.fev("pub", "orders", "-m", "x" * 50, "-H", "pad=" + "y" * 20)
+    expect_rc(r, 1, "too large with its headers")
+    expect("with its key and headers" in r.stderr, "says why", r.stderr)
+    r = f.fev("sub", "orders", "--timeout", "300ms")
+    expect(r.stdout == "", "nothing was sent", r.stdout)
+
+
 if __name__ == "__main__":
     sys.exit(main([v for k, v in sorted(globals().items())
                    if k.startswith("test_")]))

@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 
-from fevtool import PROMTOOL, expect, expect_rc, main, wait_until
+from fevtool import (FEVD, PROMTOOL, expect, expect_rc, main, stop_fevd,
+                     wait_until)
 
 
 def stat_json(f, *args):
@@ -183,6 +184,44 @@ def test_garbage_in_counters_and_attacher_table_never_crashes_stat(f):
                                input=r.stdout, capture_output=True,
                                text=True, timeout=30)
             expect(p.returncode == 0, "promtool", p.stdout, p.stderr)
+
+def series(text):
+    """HELP/TYPE lines and sample names with labels, values left out."""
+    return sorted(l if l.startswith("#") else l.rsplit(" ", 1)[0]
+                  for l in text.splitlines() if l)
+
+
+def test_fevd_metrics_are_the_series_of_stat_prometheus(f):
+    """curl fevd's /metrics (metrics_listen): promtool accepts it, and it
+    has exactly the series fev stat --prometheus writes (common/prom)."""
+    conf = os.path.join(f.tmp, "fevd.conf")
+    with open(conf, "w") as c:
+        c.write("[fabric]\ninstance = %s\ncontrol_socket = %s\n"
+                "pidfile = %s\nmetrics_listen = 127.0.0.1:0\n"
+                "[queue jobs]\ncapacity = 64\n[queue other.q]\n"
+                % (f.instance, f.socket, os.path.join(f.tmp, "fevd.pid")))
+    log = open(os.path.join(f.tmp, "fevd.log"), "w+")
+    p = f.spawn([FEVD, "--config", conf], stdout=subprocess.DEVNULL,
+                stderr=log)
+    url = wait_until(lambda: re.search(r"http://127\.0\.0\.1:\d+/metrics",
+                                       open(log.name).read()),
+                     what="fevd to serve /metrics").group(0)
+    expect_rc(f.fev("pub", "jobs", "-m", "x", "--count", "3"), 0, "pub")
+    r = subprocess.run(["curl", "-sf", url], capture_output=True, text=True,
+                       timeout=30)
+    expect(r.returncode == 0, "curl " + url, r.stderr)
+    expect('fev_queue_depth_events{fabric="%s",queue="jobs"} 3\n'
+           % f.instance in r.stdout, "depth from fevd", r.stdout)
+    if PROMTOOL:
+        pt = subprocess.run([PROMTOOL, "check", "metrics"], input=r.stdout,
+                            capture_output=True, text=True, timeout=30)
+        expect(pt.returncode == 0, "promtool check metrics", pt.stdout,
+               pt.stderr)
+    st = f.fev("stat", "--prometheus", "-i", "0")
+    expect_rc(st, 0, "stat --prometheus")
+    expect(series(r.stdout) == series(st.stdout),
+           "the same series from fevd and fev stat", r.stdout, st.stdout)
+    stop_fevd(p)
 
 
 if __name__ == "__main__":

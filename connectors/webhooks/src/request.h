@@ -8,7 +8,8 @@
  *   fwh_request_headers(): those plus what each attempt adds (webhook-id,
  *     webhook-timestamp, webhook-signature per active secret).
  * Event header values with control characters are dropped (they would let
- * an event author inject request headers).
+ * an event author inject request headers); the other ce-* headers and
+ * traceparent/tracestate pass through as they are.
  */
 #ifndef FWH_REQUEST_H
 #define FWH_REQUEST_H
@@ -44,7 +45,7 @@ void fwh_webhook_id(const char *instance, const char *queue,
 		    const fev_event *ev, char out[48]);
 
 /* What a ring redelivery of this event will look like, to recognise it:
- * SHA-256 of commit time, payload, key and headers (not the id, which a
+ * SHA-256 of commit time, key, headers and payload (not the id, which a
  * redelivery changes). */
 void fwh_event_fingerprint(const fev_event *ev, uint8_t out[16]);
 

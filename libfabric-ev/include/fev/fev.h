@@ -349,11 +349,17 @@ FEV_API uint32_t fev_topic_partitions(const fev_topic *t);
 FEV_API fev_queue *fev_topic_partition(fev_topic *t, uint32_t k);
 /*
  * Copy one event into its partition: key NULL (key_len 0) round-robin,
- * else fev_partition_for_key(key, key_len, partitions).  Returns the
- * partition (>= 0) or an error of fev_send.
+ * else fev_partition_for_key(key, key_len, partitions); the key is stored
+ * with the event (fev_event.key), so it counts against max_event.  Returns
+ * the partition (>= 0) or an error of fev_send_ex.
  */
 FEV_API int fev_topic_send(fev_topic *t, const void *key, size_t key_len,
 			   const void *data, size_t len, int64_t timeout_ns);
+/* The same with headers: opts as fev_send_ex(), its key choosing the
+ * partition. */
+FEV_API int fev_topic_send_ex(fev_topic *t, const fev_send_opts *opts,
+			      const void *data, size_t len,
+			      int64_t timeout_ns);
 
 /* A sentence for any value these functions return. */
 FEV_API const char *fev_strerror(int err);

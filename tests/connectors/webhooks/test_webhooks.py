@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from fevtool import PROMTOOL, expect, main, wait_until
+from fevtool import PROMTOOL, Skip, expect, main, wait_until
 from receiver import Receiver, signature
 from webhooks_fixture import SECRET, SECRET2, Hooks, endpoint, publish, \
     start_fevd
@@ -80,6 +80,102 @@ def test_every_partition_of_a_topic_is_delivered(f):
     rx.close()
 
 
+def need_keys_and_headers(f):
+    """fev pub --key/--header (issue 11) is how these tests publish."""
+    if "--key" not in f.fev("pub", "--help").stdout:
+        raise Skip("fev pub has no --key/--header yet (issue 11)")
+
+
+def pub_kh(f, body, key=None, headers=(), queue="events"):
+    args = ["pub", queue, "-m", body]
+    if key is not None:
+        args += ["--key", key]
+    for h in headers:
+        args += ["-H", h]
+    r = f.fev(*args)
+    expect(r.returncode == 0, "fev pub %s" % args, r.stderr)
+
+
+def test_event_headers_become_cloudevents_request_headers(f):
+    need_keys_and_headers(f)
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    h = Hooks(f, endpoint("ce", rx.url))
+    h.start()
+    tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    pub_kh(f, '{"order": 42}', key="order-42",
+           headers=["content-type=application/json",
+                    "ce-type=order.created", "ce-source=/shop",
+                    "ce-id=A-1", "ce-subject=42", "traceparent=" + tp,
+                    "x-internal=secret-ish"])
+    # a value with CR/LF would inject a request header: dropped
+    pub_kh(f, "evil", headers=["ce-type=a\\r\\nx-injected: 1"])
+    wait_until(lambda: len(rx.delivered()) == 2, 10, "two deliveries")
+    by = {r.body: r.headers for r in rx.got()}
+    hd = by[b'{"order": 42}']
+    want = {"content-type": "application/json", "ce-type": "order.created",
+            "ce-source": "/shop", "ce-id": "A-1", "ce-subject": "42",
+            "traceparent": tp, "ce-specversion": "1.0"}
+    for k, v in want.items():
+        expect(hd.get(k) == v, "%s from the event" % k, hd)
+    expect("x-internal" not in hd, "other headers stay inside", hd)
+    evil = by[b"evil"]
+    expect("x-injected" not in evil and
+           evil.get("ce-type") == "dev.fev.event",
+           "a header value with CR/LF is dropped", evil)
+    h.stop()
+    rx.close()
+
+
+def test_types_filter_picks_events_by_ce_type(f):
+    need_keys_and_headers(f)
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    h = Hooks(f, endpoint("orders", rx.url, types="order.* refund"))
+    h.start()
+    for t in ["order.created", "invoice.paid", "refund", "refunds",
+              "order.paid"]:
+        pub_kh(f, t, headers=["ce-type=" + t])
+    pub_kh(f, "last", headers=["ce-type=order.last"])
+    wait_until(lambda: b"last" in rx.delivered(), 10, "the last event")
+    got = set(rx.delivered())
+    expect(got == {b"order.created", b"refund", b"order.paid", b"last"},
+           "only the wanted types", got)
+    h.stop()
+    rx.close()
+
+
+def test_ordered_endpoint_keeps_each_keys_order_across_retries(f):
+    need_keys_and_headers(f)
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    failed = []
+
+    def answer(hd, body):
+        # the first attempt of a#0 fails: a#1, a#2 must wait for it
+        if body == b"a#0" and not failed:
+            failed.append(1)
+            return (500, {}, 0)
+        return (200, {}, 0)
+    rx.answer = answer
+    h = Hooks(f, endpoint("o", rx.url, ordered="yes"), FAST)
+    h.start()
+    for i in range(3):
+        pub_kh(f, "a#%d" % i, key="a")
+        pub_kh(f, "b#%d" % i, key="b")
+    wait_until(lambda: len(rx.delivered()) == 6, 15, "six deliveries")
+    ok = [r.body for r in rx.got() if r.status == 200]
+    for k in (b"a", b"b"):
+        seq = [b for b in ok if b.startswith(k)]
+        expect(seq == [k + b"#0", k + b"#1", k + b"#2"],
+               "key %s delivered in order" % k, seq)
+    first_ok_a0 = ok.index(b"a#0")
+    expect(ok.index(b"b#0") < first_ok_a0,
+           "key b did not wait for key a's retry", ok)
+    h.stop()
+    rx.close()
+
+
 def test_failures_retry_on_the_schedule_then_dead_letter(f):
     start_fevd(f)
     rx = Receiver([SECRET])
@@ -93,7 +189,9 @@ def test_failures_retry_on_the_schedule_then_dead_letter(f):
     expect(len(got) == 3, "no fourth attempt after the schedule", len(got))
     expect(len({r.wid for r in got}) == 1, "one webhook-id for all attempts")
     gaps = [b.at - a.at for a, b in zip(got, got[1:])]
-    expect(0.18 <= gaps[0] < 2 and 0.38 <= gaps[1] < 2.5,
+    # Upper bounds only tell the configured schedule from the default
+    # (5 s, 5 min): a loaded machine may add seconds.
+    expect(0.18 <= gaps[0] < 3.5 and 0.38 <= gaps[1] < 60,
            "attempts 200 ms then 400 ms apart", gaps)
     wid = got[0].wid
     wait_until(lambda: wid in h.ctl("dead"), 5, "the dead letter listed")

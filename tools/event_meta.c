@@ -1,0 +1,261 @@
+/*
+ * Event keys and headers for fev pub and fev sub (event_meta.h).
+ */
+#include "event_meta.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "cli.h"
+#include "meta.h"
+
+/* ---- parsing (pub) ---------------------------------------------------- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode s's escapes into dst (at least strlen(s) bytes): length or -1. */
+static ssize_t unescape(const char *s, unsigned char *dst)
+{
+	size_t n = 0;
+
+	while (*s != '\0') {
+		char c = *s++;
+
+		if (c != '\\') {
+			dst[n++] = (unsigned char)c;
+			continue;
+		}
+		switch (c = *s++) {
+		case '\\': dst[n++] = '\\'; break;
+		case 'n': dst[n++] = '\n'; break;
+		case 'r': dst[n++] = '\r'; break;
+		case 't': dst[n++] = '\t'; break;
+		case '0': dst[n++] = 0; break;
+		case 'x':
+			if (hexval(s[0]) < 0 || hexval(s[1]) < 0)
+				return -1;
+			dst[n++] = (unsigned char)(hexval(s[0]) << 4 |
+						   hexval(s[1]));
+			s += 2;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return (ssize_t)n;
+}
+
+/* TEXT (escapes) or HEX into a new buffer; -1 when it does not decode. */
+static ssize_t decode(const char *s, bool hex, unsigned char **out)
+{
+	size_t n = strlen(s);
+	ssize_t len;
+
+	*out = malloc(n + 1);
+	if (*out == NULL)
+		return -1;
+	len = hex ? out_hex_decode(s, n, *out, n) : unescape(s, *out);
+	if (len < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return len;
+}
+
+int pub_meta_key(struct pub_meta *m, const char *arg, bool hex)
+{
+	unsigned char *k;
+	ssize_t len = decode(arg, hex, &k);
+
+	if (len < 0)
+		return cli_usage_error("pub", "bad %s '%s': %s",
+				       hex ? "--key-hex" : "--key", arg,
+				       hex ? "hex bytes such as 00ff10" :
+					     "use \\\\, \\n, \\t, \\0 or "
+					     "\\xHH for special bytes");
+	if (len > FEV_KEY_MAX) {
+		free(k);
+		return cli_usage_error("pub", "the key is %zd bytes: at most "
+					      "%d",
+				       len, FEV_KEY_MAX);
+	}
+	free(m->key);
+	m->key = k;
+	m->key_len = (size_t)len;
+	m->has_key = true;
+	return FEV_EXIT_OK;
+}
+
+int pub_meta_header(struct pub_meta *m, const char *arg, bool hex)
+{
+	const char *eq = strchr(arg, '=');
+	size_t nl = eq != NULL ? (size_t)(eq - arg) : 0;
+	fev_header *grown;
+	unsigned char *v;
+	char *name;
+	ssize_t vl;
+
+	if (eq == NULL || !fev__header_name_valid(arg, nl))
+		return cli_usage_error("pub", "bad header '%s': NAME=VALUE, "
+					      "NAME 1 to %d characters of "
+					      "A-Z a-z 0-9 and "
+					      "!#$%%&'*+-.^_`|~",
+				       arg, FEV_HEADER_NAME_MAX);
+	vl = decode(eq + 1, hex, &v);
+	if (vl < 0)
+		return cli_usage_error("pub", "bad value in header '%s': %s",
+				       arg,
+				       hex ? "hex bytes such as 00ff10" :
+					     "use \\\\, \\n, \\t, \\0 or "
+					     "\\xHH for special bytes");
+	grown = realloc(m->headers, (m->n_headers + 1) * sizeof(*grown));
+	name = strndup(arg, nl);
+	if (grown == NULL || name == NULL) {
+		free(v);
+		free(name);
+		if (grown != NULL)
+			m->headers = grown;
+		cli_error("out of memory");
+		return FEV_EXIT_ERROR;
+	}
+	m->headers = grown;
+	m->headers[m->n_headers++] = (fev_header){
+		.name = name, .name_len = nl, .value = v,
+		.value_len = (size_t)vl };
+	return FEV_EXIT_OK;
+}
+
+const fev_send_opts *pub_meta_opts(const struct pub_meta *m,
+				   fev_send_opts *o)
+{
+	if (!m->has_key && m->n_headers == 0)
+		return NULL;
+	*o = (fev_send_opts){ .struct_size = sizeof(*o),
+			      .key = m->has_key ? m->key : NULL,
+			      .key_len = m->key_len, .headers = m->headers,
+			      .n_headers = m->n_headers };
+	/* An empty --key '' is a key of no bytes: send it as none. */
+	if (o->key == NULL || o->key_len == 0)
+		o->key = NULL, o->key_len = 0;
+	return o;
+}
+
+void pub_meta_free(struct pub_meta *m)
+{
+	for (size_t i = 0; i < m->n_headers; i++) {
+		free((void *)m->headers[i].name);
+		free((void *)m->headers[i].value);
+	}
+	free(m->headers);
+	free(m->key);
+	*m = (struct pub_meta){ 0 };
+}
+
+/* ---- printing (sub) --------------------------------------------------- */
+
+/* Bytes as text: printable ASCII as is, the rest (and sep) as \xHH. */
+static void print_escaped(FILE *f, const void *p, size_t n, char sep)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		if (b[i] == '\\')
+			fputs("\\\\", f);
+		else if (b[i] > 0x20 && b[i] < 0x7f && b[i] != sep)
+			fputc(b[i], f);
+		else
+			fprintf(f, "\\x%02x", b[i]);
+	}
+}
+
+void meta_print_text(FILE *f, const fev_event *ev)
+{
+	fev_header_iter it = { 0, 0 };
+	fev_header h;
+	bool first = true;
+
+	if (ev->key == NULL && ev->n_headers == 0)
+		return;
+	if (ev->key != NULL) {
+		fputs("key=", f);
+		print_escaped(f, ev->key, ev->key_len, '=');
+		first = false;
+	}
+	while (fev_header_next(ev, &it, &h) == 1) {
+		if (!first)
+			fputc(' ', f);
+		fwrite(h.name, 1, h.name_len, f);
+		fputc('=', f);
+		print_escaped(f, h.value, h.value_len, ' ');
+		first = false;
+	}
+	fputc('\t', f);
+}
+
+/* "NAME":"bytes" with a "NAME_encoding" of utf-8 or base64. */
+static void json_bytes(FILE *f, const char *member, const void *p, size_t n)
+{
+	bool utf8 = out_utf8_valid(p, n);
+
+	fprintf(f, "\"%s\":", member);
+	if (utf8) {
+		out_json_string(f, p, n);
+	} else {
+		fputc('"', f);
+		out_base64(f, p, n);
+		fputc('"', f);
+	}
+	fprintf(f, ",\"%s_encoding\":\"%s\"", member,
+		utf8 ? "utf-8" : "base64");
+}
+
+void meta_print_json(FILE *f, const fev_event *ev)
+{
+	fev_header_iter it = { 0, 0 };
+	fev_header h;
+	bool first = true;
+
+	if (ev->key != NULL) {
+		fputc(',', f);
+		json_bytes(f, "key", ev->key, ev->key_len);
+	}
+	if (ev->n_headers == 0)
+		return;
+	fputs(",\"headers\":[", f);
+	while (fev_header_next(ev, &it, &h) == 1) {
+		fputs(first ? "{\"name\":" : ",{\"name\":", f);
+		/* Names are tokens: plain ASCII, nothing to escape. */
+		out_json_string(f, h.name, h.name_len);
+		fputc(',', f);
+		json_bytes(f, "value", h.value, h.value_len);
+		fputc('}', f);
+		first = false;
+	}
+	fputc(']', f);
+}
+
+void meta_print_hex(FILE *f, const fev_event *ev)
+{
+	fev_header_iter it = { 0, 0 };
+	fev_header h;
+
+	if (ev->key != NULL) {
+		fprintf(f, "# key %zu bytes\n", ev->key_len);
+		out_hexdump(f, ev->key, ev->key_len);
+	}
+	while (fev_header_next(ev, &it, &h) == 1) {
+		fprintf(f, "# header %.*s, %zu bytes\n", (int)h.name_len,
+			h.name, h.value_len);
+		out_hexdump(f, h.value, h.value_len);
+	}
+}

@@ -1,0 +1,48 @@
+/*
+ * Event keys and headers on the command line: `fev pub --key, --key-hex,
+ * --header, --header-hex` build them, `fev sub` prints them in each
+ * format.  The rules (limits, what a header name is) are the library's.
+ */
+#ifndef FEV_TOOLS_EVENT_META_H
+#define FEV_TOOLS_EVENT_META_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "fev/fev.h"
+
+/* What pub puts beside each payload; all zero: nothing. */
+struct pub_meta {
+	unsigned char *key; /* owned */
+	size_t key_len;
+	bool has_key;
+	fev_header *headers; /* names and values owned */
+	size_t n_headers;
+};
+
+/*
+ * --key TEXT / --key-hex HEX and --header NAME=VALUE / --header-hex
+ * NAME=HEX.  TEXT and VALUE take the escapes \\, \n, \r, \t, \0 and \xHH.
+ * FEV_EXIT_OK, or the exit status after printing why not.
+ */
+int pub_meta_key(struct pub_meta *m, const char *arg, bool hex);
+int pub_meta_header(struct pub_meta *m, const char *arg, bool hex);
+/* The options for fev_send_ex(), or NULL when there is nothing to add. */
+const fev_send_opts *pub_meta_opts(const struct pub_meta *m,
+				   fev_send_opts *o);
+void pub_meta_free(struct pub_meta *m);
+
+/*
+ * The text format's prefix of an event with a key or headers:
+ * "key=K NAME=VALUE ...<TAB>", bytes outside printable ASCII, space,
+ * backslash and '=' in keys escaped as \xHH (\\ for a backslash); nothing
+ * for an event without them.
+ */
+void meta_print_text(FILE *f, const fev_event *ev);
+/* JSON members ,"key":..,"key_encoding":..,"headers":[{name,value,
+ * encoding}] (utf-8 or base64, as the payload); nothing when absent. */
+void meta_print_json(FILE *f, const fev_event *ev);
+/* The hex format's "# key ..." and "# header ..." lines. */
+void meta_print_hex(FILE *f, const fev_event *ev);
+
+#endif /* FEV_TOOLS_EVENT_META_H */
