@@ -19,27 +19,7 @@
 #include "layout.h"
 #include "log.h"
 #include "metrics.h"
-
-static const char *const policy_names[] = {
-	[FEV_POLICY_BLOCK] = "block",
-	[FEV_POLICY_REJECT] = "reject",
-	[FEV_POLICY_DROP_OLDEST] = "drop-oldest",
-};
-
-int fevd_parse_policy(const char *s)
-{
-	for (int p = FEV_POLICY_BLOCK; p <= FEV_POLICY_DROP_OLDEST; p++)
-		if (strcmp(s, policy_names[p]) == 0)
-			return p;
-	return -EINVAL;
-}
-
-const char *fevd_policy_name(int policy)
-{
-	if (policy < FEV_POLICY_BLOCK || policy > FEV_POLICY_DROP_OLDEST)
-		return "?";
-	return policy_names[policy];
-}
+#include "names.h"
 
 int fevd_parse_mode(const char *s, mode_t *out)
 {
@@ -124,7 +104,7 @@ int fevd_queue_conf_set(struct fevd_queue_conf *q, const char *key,
 		return set_number(&q->partitions, key, value, 1,
 				  FEV_PARTITIONS_MAX, w, wl);
 	if (strcmp(key, "policy") == 0) {
-		int p = fevd_parse_policy(value);
+		int p = fev__policy_parse(value);
 
 		if (p < 0)
 			return why(w, wl,

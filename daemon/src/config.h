@@ -77,8 +77,6 @@ const struct fevd_queue_conf *fevd_config_find(const struct fevd_config *cfg,
 					       const char *queue);
 
 /* Values as the config file and the control protocol spell them. */
-int fevd_parse_policy(const char *s);
-const char *fevd_policy_name(int policy);
 /* An octal mode such as 0660.  0 or -EINVAL. */
 int fevd_parse_mode(const char *s, mode_t *out);
 /* A group that exists: fev__group_lookup() (group.h).  0 or -errno. */

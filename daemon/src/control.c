@@ -26,6 +26,7 @@
 
 #include <bsd/string.h>
 
+#include "clock.h"
 #include "internal.h"
 #include "leftovers.h"
 #include "rundir.h"
@@ -143,7 +144,7 @@ static void list_one(struct fevd *d, const char *name)
 			  "%s capacity=%llu max_event=%u policy=%s depth=%llu "
 			  "producers=%u consumers=%u%s\n",
 			  q->name, (unsigned long long)st.capacity,
-			  st.max_event, fevd_policy_name(st.policy),
+			  st.max_event, fev__policy_name(st.policy),
 			  (unsigned long long)st.depth, st.producers,
 			  st.consumers, steady ? "" : " stats=busy");
 	}

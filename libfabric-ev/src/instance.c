@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fev/fev.h"
+#include "names.h"
 #include "segment.h"
 
 static int fit(int n, size_t size)
@@ -96,7 +97,7 @@ static int collect(const char *prefix, char ***out, size_t *count)
 	size_t plen = strlen(prefix), n = 0, cap = 0;
 	char **names = NULL;
 	struct dirent *de;
-	DIR *d = opendir("/dev/shm");
+	DIR *d = opendir(FEV__SHM_DIR);
 
 	if (d == NULL)
 		return -errno;
@@ -129,15 +130,13 @@ static int collect(const char *prefix, char ***out, size_t *count)
 int fev__list_queues(const char *instance,
 		     int (*fn)(const char *queue, void *arg), void *arg)
 {
-	char prefix[FEV_INSTANCE_MAX + 8];
+	char prefix[FEV__SHM_PREFIX_MAX];
 	char **names = NULL;
 	size_t n = 0;
-	int rc;
+	int rc = fev__shm_prefix(prefix, sizeof(prefix), instance);
 
-	instance = fev__instance_or_default(instance);
-	if (fev_instance_name_valid(instance) < 0)
-		return -EINVAL;
-	snprintf(prefix, sizeof(prefix), "fev.%s.", instance);
+	if (rc < 0)
+		return rc;
 	rc = collect(prefix, &names, &n);
 	if (rc < 0)
 		return rc;

@@ -24,6 +24,7 @@
 
 #include "instance.h"
 #include "fev/fev.h"
+#include "names.h"
 #include "segment.h"
 
 static int fail(const char *what, int rc)
@@ -101,11 +102,7 @@ int main(int argc, char **argv)
 			.group = (gid_t)-1,
 		};
 		if (argc == 7)
-			c.policy = strcmp(argv[6], "reject") == 0 ?
-					   FEV_POLICY_REJECT :
-				   strcmp(argv[6], "drop-oldest") == 0 ?
-					   FEV_POLICY_DROP_OLDEST :
-					   FEV_POLICY_BLOCK;
+			c.policy = fev__policy_parse(argv[6]);
 		int rc = fev_queue_create(argv[3], &c, argv[2]);
 		return rc < 0 ? fail("create", rc) : 0;
 	}
