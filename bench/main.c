@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bounds.h"
 #include "webhooks.h"
 
 #define MAX_TRANSPORTS 6
@@ -215,8 +216,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		die_usage("unexpected argument %s", argv[optind]);
 	if (o->base.size < BENCH_MSG_MIN)
 		die_usage("%s", "--size must be at least 8 (the event header)");
-	if (o->base.size > (16u << 20))
-		die_usage("%s", "--size must be at most 16M");
+	if (o->base.size > FEV__MAX_EVENT_MAX)
+		die_usage("%s", "--size must be at most a queue's largest "
+				"max_event (16M)");
 	if (o->base.batch == 0 || o->base.batch > 1024)
 		die_usage("%s", "--batch must be 1 .. 1024");
 	if (o->base.producers == 0 || o->base.consumers == 0 ||
