@@ -648,11 +648,9 @@ static int resolve_paths(struct fevd *d)
 			sizeof(d->pidfile_path));
 		return 0;
 	}
-	if (geteuid() == 0) {
-		snprintf(d->pidfile_path, sizeof(d->pidfile_path),
-			 "/run/fev/%s.pid", d->instance);
-		return 0;
-	}
+	if (geteuid() == 0)
+		return fev__run_path(d->instance, "pid", d->pidfile_path,
+				     sizeof(d->pidfile_path));
 	/* Next to the socket. */
 	strlcpy(d->pidfile_path, d->socket_path, sizeof(d->pidfile_path));
 	slash = strrchr(d->pidfile_path, '/');

@@ -17,25 +17,37 @@ static int fit(int n, size_t size)
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+int fev__run_path(const char *instance, const char *ext, char *buf,
+		  size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	instance = fev__instance_or_default(instance);
+	if (fev_instance_name_valid(instance) < 0)
+		return -EINVAL;
+	if (geteuid() == 0)
+		return fit(snprintf(buf, size, FEV__ROOT_RUN_DIR "/%s.%s",
+				    instance, ext),
+			   size);
+	if (xdg != NULL && xdg[0] == '/')
+		return fit(snprintf(buf, size, "%s/fev/%s.%s", xdg, instance,
+				    ext),
+			   size);
+	return fit(snprintf(buf, size, "/tmp/fev-%u/%s.%s",
+			    (unsigned)geteuid(), instance, ext),
+		   size);
+}
+
 int fev__control_socket_path(const char *instance, char *buf, size_t size)
 {
 	const char *env = getenv("FEV_CONTROL_SOCKET");
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
 	instance = fev__instance_or_default(instance);
 	if (fev_instance_name_valid(instance) < 0)
 		return -EINVAL;
 	if (env != NULL && env[0] != '\0')
 		return fit(snprintf(buf, size, "%s", env), size);
-	if (geteuid() == 0)
-		return fit(snprintf(buf, size, "/run/fev/%s.sock", instance),
-			   size);
-	if (xdg != NULL && xdg[0] == '/')
-		return fit(snprintf(buf, size, "%s/fev/%s.sock", xdg, instance),
-			   size);
-	return fit(snprintf(buf, size, "/tmp/fev-%u/%s.sock",
-			    (unsigned)geteuid(), instance),
-		   size);
+	return fev__run_path(instance, "sock", buf, size);
 }
 
 int fev__control_socket_is_default(void)
