@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bounds.h"
 #include "webhooks.h"
 
-#define MAX_TRANSPORTS 6
+#define MAX_TRANSPORTS 7
 #define MAX_CFGS 256
 
 static const char usage[] =
@@ -43,7 +44,8 @@ static const char usage[] =
 	"  --count N          events per producer (or round trips) instead\n"
 	"  --rate R           lat: offered events/s for the one-way test\n"
 	"  --runs N           alternating runs per transport, median reported (5)\n"
-	"  --vs LIST          baselines: pipe,unix,mq,zmq,floor (or all)\n"
+	"  --vs LIST          baselines: pipe,unix,mq,zmq,floor (or all), and\n"
+	"                     fev-meta: fev with a key and 2 headers per event\n"
 	"  --queue NAME       use fevd's queue NAME (ping-pong: also NAME-pong)\n"
 	"  --cpus LIST        pin producer i to the i-th CPU of LIST, consumer i\n"
 	"                     to the next one (e.g. 0,1)\n"
@@ -127,7 +129,7 @@ static void parse_vs(struct opts *o, const char *list)
 		const struct bench_transport *tr = bench_transport_find(t);
 
 		if (tr == NULL || tr == &bench_fev)
-			die_usage("unknown baseline %s (pipe, unix, mq, zmq, floor)", t);
+			die_usage("unknown baseline %s (pipe, unix, mq, zmq, floor, fev-meta)", t);
 		for (unsigned i = 0; i < o->nts; i++)
 			if (o->ts[i] == tr)
 				tr = NULL;
@@ -215,8 +217,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		die_usage("unexpected argument %s", argv[optind]);
 	if (o->base.size < BENCH_MSG_MIN)
 		die_usage("%s", "--size must be at least 8 (the event header)");
-	if (o->base.size > (16u << 20))
-		die_usage("%s", "--size must be at most 16M");
+	if (o->base.size > FEV__MAX_EVENT_MAX)
+		die_usage("%s", "--size must be at most a queue's largest "
+				"max_event (16M)");
 	if (o->base.batch == 0 || o->base.batch > 1024)
 		die_usage("%s", "--batch must be 1 .. 1024");
 	if (o->base.producers == 0 || o->base.consumers == 0 ||

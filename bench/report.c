@@ -91,14 +91,14 @@ void bench_report_header(const struct bench_report *r)
 
 static void thr_header(void)
 {
-	printf("\n%-6s %7s %5s %-5s %-8s %5s | %9s %21s %9s | %8s  %s\n",
+	printf("\n%-8s %7s %5s %-5s %-8s %5s | %9s %21s %9s | %8s  %s\n",
 	       "thr", "size", "PxQ", "wait", "api", "batch", "events/s",
 	       "(min..max)", "MB/s", "fev adv", "notes");
 }
 
 static void lat_header(enum bench_mode m)
 {
-	printf("\n%-6s %7s %5s %-5s %-8s |", m == BENCH_RATE ? "rate" : "pingpg",
+	printf("\n%-8s %7s %5s %-5s %-8s |", m == BENCH_RATE ? "rate" : "pingpg",
 	       "size", "PxQ", "wait", "api");
 	for (int i = 0; i < BENCH_NPCT; i++)
 		printf(" %8s", bench_pct_name[i]);
@@ -140,7 +140,7 @@ void bench_report_line(const struct bench_report *r, const struct bench_result *
 			lat_header(c->mode);
 	}
 	snprintf(pq, sizeof(pq), "%ux%u", c->producers, c->consumers);
-	printf("%-6s %7zu %5s %-5s %-8s", res->t->name, c->size, pq,
+	printf("%-8s %7zu %5s %-5s %-8s", res->t->name, c->size, pq,
 	       bench_wait_name(c->wait), bench_api_name(c->api));
 	if (c->mode == BENCH_THR) {
 		printf(" %5u |", c->batch);

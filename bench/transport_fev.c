@@ -5,6 +5,12 @@
  * fev_send/fev_send_batch and fev_recv (or acquire, copy out, release for
  * batches); --api zerocopy writes into reserved slots (fev_reserve_batch
  * for batches) and reads in place.
+ *
+ * fev-meta is fev with a key and two headers on every event (a --vs
+ * baseline: `fev-bench thr --vs fev-meta` prices them in the same run).
+ * Its producers send with fev_send_ex / fev_reserve_ex, its consumers
+ * acquire (the copy API's fev_recv drops key and headers), check the key
+ * and look one header up, as a consumer that routes on them would.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +20,22 @@
 #include "fev/fev.h"
 #include "bench.h"
 
+/* What fev-meta puts on every event: 80 bytes encoded (meta.h). */
+static const fev_header meta_headers[] = {
+	{ .name = FEV_HDR_CONTENT_TYPE, .value = "application/json",
+	  .value_len = 16 },
+	{ .name = FEV_HDR_CE_TYPE, .value = "com.example.order.placed",
+	  .value_len = 24 },
+};
+static const fev_send_opts meta_opts = {
+	.struct_size = sizeof(fev_send_opts), .key = "order-42", .key_len = 8,
+	.headers = meta_headers, .n_headers = 2,
+};
+/* key_len, key, count; per header name_len, name, value_len, value. */
+#define META_ROOM ((1 + 8 + 2) + (1 + 12 + 4 + 16) + (1 + 7 + 4 + 24))
+
 struct fev_priv {
+	bool meta; /* fev-meta */
 	char instance[FEV_INSTANCE_MAX + 1];
 	bool own; /* created here: delete at teardown */
 	char q[2][FEV_NAME_MAX + 1];
@@ -22,6 +43,7 @@ struct fev_priv {
 };
 
 struct fev_h {
+	bool meta;
 	fev_queue *out, *in;
 	const struct bench_cfg *cfg;
 	int64_t timeout;
@@ -35,6 +57,15 @@ struct fev_h {
 static const char *fev_unsupported(const struct bench_cfg *cfg)
 {
 	(void)cfg;
+	return NULL;
+}
+
+static const char *fev_meta_unsupported(const struct bench_cfg *cfg)
+{
+	if (cfg->batch > 1)
+		return "keys and headers are sent one event at a time";
+	if (cfg->queue != NULL)
+		return "fev-meta sizes its own queues (no --queue)";
 	return NULL;
 }
 
@@ -67,19 +98,21 @@ static void fev_teardown(struct bench_chan *ch)
 	ch->priv = NULL;
 }
 
-static int fev_setup(struct bench_chan *ch)
+static int setup_with(struct bench_chan *ch, bool meta)
 {
 	const struct bench_cfg *c = ch->cfg;
 	struct fev_priv *p = calloc(1, sizeof(*p));
 	fev_queue_config qc = { .struct_size = sizeof(qc),
 				.capacity = bench_capacity(c->size),
-				.max_event = (uint32_t)c->size,
+				.max_event = (uint32_t)c->size +
+					     (meta ? META_ROOM : 0),
 				.policy = FEV_POLICY_BLOCK };
 	int rc = 0;
 
 	if (p == NULL)
 		return -ENOMEM;
 	ch->priv = p;
+	p->meta = meta;
 	p->nq = c->mode == BENCH_PINGPONG ? 2 : 1;
 	if (c->queue != NULL) {
 		snprintf(p->instance, sizeof(p->instance), "%s", fev_default_instance());
@@ -102,6 +135,16 @@ static int fev_setup(struct bench_chan *ch)
 		}
 	}
 	return 0;
+}
+
+static int fev_setup(struct bench_chan *ch)
+{
+	return setup_with(ch, false);
+}
+
+static int fev_meta_setup(struct bench_chan *ch)
+{
+	return setup_with(ch, true);
 }
 
 static int open_q(struct bench_chan *ch, int i, unsigned role, fev_queue **q)
@@ -140,6 +183,7 @@ static int fev_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 	if (h == NULL)
 		return -ENOMEM;
 	h->cfg = c;
+	h->meta = ((const struct fev_priv *)ch->priv)->meta;
 	h->timeout = c->wait == BENCH_SPIN ? 0 : FEV_FOREVER;
 	h->buf = malloc(c->batch * c->size);
 	h->iov = calloc(c->batch, sizeof(*h->iov));
@@ -181,7 +225,8 @@ static int send_zerocopy(struct fev_h *h, unsigned n, size_t len,
 	int k, rc;
 
 	if (n == 1) {
-		rc = RETRY(h, fev_reserve(h->out, len, cl, h->timeout));
+		rc = RETRY(h, fev_reserve_ex(h->out, h->meta ? &meta_opts : NULL,
+					     len, cl, h->timeout));
 		if (rc < 0)
 			return rc;
 		fill(ctx, cl->data, len, 0);
@@ -210,7 +255,9 @@ static int fev_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 		return send_zerocopy(h, n, len, fill, ctx);
 	if (n == 1) {
 		fill(ctx, h->buf, len, 0);
-		rc = RETRY(h, fev_send(h->out, h->buf, len, h->timeout));
+		rc = RETRY(h, h->meta ? fev_send_ex(h->out, &meta_opts, h->buf,
+						    len, h->timeout) :
+				       fev_send(h->out, h->buf, len, h->timeout));
 		return rc < 0 ? rc : 1;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -221,13 +268,26 @@ static int fev_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 	return RETRY(h, fev_send_batch(h->out, h->iov, n, h->timeout));
 }
 
+/* What a consumer routing on key and type reads: both, or -EBADMSG. */
+static int meta_check(const fev_event *ev)
+{
+	const void *v;
+	size_t n;
+
+	if (ev->key_len != meta_opts.key_len ||
+	    fev_header_get(ev, FEV_HDR_CE_TYPE, &v, &n) < 0 ||
+	    n != meta_headers[1].value_len)
+		return -EBADMSG;
+	return 0;
+}
+
 static int fev_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 {
 	struct fev_h *h = hv;
 	bool copy = h->cfg->api == BENCH_COPY;
 	int k, rc = 0;
 
-	if (copy && max == 1) {
+	if (copy && max == 1 && !h->meta) {
 		ssize_t n = RETRY(h, (int)fev_recv(h->in, h->buf, h->cfg->size,
 						   NULL, h->timeout));
 
@@ -247,7 +307,10 @@ static int fev_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 			       h->evs[i].len);
 			data = h->buf + (size_t)i * h->cfg->size;
 		}
-		rc = take(ctx, data, h->evs[i].len);
+		if (h->meta)
+			rc = meta_check(&h->evs[i]);
+		if (rc == 0)
+			rc = take(ctx, data, h->evs[i].len);
 	}
 	fev_release_batch(h->in, h->evs, (size_t)k);
 	return rc < 0 ? rc : k;
@@ -269,6 +332,20 @@ const struct bench_transport bench_fev = {
 	.name = "fev",
 	.unsupported = fev_unsupported,
 	.setup = fev_setup,
+	.teardown = fev_teardown,
+	.open = fev_open_h,
+	.send = fev_send_h,
+	.recv = fev_recv_h,
+	.close = fev_close_h,
+	.end_by_parent = true,
+	.end_per_consumer = bench_one_end_marker,
+	.wait_note = fev_wait_note,
+};
+
+const struct bench_transport bench_fev_meta = {
+	.name = "fev-meta",
+	.unsupported = fev_meta_unsupported,
+	.setup = fev_meta_setup,
 	.teardown = fev_teardown,
 	.open = fev_open_h,
 	.send = fev_send_h,

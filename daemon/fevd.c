@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "names.h"
 #include "supervisor.h"
 
 static const char usage[] =
@@ -59,7 +60,7 @@ static int check_config(const char *path)
 		printf("  queue %s capacity=%u max_event=%u policy=%s "
 		       "mode=%04o%s%s\n",
 		       q->name, q->capacity, q->max_event,
-		       fevd_policy_name(q->policy), (unsigned)q->mode,
+		       fev__policy_name(q->policy), (unsigned)q->mode,
 		       q->group_name[0] ? " group=" : "", q->group_name);
 	}
 	fevd_config_free(&cfg);

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "segment.h" /* fev__now_monotonic_ns() */
+#include "clock.h"
 #include "fev/fev.h"
 
 const char *cli_instance;

@@ -8,14 +8,13 @@
 
 #include <stddef.h>
 
-#define CTL_REQUEST_MAX 4096
-#define CTL_REPLY_MAX 65536
+#include "bounds.h"
 
 struct ctl_reply {
 	int status;	    /* 0, or the daemon's -errno */
 	const char *reason; /* the daemon's sentence ("" on success) */
 	const char *body;   /* payload lines after the first */
-	char buf[CTL_REPLY_MAX + 1];
+	char buf[FEV__CTL_REPLY_MAX + 1];
 };
 
 /*

@@ -155,10 +155,10 @@ int ctl_request(const char *instance, const char *request,
 			  instance, strerror(-rc));
 		return rc;
 	}
-	if (len > CTL_REQUEST_MAX) {
+	if (len > FEV__CTL_REQUEST_MAX) {
 		cli_error("request too long for the control socket (%zu bytes, "
 			  "at most %d)",
-			  len, CTL_REQUEST_MAX);
+			  len, FEV__CTL_REQUEST_MAX);
 		return -EMSGSIZE;
 	}
 	fd = connect_admin(path, &(struct timeval){ .tv_sec = REPLY_TIMEOUT_S });
@@ -170,9 +170,9 @@ int ctl_request(const char *instance, const char *request,
 		rc = -errno;
 		/* fevd may have said why it turned us away (too many
 		 * connections, out of descriptors) before closing. */
-		n = recv(fd, r->buf, CTL_REPLY_MAX, MSG_DONTWAIT);
+		n = recv(fd, r->buf, FEV__CTL_REPLY_MAX, MSG_DONTWAIT);
 		close(fd);
-		if (n > 0 && n <= CTL_REPLY_MAX &&
+		if (n > 0 && n <= FEV__CTL_REPLY_MAX &&
 		    parse_reply(r, (size_t)n) == 0)
 			return 0;
 		cli_error("fevd closed the control socket %s before taking "
@@ -181,7 +181,7 @@ int ctl_request(const char *instance, const char *request,
 		return rc;
 	}
 	do
-		n = recv(fd, r->buf, CTL_REPLY_MAX, MSG_TRUNC);
+		n = recv(fd, r->buf, FEV__CTL_REPLY_MAX, MSG_TRUNC);
 	while (n < 0 && errno == EINTR && !cli_stop);
 	rc = n < 0 ? -errno : 0;
 	close(fd);
@@ -195,7 +195,7 @@ int ctl_request(const char *instance, const char *request,
 			  strerror(-rc));
 		return rc;
 	}
-	if (n == 0 || n > CTL_REPLY_MAX || parse_reply(r, (size_t)n) < 0) {
+	if (n == 0 || n > FEV__CTL_REPLY_MAX || parse_reply(r, (size_t)n) < 0) {
 		cli_error("fevd sent a reply fev does not understand on %s "
 			  "(%zd bytes): is fev the same version as fevd?",
 			  path, n);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "event_meta.h"
 #include "fev/fev.h"
 #include "segment.h"

@@ -6,8 +6,8 @@
 #include "cli.h"
 #include "control.h"
 #include "fev/fev.h"
-#include "group.h"
-#include "segment.h"
+#include "names.h"
+#include "queue_opts.h"
 
 static void usage(FILE *f)
 {
@@ -46,8 +46,11 @@ static void usage(FILE *f)
 	      "$FEV_INSTANCE or 'default')\n"
 	      "  -h, --help            show this help\n"
 	      "\n"
-	      "The options of create may also be written as fevd's config "
-	      "writes them:\ncapacity=4096 max_event=1K policy=reject.\n"
+	      "The settings of create may also be written as fevd's config "
+	      "writes them, and\nattachers=N (how many handles may attach "
+	      "at once) only so:\ncapacity=4096 "
+	      "max_event=1K policy=reject attachers=128.  fevd checks them\n"
+	      "with the code that reads its config.\n"
 	      "\n"
 	      "Examples:\n"
 	      "  fev queue create jobs --capacity 1024 --max-event 4K "
@@ -63,11 +66,17 @@ static void usage(FILE *f)
 	      f);
 }
 
+/*
+ * The settings of a create, as KEY=VALUE, checked here with the code fevd
+ * reads them with (queue_opts.h: the same sentences) and forwarded as
+ * written; a key given twice keeps its last value.
+ */
 struct create_args {
-	uint64_t capacity, max_event;
-	const char *policy, *mode, *group;
-	bool has_capacity, has_max_event;
-	uint32_t partitions; /* 0: not given (a queue) */
+	struct {
+		const char *key, *value;
+	} set[16];
+	int n;
+	struct fev__queue_opts parsed; /* only to check them */
 };
 
 static int check_name(const char *name)
@@ -83,66 +92,22 @@ static int check_name(const char *name)
 static int set_create_opt(struct create_args *a, const char *key,
 			  const char *val)
 {
-	if (strcmp(key, "capacity") == 0) {
-		if (!cli_parse_size(val, &a->capacity) || a->capacity < 2 ||
-		    a->capacity > (1u << 24) ||
-		    (a->capacity & (a->capacity - 1)) != 0)
-			return cli_usage_error("queue",
-					       "bad capacity '%s': a power of "
-					       "two from 2 to 16M",
-					       val);
-		a->has_capacity = true;
-	} else if (strcmp(key, "max_event") == 0) {
-		if (!cli_parse_size(val, &a->max_event) ||
-		    a->max_event > (16u << 20))
-			return cli_usage_error("queue",
-					       "bad max event size '%s': 0 to "
-					       "16M bytes",
-					       val);
-		a->has_max_event = true;
-	} else if (strcmp(key, "partitions") == 0) {
-		uint64_t p;
+	char why[256];
+	int i;
 
-		if (!cli_parse_size(val, &p) || p == 0 ||
-		    p > FEV_PARTITIONS_MAX)
-			return cli_usage_error("queue",
-					       "bad partitions '%s': 1 to %d",
-					       val, FEV_PARTITIONS_MAX);
-		a->partitions = (uint32_t)p;
-	} else if (strcmp(key, "policy") == 0) {
-		if (strcmp(val, "block") != 0 && strcmp(val, "reject") != 0 &&
-		    strcmp(val, "drop-oldest") != 0)
-			return cli_usage_error("queue",
-					       "bad policy '%s': block, reject "
-					       "or drop-oldest",
-					       val);
-		a->policy = val;
-	} else if (strcmp(key, "mode") == 0) {
-		char *end;
-		unsigned long m = strtoul(val, &end, 8);
-
-		if (*val == '\0' || *end != '\0' || m > 0777)
-			return cli_usage_error("queue",
-					       "bad mode '%s': octal "
-					       "permissions such as 0660",
-					       val);
-		a->mode = val;
-	} else if (strcmp(key, "group") == 0) {
-		gid_t gid;
-		int rc = fev__queue_group_parse(val, &gid);
-
-		/* fevd applies the same rule (group.h): they agree. */
-		if (rc < 0)
-			return cli_usage_error("queue", "bad group '%s': %s",
-					       val, fev__group_error(rc));
-		a->group = val;
-	} else {
-		return cli_usage_error("queue",
-				       "unknown queue setting '%s': capacity, "
-				       "max_event, policy, mode, group or "
-				       "partitions",
-				       key);
+	if (fev__queue_opt_set(&a->parsed, key, val, why, sizeof(why)) < 0)
+		return cli_usage_error("queue", "%s", why);
+	for (i = 0; i < a->n && strcmp(a->set[i].key, key) != 0; i++)
+		;
+	if (i == a->n) {
+		/* A known key: fev__queue_opt_set() took it, so at most
+		 * one slot per key. */
+		if (a->n == (int)(sizeof(a->set) / sizeof(a->set[0])))
+			return cli_usage_error("queue", "too many settings");
+		a->n++;
 	}
+	a->set[i].key = key;
+	a->set[i].value = val;
 	return 0;
 }
 
@@ -158,31 +123,19 @@ static int report(const struct ctl_reply *r)
 static int do_create(const char *inst, const char *name,
 		     const struct create_args *a, bool quiet)
 {
-	char req[CTL_REQUEST_MAX];
+	char req[FEV__CTL_REQUEST_MAX];
 	struct ctl_reply *r;
 	int n, rc;
 
 	n = snprintf(req, sizeof(req), "create %s", name);
-	if (a->has_capacity)
-		n += snprintf(req + n, sizeof(req) - (size_t)n,
-			      " capacity=%llu",
-			      (unsigned long long)a->capacity);
-	if (a->has_max_event)
-		n += snprintf(req + n, sizeof(req) - (size_t)n,
-			      " max_event=%llu",
-			      (unsigned long long)a->max_event);
-	if (a->policy != NULL)
-		n += snprintf(req + n, sizeof(req) - (size_t)n, " policy=%s",
-			      a->policy);
-	if (a->mode != NULL)
-		n += snprintf(req + n, sizeof(req) - (size_t)n, " mode=%s",
-			      a->mode);
-	if (a->partitions != 0)
-		n += snprintf(req + n, sizeof(req) - (size_t)n,
-			      " partitions=%u", (unsigned)a->partitions);
-	if (a->group != NULL)
-		snprintf(req + n, sizeof(req) - (size_t)n, " group=%s",
-			 a->group);
+	for (int i = 0; i < a->n && n > 0 && (size_t)n < sizeof(req); i++)
+		n += snprintf(req + n, sizeof(req) - (size_t)n, " %s=%s",
+			      a->set[i].key, a->set[i].value);
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		cli_error("the create request is longer than %d bytes",
+			  FEV__CTL_REQUEST_MAX);
+		return FEV_EXIT_ERROR;
+	}
 	r = malloc(sizeof(*r));
 	if (r == NULL) {
 		cli_error("out of memory");
@@ -191,14 +144,14 @@ static int do_create(const char *inst, const char *name,
 	rc = ctl_request(inst, req, r) < 0 ? FEV_EXIT_ERROR : report(r);
 	if (rc == FEV_EXIT_OK && !quiet)
 		printf("created %s '%s' in instance %s\n",
-		       a->partitions > 1 ? "topic" : "queue", name, inst);
+		       a->parsed.partitions > 1 ? "topic" : "queue", name, inst);
 	free(r);
 	return rc;
 }
 
 static int do_delete(const char *inst, const char *name, bool quiet)
 {
-	char req[CTL_REQUEST_MAX];
+	char req[FEV__CTL_REQUEST_MAX];
 	struct ctl_reply *r = malloc(sizeof(*r));
 	int rc;
 
@@ -314,7 +267,7 @@ static int do_list(const char *inst, bool json)
 {
 	struct ctl_reply *r = malloc(sizeof(*r));
 	struct list_out o = { .json = json, .first = true };
-	char req[CTL_REQUEST_MAX], next[FEV__SEG_NAME_MAX + 2] = "";
+	char req[FEV__CTL_REQUEST_MAX], next[FEV__SEG_NAME_MAX + 2] = "";
 	int rc = FEV_EXIT_OK;
 
 	if (r == NULL) {
@@ -424,17 +377,15 @@ int cmd_queue(int argc, char **argv)
 		return do_delete(inst, argv[optind], quiet);
 	}
 	for (int i = optind + 1; i < argc; i++) {
-		char key[32];
-		const char *eq = strchr(argv[i], '=');
+		char *eq = strchr(argv[i], '=');
 
-		if (eq == NULL || (size_t)(eq - argv[i]) >= sizeof(key))
+		if (eq == NULL)
 			return cli_usage_error("queue",
 					       "unexpected '%s': settings are "
 					       "KEY=VALUE or options",
 					       argv[i]);
-		snprintf(key, sizeof(key), "%.*s", (int)(eq - argv[i]),
-			 argv[i]);
-		rc = set_create_opt(&a, key, eq + 1);
+		*eq = '\0'; /* argv[i] is the key now, eq + 1 its value */
+		rc = set_create_opt(&a, argv[i], eq + 1);
 		if (rc != 0)
 			return rc;
 	}

@@ -20,6 +20,7 @@
 #include "memtrap.h"
 #include "control.h"
 #include "fevprom.h"
+#include "names.h"
 #include "stat.h"
 
 #define DEFAULT_INTERVAL_NS INT64_C(1000000000)
@@ -199,7 +200,7 @@ static void att_rows(struct out_buf *b, const struct queue_view *q)
 	ob_printf(b,
 		  "\n  policy %s, max event %u bytes, segment %s, created %s "
 		  "by pid %d, %llu sleeps, %llu wakes\n\n",
-		  policy_name(q->st.policy), q->st.max_event, size, created,
+		  fev__policy_name(q->st.policy), q->st.max_event, size, created,
 		  (int)q->creator_pid, (unsigned long long)q->st.sleeps,
 		  (unsigned long long)q->st.wakes);
 	if (q->natt == 0) {
@@ -239,7 +240,7 @@ static void att_rows(struct out_buf *b, const struct queue_view *q)
 			  a->closed ? "(closed)" :
 			  a->alive  ? (a->comm[0] ? a->comm : "?") :
 				      "(dead)",
-			  role_name(a->roles), en, de, er, dr,
+			  fev__roles_name(a->roles), en, de, er, dr,
 			  claim[0] ? claim : "-");
 	}
 }
@@ -342,7 +343,7 @@ static void json_attacher(struct out_buf *b, const struct att_view *a)
 		  "\"closed\":%s,"
 		  "\"enqueued\":%llu,\"dequeued\":%llu,\"dropped\":%llu,"
 		  "\"full_waits\":%llu,\"sleeps\":%llu,\"wakes\":%llu",
-		  role_name(a->roles), a->alive ? "true" : "false",
+		  fev__roles_name(a->roles), a->alive ? "true" : "false",
 		  a->unchecked ? "true" : "false", a->closed ? "true" : "false",
 		  (unsigned long long)a->enqueued,
 		  (unsigned long long)a->dequeued,
@@ -375,7 +376,7 @@ static void json_queue(struct out_buf *b, const struct queue_view *q)
 		  "\"segment_bytes\":%llu,\"depth\":%llu,\"fill\":%.4f,"
 		  "\"enqueued\":%llu,\"dequeued\":%llu",
 		  (unsigned long long)st->capacity, st->max_event,
-		  policy_name(st->policy), (unsigned long long)q->seg_size,
+		  fev__policy_name(st->policy), (unsigned long long)q->seg_size,
 		  (unsigned long long)st->depth,
 		  st->capacity ? (double)st->depth / (double)st->capacity : 0.0,
 		  (unsigned long long)st->enqueued,

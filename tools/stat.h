@@ -81,7 +81,5 @@ void snapshot_free(struct snapshot *s);
 const struct claim_view *queue_oldest_claim(const struct queue_view *q,
 					    const struct att_view **att);
 
-const char *policy_name(int policy);
-const char *role_name(uint32_t roles);
 
 #endif /* FEV_TOOLS_STAT_H */

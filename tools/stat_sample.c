@@ -4,6 +4,7 @@
  * writes shared memory, and nothing read from it is trusted beyond what
  * fev__map_open() validated: pids and claims are only displayed.
  */
+#include "clock.h"
 #include "stat.h"
 
 #include <errno.h>
@@ -18,34 +19,6 @@
 #include "memtrap.h"
 #include "repair.h"
 #include "segment.h"
-
-const char *policy_name(int policy)
-{
-	switch (policy) {
-	case FEV_POLICY_BLOCK:
-		return "block";
-	case FEV_POLICY_REJECT:
-		return "reject";
-	case FEV_POLICY_DROP_OLDEST:
-		return "drop-oldest";
-	default:
-		return "unknown";
-	}
-}
-
-const char *role_name(uint32_t roles)
-{
-	switch (roles & (FEV_PRODUCER | FEV_CONSUMER)) {
-	case FEV_PRODUCER:
-		return "producer";
-	case FEV_CONSUMER:
-		return "consumer";
-	case FEV_PRODUCER | FEV_CONSUMER:
-		return "prod+cons";
-	default:
-		return "none";
-	}
-}
 
 static void read_comm(int32_t pid, char *buf, size_t size)
 {

@@ -19,42 +19,8 @@
 #include "layout.h"
 #include "log.h"
 #include "metrics.h"
-
-static const char *const policy_names[] = {
-	[FEV_POLICY_BLOCK] = "block",
-	[FEV_POLICY_REJECT] = "reject",
-	[FEV_POLICY_DROP_OLDEST] = "drop-oldest",
-};
-
-int fevd_parse_policy(const char *s)
-{
-	for (int p = FEV_POLICY_BLOCK; p <= FEV_POLICY_DROP_OLDEST; p++)
-		if (strcmp(s, policy_names[p]) == 0)
-			return p;
-	return -EINVAL;
-}
-
-const char *fevd_policy_name(int policy)
-{
-	if (policy < FEV_POLICY_BLOCK || policy > FEV_POLICY_DROP_OLDEST)
-		return "?";
-	return policy_names[policy];
-}
-
-int fevd_parse_mode(const char *s, mode_t *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (s[0] < '0' || s[0] > '7' || strlen(s) > 4)
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 8);
-	if (errno != 0 || *end != '\0' || v > 0777)
-		return -EINVAL;
-	*out = (mode_t)v;
-	return 0;
-}
+#include "names.h"
+#include "queue_opts.h"
 
 int fevd_parse_group(const char *s, gid_t *out)
 {
@@ -84,89 +50,57 @@ static int why(char *buf, size_t len, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int set_number(uint32_t *dst, const char *key, const char *value,
-		      uint32_t lo, uint32_t hi, char *w, size_t wl)
+/*
+ * A queue's keys are the library's (queue_opts.h): the same parser and
+ * sentences for this file, a `create` request and `fev queue create`.
+ * fevd keeps the values in its own struct, next to the queue's name and
+ * line, so they travel through a struct fev__queue_opts.
+ */
+static void opts_of(const struct fevd_queue_conf *q, struct fev__queue_opts *o)
 {
-	uint32_t v;
-	int rc = fevini_parse_u32(value, &v);
+	memset(o, 0, sizeof(*o));
+	o->capacity = q->capacity;
+	o->max_event = q->max_event;
+	o->attachers = q->attachers;
+	o->partitions = q->partitions;
+	o->policy = q->policy;
+	o->mode = q->mode;
+	o->group = q->group;
+	strlcpy(o->group_name, q->group_name, sizeof(o->group_name));
+}
 
-	if (rc == -ERANGE || (rc == 0 && (v < lo || v > hi)))
-		return why(w, wl, "%s '%s' out of range %u..%u", key, value,
-			   lo, hi);
-	if (rc < 0)
-		return why(w, wl,
-			   "%s '%s' is not a number (decimal, units K M G)",
-			   key, value);
-	*dst = v;
-	return 0;
+static void conf_of(const struct fev__queue_opts *o, struct fevd_queue_conf *q)
+{
+	q->capacity = o->capacity;
+	q->max_event = o->max_event;
+	q->attachers = o->attachers;
+	q->partitions = o->partitions;
+	q->policy = o->policy;
+	q->mode = o->mode;
+	q->group = o->group;
+	strlcpy(q->group_name, o->group_name, sizeof(q->group_name));
 }
 
 int fevd_queue_conf_set(struct fevd_queue_conf *q, const char *key,
 			const char *value, char *w, size_t wl)
 {
-	if (strcmp(key, "capacity") == 0) {
-		int rc = set_number(&q->capacity, key, value,
-				    FEV__CAPACITY_MIN, FEV__CAPACITY_MAX, w,
-				    wl);
-		if (rc == 0 && (q->capacity & (q->capacity - 1)) != 0)
-			return why(w, wl,
-				   "capacity '%s' is not a power of two",
-				   value);
-		return rc;
-	}
-	if (strcmp(key, "max_event") == 0)
-		return set_number(&q->max_event, key, value, 0,
-				  FEV__MAX_EVENT_MAX, w, wl);
-	if (strcmp(key, "attachers") == 0)
-		return set_number(&q->attachers, key, value, 1,
-				  FEV__ATTACHERS_MAX, w, wl);
-	if (strcmp(key, "partitions") == 0)
-		return set_number(&q->partitions, key, value, 1,
-				  FEV_PARTITIONS_MAX, w, wl);
-	if (strcmp(key, "policy") == 0) {
-		int p = fevd_parse_policy(value);
+	struct fev__queue_opts o;
+	int rc;
 
-		if (p < 0)
-			return why(w, wl,
-				   "policy '%s' is not block, reject or "
-				   "drop-oldest",
-				   value);
-		q->policy = p;
-		return 0;
-	}
-	if (strcmp(key, "mode") == 0) {
-		if (fevd_parse_mode(value, &q->mode) < 0)
-			return why(w, wl,
-				   "mode '%s' is not an octal mode like 0660",
-				   value);
-		return 0;
-	}
-	if (strcmp(key, "group") == 0) {
-		int rc = fev__queue_group_parse(value, &q->group);
-
-		if (rc < 0)
-			return why(w, wl, "group '%s': %s", value,
-				   fev__group_error(rc));
-		strlcpy(q->group_name, value, sizeof(q->group_name));
-		return 0;
-	}
-	return why(w, wl, "unknown key '%s' in [queue %s]", key, q->name);
+	opts_of(q, &o);
+	rc = fev__queue_opt_set(&o, key, value, w, wl);
+	if (rc == 0)
+		conf_of(&o, q);
+	return rc;
 }
 
 int fevd_queue_conf_check(const struct fevd_queue_conf *q, char *w,
 			  size_t wl)
 {
-	struct fev__geometry g;
+	struct fev__queue_opts o;
 
-	if (fev__geometry_compute(q->capacity, q->max_event,
-				  q->attachers ? q->attachers :
-						 FEV__ATTACHERS_DEFAULT,
-				  &g) < 0)
-		return why(w, wl,
-			   "queue '%s': capacity %u x max_event %u is too "
-			   "large for one segment",
-			   q->name, q->capacity, q->max_event);
-	return 0;
+	opts_of(q, &o);
+	return fev__queue_opts_check(&o, q->name, w, wl);
 }
 
 /* ---- the file (read by fevini, the daemons' one INI parser) ---------- */

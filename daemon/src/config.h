@@ -18,9 +18,10 @@
 #include "fev/fev.h"
 #include "segment.h"
 #include "trust.h"
+#include "queue_opts.h"
 
 #define FEVD_SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
-#define FEVD_GROUP_NAME_MAX 64
+#define FEVD_GROUP_NAME_MAX FEV__GROUP_NAME_MAX
 #define FEVD_ERR_MAX 512
 /* Room for metrics_listen, "[IPv6]:PORT" (metrics.h). */
 #define FEVD_METRICS_LISTEN_MAX 64
@@ -81,10 +82,6 @@ const struct fevd_queue_conf *fevd_config_find(const struct fevd_config *cfg,
 					       const char *queue);
 
 /* Values as the config file and the control protocol spell them. */
-int fevd_parse_policy(const char *s);
-const char *fevd_policy_name(int policy);
-/* An octal mode such as 0660.  0 or -EINVAL. */
-int fevd_parse_mode(const char *s, mode_t *out);
 /* A group that exists: fev__group_lookup() (group.h).  0 or -errno. */
 int fevd_parse_group(const char *s, gid_t *out);
 /*

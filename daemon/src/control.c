@@ -1,7 +1,7 @@
 /*
  * The control socket: AF_UNIX SOCK_SEQPACKET, one request per message (at
- * most FEVD_REQUEST_MAX bytes), one reply per message (at most
- * FEVD_REPLY_MAX).  The protocol is fixed with the fev tool (see
+ * most FEV__CTL_REQUEST_MAX bytes), one reply per message (at most
+ * FEV__CTL_REPLY_MAX).  The protocol is fixed with the fev tool (see
  * daemon/CONFIG.md, "Control socket"): ASCII words separated by single
  * spaces, the verb first; the reply's first line is 0 or "-ERRNO sentence".
  *
@@ -26,6 +26,7 @@
 
 #include <bsd/string.h>
 
+#include "clock.h"
 #include "internal.h"
 #include "leftovers.h"
 #include "rundir.h"
@@ -149,7 +150,7 @@ static void list_one(struct fevd *d, const char *name)
 			  "%s capacity=%llu max_event=%u policy=%s depth=%llu "
 			  "producers=%u consumers=%u%s\n",
 			  q->name, (unsigned long long)st.capacity,
-			  st.max_event, fevd_policy_name(st.policy),
+			  st.max_event, fev__policy_name(st.policy),
 			  (unsigned long long)st.depth, st.producers,
 			  st.consumers, steady ? "" : " stats=busy");
 	}
@@ -183,7 +184,7 @@ static void verb_list(struct fevd *d, char **w, int nw)
 		list_one(d, names[i]);
 		if (last != NULL && (d->reply.overflow ||
 				     d->reply.len >
-					     FEVD_REPLY_MAX - LIST_PAGE_SLACK)) {
+					     FEV__CTL_REPLY_MAX - LIST_PAGE_SLACK)) {
 			/* Not this one: it starts the next page. */
 			d->reply.overflow = false;
 			d->reply.len = len;
@@ -425,17 +426,17 @@ static void unknown_verb(struct fevd *d, const char *name)
 void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 			 const char *req, size_t len)
 {
-	char buf[FEVD_REQUEST_MAX + 1];
+	char buf[FEV__CTL_REQUEST_MAX + 1];
 	char *w[WORDS_MAX];
 	const struct verb *v = NULL;
 	const char *why = NULL;
 	int nw;
 
 	reply_reset(&d->reply);
-	if (len > FEVD_REQUEST_MAX) {
+	if (len > FEV__CTL_REQUEST_MAX) {
 		reply_err(&d->reply, -EMSGSIZE,
 			  "bad request: longer than %d bytes",
-			  FEVD_REQUEST_MAX);
+			  FEV__CTL_REQUEST_MAX);
 		return;
 	}
 	memcpy(buf, req, len);
@@ -475,7 +476,7 @@ void fevd_control_handle(struct fevd *d, const struct fevd_peer *peer,
 	v->serve(d, w, nw);
 	if (d->reply.overflow)
 		reply_err(&d->reply, -EMSGSIZE,
-			  "reply longer than %d bytes", FEVD_REPLY_MAX);
+			  "reply longer than %d bytes", FEV__CTL_REPLY_MAX);
 	if (v->changes)
 		fevd_info("control: uid %u: %s %s -> %.*s",
 			  (unsigned)peer->cred.uid, w[0], nw > 1 ? w[1] : "",
@@ -755,7 +756,7 @@ void fevd_control_accept(struct fevd *d, int listenfd)
 
 void fevd_control_serve(struct fevd *d, int fd, bool hangup)
 {
-	char req[FEVD_REQUEST_MAX + 1];
+	char req[FEV__CTL_REQUEST_MAX + 1];
 	size_t i;
 	ssize_t n;
 

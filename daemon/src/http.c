@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "segment.h" /* fev__now_monotonic_ns() */
+#include "clock.h"
 
 /* Wait until fd is ready for events, the deadline passes or stopfd is
  * readable.  0, -ETIMEDOUT, -ECANCELED or -errno. */

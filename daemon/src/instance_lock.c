@@ -13,29 +13,12 @@
 #include "instance.h"
 #include "rundir.h"
 
-#define ROOT_RUN_DIR "/run/fev"
 /* Tries when the file we locked was removed by a fevd that just exited. */
 #define LOCK_TRIES 8
 
-static int fit(int n, size_t size)
-{
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
 int fevd_instance_lock_path(const char *instance, char *buf, size_t size)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-
-	if (geteuid() == 0)
-		return fit(snprintf(buf, size, ROOT_RUN_DIR "/%s.lock",
-				    instance),
-			   size);
-	if (xdg != NULL && xdg[0] == '/')
-		return fit(snprintf(buf, size, "%s/fev/%s.lock", xdg, instance),
-			   size);
-	return fit(snprintf(buf, size, "/tmp/fev-%u/%s.lock",
-			    (unsigned)geteuid(), instance),
-		   size);
+	return fev__run_path(instance, "lock", buf, size);
 }
 
 /* Ours alone: owned by us, writable by no one else, not a link. */

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "bounds.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -21,8 +22,6 @@
 #include "registry.h"
 #include "supervisor.h"
 
-#define FEVD_REQUEST_MAX 4096
-#define FEVD_REPLY_MAX 65536
 #define FEVD_CLIENTS_MAX 64
 /* Of those, slots only privileged peers (who may change the instance)
  * take: whatever other users do, root's fev queue gets in. */
@@ -83,7 +82,7 @@ struct fevd_watch {
 };
 
 struct fevd_reply {
-	char buf[FEVD_REPLY_MAX];
+	char buf[FEV__CTL_REPLY_MAX];
 	size_t len;
 	bool overflow;
 };

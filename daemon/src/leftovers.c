@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "log.h"
+#include "names.h"
 #include "segment.h"
 #include "trust.h"
 
@@ -115,13 +116,14 @@ int fevd_remove_unserved(struct fevd *d, const char *name)
 /* "fev.I.Q~PID" of our instance: the creator's pid, else 0. */
 static pid_t creator_of(const struct fevd *d, const char *entry)
 {
-	char prefix[FEV_INSTANCE_MAX + 8];
+	char prefix[FEV__SHM_PREFIX_MAX];
 	const char *sep = strrchr(entry, FEV__CREATING_SEP[0]);
 	char *end;
 	long pid;
 
-	snprintf(prefix, sizeof(prefix), "fev.%s.", d->instance);
-	if (sep == NULL || strncmp(entry, prefix, strlen(prefix)) != 0)
+	if (sep == NULL ||
+	    fev__shm_prefix(prefix, sizeof(prefix), d->instance) < 0 ||
+	    strncmp(entry, prefix, strlen(prefix)) != 0)
 		return 0;
 	pid = strtol(sep + 1, &end, 10);
 	return *end == '\0' && pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
@@ -132,7 +134,7 @@ static void remove_if_dead(struct fevd *d, const char *entry, pid_t pid)
 	char path[512];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/dev/shm/%s", entry);
+	snprintf(path, sizeof(path), FEV__SHM_DIR "/%s", entry);
 	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    !fev__uid_trusted(st.st_uid, d->instance) || !old_enough(&st))
 		return;
@@ -148,7 +150,7 @@ static void remove_if_dead(struct fevd *d, const char *entry, pid_t pid)
 void fevd_remove_dead_creators(struct fevd *d)
 {
 	struct dirent *de;
-	DIR *dir = opendir("/dev/shm");
+	DIR *dir = opendir(FEV__SHM_DIR);
 
 	if (dir == NULL)
 		return;

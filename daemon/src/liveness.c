@@ -50,6 +50,7 @@
 #include <unistd.h>
 #include <poll.h>
 
+#include "clock.h"
 #include "internal.h"
 #include "log.h"
 #include "repair.h"
@@ -263,20 +264,6 @@ static bool watch_is_dead(struct fevd *d, struct fevd_watch *w)
 	return w->dead;
 }
 
-static const char *roles_name(uint32_t roles)
-{
-	switch (roles & (FEV_PRODUCER | FEV_CONSUMER)) {
-	case FEV_PRODUCER:
-		return "producer";
-	case FEV_CONSUMER:
-		return "consumer";
-	case FEV_PRODUCER | FEV_CONSUMER:
-		return "producer+consumer";
-	default:
-		return "attacher";
-	}
-}
-
 static void repair(struct fevd *d, struct fevd_queue *q,
 		   struct fev__repair_pass *pass, uint32_t idx)
 {
@@ -299,7 +286,7 @@ static void repair(struct fevd *d, struct fevd_queue *q,
 		d->repairs++;
 		fevd_notice("repaired queue '%s': %s pid %d (%s), record %u: "
 			    "%u tombstoned, %u redelivered",
-			    q->name, roles_name(roles), pid, why, idx,
+			    q->name, fev__roles_name(roles), pid, why, idx,
 			    res.tombstoned, res.redelivered);
 		memset(t, 0, sizeof(*t));
 	} else if (rc == -EAGAIN) {

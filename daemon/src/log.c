@@ -8,7 +8,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "segment.h" /* fev__now_monotonic_ns() */
+#include "clock.h"
 
 static const char *const level_names[] = {
 	[FEVD_LOG_ERROR] = "error",   [FEVD_LOG_WARNING] = "warning",

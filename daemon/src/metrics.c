@@ -28,6 +28,7 @@
 
 #include <bsd/string.h>
 
+#include "clock.h"
 #include "fevprom.h"
 #include "http.h"
 #include "internal.h" /* FEVD_STATS_BUDGET_NS */

@@ -6,6 +6,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "internal.h"
 #include "leftovers.h"
 #include "log.h"

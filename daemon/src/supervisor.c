@@ -15,6 +15,7 @@
  * remove the pidfile.  Segments are kept by default: the data path needs no
  * daemon, and the next fevd adopts them.
  */
+#include "clock.h"
 #include "supervisor.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@
 #include "rundir.h"
 #include "log.h"
 #include "memtrap.h"
+#include "names.h"
 #include "shm_watch.h"
 #include "trust.h"
 #include "wait.h"
@@ -81,8 +83,8 @@ static void warn_if_different(const struct fevd_queue *q,
 		  "policy=%s partitions=%u; kept as it is (delete it while "
 		  "empty to re-create it)",
 		  q->name, q->conf.capacity, q->conf.max_event,
-		  fevd_policy_name(q->conf.policy), q->conf.partitions,
-		  c->capacity, c->max_event, fevd_policy_name(c->policy),
+		  fev__policy_name(q->conf.policy), q->conf.partitions,
+		  c->capacity, c->max_event, fev__policy_name(c->policy),
 		  c->partitions);
 }
 
@@ -217,7 +219,7 @@ static void log_adopted(struct fevd_queue *q)
 	fevd_notice("adopted queue '%s' (capacity %llu, max_event %u, policy "
 		    "%s, %llu events queued, %u producers, %u consumers)",
 		    q->name, (unsigned long long)st.capacity, st.max_event,
-		    fevd_policy_name(st.policy), (unsigned long long)st.depth,
+		    fev__policy_name(st.policy), (unsigned long long)st.depth,
 		    st.producers, st.consumers);
 }
 
@@ -313,7 +315,7 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 				    "max_event %u, policy %s, partitions %u, "
 				    "mode %04o%s%s)",
 				    c->name, c->capacity, c->max_event,
-				    fevd_policy_name(c->policy), c->partitions,
+				    fev__policy_name(c->policy), c->partitions,
 				    (unsigned)c->mode,
 				    c->group_name[0] ? ", group " : "",
 				    c->group_name);
@@ -587,7 +589,7 @@ static bool shm_changed(struct fevd *d, uint64_t now)
 	struct stat st;
 	bool changed;
 
-	if (stat("/dev/shm", &st) < 0)
+	if (stat(FEV__SHM_DIR, &st) < 0)
 		return true;
 	changed = d->relist || now >= d->next_relist_ns ||
 		  st.st_mtim.tv_sec != d->shm_mtime.tv_sec ||
@@ -712,11 +714,9 @@ static int resolve_paths(struct fevd *d)
 			sizeof(d->pidfile_path));
 		return 0;
 	}
-	if (geteuid() == 0) {
-		snprintf(d->pidfile_path, sizeof(d->pidfile_path),
-			 "/run/fev/%s.pid", d->instance);
-		return 0;
-	}
+	if (geteuid() == 0)
+		return fev__run_path(d->instance, "pid", d->pidfile_path,
+				     sizeof(d->pidfile_path));
 	/* Next to the socket. */
 	strlcpy(d->pidfile_path, d->socket_path, sizeof(d->pidfile_path));
 	slash = strrchr(d->pidfile_path, '/');

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fev/fev.h"
 #include "memfit.h"
 #include "segment.h"

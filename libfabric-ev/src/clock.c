@@ -16,11 +16,19 @@ enum { CLOCK_UNINIT = 0, CLOCK_CALIBRATING = 1, CLOCK_TSC = 2, CLOCK_OS = 3 };
 #define ANCHOR_MAX_NS 100000000u   /* re-anchor at least every 100 ms */
 #define MULT_TOLERANCE_SHIFT 7     /* a rate off by > 1/128: clock step */
 
-static uint64_t os_realtime_ns(void)
+uint64_t fev__now_realtime_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t fev__now_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -77,7 +85,7 @@ static void anchor(struct fev__clock *c, uint64_t tsc, uint64_t ns)
 
 uint64_t fev__clock_slow(struct fev__clock *c)
 {
-	uint64_t ns = os_realtime_ns(), tsc = __builtin_ia32_rdtsc(), m;
+	uint64_t ns = fev__now_realtime_ns(), tsc = __builtin_ia32_rdtsc(), m;
 
 	switch (c->state) {
 	case CLOCK_UNINIT:
@@ -115,6 +123,6 @@ uint64_t fev__clock_slow(struct fev__clock *c)
 uint64_t fev__clock_slow(struct fev__clock *c)
 {
 	(void)c;
-	return os_realtime_ns();
+	return fev__now_realtime_ns();
 }
 #endif

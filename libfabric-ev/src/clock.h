@@ -1,5 +1,7 @@
 /*
- * Event timestamps: CLOCK_REALTIME nanoseconds, read from the TSC.
+ * fev's clocks.  fev__now_realtime_ns() and fev__now_monotonic_ns() read
+ * the kernel's (clock_gettime); struct fev__clock gives event timestamps:
+ * CLOCK_REALTIME nanoseconds, read from the TSC.
  *
  * clock_gettime() costs ~20 ns here (vDSO), as much as the rest of a send;
  * the TSC costs ~8.  Each handle keeps its own conversion (so it needs no
@@ -15,6 +17,10 @@
 #define FEV_CLOCK_H
 
 #include <stdint.h>
+
+/* CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall). */
+uint64_t fev__now_realtime_ns(void);
+uint64_t fev__now_monotonic_ns(void);
 
 struct fev__clock {
 	uint64_t tsc0, ns0;       /* current anchor */

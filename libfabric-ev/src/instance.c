@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fev/fev.h"
+#include "names.h"
 #include "segment.h"
 
 static int fit(int n, size_t size)
@@ -16,25 +17,37 @@ static int fit(int n, size_t size)
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+int fev__run_path(const char *instance, const char *ext, char *buf,
+		  size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	instance = fev__instance_or_default(instance);
+	if (fev_instance_name_valid(instance) < 0)
+		return -EINVAL;
+	if (geteuid() == 0)
+		return fit(snprintf(buf, size, FEV__ROOT_RUN_DIR "/%s.%s",
+				    instance, ext),
+			   size);
+	if (xdg != NULL && xdg[0] == '/')
+		return fit(snprintf(buf, size, "%s/fev/%s.%s", xdg, instance,
+				    ext),
+			   size);
+	return fit(snprintf(buf, size, "/tmp/fev-%u/%s.%s",
+			    (unsigned)geteuid(), instance, ext),
+		   size);
+}
+
 int fev__control_socket_path(const char *instance, char *buf, size_t size)
 {
 	const char *env = getenv("FEV_CONTROL_SOCKET");
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
 	instance = fev__instance_or_default(instance);
 	if (fev_instance_name_valid(instance) < 0)
 		return -EINVAL;
 	if (env != NULL && env[0] != '\0')
 		return fit(snprintf(buf, size, "%s", env), size);
-	if (geteuid() == 0)
-		return fit(snprintf(buf, size, "/run/fev/%s.sock", instance),
-			   size);
-	if (xdg != NULL && xdg[0] == '/')
-		return fit(snprintf(buf, size, "%s/fev/%s.sock", xdg, instance),
-			   size);
-	return fit(snprintf(buf, size, "/tmp/fev-%u/%s.sock",
-			    (unsigned)geteuid(), instance),
-		   size);
+	return fev__run_path(instance, "sock", buf, size);
 }
 
 #define ADMIN_DIR "admin"
@@ -126,7 +139,7 @@ static int collect(const char *prefix, char ***out, size_t *count)
 	size_t plen = strlen(prefix), n = 0, cap = 0;
 	char **names = NULL;
 	struct dirent *de;
-	DIR *d = opendir("/dev/shm");
+	DIR *d = opendir(FEV__SHM_DIR);
 
 	if (d == NULL)
 		return -errno;
@@ -159,15 +172,13 @@ static int collect(const char *prefix, char ***out, size_t *count)
 int fev__list_queues(const char *instance,
 		     int (*fn)(const char *queue, void *arg), void *arg)
 {
-	char prefix[FEV_INSTANCE_MAX + 8];
+	char prefix[FEV__SHM_PREFIX_MAX];
 	char **names = NULL;
 	size_t n = 0;
-	int rc;
+	int rc = fev__shm_prefix(prefix, sizeof(prefix), instance);
 
-	instance = fev__instance_or_default(instance);
-	if (fev_instance_name_valid(instance) < 0)
-		return -EINVAL;
-	snprintf(prefix, sizeof(prefix), "fev.%s.", instance);
+	if (rc < 0)
+		return rc;
 	rc = collect(prefix, &names, &n);
 	if (rc < 0)
 		return rc;

@@ -16,6 +16,18 @@
  */
 int fev__control_socket_path(const char *instance, char *buf, size_t size);
 
+/* Root's run directory: the control socket, pidfile and lock of each of
+ * its instances. */
+#define FEV__ROOT_RUN_DIR "/run/fev"
+
+/*
+ * The default path of an instance's run file INSTANCE.EXT ("sock", "lock",
+ * "pid"): in FEV__ROOT_RUN_DIR for root, else $XDG_RUNTIME_DIR/fev (or
+ * /tmp/fev-UID).  0, -EINVAL, -ENAMETOOLONG.
+ */
+int fev__run_path(const char *instance, const char *ext, char *buf,
+		  size_t size);
+
 /*
  * May the directory holding control socket (or pidfile) path be trusted
  * to hold one of owner's?  Anyone can make /tmp/fev-UID first, fill it

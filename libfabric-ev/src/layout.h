@@ -27,15 +27,11 @@
 
 #include "fev/fev.h"
 #include "fev/version.h"
+#include "bounds.h"
 
 #define FEV__LINE 128
 #define FEV__MAGIC UINT64_C(0x2147455331564546) /* "FEV1SEG!" little-endian */
 
-#define FEV__CAPACITY_MIN 2u
-#define FEV__CAPACITY_MAX (1u << 24)
-#define FEV__MAX_EVENT_MAX (16u << 20)
-#define FEV__ATTACHERS_DEFAULT 64u
-#define FEV__ATTACHERS_MAX 4096u
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "fev's wait words put the futex in the low half: little-endian only"

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 
-#define SHM_DIR "/dev/shm"
+#include "names.h"
+
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define NO_LIMIT UINT64_MAX
 
@@ -113,7 +114,7 @@ int fev__segment_fits(uint64_t bytes)
 	struct statvfs vfs;
 	uint64_t avail_kb;
 
-	if (statvfs(SHM_DIR, &vfs) == 0 &&
+	if (statvfs(FEV__SHM_DIR, &vfs) == 0 &&
 	    (uint64_t)vfs.f_bavail * vfs.f_frsize < bytes)
 		return -ENOSPC;
 	avail_kb = read_number("/proc/meminfo", "MemAvailable:");

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "memtrap.h"
 #include "trust.h"
 
@@ -20,22 +21,6 @@
 static uint64_t round_up(uint64_t v, uint64_t to)
 {
 	return (v + to - 1) / to * to;
-}
-
-uint64_t fev__now_realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t fev__now_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
@@ -64,116 +49,6 @@ int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
 	if (g->seg_size > SEGMENT_SIZE_MAX)
 		return -EINVAL;
 	return 0;
-}
-
-static bool name_chars_ok(const char *s, size_t max, bool allow_dot)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return false;
-	for (; s[n] != '\0'; n++) {
-		char c = s[n];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-			  (allow_dot && c == '.');
-		if (!ok || n >= max)
-			return false;
-	}
-	return n > 0;
-}
-
-int fev_queue_name_valid(const char *queue)
-{
-	return name_chars_ok(queue, FEV_NAME_MAX, true) ? 0 : -EINVAL;
-}
-
-/* No dots: "/fev.I.Q" must split into instance and queue one way only. */
-int fev_instance_name_valid(const char *instance)
-{
-	return name_chars_ok(instance, FEV_INSTANCE_MAX, false) ? 0 : -EINVAL;
-}
-
-const char *fev_default_instance(void)
-{
-	const char *env = getenv("FEV_INSTANCE");
-
-	return env != NULL && env[0] != '\0' ? env : "default";
-}
-
-const char *fev__instance_or_default(const char *instance)
-{
-	return instance != NULL ? instance : fev_default_instance();
-}
-
-/* k in 1 .. FEV_PARTITIONS_MAX - 1, plain decimal (no sign, no 0 first). */
-static int partition_parse(const char *s, uint32_t *k)
-{
-	uint32_t v = 0;
-
-	if (s[0] < '1' || s[0] > '9')
-		return -EINVAL;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (uint32_t)(*s - '0');
-		if (v >= FEV_PARTITIONS_MAX)
-			return -EINVAL;
-	}
-	*k = v;
-	return 0;
-}
-
-int fev__segment_name_parse(const char *name, size_t *topic_len,
-			    uint32_t *partition)
-{
-	char topic[FEV_NAME_MAX + 1];
-	const char *sep;
-	uint32_t k = 0;
-	size_t n;
-
-	if (name == NULL)
-		return -EINVAL;
-	sep = strchr(name, FEV__PARTITION_SEP[0]);
-	n = sep != NULL ? (size_t)(sep - name) : strlen(name);
-	if (n == 0 || n > FEV_NAME_MAX)
-		return -EINVAL;
-	memcpy(topic, name, n);
-	topic[n] = '\0';
-	if (fev_queue_name_valid(topic) < 0 ||
-	    (sep != NULL && partition_parse(sep + 1, &k) < 0))
-		return -EINVAL;
-	if (topic_len != NULL)
-		*topic_len = n;
-	if (partition != NULL)
-		*partition = k;
-	return 0;
-}
-
-int fev__partition_name(char *buf, size_t size, const char *topic,
-			uint32_t k)
-{
-	int n;
-
-	if (fev_queue_name_valid(topic) < 0 || k >= FEV_PARTITIONS_MAX)
-		return -EINVAL;
-	n = k == 0 ? snprintf(buf, size, "%s", topic) :
-		     snprintf(buf, size, "%s" FEV__PARTITION_SEP "%u", topic,
-			      (unsigned)k);
-	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
-}
-
-int fev__shm_name(char *buf, size_t size, const char *instance,
-		  const char *queue)
-{
-	int n;
-
-	instance = fev__instance_or_default(instance);
-	if (fev_instance_name_valid(instance) < 0 ||
-	    fev__segment_name_parse(queue, NULL, NULL) < 0)
-		return -EINVAL;
-	n = snprintf(buf, size, "/fev.%s.%s", instance, queue);
-	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
 }
 
 static int validate_header(const struct fev__header *h, size_t len,

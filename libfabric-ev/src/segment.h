@@ -1,5 +1,6 @@
 /*
- * Segments: naming, creating, mapping and validating queue segments.
+ * Segments: creating, mapping and validating queue segments (their names
+ * are names.h's).
  * Internal to fev, but linked by fevd and the tools (through the static
  * library), which read segments directly.
  */
@@ -13,29 +14,9 @@
 
 #include "fev/fev.h"
 #include "layout.h"
+#include "names.h"
 #include "proc.h"
 #include "ring.h"
-
-/*
- * A segment being created is named "/fev.I.Q~PID" until it is renamed to
- * "/fev.I.Q" whole (fev_queue_create()).
- */
-#define FEV__CREATING_SEP "~"
-
-/*
- * Partition k > 0 of topic T is the segment "T@k"; partition 0 is "T"
- * itself, so a queue is the one partition of a topic of one partition and
- * a topic and a queue can never share a name.  '@' is not a queue name
- * character: no queue is ever named like a partition.
- */
-#define FEV__PARTITION_SEP "@"
-#define FEV__PARTITION_SUFFIX_MAX 4 /* "@255" */
-
-/* A segment name: a queue (topic) name, or one with a partition suffix. */
-#define FEV__SEG_NAME_MAX (FEV_NAME_MAX + FEV__PARTITION_SUFFIX_MAX)
-
-/* "/fev." + instance + "." + segment name + NUL */
-#define FEV__SHM_NAME_MAX (5 + FEV_INSTANCE_MAX + 1 + FEV__SEG_NAME_MAX + 1)
 
 struct fev__map {
 	struct fev__segment *seg;
@@ -50,23 +31,6 @@ struct fev__map {
 	ino_t ino;
 	uid_t owner;
 };
-
-/*
- * Is name a segment name: a queue name, or "T@k" with T a queue name and k
- * in 1 .. FEV_PARTITIONS_MAX - 1 written in plain decimal?  When it is,
- * 0, and *topic_len and *partition say which (either may be NULL);
- * -EINVAL otherwise.
- */
-int fev__segment_name_parse(const char *name, size_t *topic_len,
-			    uint32_t *partition);
-/* The segment name of partition k of topic: 0, or -EINVAL. */
-int fev__partition_name(char *buf, size_t size, const char *topic,
-			uint32_t k);
-
-/* instance NULL: the default.  queue: a segment name, else -EINVAL. */
-int fev__shm_name(char *buf, size_t size, const char *instance,
-		  const char *queue);
-const char *fev__instance_or_default(const char *instance);
 
 /*
  * Check a mapped segment of len bytes before trusting anything in it; fills
@@ -155,8 +119,5 @@ int fev__segment_delete(const char *instance, const char *seg_name);
 void fev__segment_format(void *base, const struct fev__geometry *g,
 			 const char *queue, int policy);
 
-
-uint64_t fev__now_realtime_ns(void);
-uint64_t fev__now_monotonic_ns(void);
 
 #endif /* FEV_SEGMENT_H */

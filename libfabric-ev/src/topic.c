@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "instance.h"
 #include "fev/fev.h"
 #include "segment.h"

@@ -11,17 +11,16 @@
 #include <unistd.h>
 
 #include "instance.h"
+#include "names.h"
 
 #define TRUSTED_SUFFIX ".trusted"
 
 static uid_t also[FEV__TRUSTED_UIDS_MAX];
 static size_t nalso;
 
-#define SHM_DIR "/dev/shm"
-
 int fev__shm_path(char *buf, size_t size, const char *shm_name)
 {
-	int n = snprintf(buf, size, SHM_DIR "%s", shm_name);
+	int n = snprintf(buf, size, FEV__SHM_DIR "%s", shm_name);
 
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
@@ -195,7 +194,7 @@ bool fev__uid_trusted(uid_t uid, const char *instance)
 int fev__shm_open_trusted(const char *shm_name, const char *instance,
 			  int flags, struct stat *st)
 {
-	char path[sizeof(SHM_DIR) + 256];
+	char path[sizeof(FEV__SHM_DIR) + 256];
 	int fd, rc;
 
 	rc = fev__shm_path(path, sizeof(path), shm_name);

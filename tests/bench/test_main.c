@@ -286,6 +286,29 @@ static void test_zerocopy_batches_with_several_processes_verify(void **state)
 			 0);
 }
 
+/* fev-meta: every event carries a key and two headers the consumer checks. */
+static void test_key_and_header_runs_verify_beside_plain_fev(void **state)
+{
+	static const char *const both[] = { "fev", "fev-meta" };
+	struct outcome o;
+	char json[128];
+	struct jval *doc;
+
+	(void)state;
+	json_path(json, sizeof(json), "meta");
+	assert_int_equal(run_bench(&o, NULL, "thr", "-p", "2", "-c", "2", "--count",
+				   "20000", "--runs", "1", "--vs", "fev-meta", "--json",
+				   json, NULL),
+			 0);
+	doc = load_json(json);
+	assert_results(doc, "thr", both, 2);
+	json_free(doc);
+	unlink(json);
+	assert_int_equal(run_bench(&o, NULL, "thr", "--api", "zerocopy", "--count",
+				   "20000", "--runs", "1", "--vs", "fev-meta", NULL),
+			 0);
+}
+
 static void test_spin_and_sleep_waits_complete(void **state)
 {
 	struct outcome o;
@@ -416,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_lat_pingpong_and_rate_report_ordered_percentiles),
 		cmocka_unit_test(test_matrix_quick_runs_every_baseline_and_plots),
 		cmocka_unit_test(test_zerocopy_batches_with_several_processes_verify),
+		cmocka_unit_test(test_key_and_header_runs_verify_beside_plain_fev),
 		cmocka_unit_test(test_spin_and_sleep_waits_complete),
 		cmocka_unit_test(test_lost_event_fails_the_run),
 		cmocka_unit_test(test_duplicated_event_fails_the_run),

@@ -141,7 +141,7 @@ static void test_malformed_config_creates_nothing(void **state)
 {
 	struct fh *h = *state;
 	const char *args[] = { "--config", h->conf, NULL };
-	char want[PATH_MAX + 64];
+	char want[PATH_MAX + 160];
 	int status;
 
 	/* Line 5 of the file: [fabric] + 3 keys + the extra line. */
@@ -151,7 +151,8 @@ static void test_malformed_config_creates_nothing(void **state)
 	status = fevtest_wait(fh_spawn(h, args), 5000);
 	assert_int_equal(status, 1);
 	snprintf(want, sizeof(want),
-		 "fevd: %s:9: unknown key 'capasity' in [queue orders]",
+		 "fevd: %s:9: unknown queue key 'capasity' (capacity, "
+		 "max_event, attachers, partitions, policy, mode or group)",
 		 h->conf);
 	if (!fh_log_has(h, want, 0))
 		fail_msg("log %s lacks \"%s\"", h->log, want);

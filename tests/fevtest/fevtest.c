@@ -1,4 +1,5 @@
 #include "fevtest.h"
+#include "clock.h"
 #include "segment.h"
 
 #include <dirent.h>

@@ -581,7 +581,7 @@ static void test_sleeper_whose_registration_was_erased_still_wakes(
 
 static void corrupt_header(struct fev__header *hd)
 {
-	hd->capacity = 1u << 24;
+	hd->capacity = FEV__CAPACITY_MAX;
 	hd->slot_size = 8;
 	hd->max_event = UINT32_MAX;
 	hd->attacher_max = UINT32_MAX;

@@ -113,9 +113,9 @@ static void test_bad_queue_configs_are_einval(void **state)
 	assert_int_equal(fev_queue_create("q", &c, inst), -EINVAL);
 	c = good, c.capacity = 0;
 	assert_int_equal(fev_queue_create("q", &c, inst), -EINVAL);
-	c = good, c.capacity = 1u << 25;
+	c = good, c.capacity = FEV__CAPACITY_MAX * 2;
 	assert_int_equal(fev_queue_create("q", &c, inst), -EINVAL);
-	c = good, c.max_event = (16u << 20) + 1;
+	c = good, c.max_event = FEV__MAX_EVENT_MAX + 1;
 	assert_int_equal(fev_queue_create("q", &c, inst), -EINVAL);
 	c = good, c.policy = 3;
 	assert_int_equal(fev_queue_create("q", &c, inst), -EINVAL);

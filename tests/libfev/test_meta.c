@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "fevtest.h"
+#include "meta.h"
 #include "segment.h"
 
 #define MAX_EVENT 512u
@@ -325,6 +326,22 @@ static void test_bad_keys_and_headers_are_refused_and_send_nothing(
 	assert_int_equal(fev_acquire(c->q, &ev, 0), -EAGAIN);
 }
 
+/* Every byte value: a one-byte name is valid exactly when it is a tchar. */
+static void test_header_names_are_exactly_rfc7230_tokens(void **state)
+{
+	(void)state;
+	for (int c = 0; c < 256; c++) {
+		char name = (char)c;
+		bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') ||
+			    (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+
+		if (fev__header_name_valid(&name, 1) != want)
+			fail_msg("byte 0x%02x: valid %d, RFC 7230 says %d", c,
+				 !want, want);
+	}
+}
+
 /* The copy API hands over the payload alone. */
 static void test_recv_copies_the_payload_only(void **state)
 {
@@ -386,6 +403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_recv_copies_the_payload_only, setup, teardown),
 		cmocka_unit_test(test_header_calls_refuse_null_arguments),
+		cmocka_unit_test(test_header_names_are_exactly_rfc7230_tokens),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,9 @@
  *   fevtest-helper hold-consumer INSTANCE QUEUE SECONDS
  *   fevtest-helper hold-producer INSTANCE QUEUE SECONDS
  *   fevtest-helper scribble INSTANCE QUEUE SEED
+ *   fevtest-helper life INSTANCE QUEUE       the library's verdict on the
+ *                                            owner of each ACTIVE record:
+ *                                            "PID dead|alive|unchecked"
  *
  * The hold commands take one position, print "held POS" and sleep before
  * giving it back, so that fev stat sees a stalled claim.  scribble fills
@@ -24,6 +27,8 @@
 
 #include "instance.h"
 #include "fev/fev.h"
+#include "names.h"
+#include "repair.h"
 #include "segment.h"
 
 static int fail(const char *what, int rc)
@@ -68,6 +73,34 @@ static int hold(const char *inst, const char *queue, unsigned secs,
 	return 0;
 }
 
+/* What fev__attacher_life(), the rule repair and fevd use, says. */
+static int life(const char *inst, const char *queue)
+{
+	static const char *const verdict[] = {
+		[FEV__LIFE_DEAD] = "dead",
+		[FEV__LIFE_ALIVE] = "alive",
+		[FEV__LIFE_UNCHECKED] = "unchecked",
+	};
+	struct fev__map m;
+	int rc = fev__map_open(inst, queue, false, &m);
+
+	if (rc < 0)
+		return fail("map", rc);
+	for (uint32_t i = 0; i < m.geo.attacher_max; i++) {
+		const struct fev__attacher *a = &m.attachers[i];
+		int32_t local = 0;
+
+		/* A6: pairs with R6 in attach: the record is filled in. */
+		if (atomic_load_explicit(&a->state, memory_order_acquire) !=
+		    FEV__ATT_ACTIVE)
+			continue;
+		printf("%d %s\n", (int)a->pid,
+		       verdict[fev__attacher_life(a, &local)]);
+	}
+	fev__map_close(&m);
+	return 0;
+}
+
 static int scribble(const char *inst, const char *queue, unsigned seed)
 {
 	struct fev__map m;
@@ -101,11 +134,7 @@ int main(int argc, char **argv)
 			.group = (gid_t)-1,
 		};
 		if (argc == 7)
-			c.policy = strcmp(argv[6], "reject") == 0 ?
-					   FEV_POLICY_REJECT :
-				   strcmp(argv[6], "drop-oldest") == 0 ?
-					   FEV_POLICY_DROP_OLDEST :
-					   FEV_POLICY_BLOCK;
+			c.policy = fev__policy_parse(argv[6]);
 		int rc = fev_queue_create(argv[3], &c, argv[2]);
 		return rc < 0 ? fail("create", rc) : 0;
 	}
@@ -115,6 +144,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "purge") == 0)
 		return fev__list_queues(argv[2], delete_one, argv[2]) < 0;
+	if (argc == 4 && strcmp(argv[1], "life") == 0)
+		return life(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "scribble") == 0)
 		return scribble(argv[2], argv[3], (unsigned)atoi(argv[4]));
 	if (argc == 5 && strncmp(argv[1], "hold-", 5) == 0)

@@ -53,7 +53,7 @@ def test_bad_values_are_usage_errors(f):
     expect_sentence(f.fev("queue", "create", "q", "--capacity", "100"), 2,
                     "power of two")
     expect_sentence(f.fev("queue", "create", "q", "--policy", "maybe"), 2,
-                    "bad policy 'maybe'")
+                    "policy 'maybe' is not block, reject or drop-oldest")
     expect_sentence(f.fev("queue", "explode"), 2, "unknown action")
 
 

@@ -2,10 +2,12 @@
 fevd has stopped."""
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 
-from fevtool import expect, expect_rc, expect_sentence, listed, main, \
+from fevtool import FEVD, expect, expect_rc, expect_sentence, listed, main, \
     skip_unless_root, start_fevd, stop_fevd, wait_until
 
 AS_NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534",
@@ -39,6 +41,69 @@ def test_key_value_settings_are_accepted_as_in_the_config(f):
                     "max_event=512", "policy=drop-oldest"), 0, "create")
     q = listed(f)["kv"]
     expect(q["capacity"] == 128 and q["policy"] == "drop-oldest", "kv", q)
+
+
+def segment_header_u32(f, queue, offset):
+    """A 32-bit word of the queue's segment header (layout.h, frozen by
+    test_layout: attacher_max at 40)."""
+    with open("/dev/shm/fev.%s.%s" % (f.instance, queue), "rb") as seg:
+        return struct.unpack_from("<I", seg.read(64), offset)[0]
+
+
+def test_every_config_key_is_accepted_by_create(f):
+    # attachers= is a key of fevd's config: create forwards it too.
+    start_fevd(f)
+    expect_rc(f.fev("queue", "create", "wide", "attachers=128",
+                    "capacity=64", "max_event=1K", "policy=reject",
+                    "mode=0640"), 0, "create attachers=128")
+    expect(segment_header_u32(f, "wide", 40) == 128,
+           "the segment has 128 attacher records")
+    q = listed(f)["wide"]
+    expect(q["capacity"] == 64 and q["policy"] == "reject", "wide", q)
+
+
+def fevd_request(f, request):
+    """One request on fevd's control socket, as the tool sends it: the
+    reply's first line ("0" or "-ERRNO sentence")."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.settimeout(10)
+        s.connect(f.socket)
+        s.send(request.encode())
+        return s.recv(65536).decode().split("\n")[0]
+    finally:
+        s.close()
+
+
+def config_error(f, text):
+    """fevd's complaint about a config file holding text."""
+    path = os.path.join(f.tmp, "bad.conf")
+    with open(path, "w") as conf:
+        conf.write(text)
+    r = subprocess.run([FEVD, "--config", path, "--check-config"],
+                       capture_output=True, text=True, timeout=30)
+    expect(r.returncode != 0, "fevd refuses the config", r.stderr)
+    return r.stderr
+
+
+def test_a_bad_setting_reads_the_same_from_cli_config_and_socket(f):
+    start_fevd(f)
+    for setting, sentence in [
+            ("colour=red", "unknown queue key 'colour' (capacity, "
+             "max_event, attachers, partitions, policy, mode or group)"),
+            ("attachers=0", "attachers '0' out of range 1..4096"),
+            ("capacity=100", "capacity '100' is not a power of two"),
+            ("policy=maybe",
+             "policy 'maybe' is not block, reject or drop-oldest")]:
+        key, value = setting.split("=")
+        expect_sentence(f.fev("queue", "create", "q", setting), 2,
+                        "fev: " + sentence)
+        err = config_error(f, "[queue q]\n%s = %s\n" % (key, value))
+        expect(":2: " + sentence in err, "config says " + sentence, err)
+        reply = fevd_request(f, "create q " + setting)
+        expect(reply == "-22 bad request: " + sentence,
+               "control socket says " + sentence, reply)
+    expect("q" not in listed(f), "nothing created")
 
 
 def test_fevd_errors_are_shown_as_sentences(f):

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
-from fevtool import (FEVD, PROMTOOL, expect, expect_rc, main, stop_fevd,
-                     wait_until)
+from fevtool import (FEVD, PROMTOOL, Skip, expect, expect_rc, main,
+                     skip_unless_root, stop_fevd, wait_until)
 
 
 def stat_json(f, *args):
@@ -91,6 +91,76 @@ def test_stalled_producer_claim_is_shown_as_producer(f):
     c = queue(stat_json(f, "-i", "0.2"), "jobs")["oldest_claim"]
     expect(c is not None and c["role"] == "producer" and
            c["pid"] == hold.pid, "producer claim", c)
+
+
+def library_verdicts(f, queue, prefix=()):
+    """The library's liveness rule (fev__attacher_life(), the one repair
+    and fevd use) on each ACTIVE record: {pid: verdict}."""
+    r = subprocess.run(list(prefix) + [os.environ["FEVTEST_HELPER"], "life",
+                                       f.instance, queue],
+                       capture_output=True, text=True, env=f.env, timeout=30)
+    expect_rc(r, 0, "fevtest-helper life")
+    return {int(p): v for p, v in (l.split() for l in r.stdout.splitlines())}
+
+
+def stat_verdicts(f, queue, prefix=()):
+    """fev stat's verdict on each attacher of queue: {pid: verdict}."""
+    r = subprocess.run(list(prefix) + [os.environ["FEV"], "stat", queue,
+                                       "--json", "-i", "0"],
+                       capture_output=True, text=True, env=f.env, timeout=30)
+    expect_rc(r, 0, "stat --json")
+    att = json.loads(r.stdout)["queues"][0]["attachers"]
+    return {a["pid"]: "dead" if not a["alive"] else
+            "unchecked" if a["unchecked"] else "alive" for a in att}
+
+
+def agree(f, queue, pid, want, prefix=()):
+    lib = library_verdicts(f, queue, prefix)
+    stat = stat_verdicts(f, queue, prefix)
+    expect(lib.get(pid) == want, "the library says %s of pid %d" %
+           (want, pid), lib)
+    expect(stat == lib, "fev stat and the library agree", stat, lib)
+
+
+def test_stat_and_the_library_agree_on_a_zombie(f):
+    # A zombie still answers kill(pid, 0) and has a /proc entry: a rule of
+    # fev stat's own that asked either would call it alive.
+    f.create("jobs")
+    hold = f.spawn([os.environ["FEVTEST_HELPER"], "hold-producer",
+                    f.instance, "jobs", "60"], stdout=subprocess.PIPE,
+                   text=True)
+    expect(hold.stdout.readline().startswith("held "), "helper holds")
+    agree(f, "jobs", hold.pid, "alive")
+    os.kill(hold.pid, 9)  # not reaped: a zombie until hold.wait()
+
+    def zombie():
+        with open("/proc/%d/stat" % hold.pid) as st:
+            return st.read().rsplit(")", 1)[1].split()[0] == "Z"
+    wait_until(zombie, what="the helper to be a zombie")
+    agree(f, "jobs", hold.pid, "dead")
+    hold.wait()
+
+
+def test_stat_and_the_library_agree_on_a_process_proc_hides(f):
+    # /proc mounted with hidepid=invisible shows user nobody only its own
+    # processes: root's attacher may run, and neither may call it dead.
+    skip_unless_root("needs a mount namespace and another uid")
+    hidden = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+              "mount -t proc -o hidepid=invisible proc /proc && "
+              "exec setpriv --reuid 65534 --regid 65534 --clear-groups "
+              "\"$@\"", "sh"]
+    if subprocess.run(hidden + [os.environ["FEV"], "--help"],
+                      capture_output=True).returncode != 0:
+        raise Skip("cannot run fev as nobody under a hidepid /proc here "
+                   "(build tree closed to uid 65534, or no mount namespace)")
+    f.create("jobs")
+    hold = f.spawn([os.environ["FEVTEST_HELPER"], "hold-producer",
+                    f.instance, "jobs", "60"], stdout=subprocess.PIPE,
+                   text=True)
+    expect(hold.stdout.readline().startswith("held "), "helper holds")
+    agree(f, "jobs", hold.pid, "unchecked", prefix=hidden)
+    hold.kill()
+    hold.wait()
 
 
 def test_stat_queue_adds_a_line_per_attached_process(f):
