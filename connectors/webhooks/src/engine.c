@@ -530,13 +530,10 @@ static void endpoint_disable(struct fwh_engine *e, struct fwh_endpoint *ep,
 static void failing(struct fwh_engine *e, struct fwh_endpoint *ep,
 		    int64_t now)
 {
-	struct fwh_ep_state s = { 0 };
-
 	if (ep->failing_since_ms == 0) {
 		ep->failing_since_ms = now;
-		s.failing_since_ms = now;
 		tx_begin(e);
-		fwh_store_ep_set(e->st, ep->conf->name, &s);
+		fwh_store_ep_failing(e->st, ep->conf->name, now);
 	} else if ((uint64_t)(now - ep->failing_since_ms) >=
 		   e->cfg.disable_after_ms) {
 		endpoint_disable(e, ep, "every attempt failed for "
@@ -593,10 +590,8 @@ static void finished(struct fwh_engine *e, struct fwh_delivery *d,
 		fwh_endpoint_latency(ep, now * 1000 -
 					      (int64_t)(d->event_ts_ns / 1000));
 		if (ep->failing_since_ms != 0) {
-			struct fwh_ep_state s = { 0 };
-
 			ep->failing_since_ms = 0;
-			fwh_store_ep_set(e->st, ep->conf->name, &s);
+			fwh_store_ep_failing(e->st, ep->conf->name, 0);
 		}
 		fwh_store_update(e->st, d->row, FWH_DELIVERED, d->attempts,
 				 0, (int)status, NULL);

@@ -490,6 +490,22 @@ int fwh_store_ep_set(struct fwh_store *st, const char *name,
 	return finish(st, s);
 }
 
+int fwh_store_ep_failing(struct fwh_store *st, const char *name,
+			 int64_t since_ms)
+{
+	sqlite3_stmt *s;
+	int rc = ep_ensure(st, name);
+
+	if (rc < 0)
+		return rc;
+	s = prepare(st, "UPDATE endpoints SET failing_since = ? WHERE name = ?");
+	if (s == NULL)
+		return fail(st);
+	sqlite3_bind_int64(s, 1, since_ms);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	return finish(st, s);
+}
+
 int fwh_store_ep_stats_put(struct fwh_store *st, const char *name,
 			   const struct fwh_ep_stats *v, int64_t now_ms)
 {

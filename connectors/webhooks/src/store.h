@@ -126,6 +126,9 @@ int fwh_store_ep_get(struct fwh_store *st, const char *name,
 		     struct fwh_ep_state *out);
 int fwh_store_ep_set(struct fwh_store *st, const char *name,
 		     const struct fwh_ep_state *s);
+/* Only the failing clock (the daemon), never disabled (ctl's too). */
+int fwh_store_ep_failing(struct fwh_store *st, const char *name,
+			 int64_t since_ms);
 
 struct fwh_ep_stats {
 	int64_t in_flight, delivered, failed, throttled;

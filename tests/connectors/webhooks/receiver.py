@@ -50,6 +50,7 @@ class Receiver:
         self.secrets = secrets
         self.requests = []
         self.bad_signatures = []
+        self.concurrent = self.max_concurrent = 0
         self.lock = threading.Lock()
         # answer(request_headers, body) -> (status, {headers}, delay_s)
         self.answer = lambda h, b: (200, {}, 0)
@@ -66,8 +67,14 @@ class Receiver:
                 body = self.rfile.read(n)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 status, extra, delay = recv.answer(headers, body)
+                with recv.lock:
+                    recv.concurrent += 1
+                    recv.max_concurrent = max(recv.max_concurrent,
+                                              recv.concurrent)
                 if delay:
                     time.sleep(delay)
+                with recv.lock:
+                    recv.concurrent -= 1
                 with recv.lock:
                     if not signature_ok(recv.secrets, headers, body):
                         recv.bad_signatures.append(headers)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from fevtool import PROMTOOL, Skip, expect, main, wait_until
+from fevtool import PROMTOOL, expect, main, wait_until
 from receiver import Receiver, signature
 from webhooks_fixture import SECRET, SECRET2, Hooks, endpoint, publish, \
     start_fevd
@@ -80,12 +80,6 @@ def test_every_partition_of_a_topic_is_delivered(f):
     rx.close()
 
 
-def need_keys_and_headers(f):
-    """fev pub --key/--header (issue 11) is how these tests publish."""
-    if "--key" not in f.fev("pub", "--help").stdout:
-        raise Skip("fev pub has no --key/--header yet (issue 11)")
-
-
 def pub_kh(f, body, key=None, headers=(), queue="events"):
     args = ["pub", queue, "-m", body]
     if key is not None:
@@ -97,7 +91,6 @@ def pub_kh(f, body, key=None, headers=(), queue="events"):
 
 
 def test_event_headers_become_cloudevents_request_headers(f):
-    need_keys_and_headers(f)
     start_fevd(f)
     rx = Receiver([SECRET])
     h = Hooks(f, endpoint("ce", rx.url))
@@ -128,7 +121,6 @@ def test_event_headers_become_cloudevents_request_headers(f):
 
 
 def test_types_filter_picks_events_by_ce_type(f):
-    need_keys_and_headers(f)
     start_fevd(f)
     rx = Receiver([SECRET])
     h = Hooks(f, endpoint("orders", rx.url, types="order.* refund"))
@@ -146,7 +138,6 @@ def test_types_filter_picks_events_by_ce_type(f):
 
 
 def test_ordered_endpoint_keeps_each_keys_order_across_retries(f):
-    need_keys_and_headers(f)
     start_fevd(f)
     rx = Receiver([SECRET])
     failed = []
@@ -207,6 +198,46 @@ def test_failures_retry_on_the_schedule_then_dead_letter(f):
     rx.close()
 
 
+def test_endpoint_failing_for_disable_after_is_disabled(f):
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    rx.answer = lambda hd, b: (500, {}, 0)
+    h = Hooks(f, endpoint("flaky", rx.url),
+              "retry_schedule = " + "300ms " * 10 + "\njitter = 0%\n"
+              "disable_after = 1s\n")
+    h.start()
+    publish(f, ["x"])
+    wait_until(lambda: h.status()["flaky"]["STATE"] == "disabled", 15,
+               "disable_after to disable the endpoint")
+    n = len(rx.got())
+    expect(3 <= n < 10, "disabled after about a second of failures", n)
+    time.sleep(1)
+    expect(len(rx.got()) == n, "nothing sent once disabled")
+    expect("dead" not in h.ctl("attempts", rx.got()[0].wid),
+           "the delivery waits, it is not dead-lettered")
+    h.stop()
+    rx.close()
+
+
+def test_max_in_flight_and_rate_limit_bound_requests(f):
+    start_fevd(f)
+    rx, rx2 = Receiver([SECRET]), Receiver([SECRET])
+    rx.answer = lambda hd, b: (200, {}, 0.3)
+    h = Hooks(f, endpoint("two", rx.url, max_in_flight="2") +
+              endpoint("five", rx2.url, rate_limit="5"))
+    h.start()
+    publish(f, ["e%d" % i for i in range(15)])
+    wait_until(lambda: len(rx.got()) == 15 and len(rx2.got()) == 15, 30,
+               "both endpoints done")
+    expect(rx.max_concurrent <= 2, "max_in_flight 2", rx.max_concurrent)
+    at = sorted(r.at for r in rx2.got())
+    expect(at[-1] - at[0] >= 1.8,
+           "15 events at 5/s (bursts of 5) span two seconds", at[-1] - at[0])
+    h.stop()
+    rx.close()
+    rx2.close()
+
+
 def test_gone_disables_the_endpoint_until_enabled(f):
     start_fevd(f)
     rx = Receiver([SECRET])
@@ -222,8 +253,8 @@ def test_gone_disables_the_endpoint_until_enabled(f):
     time.sleep(1.5)
     expect(len(rx.got()) == 1, "nothing sent while disabled", len(rx.got()))
     h.ctl("enable", "gone")
-    wait_until(lambda: set(rx.delivered()) == {b"first", b"second"}, 10,
-               "both delivered once enabled")
+    h.wait(lambda: set(rx.delivered()) == {b"first", b"second"}, 20,
+           "both delivered once enabled")
     h.stop()
     rx.close()
 

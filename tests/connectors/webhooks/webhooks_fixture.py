@@ -59,6 +59,14 @@ class Hooks:
             return ""
         return text if all else text[-4000:]
 
+    def wait(self, fn, timeout, what):
+        """wait_until, and on a timeout the daemon's log and status."""
+        try:
+            return wait_until(fn, timeout, what)
+        except AssertionError as e:
+            raise AssertionError("%s\n%s\n%s" % (
+                e, self.ctl("status"), self.logtext())) from None
+
     def ctl(self, *args, rc=0):
         r = subprocess.run([FEV_WEBHOOKS, "ctl", "--config", self.conf,
                             *args], capture_output=True, text=True,
