@@ -8,7 +8,9 @@
  *
  *   R1 (commit, seq = pos + 1) / A2 (consumer's seq load): the consumer's
  *      plain reads of the slot header and payload race with the producer's
- *      writes unless R1 -> A2 orders them;
+ *      writes unless R1 -> A2 orders them; every third event carries a key
+ *      and a header (meta_len and the encoding in front of the payload,
+ *      meta.h), published by the same edge;
  *   R2 (release, seq = pos + cap) / A1 (producer's seq load): the
  *      producer's plain writes of the next lap race with the consumer's
  *      reads of this one unless R2 -> A1 orders them;
@@ -30,12 +32,15 @@
 #include <cmocka.h>
 
 #include "fevtest.h"
+#include "meta.h"
 #include "segment.h"
 
 #define EVENTS 20000u
 #define CAPACITY 4u /* small: many laps, every slot reused often */
 #define MAX_EVENT 64u
 #define BATCH_MAX 3u
+/* Key (4 bytes: the index) and header n=v, encoded: 1 + 4 + 2 + 1 + 1 + 4 + 1. */
+#define META_LEN 14u
 
 struct shared_ring {
 	struct fev__map map; /* the one mapping both threads use */
@@ -70,6 +75,41 @@ static bool event_intact(const uint8_t *p, uint32_t len, uint32_t i)
 	return true;
 }
 
+static bool has_meta(uint32_t i)
+{
+	return i % 3 == 0;
+}
+
+static void meta_fill(struct fev__slot *slot, uint32_t i)
+{
+	fev_header h = { .name = "n", .value = "v", .value_len = 1 };
+	fev_send_opts o = { .struct_size = sizeof(o), .key = &i,
+			    .key_len = sizeof(i), .headers = &h,
+			    .n_headers = 1 };
+
+	slot->meta_len = META_LEN;
+	fev__meta_encode(&o, fev__slot_payload(slot));
+}
+
+/* The payload of event i, after its key and header when it has them. */
+static const uint8_t *meta_checked(struct fev__slot *slot, uint32_t i,
+				   uint32_t *len)
+{
+	fev_event ev = { 0 };
+
+	*len = slot->len;
+	if (!has_meta(i))
+		return slot->flags == 0 ? fev__slot_payload(slot) : NULL;
+	if (slot->flags != FEV__SLOT_META || slot->meta_len != META_LEN ||
+	    *len < META_LEN ||
+	    fev__meta_parse(fev__slot_payload(slot), META_LEN, &ev) < 0 ||
+	    ev.key_len != sizeof(i) || memcmp(ev.key, &i, sizeof(i)) != 0 ||
+	    ev.n_headers != 1)
+		return NULL;
+	*len -= META_LEN;
+	return fev__slot_payload(slot) + META_LEN;
+}
+
 static void *producer_main(void *arg)
 {
 	struct shared_ring *s = arg;
@@ -90,9 +130,14 @@ static void *producer_main(void *arg)
 			continue;
 		}
 		for (uint32_t j = 0; j < k; j++, i++) {
-			event_fill(fev__slot_payload(fev__ring_slot(r, pos + j)),
-				   i);
-			fev__ring_commit(r, pos + j, event_len(i), 0, 0, i);
+			struct fev__slot *slot = fev__ring_slot(r, pos + j);
+			uint32_t m = has_meta(i) ? META_LEN : 0;
+
+			if (m != 0)
+				meta_fill(slot, i);
+			event_fill(fev__slot_payload(slot) + m, i);
+			fev__ring_commit(r, pos + j, m + event_len(i),
+					 m != 0 ? FEV__SLOT_META : 0, 0, i);
 		}
 		fev__holder_done(&h, pos, k);
 	}
@@ -116,11 +161,13 @@ static void *consumer_main(void *arg)
 		}
 		for (uint32_t j = 0; j < k; j++, i++) {
 			struct fev__slot *slot = fev__ring_slot(r, pos + j);
+			const uint8_t *payload;
+			uint32_t len;
 
 			/* Plain reads on purpose: TSan checks their order. */
-			if (slot->ts_ns != i || slot->flags != 0 ||
-			    !event_intact(fev__slot_payload(slot), slot->len,
-					  i))
+			payload = meta_checked(slot, i, &len);
+			if (slot->ts_ns != i || payload == NULL ||
+			    !event_intact(payload, len, i))
 				atomic_fetch_add(&s->errors, 1);
 			fev__ring_release(r, pos + j);
 		}
@@ -138,7 +185,8 @@ static void test_threads_sharing_one_mapping_hand_over_every_event_intact(
 
 	(void)state;
 	fevtest_instance(inst);
-	fevtest_create(inst, "q", CAPACITY, MAX_EVENT, FEV_POLICY_BLOCK);
+	fevtest_create(inst, "q", CAPACITY, MAX_EVENT + META_LEN,
+		       FEV_POLICY_BLOCK);
 	assert_int_equal(fev__map_open(inst, "q", true, &s.map), 0);
 	assert_int_equal(pthread_create(&cons, NULL, consumer_main, &s), 0);
 	assert_int_equal(pthread_create(&prod, NULL, producer_main, &s), 0);
