@@ -123,6 +123,8 @@ struct fevd {
 	uint64_t tick_ns, stall_ns;
 	uint64_t timer_ns; /* the timer's period now: tick_ns, or idle's */
 	uint64_t next_rescan_ns;
+	/* next re-creation of configured queues others broke (timer only) */
+	uint64_t next_apply_ns;
 	/* segments that could not be adopted, reported once each */
 	struct fevd_nameset bad;
 	struct fevd_ratelimit log_bad; /* past FEVD_NAMESET_MAX of them */

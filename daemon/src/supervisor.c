@@ -623,7 +623,7 @@ void fevd_segment_changed(struct fevd *d, const char *name)
  * state word, a mapping that faulted; and each queue's file every DEEP_NS,
  * spread.  Unwatched, as shm_changed() says.
  */
-void fevd_rescan_segments(struct fevd *d)
+static void rescan(struct fevd *d)
 {
 	uint64_t now = fev__now_monotonic_ns();
 	bool watched = fevd_shm_watch_drain(d);
@@ -644,15 +644,27 @@ void fevd_rescan_segments(struct fevd *d)
 		else
 			fevd_nameset_sweep_end(&d->bad);
 	}
-	apply_missing(d);
 	d->next_rescan_ns = now + RESCAN_NS;
 }
 
+void fevd_rescan_segments(struct fevd *d)
+{
+	rescan(d);
+	apply_missing(d);
+	d->next_apply_ns = fev__now_monotonic_ns() + RESCAN_NS;
+}
+
+/*
+ * Before a request: what is in /dev/shm now, but no re-creation of a
+ * configured queue another user keeps breaking (issue 9, soak): that
+ * costs a segment's creation each time, and a request, root's `list`
+ * among them, would wait for it.  The timer re-creates it within a tick.
+ */
 void fevd_refresh(struct fevd *d, bool about_queues)
 {
 	if (!about_queues && fevd_shm_watch_drain(d))
 		return;
-	fevd_rescan_segments(d);
+	rescan(d);
 	if (about_queues)
 		fevd_liveness_refresh(d);
 }
@@ -1139,7 +1151,10 @@ static void on_timer(struct fevd *d)
 		return;
 	fevd_control_tick(d);
 	/* Half a tick early rather than a whole tick late. */
-	if (fev__now_monotonic_ns() + d->timer_ns / 2 >= d->next_rescan_ns)
+	/* Requests rescan too (fevd_refresh()), and may keep postponing
+	 * next_rescan_ns; re-creation has a deadline of its own. */
+	if (fev__now_monotonic_ns() + d->timer_ns / 2 >= d->next_rescan_ns ||
+	    fev__now_monotonic_ns() >= d->next_apply_ns)
 		fevd_rescan_segments(d);
 	else
 		fevd_shm_watch_drain(d);
