@@ -22,6 +22,8 @@ static const struct {
 	  "the same for topics (--partitions P): queues of P partitions" },
 	{ "webhooks", cmd_webhooks,
 	  "webhook deliveries: status, attempts, retry, enable" },
+	{ "group", cmd_group,
+	  "create, delete or list the consumer groups of a topic" },
 };
 
 static void usage(FILE *f)

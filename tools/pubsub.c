@@ -49,11 +49,19 @@ static int open_error(const char *queue, const char *inst, int rc)
 }
 
 static int open_queue(const char *queue, const char *inst, unsigned roles,
-		      fev_queue **q)
+		      const char *group, fev_queue **q)
 {
-	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst,
+			    .group = group };
 	int rc = fev_open(queue, roles, &o, q);
 
+	if (rc == -ENOENT && group != NULL &&
+	    fev_queue_stats(queue, inst, &(fev_stats){ 0 }) == 0) {
+		cli_error("no group '%s' on '%s' of instance %s: create it "
+			  "with 'fev group create TOPIC %s'",
+			  group, queue, inst, group);
+		return FEV_EXIT_ERROR;
+	}
 	return rc < 0 ? open_error(queue, inst, rc) : FEV_EXIT_OK;
 }
 
@@ -512,7 +520,7 @@ static int pub_main(int argc, char **argv, struct pub_meta *meta)
 		return FEV_EXIT_ERROR;
 	}
 	cli_catch_signals();
-	rc = open_queue(p.queue, inst, FEV_PRODUCER, &p.q);
+	rc = open_queue(p.queue, inst, FEV_PRODUCER, NULL, &p.q);
 	if (rc != FEV_EXIT_OK)
 		goto out;
 	if (fev_queue_stats(p.queue, inst, &st) == 0) {
@@ -590,6 +598,12 @@ static void sub_usage(FILE *f)
 	      "  -j, --json               the same as --format json\n"
 	      "  -t, --timeout DURATION   stop when no event comes for this "
 	      "long (2s, 500ms)\n"
+	      "  -g, --group GROUP        consume a topic's partition as a "
+	      "member of GROUP\n"
+	      "                           (default: the group 'default'): "
+	      "each group sees\n"
+	      "                           every event, its members share "
+	      "them\n"
 	      "  -I, --instance NAME      fabric instance ($FEV_INSTANCE or "
 	      "'default')\n"
 	      "  -h, --help               show this help\n"
@@ -598,6 +612,7 @@ static void sub_usage(FILE *f)
 	      "  fev sub jobs                       # follow until Ctrl-C\n"
 	      "  fev sub jobs -n 10 --timeout 5s\n"
 	      "  fev sub jobs --json | jq -r .payload\n"
+	      "  fev sub orders@2 --group billing\n"
 	      "  fev sub blobs -n 1 --format raw > picture.png\n"
 	      "\n"
 	      "Exit status: 0 done (N events, the timeout passed or "
@@ -719,6 +734,7 @@ static bool output_gone(void)
 struct sub {
 	fev_queue *q;
 	const char *queue;
+	const char *group; /* of a topic's partition; NULL: "default" */
 	enum sub_format fmt;
 	uint64_t want; /* UINT64_MAX: no limit */
 	int64_t timeout_ns;
@@ -807,6 +823,7 @@ int cmd_sub(int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "group", required_argument, NULL, 'g' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -817,9 +834,19 @@ int cmd_sub(int argc, char **argv)
 	bool known;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, ":n:F:jt:I:h", longopts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, ":n:F:jt:g:I:h", longopts,
+				NULL)) != -1) {
 		switch (c) {
+		case 'g':
+			if (fev_group_name_valid(optarg) < 0)
+				return cli_usage_error("sub",
+						       "bad --group '%s': 1 to "
+						       "%d characters of A-Z "
+						       "a-z 0-9 . _ -",
+						       optarg,
+						       FEV_GROUP_NAME_MAX);
+			s.group = optarg;
+			break;
 		case 'n':
 			if (!cli_parse_count(optarg, &s.want) || s.want == 0)
 				return cli_usage_error("sub",
@@ -874,7 +901,7 @@ int cmd_sub(int argc, char **argv)
 		return FEV_EXIT_USAGE;
 	/* Before attaching: whoever sees us attached may signal us. */
 	cli_catch_signals();
-	rc = open_queue(s.queue, inst, FEV_CONSUMER, &s.q);
+	rc = open_queue(s.queue, inst, FEV_CONSUMER, s.group, &s.q);
 	if (rc != FEV_EXIT_OK)
 		return rc;
 	rc = sub_loop(&s);

@@ -144,7 +144,7 @@ static int do_create(const char *inst, const char *name,
 	rc = ctl_request(inst, req, r) < 0 ? FEV_EXIT_ERROR : report(r);
 	if (rc == FEV_EXIT_OK && !quiet)
 		printf("created %s '%s' in instance %s\n",
-		       a->parsed.partitions > 1 ? "topic" : "queue", name, inst);
+		       a->parsed.partitions > 0 ? "topic" : "queue", name, inst);
 	free(r);
 	return rc;
 }
@@ -389,5 +389,9 @@ int cmd_queue(int argc, char **argv)
 		if (rc != 0)
 			return rc;
 	}
+	/* 'fev topic create' makes a topic, of one partition at least. */
+	if (strcmp(argv[0], "topic") == 0 && a.parsed.partitions == 0 &&
+	    (rc = set_create_opt(&a, "partitions", "1")) != 0)
+		return rc;
 	return do_create(inst, argv[optind], &a, quiet);
 }

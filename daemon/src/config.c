@@ -91,6 +91,9 @@ int fevd_queue_conf_set(struct fevd_queue_conf *q, const char *key,
 	rc = fev__queue_opt_set(&o, key, value, w, wl);
 	if (rc == 0)
 		conf_of(&o, q);
+	/* Partitions given: a topic, of one partition too (with groups). */
+	if (rc == 0 && strcmp(key, "partitions") == 0)
+		q->topic = true;
 	return rc;
 }
 
@@ -136,6 +139,51 @@ static int open_queue(struct fevd_config *c, const char *name,
 	return 0;
 }
 
+/* [group TOPIC NAME] */
+static int open_group(struct fevd_config *c, const struct fevini_section *s,
+		      char *w, size_t wl)
+{
+	struct fevd_group_conf *grown, *g;
+
+	if (s->nargs != 2)
+		return why(w, wl, "[group] needs a topic and a name: "
+				  "[group TOPIC NAME]");
+	if (fev_queue_name_valid(s->args[0]) < 0 ||
+	    fev_group_name_valid(s->args[1]) < 0)
+		return why(w, wl,
+			   "bad topic or group name in [group %s %s] (topics "
+			   "1-63, groups 1-31 of A-Z a-z 0-9 . _ -)",
+			   s->args[0], s->args[1]);
+	grown = realloc(c->groups, (c->ngroups + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -ENOMEM;
+	c->groups = grown;
+	g = &c->groups[c->ngroups++];
+	memset(g, 0, sizeof(*g));
+	strlcpy(g->topic, s->args[0], sizeof(g->topic));
+	strlcpy(g->name, s->args[1], sizeof(g->name));
+	g->start = FEV_GROUP_LATEST;
+	g->line = s->line;
+	return 0;
+}
+
+static int group_key(struct fevd_config *c, const char *key, const char *v,
+		     char *w, size_t wl)
+{
+	struct fevd_group_conf *g = &c->groups[c->ngroups - 1];
+
+	if (strcmp(key, "start") != 0)
+		return why(w, wl, "unknown key '%s' in [group %s %s]", key,
+			   g->topic, g->name);
+	if (strcmp(v, "latest") == 0)
+		g->start = FEV_GROUP_LATEST;
+	else if (strcmp(v, "earliest") == 0)
+		g->start = FEV_GROUP_EARLIEST;
+	else
+		return why(w, wl, "start '%s' is not latest or earliest", v);
+	return 0;
+}
+
 /* [fabric], [queue NAME] or [topic NAME]: fevini has refused a second
  * one of the same kind already. */
 static int on_section(void *ctx, const struct fevini_section *s, char *w,
@@ -150,16 +198,23 @@ static int on_section(void *ctx, const struct fevini_section *s, char *w,
 				   "[queue] needs a name: [queue NAME]");
 		return open_queue(ctx, s->args[0], s->line, w, wl);
 	}
+	if (strcmp(s->name, "group") == 0)
+		return open_group(ctx, s, w, wl);
 	/* A queue is a topic of one partition: one section kind for both. */
 	if (strcmp(s->name, "topic") == 0) {
+		int rc;
+
 		if (s->nargs != 1)
 			return why(w, wl,
 				   "[topic] needs a name: [topic NAME]");
-		return open_queue(ctx, s->args[0], s->line, w, wl);
+		rc = open_queue(ctx, s->args[0], s->line, w, wl);
+		if (rc == 0)
+			current_queue(ctx)->topic = true;
+		return rc;
 	}
 	return why(w, wl,
-		   "unknown section [%s] (expected [fabric], [queue NAME] or "
-		   "[topic NAME])",
+		   "unknown section [%s] (expected [fabric], [queue NAME], "
+		   "[topic NAME] or [group TOPIC NAME])",
 		   s->name);
 }
 
@@ -236,6 +291,8 @@ static int on_key(void *ctx, const struct fevini_section *s, const char *key,
 
 	if (strcmp(s->name, "fabric") == 0)
 		return fabric_key(c, key, value, w, wl);
+	if (strcmp(s->name, "group") == 0)
+		return group_key(c, key, value, w, wl);
 	return fevd_queue_conf_set(current_queue(c), key, value, w, wl);
 }
 
@@ -313,6 +370,9 @@ void fevd_config_free(struct fevd_config *cfg)
 	free(cfg->queues);
 	cfg->queues = NULL;
 	cfg->nqueues = 0;
+	free(cfg->groups);
+	cfg->groups = NULL;
+	cfg->ngroups = 0;
 }
 
 const struct fevd_queue_conf *fevd_config_find(const struct fevd_config *cfg,

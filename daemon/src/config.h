@@ -36,12 +36,21 @@ struct fevd_queue_conf {
 	uint32_t capacity;
 	uint32_t max_event;
 	uint32_t attachers; /* 0: the library default */
-	uint32_t partitions; /* 1: a queue; more: a topic (fev_topic_create) */
+	uint32_t partitions; /* of a topic; 1 for a queue */
+	bool topic; /* [topic NAME] or partitions given: fev_topic_create() */
 	int policy;         /* FEV_POLICY_* */
 	mode_t mode;
 	gid_t group; /* (gid_t)-1: fevd's own */
 	char group_name[FEVD_GROUP_NAME_MAX];
 	unsigned line; /* where it was defined; 0: not from a file */
+};
+
+/* [group TOPIC NAME]: a consumer group fevd creates when it is missing. */
+struct fevd_group_conf {
+	char topic[FEV_NAME_MAX + 1];
+	char name[FEV_GROUP_NAME_MAX + 1];
+	int start; /* FEV_GROUP_LATEST or _EARLIEST */
+	unsigned line;
 };
 
 struct fevd_config {
@@ -59,6 +68,8 @@ struct fevd_config {
 	char metrics_listen[FEVD_METRICS_LISTEN_MAX]; /* "": no /metrics */
 	struct fevd_queue_conf *queues;
 	size_t nqueues;
+	struct fevd_group_conf *groups;
+	size_t ngroups;
 };
 
 /* The values a queue gets for every key left out. */

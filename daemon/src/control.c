@@ -369,6 +369,87 @@ static int split(char *req, char **w, int *nw, const char **why)
 	}
 }
 
+/* ---- consumer groups of a topic --------------------------------------- */
+
+static const char *group_error(int rc)
+{
+	switch (rc) {
+	case -EEXIST:
+		return "a group of that name exists on the topic";
+	case -ENOSPC:
+		return "the topic has 32 groups already: delete one first";
+	case -EBUSY:
+		return "members are attached to the group: close them first";
+	case -ENOENT:
+		return "no such topic, or no such group on it";
+	case -EINVAL:
+		return "bad name (groups: 1-31 of A-Z a-z 0-9 . _ -), or a "
+		       "queue, which has no groups: create a topic";
+	default:
+		return fev_strerror(rc);
+	}
+}
+
+/* "group-create TOPIC GROUP [start=latest|earliest]" */
+static void verb_group_create(struct fevd *d, char **w, int nw)
+{
+	fev_group_config gc = { .struct_size = sizeof(gc),
+				.start = FEV_GROUP_LATEST };
+	int rc;
+
+	if (nw > 3) {
+		if (strcmp(w[3], "start=earliest") == 0)
+			gc.start = FEV_GROUP_EARLIEST;
+		else if (strcmp(w[3], "start=latest") != 0) {
+			reply_err(&d->reply, -EINVAL,
+				  "bad request: expected start=latest or "
+				  "start=earliest, got '%s'",
+				  w[3]);
+			return;
+		}
+	}
+	rc = fev_group_create(w[1], w[2], &gc, d->instance);
+	if (rc < 0)
+		reply_err(&d->reply, rc, "cannot create group '%s' of '%s': %s",
+			  w[2], w[1], group_error(rc));
+	else
+		reply_add(&d->reply, "0\n");
+}
+
+static void verb_group_delete(struct fevd *d, char **w, int nw)
+{
+	(void)nw;
+	int rc = fev_group_delete(w[1], w[2], d->instance);
+
+	if (rc < 0)
+		reply_err(&d->reply, rc, "cannot delete group '%s' of '%s': %s",
+			  w[2], w[1], group_error(rc));
+	else
+		reply_add(&d->reply, "0\n");
+}
+
+static int list_group(const char *group, void *arg)
+{
+	reply_add(arg, "%s\n", group);
+	return 0;
+}
+
+static void verb_group_list(struct fevd *d, char **w, int nw)
+{
+	struct fevd_reply *r = &d->reply;
+	const char *topic = w[1];
+	int rc;
+
+	(void)nw;
+	reply_add(r, "0\n");
+	rc = fev_group_list(topic, d->instance, list_group, r);
+	if (rc < 0) {
+		reply_reset(r);
+		reply_err(r, rc, "cannot list the groups of '%s': %s", topic,
+			  group_error(rc));
+	}
+}
+
 /* Whether a verb looks at the fabric as it is now (new segments, dead
  * peers) before it answers. */
 enum view {
@@ -398,6 +479,12 @@ static const struct verb verbs[] = {
 	  "[group=G]" },
 	{ "delete", verb_delete, 2, 2, true, VIEW_FRESH, "delete NAME" },
 	{ "reload", verb_reload, 1, 1, true, VIEW_FRESH, "reload" },
+	{ "group-create", verb_group_create, 3, 4, true, VIEW_FRESH,
+	  "group-create TOPIC GROUP [start=latest|earliest]" },
+	{ "group-delete", verb_group_delete, 3, 3, true, VIEW_FRESH,
+	  "group-delete TOPIC GROUP" },
+	{ "group-list", verb_group_list, 2, 2, false, VIEW_FRESH,
+	  "group-list TOPIC" },
 };
 
 #define NVERBS (sizeof(verbs) / sizeof(verbs[0]))

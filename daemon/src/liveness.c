@@ -53,6 +53,7 @@
 #include "clock.h"
 #include "internal.h"
 #include "log.h"
+#include "consumer_group.h"
 #include "repair.h"
 
 #ifndef SYS_pidfd_open
@@ -462,6 +463,10 @@ static bool scan_queue(struct fevd *d, struct fevd_queue *q, uint64_t now)
 	}
 	if (n > 0)
 		repair_queue(d, q, d->todo, n);
+	/* A deleted consumer group still owes releases of events whose
+	 * producers were mid-commit when it went (consumer_group.c). */
+	if (fev__groups_sweep(&q->map) > 0)
+		in_use = true;
 	return in_use;
 }
 

@@ -186,18 +186,19 @@ static int evict_untrusted(struct fevd *d, const char *name)
 #define EVICT_TRIES 3
 
 /* A queue, or every partition of a topic (partition 0 named as it). */
-static int create_segments(struct fevd *d, const char *name,
-			   uint32_t partitions, const fev_queue_config *qc)
+static int create_segments(struct fevd *d, const struct fevd_queue_conf *c,
+			   const fev_queue_config *qc)
 {
-	return partitions > 1 ?
-		       fev_topic_create(name, partitions, qc, d->instance) :
-		       fev_queue_create(name, qc, d->instance);
+	return c->topic ? fev_topic_create(c->name, c->partitions, qc,
+					   d->instance) :
+			  fev_queue_create(c->name, qc, d->instance);
 }
 
-static int create_segment(struct fevd *d, const char *name,
-			  uint32_t partitions, const fev_queue_config *qc)
+static int create_segment(struct fevd *d, const struct fevd_queue_conf *c,
+			  const fev_queue_config *qc)
 {
-	int rc = create_segments(d, name, partitions, qc);
+	const char *name = c->name;
+	int rc = create_segments(d, c, qc);
 
 	for (int i = 0; rc == -EEXIST && i < EVICT_TRIES; i++) {
 		int e = evict_untrusted(d, name);
@@ -206,7 +207,7 @@ static int create_segment(struct fevd *d, const char *name,
 			e = fevd_remove_broken(d, name, true);
 		if (e < 0)
 			return e;
-		rc = create_segments(d, name, partitions, qc);
+		rc = create_segments(d, c, qc);
 	}
 	return rc;
 }
@@ -298,7 +299,7 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 		q->configured |= origin == FEVD_ORIGIN_CONFIG;
 		return 0;
 	}
-	rc = create_segment(d, c->name, c->partitions, &qc);
+	rc = create_segment(d, c, &qc);
 	if (rc == -EEXIST && adopt_existing) {
 		rc = adopt(d, c->name, FEVD_ORIGIN_ADOPTED, &q);
 		if (rc == 0) {
@@ -786,6 +787,32 @@ static void apply_queues(struct fevd *d)
 	}
 }
 
+/*
+ * Create the groups the config lists and the topics lack.  Groups live in
+ * the topics' segments: one that exists is left as it is, and one removed
+ * from the config stays until deleted ('fev group delete').
+ */
+static void apply_groups(struct fevd *d)
+{
+	for (size_t i = 0; i < d->cfg.ngroups; i++) {
+		const struct fevd_group_conf *g = &d->cfg.groups[i];
+		fev_group_config gc = { .struct_size = sizeof(gc),
+					.start = g->start };
+		int rc = fev_group_create(g->topic, g->name, &gc,
+					  d->instance);
+
+		if (rc == 0)
+			fevd_notice("created group '%s' of topic '%s'",
+				    g->name, g->topic);
+		else if (rc != -EEXIST)
+			fevd_err("group '%s' of topic '%s': cannot create: %s",
+				 g->name, g->topic,
+				 rc == -EINVAL ? "not a topic (a queue has no "
+						 "groups)" :
+						 fev_strerror(rc));
+	}
+}
+
 static int take_instance_lock(struct fevd *d)
 {
 	char err[FEVD_ERR_MAX] = "";
@@ -887,6 +914,7 @@ int fevd_supervisor_reload(struct fevd *d, char *err, size_t errlen)
 		fevd_trust_publish(d);
 		d->relist = true; /* segments of a newly trusted owner */
 		apply_queues(d);
+		apply_groups(d);
 		retire_unlisted(d);
 		fevd_notice("reloaded %s: %zu queues configured",
 			    d->config_path ? d->config_path :
@@ -1060,6 +1088,7 @@ static int start(struct fevd *d)
 	fevd_trust_apply(d);
 	fevd_rescan_segments(d);
 	apply_queues(d);
+	apply_groups(d);
 	rc = fevd_control_listen(d);
 	if (rc < 0)
 		return rc;

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "fev/fev.h"
+#include "consumer_group.h"
 #include "memfit.h"
 #include "segment.h"
 #include "trust.h"
@@ -116,7 +117,7 @@ int fev__segment_build(const char *instance, const char *topic,
 	char seg[FEV__SEG_NAME_MAX + 1], name[FEV__SHM_NAME_MAX];
 	char tmp[FEV__SHM_NAME_MAX + 16];
 	uint32_t attachers, partitions = g->partitions;
-	uint32_t partition = g->partition;
+	uint32_t partition = g->partition, groups_max = g->groups_max;
 	gid_t group;
 	mode_t mode;
 	int fd, rc;
@@ -133,6 +134,9 @@ int fev__segment_build(const char *instance, const char *topic,
 		return rc;
 	g->partitions = partitions;
 	g->partition = partition;
+	rc = fev__geometry_groups(g, groups_max);
+	if (rc < 0)
+		return rc;
 	rc = fev__segment_fits(g->seg_size);
 	if (rc < 0 || (rc = temp_name(tmp, sizeof(tmp), name)) < 0 ||
 	    (rc = fev__shm_path(tmp_path, FEV__SEG_PATH_MAX, tmp)) < 0 ||
@@ -223,6 +227,13 @@ static void sum_stats(const struct fev__map *m, fev_stats *out)
 	out->max_event = m->geo.max_event;
 	out->policy = (int)m->geo.policy;
 	out->depth = fev__ring_depth(&m->ring);
+	if (m->groups != NULL) {
+		/* Relaxed: statistics.  Behind the slowest group. */
+		uint64_t head = atomic_load_explicit(&m->ring.head->pos,
+						     memory_order_relaxed);
+
+		out->depth = head - fev__groups_min_cursor(m, head);
+	}
 	/* Relaxed throughout: counters are monotonic statistics. */
 	out->redelivered = atomic_load_explicit(&f->redelivered,
 						memory_order_relaxed);

@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "clock.h"
+#include "consumer_group.h"
 #include "fev/fev.h"
 #include "fork.h"
 #include "meta.h"
@@ -44,6 +45,11 @@ struct fev_queue {
 	/* The event fev_recv() could not hand over (buffer too small). */
 	bool stashed;
 	fev_event stash;
+	/* A consumer of a topic's partition: its group (-1: a queue's
+	 * consumer, or a producer) and that group's bit. */
+	int grp;
+	uint32_t grp_bit;
+	uint64_t grp_start; /* events below it are released unread */
 	/* Mirrors of our attacher counters: we are their only writer. */
 	uint64_t enqueued, dequeued, dropped, full_waits, sleeps, wakes;
 };
@@ -112,6 +118,7 @@ static int attach_record(fev_queue *q)
 			    memory_order_acquire, memory_order_relaxed))
 			continue;
 		a->roles = q->roles;
+		a->group = q->grp < 0 ? 0 : (uint32_t)q->grp + 1;
 		a->pid = q->attach_pid = me.pid;
 		a->start_time = me.start_time;
 		a->pidns = me.pidns;
@@ -137,11 +144,12 @@ static int attach_record(fev_queue *q)
 }
 
 static int check_open_opts(const fev_open_opts *o, const char **instance,
-			   uint32_t *spin_ns)
+			   uint32_t *spin_ns, const char **group)
 {
 	uint32_t flags = 0;
 
 	*instance = NULL;
+	*group = NULL;
 	*spin_ns = DEFAULT_SPIN_NS;
 	if (o == NULL)
 		return 0;
@@ -154,15 +162,39 @@ static int check_open_opts(const fev_open_opts *o, const char **instance,
 		flags = o->flags;
 	if ((flags & ~FEV_OPEN_NO_SPIN) != 0)
 		return -EINVAL;
+	if (o->struct_size >= offsetof(fev_open_opts, group) +
+				      sizeof(o->group))
+		*group = o->group;
 	if (flags & FEV_OPEN_NO_SPIN)
 		*spin_ns = 0;
+	return 0;
+}
+
+/*
+ * A consumer of a partition with groups reads through its group's cursor
+ * (consumer_group.h): the handle's ring takes from it, not from tail.
+ */
+static int join_group(fev_queue *q, const char *group)
+{
+	int gi;
+
+	q->grp = -1;
+	if (!(q->roles & FEV_CONSUMER) || q->map.groups == NULL)
+		return 0;
+	gi = fev__group_find(&q->map, group != NULL ? group : "default");
+	if (gi < 0)
+		return gi;
+	q->grp = gi;
+	q->grp_bit = 1u << gi;
+	q->grp_start = q->map.groups[gi].start; /* after B7 in find */
+	q->map.ring.tail = &q->map.groups[gi].cursor;
 	return 0;
 }
 
 int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	     fev_queue **out)
 {
-	const char *instance;
+	const char *instance, *group;
 	uint32_t spin_ns;
 	fev_queue *q;
 	int rc;
@@ -170,9 +202,11 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	if (out == NULL || roles == 0 ||
 	    (roles & ~(FEV_PRODUCER | FEV_CONSUMER)) != 0)
 		return -EINVAL;
-	rc = check_open_opts(opts, &instance, &spin_ns);
+	rc = check_open_opts(opts, &instance, &spin_ns, &group);
 	if (rc < 0)
 		return rc;
+	if (group != NULL && fev_group_name_valid(group) < 0)
+		return -EINVAL;
 	fev__fork_watch();
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
@@ -188,7 +222,9 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	q->asymmetric_fence = fev__wait_setup();
 	q->max_event = q->map.geo.max_event;
 	q->policy = (int)q->map.geo.policy;
-	rc = deleted(q) ? -EIDRM : attach_record(q);
+	rc = deleted(q) ? -EIDRM : join_group(q, group);
+	if (rc == 0)
+		rc = attach_record(q);
 	if (rc < 0) {
 		fev__map_close(&q->map);
 		free(q);
@@ -287,11 +323,32 @@ static const struct timespec *sleep_until(struct deadline *d, bool bounded,
  */
 typedef bool (*ready_fn)(const fev_queue *q);
 
-/* The slot at tail is committed: not_empty (published() wakes it). */
+/* The group of this member was deleted (not while it is attached,
+ * unless a writer forged that). */
+static bool group_gone(const fev_queue *q)
+{
+	/* Relaxed: the group's state only ever says to stop. */
+	return q->grp >= 0 &&
+	       atomic_load_explicit(&q->map.groups[q->grp].state,
+				    memory_order_relaxed) !=
+		       FEV__GROUP_ACTIVE;
+}
+
+/*
+ * The slot at tail is committed: not_empty (published() wakes it).  A
+ * group member also goes on for a slot to skip or a redelivery (repair
+ * wakes not_empty).
+ */
 static bool consumer_ready(const fev_queue *q)
 {
-	return fev__ring_can_take(&q->map.ring, q->map.ring.tail, 1) ||
-	       deleted(q);
+	uint64_t at;
+
+	if (fev__ring_can_take(&q->map.ring, q->map.ring.tail, 1) ||
+	    deleted(q))
+		return true;
+	return q->grp >= 0 &&
+	       (fev__grp_redo_waiting(&q->map.groups[q->grp]) ||
+		fev__grp_hole(&q->map.ring, &at) || group_gone(q));
 }
 
 /*
@@ -398,11 +455,35 @@ static void note_hold_start(fev_queue *q, const struct fev__holder *h,
  * release that fails means repair already delivered the event again: the
  * position is gone either way.
  */
+/*
+ * Release one position: false when it was not ours to release any more
+ * (repair delivered it again).  A group member frees the slot only when
+ * its group is the last to release it.
+ */
+static bool ring_release(fev_queue *q, uint64_t pos)
+{
+	int last;
+
+	if (q->grp < 0)
+		return fev__ring_release(&q->map.ring, pos);
+	last = fev__grp_release(&q->map, pos, q->grp_bit);
+	if (last == 1)
+		(void)fev__ring_release(&q->map.ring, pos);
+	return last >= 0;
+}
+
 static void release_positions(fev_queue *q, uint64_t pos, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
-		(void)fev__ring_release(&q->map.ring, pos + i);
+		(void)ring_release(q, pos + i);
 	fev__holder_done(&q->cons, pos, n);
+}
+
+/* Before a commit's R1: which groups must release it (B1). */
+static void stamp(fev_queue *q, uint64_t pos)
+{
+	if (q->map.slot_grps != NULL)
+		fev__grp_stamp(&q->map, pos);
 }
 
 /* ---- producing --------------------------------------------------------- */
@@ -502,6 +583,7 @@ static int lost_to_repair(fev_queue *q)
 static bool commit_one(fev_queue *q, uint64_t pos, uint32_t len,
 		       uint32_t flags, uint64_t ts)
 {
+	stamp(q, pos);
 	if (fev__ring_commit(&q->map.ring, pos, len, flags, q->me_index, ts)) {
 		fev__holder_done(&q->prod, pos, 1);
 		return true;
@@ -519,6 +601,7 @@ static bool commit_one(fev_queue *q, uint64_t pos, uint32_t len,
  */
 static void abandon_one(fev_queue *q, uint64_t pos)
 {
+	stamp(q, pos);
 	if (fev__ring_commit(&q->map.ring, pos, 0, FEV__SLOT_TOMBSTONE,
 			     q->me_index, 0))
 		fev__holder_done(&q->prod, pos, 1);
@@ -857,6 +940,57 @@ static int slot_to_event(fev_queue *q, uint64_t pos, fev_event *ev)
 	return 1;
 }
 
+/*
+ * A group member takes what repair handed back to its group first: one
+ * event, flagged FEV_REDELIVERED.  1, 0 (none), or -EBADMSG.
+ */
+static int take_redelivered(fev_queue *q, fev_event *ev)
+{
+	uint64_t pos;
+
+	while (fev__grp_redo_pop(&q->map, (uint32_t)q->grp, &q->cons,
+				 &pos) == 1) {
+		int rc = slot_to_event(q, pos, ev);
+
+		if (rc > 0)
+			ev->flags |= FEV_REDELIVERED;
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Of the k positions a group member took from pos, release unread those
+ * below the group's start (a "latest" group's first lap) and turn the
+ * others into events.  How many events, or a negative error of one.
+ */
+static int slots_to_events(fev_queue *q, uint64_t pos, uint32_t k,
+			   fev_event *evs, int *bad)
+{
+	int got = 0;
+
+	for (uint32_t i = 0; i < k; i++) {
+		int rc;
+
+		if (q->grp >= 0 && !fev__grp_owes(&q->map, pos + i,
+						  q->grp_bit)) {
+			fev__holder_done(&q->cons, pos + i, 1); /* not ours */
+			continue;
+		}
+		if (q->grp >= 0 && pos + i < q->grp_start) {
+			release_positions(q, pos + i, 1);
+			continue;
+		}
+		rc = slot_to_event(q, pos + i, &evs[got]);
+		if (rc > 0)
+			got++;
+		else if (rc < 0)
+			*bad = rc;
+	}
+	return got;
+}
+
 static int consume(fev_queue *q, fev_event *evs, size_t max,
 		   int64_t timeout_ns, bool zero_copy)
 {
@@ -873,21 +1007,18 @@ static int consume(fev_queue *q, fev_event *evs, size_t max,
 		uint32_t k;
 		int got = 0, bad = 0;
 
-		if (deleted(q))
+		if (deleted(q) || group_gone(q))
 			return -EIDRM;
 		note_hold_start(q, &q->cons, zero_copy);
+		if (q->grp >= 0 && (got = take_redelivered(q, evs)) != 0)
+			return got;
 		k = fev__ring_acquire(&q->map.ring, &q->cons,
 				      max > UINT32_MAX ? UINT32_MAX :
 							 (uint32_t)max,
 				      &pos);
-		for (uint32_t i = 0; i < k; i++) {
-			int rc = slot_to_event(q, pos + i, &evs[got]);
-
-			if (rc > 0)
-				got++;
-			else if (rc < 0)
-				bad = rc;
-		}
+		got = slots_to_events(q, pos, k, evs, &bad);
+		if (k == 0 && q->grp >= 0 && fev__grp_skip_hole(&q->map.ring))
+			continue;
 		if (k > 0 && got < (int)k)
 			wake(q, &q->map.seg->not_full); /* skipped slots */
 		if (got > 0)
@@ -956,7 +1087,7 @@ static int release_one(fev_queue *q, const fev_event *ev)
 	if (ev == NULL || !fev__holder_holds(&q->cons, ev->priv_pos) ||
 	    (q->stashed && q->stash.priv_pos == ev->priv_pos))
 		return -EINVAL;
-	if (!fev__ring_release(&q->map.ring, ev->priv_pos)) {
+	if (!ring_release(q, ev->priv_pos)) {
 		fev__holder_drop(&q->cons, ev->priv_pos, 1);
 		return lost_to_repair(q);
 	}

@@ -68,7 +68,12 @@ struct fev__header {
 	int32_t creator_pid;
 	uint32_t partition; /* this segment's index, 0 .. partitions - 1 */
 	char name[64]; /* NUL-terminated queue (topic) name */
-	uint8_t reserved2[72];
+	/* Consumer groups (ABI 1.3; 0 in a queue: none, no table). */
+	uint32_t groups_max;
+	uint32_t reserved3;
+	uint64_t off_groups;    /* groups_max records (struct fev__group) */
+	uint64_t off_slot_grps; /* capacity words (struct fev__slot_grp) */
+	uint8_t reserved2[48];
 };
 static_assert(sizeof(struct fev__header) == 256, "header is 256 bytes");
 static_assert(offsetof(struct fev__header, capacity) == 24, "ABI");
@@ -76,6 +81,8 @@ static_assert(offsetof(struct fev__header, off_slots) == 96, "ABI");
 static_assert(offsetof(struct fev__header, partitions) == 44, "ABI");
 static_assert(offsetof(struct fev__header, partition) == 116, "ABI");
 static_assert(offsetof(struct fev__header, name) == 120, "ABI");
+static_assert(offsetof(struct fev__header, groups_max) == 184, "ABI");
+static_assert(offsetof(struct fev__header, off_slot_grps) == 200, "ABI");
 
 /*
  * Written rarely: the state word (delete), the daemon's repair counters and
@@ -105,7 +112,10 @@ struct fev__state_line {
 	 * cost does not grow with the number of quiet queues.
 	 */
 	_Atomic uint32_t attach_gen;
-	uint8_t pad[FEV__LINE - 84];
+	/* Bit g: group g reads every event committed from now on (a
+	 * producer stamps the slot with it at commit, consumer_group.h). */
+	_Atomic uint32_t groups_active;
+	uint8_t pad[FEV__LINE - 88];
 };
 static_assert(sizeof(struct fev__state_line) == FEV__LINE, "state line");
 
@@ -163,7 +173,7 @@ struct fev__attacher {
 	_Atomic uint32_t state; /* enum fev__att_state */
 	uint32_t roles;         /* FEV_PRODUCER | FEV_CONSUMER */
 	int32_t pid;
-	uint32_t reserved0;
+	uint32_t group; /* a consumer's group index + 1; 0: none (a queue) */
 	uint64_t start_time; /* /proc/PID/stat field 22, against pid reuse */
 	uint64_t attach_ns;  /* CLOCK_REALTIME */
 	struct fev__holdrec prod;
@@ -199,6 +209,51 @@ static_assert(offsetof(struct fev__attacher, pidns) == 120, "ABI");
 /* The first meta_len bytes of the payload area are the event's key and
  * headers (meta.h); without it meta_len means nothing.  ABI 1.2. */
 #define FEV__SLOT_META 0x200u
+
+/*
+ * Consumer groups of a partition (consumer_group.h).  A record: the
+ * group's cursor (its own tail) on a line of its own, a line written at
+ * create and delete, and the positions repair hands back for redelivery.
+ */
+/* FEV_GROUPS_MAX (fev.h): one bit each in 32-bit masks. */
+#define FEV__GROUP_REDO_MAX 14u
+
+enum fev__group_state {
+	FEV__GROUP_FREE = 0,
+	FEV__GROUP_CREATING = 1, /* record taken, being filled in */
+	FEV__GROUP_ACTIVE = 2,
+	FEV__GROUP_DELETING = 3, /* out of groups_active; releases pending */
+};
+
+struct fev__group {
+	struct fev__cursor cursor;
+	_Atomic uint32_t state; /* enum fev__group_state */
+	uint32_t policy;        /* FEV_GROUP_BLOCK */
+	uint64_t start;  /* events below it are released unread (latest) */
+	uint64_t until;  /* DELETING: positions below it may still need it */
+	_Atomic uint64_t redelivered;
+	char name[FEV_GROUP_NAME_MAX + 1];
+	uint8_t pad1[FEV__LINE - 32 - (FEV_GROUP_NAME_MAX + 1)];
+	/* Repair pushes (head), members pop (tail); entries are pos + 1. */
+	_Atomic uint64_t redo_head;
+	_Atomic uint64_t redo_tail;
+	_Atomic uint64_t redo[FEV__GROUP_REDO_MAX];
+};
+static_assert(sizeof(struct fev__group) == 3 * FEV__LINE, "group record");
+static_assert(offsetof(struct fev__group, state) == FEV__LINE, "ABI");
+static_assert(offsetof(struct fev__group, redo_head) == 2 * FEV__LINE,
+	      "ABI");
+
+/*
+ * Per slot, beside it: which groups released (done) and took from the
+ * redo list (taken) this lap's event, tagged with the lap (high half) so a
+ * late call of an earlier lap changes nothing.
+ */
+struct fev__slot_grp {
+	_Atomic uint64_t done;
+	_Atomic uint64_t taken;
+};
+static_assert(sizeof(struct fev__slot_grp) == 16, "slot group words");
 
 /*
  * A slot is free for lap pos when seq == pos, full when seq == pos + 1, and
@@ -244,10 +299,15 @@ struct fev__geometry {
 	/* Of the topic (header partitions, 0 read as 1) and this segment's
 	 * index; fev__geometry_compute() sets a queue's: 1 and 0. */
 	uint32_t partitions, partition;
+	/* Consumer groups: 0 (a queue) or FEV_GROUPS_MAX, and where. */
+	uint32_t groups_max;
+	uint64_t off_groups, off_slot_grps;
 };
 
-/* 0 or -EINVAL; fills g from the three inputs. */
+/* 0 or -EINVAL; fills g from the three inputs (no groups). */
 int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
 			  uint32_t attacher_max, struct fev__geometry *g);
+/* Make room in g for groups_max groups (0 or FEV_GROUPS_MAX). */
+int fev__geometry_groups(struct fev__geometry *g, uint32_t groups_max);
 
 #endif /* FEV_LAYOUT_H */

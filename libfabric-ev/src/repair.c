@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "consumer_group.h"
 #include "fev/fev.h"
 #include "wait.h"
 
@@ -158,6 +159,13 @@ int fev__repair_pass_begin(struct fev__repair_pass *p, struct fev__map *m,
 				       memory_order_acquire);
 	p->tail = atomic_load_explicit(&m->ring.tail->pos,
 				       memory_order_acquire);
+	for (uint32_t g = 0; m->groups != NULL && g < m->geo.groups_max; g++) {
+		/* A0 again, for the group cursors and redo lists. */
+		p->group_cursor[g] = atomic_load_explicit(
+			&m->groups[g].cursor.pos, memory_order_acquire);
+		p->group_redo[g] = atomic_load_explicit(
+			&m->groups[g].redo_tail, memory_order_acquire);
+	}
 	for (uint32_t i = 0; i < m->geo.attacher_max; i++) {
 		const struct fev__attacher *a = &m->attachers[i];
 
@@ -214,10 +222,15 @@ static uint64_t lowest_holdable(uint64_t lo, uint64_t cursor, uint32_t cap)
  * owner committed first: the owner was alive after all, and its event
  * stands (C1/T1 in ring.h).
  */
-static bool tombstone(const struct fev__ring *r, uint64_t pos, uint64_t seq)
+static bool tombstone(const struct fev__map *m, uint64_t pos, uint64_t seq)
 {
+	const struct fev__ring *r = &m->ring;
+
 	if (seq == pos && !fev__ring_tombstone_begin(r, pos))
 		return false;
+	/* Every group skips and releases it, as any commit (B1). */
+	if (m->slot_grps != NULL)
+		fev__grp_stamp(m, pos);
 	fev__ring_tombstone_end(r, pos, FEV__SLOT_TOMBSTONE);
 	return true;
 }
@@ -269,9 +282,10 @@ static uint32_t repair_producer(const struct fev__repair_pass *ps,
 			pending++;
 			continue;
 		}
-		if (seq == p - m->geo.capacity + 1)
+		/* (Groups never redeliver in place: there it is forged.) */
+		if (seq == p - m->geo.capacity + 1 && m->groups == NULL)
 			finish_in_place(m, p, res);
-		else if (tombstone(&m->ring, p, seq))
+		else if (seq != p - m->geo.capacity + 1 && tombstone(m, p, seq))
 			res->tombstoned++;
 	}
 	return pending;
@@ -335,6 +349,33 @@ static int redeliver(struct fev__map *m, struct fev__attacher *a, uint64_t p)
 				 src->attacher, src->ts_ns);
 	fev__holder_done(&h, head, 1);
 	return 1;
+}
+
+/*
+ * Positions [lo, hi) a dead member of group gi may hold: handed back to its
+ * group alone, through the group's redo list (consumer_group.h).
+ */
+static uint32_t repair_member(const struct fev__repair_pass *ps, uint32_t gi,
+			      struct fev__repair_range held,
+			      struct fev__repair_result *res)
+{
+	struct fev__map *m = ps->m;
+	uint64_t cursor = ps->group_cursor[gi];
+	uint32_t pending = 0;
+
+	for (uint64_t p = lowest_holdable(held.lo, cursor, m->geo.capacity);
+	     p < held.hi && p < cursor; p++) {
+		int rc = named_by_live(ps, p) ?
+				 -EAGAIN :
+				 fev__grp_redeliver(m, gi, p,
+						    ps->group_redo[gi]);
+
+		if (rc < 0)
+			pending++;
+		else
+			res->redelivered += (uint32_t)rc;
+	}
+	return pending;
 }
 
 /* Positions [lo, hi) a dead consumer may hold. */
@@ -407,7 +448,13 @@ int fev__repair_pass_record(struct fev__repair_pass *p, uint32_t idx,
 	 * only once the producer side is settled. */
 	if (pending == 0) {
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
-		pending = repair_consumer(p, a, holdrec_range(&a->cons), &pass);
+		uint32_t gi = a->group - 1; /* read once: a writer may change it */
+
+		pending = m->groups != NULL && gi < m->geo.groups_max ?
+				  repair_member(p, gi, holdrec_range(&a->cons),
+						&pass) :
+				  repair_consumer(p, a, holdrec_range(&a->cons),
+						  &pass);
 	}
 	if (res != NULL) {
 		res->tombstoned += pass.tombstoned;

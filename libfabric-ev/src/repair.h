@@ -65,6 +65,9 @@ struct fev__repair_range {
 struct fev__repair_pass {
 	struct fev__map *m;
 	uint64_t head, tail; /* read before the hold records (A0) */
+	/* Per consumer group, also before the hold records: its cursor and
+	 * the tail of its redo list (consumer_group.h). */
+	uint64_t group_cursor[FEV_GROUPS_MAX], group_redo[FEV_GROUPS_MAX];
 	struct fev__repair_range *live; /* sorted by lo, disjoint */
 	uint32_t nlive;
 	bool woke; /* sleepers woken since the last repair */

@@ -149,9 +149,12 @@ static inline uint32_t fev__ring_take(struct fev__cursor *c,
 			continue;
 		}
 		fev__holder_intent(h, pos, k);
-		/* R0: publishes the hold record written just above. */
+		/* R0: publishes the hold record written just above.
+		 * Seq_cst, not only release: B1 (consumer_group.h) orders
+		 * the producer's load of groups_active after it.  The same
+		 * lock cmpxchg on x86. */
 		if (atomic_compare_exchange_weak_explicit(
-			    &c->pos, &pos, pos + k, memory_order_release,
+			    &c->pos, &pos, pos + k, memory_order_seq_cst,
 			    memory_order_relaxed)) {
 			fev__holder_took(h, pos, k);
 			*pos_out = pos;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "consumer_group.h"
 #include "memtrap.h"
 #include "trust.h"
 
@@ -46,9 +47,34 @@ int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
 						   sizeof(struct fev__attacher),
 				FEV__LINE);
 	g->seg_size = g->off_slots + (uint64_t)capacity * g->slot_size;
+	g->groups_max = 0;
+	g->off_groups = 0;
+	g->off_slot_grps = 0;
 	if (g->seg_size > SEGMENT_SIZE_MAX)
 		return -EINVAL;
 	return 0;
+}
+
+/* Attachers, then the group table, the slots' group words, the slots. */
+int fev__geometry_groups(struct fev__geometry *g, uint32_t groups_max)
+{
+	uint64_t tables;
+
+	if (groups_max != 0 && groups_max != FEV_GROUPS_MAX)
+		return -EINVAL;
+	if (groups_max == 0)
+		return 0;
+	g->groups_max = groups_max;
+	g->off_groups = g->off_slots;
+	g->off_slot_grps = g->off_groups +
+			   (uint64_t)groups_max * sizeof(struct fev__group);
+	tables = round_up(g->off_slot_grps + (uint64_t)g->capacity *
+						    sizeof(struct fev__slot_grp),
+			  FEV__LINE) -
+		 g->off_slots;
+	g->off_slots += tables;
+	g->seg_size += tables;
+	return g->seg_size > SEGMENT_SIZE_MAX ? -EINVAL : 0;
 }
 
 static int validate_header(const struct fev__header *h, size_t len,
@@ -62,7 +88,8 @@ static int validate_header(const struct fev__header *h, size_t len,
 	if (h->header_size != sizeof(*h) || h->seg_size != len)
 		return -EBADMSG;
 	if (fev__geometry_compute(h->capacity, h->max_event, h->attacher_max,
-				  &want) < 0)
+				  &want) < 0 ||
+	    fev__geometry_groups(&want, h->groups_max) < 0)
 		return -EBADMSG;
 	if (h->slot_size != want.slot_size ||
 	    h->off_state_line != offsetof(struct fev__segment, state_line) ||
@@ -71,7 +98,9 @@ static int validate_header(const struct fev__header *h, size_t len,
 	    h->off_not_empty != offsetof(struct fev__segment, not_empty) ||
 	    h->off_not_full != offsetof(struct fev__segment, not_full) ||
 	    h->off_attachers != want.off_attachers ||
-	    h->off_slots != want.off_slots || want.seg_size != len)
+	    h->off_slots != want.off_slots || want.seg_size != len ||
+	    h->off_groups != want.off_groups ||
+	    h->off_slot_grps != want.off_slot_grps)
 		return -EBADMSG;
 	if (policy > FEV_POLICY_DROP_OLDEST)
 		return -EBADMSG;
@@ -124,6 +153,9 @@ void fev__segment_format(void *base, const struct fev__geometry *g,
 	h->attacher_max = g->attacher_max;
 	h->partitions = g->partitions;
 	h->partition = g->partition;
+	h->groups_max = g->groups_max;
+	h->off_groups = g->off_groups;
+	h->off_slot_grps = g->off_slot_grps;
 	h->off_state_line = offsetof(struct fev__segment, state_line);
 	h->off_head = offsetof(struct fev__segment, head);
 	h->off_tail = offsetof(struct fev__segment, tail);
@@ -146,6 +178,8 @@ void fev__segment_format(void *base, const struct fev__geometry *g,
 		.slot_size = g->slot_size,
 	};
 	fev__ring_format(&ring);
+	if (g->groups_max > 0)
+		fev__groups_format(base, g);
 	/* R5: the segment is ready; pairs with A5 in fev__segment_validate(). */
 	atomic_store_explicit(&h->magic, FEV__MAGIC, memory_order_release);
 }
@@ -155,6 +189,14 @@ void fev__map_views(struct fev__map *m)
 	uint8_t *base = (uint8_t *)m->seg;
 
 	m->attachers = (struct fev__attacher *)(base + m->geo.off_attachers);
+	m->groups = m->geo.groups_max == 0 ?
+			    NULL :
+			    (struct fev__group *)(base + m->geo.off_groups);
+	m->slot_grps = m->geo.groups_max == 0 ?
+			       NULL :
+			       (struct fev__slot_grp *)(base +
+							m->geo.off_slot_grps);
+	m->lap_shift = (uint32_t)__builtin_ctz(m->geo.capacity);
 	m->ring = (struct fev__ring){
 		.head = &m->seg->head,
 		.tail = &m->seg->tail,

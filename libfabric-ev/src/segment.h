@@ -25,6 +25,10 @@ struct fev__map {
 	struct fev__geometry geo;
 	struct fev__ring ring;
 	struct fev__attacher *attachers;
+	/* Consumer groups (NULL in a queue) and the slots' group words. */
+	struct fev__group *groups;
+	struct fev__slot_grp *slot_grps;
+	uint32_t lap_shift; /* log2(capacity): pos >> lap_shift is the lap */
 	char shm_name[FEV__SHM_NAME_MAX];
 	/* The file mapped (fstat at map time): its name may be re-used. */
 	dev_t dev;
@@ -100,8 +104,8 @@ int fev__map_stats_by(const struct fev__map *m, fev_stats *out,
 #define FEV__SEG_PATH_MAX (FEV__SHM_NAME_MAX + 32)
 
 /*
- * Build partition g->partition of g->partitions of topic (a queue: 0 of 1)
- * whole under its temporary name "~PID" (admin.c): tmp_path is where it
+ * Build partition g->partition of g->partitions of topic (a queue: 0 of 1),
+ * with a table of g->groups_max consumer groups (a queue: 0), whole under its temporary name "~PID" (admin.c): tmp_path is where it
  * is, name_path where it goes; the caller renames it into place.  Errors
  * as fev_queue_create() but -EEXIST.
  */

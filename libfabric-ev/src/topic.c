@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "clock.h"
 #include "instance.h"
 #include "fev/fev.h"
+#include "consumer_group.h"
 #include "segment.h"
 
 /* How long an opener waits for the partitions of a topic being created. */
@@ -70,12 +72,19 @@ int fev_topic_create(const char *topic, uint32_t partitions,
 	if (fev_queue_name_valid(topic) < 0 || partitions == 0 ||
 	    partitions > FEV_PARTITIONS_MAX)
 		return -EINVAL;
+	/* Groups have no drop-oldest: it would take from one group only. */
+	if (cfg != NULL && cfg->struct_size >= offsetof(fev_queue_config,
+							policy) +
+						       sizeof(int) &&
+	    cfg->policy == FEV_POLICY_DROP_OLDEST)
+		return -EINVAL;
 	b = calloc(partitions, sizeof(*b));
 	if (b == NULL)
 		return -ENOMEM;
 	for (; k < partitions && rc == 0; k++) {
 		struct fev__geometry g = { .partitions = partitions,
-					   .partition = k };
+					   .partition = k,
+					   .groups_max = FEV_GROUPS_MAX };
 
 		rc = fev__segment_build(instance, topic, cfg, &g, b[k].tmp,
 					b[k].name);
@@ -302,4 +311,126 @@ int fev_topic_send(fev_topic *t, const void *key, size_t key_len,
 			    .key_len = key_len };
 
 	return fev_topic_send_ex(t, &o, data, len, timeout_ns);
+}
+
+/* ---- consumer groups, on every partition -------------------------------- */
+
+/* Map partition k of topic writable, checked to be ours. */
+static int map_partition(const char *instance, const char *topic,
+			 uint32_t partitions, uint32_t k, struct fev__map *m)
+{
+	char seg[FEV__SEG_NAME_MAX + 1];
+	int rc = fev__partition_name(seg, sizeof(seg), topic, k);
+
+	if (rc < 0 || (rc = fev__map_open(instance, seg, true, m)) < 0)
+		return rc;
+	if (m->groups == NULL)
+		rc = -EINVAL; /* a queue, or a topic made before groups */
+	else if (!partition_ours(m, topic, partitions, k))
+		rc = -EBADMSG;
+	if (rc < 0)
+		fev__map_close(m);
+	return rc;
+}
+
+typedef int partition_fn(struct fev__map *m, const char *group, int arg);
+
+/* fn on partitions 0 .. P - 1 in order; stops at the first error, and
+ * returns how far it came in *done. */
+static int each_partition(const char *topic, const char *group,
+			  const char *instance, partition_fn *fn, int arg,
+			  uint32_t *done)
+{
+	struct fev__map m;
+	uint32_t partitions;
+	int rc;
+
+	*done = 0;
+	if (fev_queue_name_valid(topic) < 0 || fev_group_name_valid(group) < 0)
+		return -EINVAL;
+	rc = fev__map_open(instance, topic, false, &m);
+	if (rc < 0)
+		return rc;
+	partitions = m.geo.partitions;
+	fev__map_close(&m);
+	for (uint32_t k = 0; k < partitions; k++, (*done)++) {
+		rc = map_partition(instance, topic, partitions, k, &m);
+		if (rc < 0)
+			return rc;
+		rc = fn(&m, group, arg);
+		fev__map_close(&m);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int create_in(struct fev__map *m, const char *group, int start)
+{
+	int rc = fev__group_create_in(m, group, start);
+
+	return rc < 0 ? rc : 0;
+}
+
+static int delete_in(struct fev__map *m, const char *group, int unused)
+{
+	(void)unused;
+	return fev__group_delete_in(m, group);
+}
+
+int fev_group_create(const char *topic, const char *group,
+		     const fev_group_config *cfg, const char *instance)
+{
+	int start = FEV_GROUP_LATEST;
+	uint32_t done, undone;
+	int rc;
+
+	if (cfg != NULL) {
+		if (cfg->struct_size < offsetof(fev_group_config, start) +
+					       sizeof(int))
+			return -EINVAL;
+		start = cfg->start;
+	}
+	rc = each_partition(topic, group, instance, create_in, start, &done);
+	/* All or nothing: take it back from the partitions that have it. */
+	if (rc < 0 && done > 0)
+		each_partition(topic, group, instance, delete_in, 0, &undone);
+	return rc;
+}
+
+int fev_group_delete(const char *topic, const char *group,
+		     const char *instance)
+{
+	uint32_t done;
+
+	return each_partition(topic, group, instance, delete_in, 0, &done);
+}
+
+int fev_group_list(const char *topic, const char *instance,
+		   int (*fn)(const char *group, void *arg), void *arg)
+{
+	struct fev__map m;
+	int rc;
+
+	if (fev_queue_name_valid(topic) < 0 || fn == NULL)
+		return -EINVAL;
+	rc = fev__map_open(instance, topic, false, &m);
+	if (rc < 0)
+		return rc;
+	for (uint32_t i = 0; m.groups != NULL && i < m.geo.groups_max && rc == 0;
+	     i++) {
+		char name[FEV_GROUP_NAME_MAX + 1];
+		const struct fev__group *g = &m.groups[i];
+
+		/* G7: pairs with G6: the name is whole. */
+		if (atomic_load_explicit(&g->state, memory_order_acquire) !=
+		    FEV__GROUP_ACTIVE)
+			continue;
+		memcpy(name, g->name, sizeof(name));
+		name[FEV_GROUP_NAME_MAX] = '\0';
+		if (fev_group_name_valid(name) == 0)
+			rc = fn(name, arg);
+	}
+	fev__map_close(&m);
+	return rc;
 }

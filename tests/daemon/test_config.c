@@ -57,6 +57,12 @@ static const struct bad bad_snippets[] = {
 	{ "[queue q]\n[queue q]\n", 2, "already defined on line 1" },
 	{ "[queue q]\nattachers = 0\n", 2, "out of range" },
 	{ "[topic]\n", 1, "[topic] needs a name" },
+	{ "[group t]\n", 1, "[group] needs a topic and a name" },
+	{ "[group t g x]\n", 1, "[group] needs a topic and a name" },
+	{ "[group t a-name-longer-than-31-characters]\n", 1,
+	  "bad topic or group name" },
+	{ "[group t g]\nstart = middle\n", 2, "start 'middle'" },
+	{ "[group t g]\ncapacity = 4\n", 2, "unknown key 'capacity'" },
 	{ "[topic t@1]\n", 1, "bad queue name 't@1'" },
 	{ "[topic t]\npartitions = 0\n", 2, "out of range" },
 	{ "[topic t]\npartitions = 257\n", 2, "out of range" },
@@ -187,7 +193,10 @@ static void test_topic_section_is_a_queue_of_partitions(void **state)
 	static const char text[] = "[topic orders]\n"
 				   "partitions = 8\n"
 				   "capacity = 1K\n"
-				   "[queue jobs]\n";
+				   "[queue jobs]\n"
+				   "[group orders billing]\n"
+				   "start = earliest\n"
+				   "[group orders audit]\n";
 	struct fevd_config cfg;
 	char err[FEVD_ERR_MAX];
 	const struct fevd_queue_conf *q;
@@ -202,6 +211,13 @@ static void test_topic_section_is_a_queue_of_partitions(void **state)
 	q = fevd_config_find(&cfg, "jobs");
 	assert_non_null(q);
 	assert_int_equal(q->partitions, 1);
+	assert_false(q->topic);
+	assert_true(fevd_config_find(&cfg, "orders")->topic);
+	assert_int_equal(cfg.ngroups, 2);
+	assert_string_equal(cfg.groups[0].topic, "orders");
+	assert_string_equal(cfg.groups[0].name, "billing");
+	assert_int_equal(cfg.groups[0].start, FEV_GROUP_EARLIEST);
+	assert_int_equal(cfg.groups[1].start, FEV_GROUP_LATEST);
 	fevd_config_free(&cfg);
 }
 

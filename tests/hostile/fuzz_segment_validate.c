@@ -4,8 +4,9 @@
  * chosen by the first byte:
  *
  *   even: the rest of the input is the segment, as is;
- *   odd:  a valid segment is formatted (geometry from the next bytes) and
- *         the rest of the input is laid over its header, so the fuzzer
+ *   odd:  a valid segment is formatted (geometry from the next bytes, a
+ *         topic's partition with consumer groups or not) and the rest of
+ *         the input is laid over its header, so the fuzzer
  *         works near the valid headers it would rarely find alone.
  *
  * Whatever validate accepts must describe memory inside [base, base + len);
@@ -37,6 +38,21 @@ static void check_accepted(const struct fev__geometry *g, size_t len)
 	    att_end > g->off_slots || slots_end > len ||
 	    g->seg_size != len || g->attacher_max == 0 ||
 	    g->policy > FEV_POLICY_DROP_OLDEST)
+		abort();
+	/* Partitions and consumer groups (topics): indices in range, the
+	 * group table and the slots' group words between the attachers and
+	 * the slots. */
+	if (g->partitions == 0 || g->partitions > FEV_PARTITIONS_MAX ||
+	    g->partition >= g->partitions ||
+	    (g->groups_max != 0 && g->groups_max != FEV_GROUPS_MAX))
+		abort();
+	if (g->groups_max != 0 &&
+	    (g->off_groups < att_end ||
+	     g->off_slot_grps < g->off_groups + (uint64_t)g->groups_max *
+						       sizeof(struct fev__group) ||
+	     g->off_slot_grps + (uint64_t)g->capacity *
+					sizeof(struct fev__slot_grp) >
+		     g->off_slots))
 		abort();
 }
 
@@ -108,6 +124,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t over = size > 3 ? size - 3 : 0;
 
 		if (fev__geometry_compute(cap, max_event, att, &made) < 0)
+			return 0;
+		/* A topic's partition, with its group table, every other
+		 * input that reaches here. */
+		made.partitions = 1 + (size > 3 ? data[3] % 4 : 0);
+		made.partition = made.partitions - 1;
+		if (size > 3 && (data[3] & 4) != 0 &&
+		    fev__geometry_groups(&made, FEV_GROUPS_MAX) < 0)
 			return 0;
 		len = made.seg_size;
 		buf = aligned_alloc(64, len);

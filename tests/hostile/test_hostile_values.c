@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "consumer_group.h"
 #include "fevtest.h"
 #include "hostile.h"
 #include "layout.h"
@@ -766,6 +767,120 @@ static void test_stats_sequence_stuck_mid_retirement_still_answers(
 	hq_teardown(&h);
 }
 
+/* ---- consumer group tables (topics) ------------------------------------ */
+
+struct ht {
+	char inst[FEV_INSTANCE_MAX + 1];
+	fev_queue *p, *c; /* producer, member of group "a" */
+	struct fev__map m;
+	struct fev__group *a;
+};
+
+static void ht_setup(struct ht *t)
+{
+	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 8,
+				 .max_event = 8 };
+	fev_open_opts o = { .struct_size = sizeof(o), .flags = FEV_OPEN_NO_SPIN,
+			    .group = "a" };
+
+	fevtest_instance(t->inst);
+	o.instance = t->inst;
+	assert_int_equal(fev_topic_create("t", 1, &cfg, t->inst), 0);
+	assert_int_equal(fev_group_create("t", "a", NULL, t->inst), 0);
+	assert_int_equal(fev_group_delete("t", "default", t->inst), 0);
+	t->p = fevtest_open(t->inst, "t", FEV_PRODUCER, FEV_OPEN_NO_SPIN);
+	assert_int_equal(fev_open("t", FEV_CONSUMER, &o, &t->c), 0);
+	assert_int_equal(fev__map_open(t->inst, "t", true, &t->m), 0);
+	t->a = &t->m.groups[fev__group_find(&t->m, "a")];
+}
+
+static void ht_teardown(struct ht *t)
+{
+	fev_close(t->c);
+	fev_close(t->p);
+	fev__map_close(&t->m);
+	assert_int_equal(fev_topic_delete("t", t->inst), 0);
+	fevtest_assert_no_leftovers(t->inst);
+}
+
+static uint64_t ht_recv(struct ht *t)
+{
+	uint64_t v = UINT64_MAX;
+
+	assert_int_equal(fev_recv(t->c, &v, sizeof(v), NULL, 0), sizeof(v));
+	return v;
+}
+
+static void test_forged_redo_lists_are_never_followed_out_of_the_ring(
+	void **state)
+{
+	struct ht t;
+	uint64_t v = 5;
+
+	(void)state;
+	ht_setup(&t);
+	/* Far ahead of its tail: not a list anyone wrote. */
+	atomic_store(&t.a->redo_head, atomic_load(&t.a->redo_tail) + 1000);
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
+	assert_int_equal(ht_recv(&t), 5);
+	/* Entries naming positions no one holds: dropped as stale. */
+	atomic_store(&t.a->redo_tail, 0);
+	atomic_store(&t.a->redo[0], 0);
+	atomic_store(&t.a->redo[1], UINT64_MAX);
+	atomic_store(&t.a->redo[2], 12345);
+	atomic_store(&t.a->redo_head, 3);
+	assert_int_equal(fev_recv(t.c, &v, sizeof(v), NULL, 0), -EAGAIN);
+	v = 6;
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
+	assert_int_equal(ht_recv(&t), 6);
+	ht_teardown(&t);
+}
+
+static int count_groups(const char *group, void *arg)
+{
+	(void)group;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_forged_group_records_give_errors_not_crashes(void **state)
+{
+	struct ht t;
+	fev_open_opts o = { .struct_size = sizeof(o) };
+	fev_queue *late = NULL;
+	uint64_t v = 1;
+	int listed = 0;
+
+	(void)state;
+	ht_setup(&t);
+	o.instance = t.inst;
+	/* A name with no terminator is never read past its field. */
+	memset(t.a->name, 'x', sizeof(t.a->name));
+	o.group = "a";
+	assert_int_equal(fev_open("t", FEV_CONSUMER, &o, &late), -ENOENT);
+	assert_int_equal(fev_group_list("t", t.inst, count_groups, &listed),
+			 0);
+	assert_int_equal(listed, 1); /* 31 x's: cut at its field's end */
+	memcpy(t.a->name, "a", 2);
+	/* Slot words of another lap: not this group's to read or release. */
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
+	atomic_store(&t.m.slot_grps[0].done, UINT64_C(7) << 32);
+	assert_int_equal(fev_recv(t.c, &v, sizeof(v), NULL, 0), -EAGAIN);
+	/* No group reads new events: they are never freed, and producers
+	 * see a full ring, in bounded time. */
+	atomic_store(&t.m.seg->state_line.groups_active, 0);
+	for (int i = 0; i < 8; i++)
+		(void)fev_send(t.p, &v, sizeof(v), 0);
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), -EAGAIN);
+	/* A state nobody writes: its members stop, nobody joins it. */
+	atomic_store(&t.a->state, 77);
+	assert_int_equal(fev_recv(t.c, &v, sizeof(v), NULL, 0), -EIDRM);
+	assert_int_equal(fev_open("t", FEV_CONSUMER, &o, &late), -ENOENT);
+	assert_null(late);
+	atomic_store(&t.a->state, FEV__GROUP_ACTIVE);
+	ht_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -788,6 +903,8 @@ int main(void)
 		T(test_attacher_pid_and_roles_garbage_is_only_reported),
 		T(test_state_word_other_than_deleted_keeps_the_queue_live),
 		T(test_stats_sequence_stuck_mid_retirement_still_answers),
+		T(test_forged_redo_lists_are_never_followed_out_of_the_ring),
+		T(test_forged_group_records_give_errors_not_crashes),
 #undef T
 	};
 

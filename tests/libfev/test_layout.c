@@ -53,7 +53,11 @@ static void test_header_layout_is_frozen(void **state)
 	OFF(struct fev__header, partition, 116);
 	OFF(struct fev__header, name, 120);
 	FROZEN(sizeof(((struct fev__header *)0)->name), 64);
-	OFF(struct fev__header, reserved2, 184);
+	OFF(struct fev__header, groups_max, 184);
+	OFF(struct fev__header, reserved3, 188);
+	OFF(struct fev__header, off_groups, 192);
+	OFF(struct fev__header, off_slot_grps, 200);
+	OFF(struct fev__header, reserved2, 208);
 }
 
 static void test_state_line_layout_is_frozen(void **state)
@@ -72,7 +76,8 @@ static void test_state_line_layout_is_frozen(void **state)
 	OFF(struct fev__state_line, retired_sleeps, 64);
 	OFF(struct fev__state_line, retired_wakes, 72);
 	OFF(struct fev__state_line, attach_gen, 80);
-	OFF(struct fev__state_line, pad, 84);
+	OFF(struct fev__state_line, groups_active, 84);
+	OFF(struct fev__state_line, pad, 88);
 }
 
 static void test_cursor_and_wait_word_layout_is_frozen(void **state)
@@ -113,7 +118,7 @@ static void test_hold_record_and_attacher_layout_is_frozen(void **state)
 	OFF(struct fev__attacher, state, 0);
 	OFF(struct fev__attacher, roles, 4);
 	OFF(struct fev__attacher, pid, 8);
-	OFF(struct fev__attacher, reserved0, 12);
+	OFF(struct fev__attacher, group, 12);
 	OFF(struct fev__attacher, start_time, 16);
 	OFF(struct fev__attacher, attach_ns, 24);
 	OFF(struct fev__attacher, prod, 32);
@@ -158,6 +163,31 @@ static void test_constants_in_shared_memory_are_frozen(void **state)
 	FROZEN(FEV_POLICY_REJECT, 1);
 	FROZEN(FEV_POLICY_DROP_OLDEST, 2);
 	FROZEN(FEV_NAME_MAX, 63);
+	FROZEN(FEV_GROUPS_MAX, 32);
+	FROZEN(FEV__GROUP_REDO_MAX, 14);
+	FROZEN(FEV__GROUP_FREE, 0);
+	FROZEN(FEV__GROUP_CREATING, 1);
+	FROZEN(FEV__GROUP_ACTIVE, 2);
+	FROZEN(FEV__GROUP_DELETING, 3);
+}
+
+static void test_group_record_and_slot_words_are_frozen(void **state)
+{
+	(void)state;
+	FROZEN(sizeof(struct fev__group), 384);
+	OFF(struct fev__group, cursor, 0);
+	OFF(struct fev__group, state, 128);
+	OFF(struct fev__group, policy, 132);
+	OFF(struct fev__group, start, 136);
+	OFF(struct fev__group, until, 144);
+	OFF(struct fev__group, redelivered, 152);
+	OFF(struct fev__group, name, 160);
+	OFF(struct fev__group, redo_head, 256);
+	OFF(struct fev__group, redo_tail, 264);
+	OFF(struct fev__group, redo, 272);
+	FROZEN(sizeof(struct fev__slot_grp), 16);
+	OFF(struct fev__slot_grp, done, 0);
+	OFF(struct fev__slot_grp, taken, 8);
 }
 
 static void test_geometry_of_a_queue_is_frozen(void **state)
@@ -190,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_slot_header_layout_is_frozen),
 		cmocka_unit_test(test_constants_in_shared_memory_are_frozen),
 		cmocka_unit_test(test_geometry_of_a_queue_is_frozen),
+		cmocka_unit_test(test_group_record_and_slot_words_are_frozen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,9 @@ typedef struct fev_open_opts {
 	const char *instance; /* NULL: $FEV_INSTANCE, else "default" */
 	uint32_t spin_ns;     /* busy-wait before sleeping; 0: library default */
 	uint32_t flags;       /* FEV_OPEN_*; unknown bits are -EINVAL */
+	/* A consumer of a topic's partition joins this consumer group;
+	 * NULL: the group "default".  Ignored for a queue, which has none. */
+	const char *group;
 } fev_open_opts;
 
 /* Never spin: sleep on the futex at once (pure blocking mode). */
@@ -360,6 +363,50 @@ FEV_API int fev_topic_send(fev_topic *t, const void *key, size_t key_len,
 FEV_API int fev_topic_send_ex(fev_topic *t, const fev_send_opts *opts,
 			      const void *data, size_t len,
 			      int64_t timeout_ns);
+
+/*
+ * Consumer groups of a topic (doc/design.md, "Consumer groups"): every
+ * group sees every event of every partition, once (fan-out over one copy
+ * in shared memory: a slot is reused when every group released it, so
+ * producers wait for the slowest group); inside a group, members compete
+ * for events (shared).  A topic is created with one group, "default"
+ * (what fev_open() of a partition without opts->group joins); delete it
+ * when only named groups read the topic.  Members join with
+ * fev_open(PARTITION, FEV_CONSUMER, opts with .group); a member that dies
+ * holding events has them delivered again, FEV_REDELIVERED, to a member of
+ * its own group only.
+ */
+#define FEV_GROUPS_MAX 32     /* per topic, "default" included */
+#define FEV_GROUP_NAME_MAX 31 /* [A-Za-z0-9._-]{1,31} */
+#define FEV_GROUP_LATEST 0    /* a new group reads what is published next */
+#define FEV_GROUP_EARLIEST 1  /* ... and first what the partitions still hold */
+
+typedef struct fev_group_config {
+	size_t struct_size; /* sizeof(fev_group_config) */
+	int start;          /* FEV_GROUP_LATEST (default) or _EARLIEST */
+} fev_group_config;
+
+/*
+ * Create group on every partition of topic (cfg NULL: latest).  -EINVAL
+ * (bad name, a queue rather than a topic), -EEXIST, -ENOSPC (FEV_GROUPS_MAX
+ * groups already), and the errors of fev_topic_stats().
+ */
+FEV_API int fev_group_create(const char *topic, const char *group,
+			     const fev_group_config *cfg,
+			     const char *instance);
+/*
+ * Delete group from every partition: producers stop waiting for it.
+ * -ENOENT, -EBUSY (members are attached: close them first).
+ */
+FEV_API int fev_group_delete(const char *topic, const char *group,
+			     const char *instance);
+/*
+ * Call fn for each group of topic (as partition 0 has them), in table
+ * order; stops when fn returns non-zero and returns that.  0 or -errno.
+ */
+FEV_API int fev_group_list(const char *topic, const char *instance,
+			   int (*fn)(const char *group, void *arg), void *arg);
+FEV_API int fev_group_name_valid(const char *group);
 
 /* A sentence for any value these functions return. */
 FEV_API const char *fev_strerror(int err);

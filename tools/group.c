@@ -1,0 +1,165 @@
+/* fev group: create, delete or list the consumer groups of a topic. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "control.h"
+#include "fev/fev.h"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: fev group create TOPIC GROUP [--start latest|earliest]\n"
+	      "       fev group delete TOPIC GROUP\n"
+	      "       fev group list TOPIC\n"
+	      "\n"
+	      "Administer the consumer groups of a topic through fevd's "
+	      "control socket.\nEvery group sees every event of the topic "
+	      "(one copy in shared memory:\nproducers wait for the slowest "
+	      "group); the members of one group share its\nevents.  A topic "
+	      "starts with the group 'default'.  Members join with\n"
+	      "'fev sub TOPIC@K --group GROUP' or fev_open_opts.group.  "
+	      "Creating and\ndeleting needs root, fevd's user or a member of "
+	      "its admin group.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -s, --start WHERE     latest (default: what is published "
+	      "next) or earliest\n"
+	      "                        (first what the partitions still "
+	      "hold)\n"
+	      "  -q, --quiet           print nothing on success\n"
+	      "  -I, --instance NAME   fabric instance (default: "
+	      "$FEV_INSTANCE or 'default')\n"
+	      "  -h, --help            show this help\n"
+	      "\n"
+	      "Examples:\n"
+	      "  fev topic create orders --partitions 4\n"
+	      "  fev group create orders billing\n"
+	      "  fev group create orders audit --start earliest\n"
+	      "  fev group delete orders default\n"
+	      "  fev group list orders\n"
+	      "\n"
+	      "Exit status: 0 success, 1 error (fevd not running, permission "
+	      "denied, no such\ntopic or group, members attached), 2 usage "
+	      "error.\n",
+	      f);
+}
+
+static int request(const char *inst, const char *req, bool print_body)
+{
+	struct ctl_reply *r = malloc(sizeof(*r));
+	int rc;
+
+	if (r == NULL) {
+		cli_error("out of memory");
+		return FEV_EXIT_ERROR;
+	}
+	rc = ctl_request(inst, req, r) < 0 ? FEV_EXIT_ERROR : FEV_EXIT_OK;
+	if (rc == FEV_EXIT_OK && r->status != 0) {
+		cli_error("%s", r->reason[0] != '\0' ? r->reason :
+						       fev_strerror(r->status));
+		rc = FEV_EXIT_ERROR;
+	}
+	if (rc == FEV_EXIT_OK && print_body)
+		fputs(r->body, stdout);
+	free(r);
+	return rc;
+}
+
+static int check_names(const char *topic, const char *group)
+{
+	if (fev_queue_name_valid(topic) < 0)
+		return cli_usage_error("group",
+				       "bad topic name '%s': 1 to %d "
+				       "characters of A-Z a-z 0-9 . _ -",
+				       topic, FEV_NAME_MAX);
+	if (group != NULL && fev_group_name_valid(group) < 0)
+		return cli_usage_error("group",
+				       "bad group name '%s': 1 to %d "
+				       "characters of A-Z a-z 0-9 . _ -",
+				       group, FEV_GROUP_NAME_MAX);
+	return 0;
+}
+
+static int run(const char *inst, const char *verb, char **args, int nargs,
+	       const char *start, bool quiet)
+{
+	char req[256];
+	bool list = strcmp(verb, "list") == 0;
+	int rc;
+
+	if (nargs != (list ? 1 : 2))
+		return cli_usage_error("group", "%s takes %s", verb,
+				       list ? "TOPIC" : "TOPIC GROUP");
+	rc = check_names(args[0], list ? NULL : args[1]);
+	if (rc != 0)
+		return rc;
+	if (list)
+		snprintf(req, sizeof(req), "group-list %s", args[0]);
+	else
+		snprintf(req, sizeof(req), "group-%s %s %s%s%s", verb, args[0],
+			 args[1], start != NULL ? " start=" : "",
+			 start != NULL ? start : "");
+	rc = request(inst, req, list);
+	if (rc == FEV_EXIT_OK && !list && !quiet)
+		printf("%sd group '%s' of topic '%s' in instance %s\n", verb,
+		       args[1], args[0], inst);
+	return rc;
+}
+
+int cmd_group(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "start", required_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "instance", required_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *inst_opt = NULL, *inst, *verb, *start = NULL;
+	bool quiet = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, ":s:qI:h", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 's':
+			if (strcmp(optarg, "latest") != 0 &&
+			    strcmp(optarg, "earliest") != 0)
+				return cli_usage_error("group",
+						       "bad start '%s': latest "
+						       "or earliest",
+						       optarg);
+			start = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'I':
+			inst_opt = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return FEV_EXIT_OK;
+		default:
+			return cli_bad_option("group", c, argv);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error("group", "which action: create, delete "
+						"or list?");
+	verb = argv[optind++];
+	if (strcmp(verb, "create") != 0 && strcmp(verb, "delete") != 0 &&
+	    strcmp(verb, "list") != 0)
+		return cli_usage_error("group",
+				       "unknown action '%s': create, delete "
+				       "or list",
+				       verb);
+	if (start != NULL && strcmp(verb, "create") != 0)
+		return cli_usage_error("group", "--start is for create");
+	inst = cli_resolve_instance(inst_opt);
+	if (inst == NULL)
+		return FEV_EXIT_USAGE;
+	return run(inst, verb, argv + optind, argc - optind, start, quiet);
+}
