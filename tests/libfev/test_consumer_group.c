@@ -74,7 +74,8 @@ static fev_queue *member(const char *inst, const char *seg, const char *group)
 	int rc = fev_open(seg, FEV_CONSUMER, &o, &q);
 
 	if (rc != 0)
-		fail_msg("join %s of %s: %s", group, seg, fev_strerror(rc));
+		fail_msg("join %s of %s: %s", group != NULL ? group : "(default)",
+			 seg, fev_strerror(rc));
 	return q;
 }
 
