@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fevini.h"
+#include "fevtest.h"
 
 /* What a connector's rules would see: a log of every callback. */
 struct record {
@@ -147,18 +148,12 @@ static void test_malformed_lines_are_refused_with_their_line_number(
 	for (size_t i = 0; i < sizeof(bad_snippets) / sizeof(bad_snippets[0]);
 	     i++) {
 		const struct bad *b = &bad_snippets[i];
-		char err[FEVINI_ERR_MAX], want[32];
+		char err[FEVINI_ERR_MAX];
 		struct record r;
 		int rc = parse(b->text, &r, err, sizeof(err));
 
-		if (rc != -EINVAL)
-			fail_msg("snippet %zu accepted (rc %d): %s", i, rc,
-				 b->text);
-		snprintf(want, sizeof(want), "conf:%u: ", b->line);
-		if (strncmp(err, want, strlen(want)) != 0 ||
-		    strstr(err, b->reason) == NULL)
-			fail_msg("snippet %zu: got \"%s\", want \"%s...%s\"", i,
-				 err, want, b->reason);
+		fevtest_assert_line_error(i, b->text, rc, err, "conf", b->line,
+					  b->reason);
 	}
 }
 

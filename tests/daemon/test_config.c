@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "fevtest.h"
 #include "log.h"
 
 struct bad {
@@ -108,18 +109,12 @@ static void test_malformed_lines_are_refused_with_their_line_number(
 	     i++) {
 		const struct bad *b = &bad_snippets[i];
 		struct fevd_config cfg;
-		char err[FEVD_ERR_MAX], want[64];
+		char err[FEVD_ERR_MAX];
 		int rc = fevd_config_parse(b->text, "/etc/fev.conf", &cfg, err,
 					   sizeof(err));
 
-		if (rc != -EINVAL)
-			fail_msg("snippet %zu accepted (rc %d): %s", i, rc,
-				 b->text);
-		snprintf(want, sizeof(want), "/etc/fev.conf:%u: ", b->line);
-		if (strncmp(err, want, strlen(want)) != 0 ||
-		    strstr(err, b->reason) == NULL)
-			fail_msg("snippet %zu: got \"%s\", want \"%s...%s\"", i,
-				 err, want, b->reason);
+		fevtest_assert_line_error(i, b->text, rc, err, "/etc/fev.conf",
+					  b->line, b->reason);
 	}
 }
 

@@ -49,6 +49,37 @@ int fevtest_teardown(void **state)
 	return 0;
 }
 
+void fevtest_assert_line_error(size_t i, const char *text, int rc,
+			       const char *err, const char *file,
+			       unsigned line, const char *reason)
+{
+	char want[PATH_MAX + 16];
+
+	if (rc != -EINVAL)
+		fail_msg("snippet %zu accepted (rc %d): %s", i, rc, text);
+	snprintf(want, sizeof(want), "%s:%u: ", file, line);
+	if (strncmp(err, want, strlen(want)) != 0 ||
+	    strstr(err, reason) == NULL)
+		fail_msg("snippet %zu: got \"%s\", want \"%s...%s\"", i, err,
+			 want, reason);
+}
+
+void fevtest_create_topic(const char *inst, const char *name,
+			  uint32_t partitions, uint32_t capacity,
+			  uint32_t max_event)
+{
+	fev_queue_config cfg = {
+		.struct_size = sizeof(cfg),
+		.capacity = capacity,
+		.max_event = max_event,
+	};
+	int rc = fev_topic_create(name, partitions, &cfg, inst);
+
+	if (rc != 0)
+		fail_msg("fev_topic_create(%s, %u): %s", name, partitions,
+			 fev_strerror(rc));
+}
+
 void fevtest_create(const char *inst, const char *name, uint32_t capacity,
 		    uint32_t max_event, int policy)
 {

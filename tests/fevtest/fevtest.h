@@ -34,6 +34,21 @@ int fevtest_teardown(void **state);
 void fevtest_create(const char *inst, const char *name, uint32_t capacity,
 		    uint32_t max_event, int policy);
 
+/* Create topic name of partitions partitions in inst; fails the test on
+ * error. */
+void fevtest_create_topic(const char *inst, const char *name,
+			  uint32_t partitions, uint32_t capacity,
+			  uint32_t max_event);
+
+/*
+ * A config snippet must be refused: rc -EINVAL and err "FILE:LINE: ..."
+ * naming reason.  i numbers the snippet in the failure message.  One
+ * check for every parser that reads our INI files.
+ */
+void fevtest_assert_line_error(size_t i, const char *text, int rc,
+			       const char *err, const char *file,
+			       unsigned line, const char *reason);
+
 /* Open with the given FEV_OPEN_* flags; fails the test on error. */
 fev_queue *fevtest_open(const char *inst, const char *name, unsigned roles,
 			uint32_t flags);
