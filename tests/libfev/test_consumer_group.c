@@ -24,36 +24,10 @@
 
 #define CAP 64u
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
+/* The shared fixture; a test still running after a minute has hung. */
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
-}
-
-static void create_topic(const char *inst, const char *name, uint32_t p)
-{
-	fev_queue_config cfg = {
-		.struct_size = sizeof(cfg),
-		.capacity = CAP,
-		.max_event = 16,
-	};
-
-	assert_int_equal(fev_topic_create(name, p, &cfg, inst), 0);
+	return fevtest_setup(state, 60);
 }
 
 static void create_group(const char *inst, const char *topic,
@@ -137,14 +111,14 @@ static void *fan_member(void *arg)
 
 static void test_every_group_sees_every_event_once(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	static const char *names[FAN_GROUPS] = { "billing", "email", "audit" };
 	pthread_t t[FAN_GROUPS][FAN_MEMBERS];
 	struct fan f[FAN_GROUPS];
 	_Atomic uint32_t count[FAN_GROUPS] = { 0 };
 	fev_queue *p;
 
-	create_topic(c->inst, "fan", 1);
+	fevtest_create_topic(c->inst, "fan", 1, CAP, 16);
 	for (int g = 0; g < FAN_GROUPS; g++)
 		create_group(c->inst, "fan", names[g], FEV_GROUP_LATEST);
 	assert_int_equal(fev_group_delete("fan", "default", c->inst), 0);
@@ -179,11 +153,11 @@ static void test_every_group_sees_every_event_once(void **state)
 
 static void test_slowest_group_gates_producers(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p, *fast, *slow;
 	uint64_t v = 7;
 
-	create_topic(c->inst, "gate", 1);
+	fevtest_create_topic(c->inst, "gate", 1, CAP, 16);
 	create_group(c->inst, "gate", "fast", FEV_GROUP_LATEST);
 	create_group(c->inst, "gate", "slow", FEV_GROUP_LATEST);
 	assert_int_equal(fev_group_delete("gate", "default", c->inst), 0);
@@ -208,11 +182,11 @@ static void test_slowest_group_gates_producers(void **state)
 
 static void test_latest_and_earliest_start_where_they_say(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p, *late, *early, *dflt;
 	uint64_t v;
 
-	create_topic(c->inst, "start", 1);
+	fevtest_create_topic(c->inst, "start", 1, CAP, 16);
 	p = producer(c->inst, "start");
 	dflt = member(c->inst, "start", NULL);
 	for (v = 0; v < 10; v++)
@@ -283,14 +257,14 @@ static void repair_dead(const char *inst, const char *seg, int pid)
 
 static void test_dead_members_events_go_back_to_its_group_only(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	struct holder_arg h = { .inst = c->inst, .n = 3 };
 	fev_queue *p, *a, *b;
 	uint32_t flags;
 	uint64_t v;
 	int pid;
 
-	create_topic(c->inst, "crash", 1);
+	fevtest_create_topic(c->inst, "crash", 1, CAP, 16);
 	create_group(c->inst, "crash", "a", FEV_GROUP_LATEST);
 	create_group(c->inst, "crash", "b", FEV_GROUP_LATEST);
 	assert_int_equal(fev_group_delete("crash", "default", c->inst), 0);
@@ -342,12 +316,12 @@ static int reserve_and_die(void *arg)
 static void test_dead_producers_tombstone_is_skipped_by_every_group(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p, *a, *b;
 	uint64_t v = 1;
 	int pid;
 
-	create_topic(c->inst, "tomb", 1);
+	fevtest_create_topic(c->inst, "tomb", 1, CAP, 16);
 	create_group(c->inst, "tomb", "a", FEV_GROUP_LATEST);
 	create_group(c->inst, "tomb", "b", FEV_GROUP_LATEST);
 	assert_int_equal(fev_group_delete("tomb", "default", c->inst), 0);
@@ -371,11 +345,11 @@ static void test_dead_producers_tombstone_is_skipped_by_every_group(
 
 static void test_deleting_the_slow_group_lets_producers_go_on(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue *p, *fast, *slow;
 	uint64_t v = 3;
 
-	create_topic(c->inst, "del", 1);
+	fevtest_create_topic(c->inst, "del", 1, CAP, 16);
 	create_group(c->inst, "del", "slow", FEV_GROUP_LATEST);
 	p = producer(c->inst, "del");
 	fast = member(c->inst, "del", NULL);
@@ -409,14 +383,14 @@ static int collect(const char *group, void *arg)
 
 static void test_group_administration_errors(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = c->inst,
 			    .group = "nope" };
 	fev_group_config bad = { .struct_size = sizeof(bad), .start = 9 };
 	char list[64 * FEV_GROUPS_MAX] = "";
 	fev_queue *q = NULL;
 
-	create_topic(c->inst, "adm", 2);
+	fevtest_create_topic(c->inst, "adm", 2, CAP, 16);
 	fevtest_create(c->inst, "plainq", 8, 8, FEV_POLICY_BLOCK);
 	assert_int_equal(fev_group_create("plainq", "g", NULL, c->inst),
 			 -EINVAL);
@@ -453,7 +427,7 @@ static void test_group_administration_errors(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, fevtest_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_every_group_sees_every_event_once),
 		T(test_slowest_group_gates_producers),

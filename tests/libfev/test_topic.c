@@ -20,39 +20,10 @@
 #include "fevtest.h"
 #include "segment.h"
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-};
-
+/* The shared fixture; a test still running after a minute has hung. */
 static int setup(void **state)
 {
-	static struct ctx c;
-
-	fevtest_instance(c.inst);
-	*state = &c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
-}
-
-static void create_topic(const char *inst, const char *name, uint32_t p)
-{
-	fev_queue_config cfg = {
-		.struct_size = sizeof(cfg),
-		.capacity = 256,
-		.max_event = 64,
-	};
-	int rc = fev_topic_create(name, p, &cfg, inst);
-
-	if (rc != 0)
-		fail_msg("fev_topic_create(%s, %u): %s", name, p,
-			 fev_strerror(rc));
+	return fevtest_setup(state, 60);
 }
 
 static fev_topic *open_topic(const char *inst, const char *name)
@@ -98,7 +69,7 @@ static void test_segment_names_take_a_partition_suffix(void **state)
 
 static void test_topic_create_refuses_bad_arguments(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 4 };
 
 	assert_int_equal(fev_topic_create("t", 0, &cfg, c->inst), -EINVAL);
@@ -115,12 +86,12 @@ static void test_topic_create_refuses_bad_arguments(void **state)
 /* Each partition holds exactly the events of the keys Kafka puts there. */
 static void test_keyed_events_land_in_their_kafka_partition(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	enum { P = 4, KEYS = 100 };
 	fev_topic *t;
 	int per[P] = { 0 };
 
-	create_topic(c->inst, "orders", P);
+	fevtest_create_topic(c->inst, "orders", P, 256, 64);
 	t = open_topic(c->inst, "orders");
 	assert_int_equal(fev_topic_partitions(t), P);
 	for (int i = 0; i < KEYS; i++) {
@@ -159,11 +130,11 @@ static void test_keyed_events_land_in_their_kafka_partition(void **state)
 
 static void test_unkeyed_events_go_round_robin(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_stats st[3];
 	fev_topic *t;
 
-	create_topic(c->inst, "rr", 3);
+	fevtest_create_topic(c->inst, "rr", 3, 256, 64);
 	t = open_topic(c->inst, "rr");
 	for (int i = 0; i < 9; i++)
 		assert_int_equal(fev_topic_send(t, NULL, 0, "x", 1, 0), i % 3);
@@ -181,7 +152,7 @@ static void test_unkeyed_events_go_round_robin(void **state)
 
 static void test_queue_is_a_topic_of_one_partition(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 8,
 				 .max_event = 8 };
 	fev_stats st;
@@ -201,7 +172,7 @@ static void test_queue_is_a_topic_of_one_partition(void **state)
 	assert_int_equal(fev_topic_stats("q", c->inst, &st, 1), 1);
 	/* One name space: a topic and a queue never share a name. */
 	assert_int_equal(fev_topic_create("q", 2, &cfg, c->inst), -EEXIST);
-	create_topic(c->inst, "t", 2);
+	fevtest_create_topic(c->inst, "t", 2, 256, 64);
 	assert_int_equal(fev_queue_create("t", &cfg, c->inst), -EEXIST);
 	assert_int_equal(fev_topic_create("t", 2, &cfg, c->inst), -EEXIST);
 	assert_int_equal(fev_queue_delete("q", c->inst), 0);
@@ -210,10 +181,10 @@ static void test_queue_is_a_topic_of_one_partition(void **state)
 
 static void test_delete_tells_every_partition(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_topic *t;
 
-	create_topic(c->inst, "gone", 3);
+	fevtest_create_topic(c->inst, "gone", 3, 256, 64);
 	t = open_topic(c->inst, "gone");
 	assert_int_equal(fev_topic_delete("gone", c->inst), 0);
 	assert_int_equal(fevtest_shm_count(c->inst), 0);
@@ -227,14 +198,14 @@ static void test_delete_tells_every_partition(void **state)
 /* A create or delete cut short leaves partitions without partition 0. */
 static void test_leftover_partitions_are_taken_back(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_topic *t;
 
-	create_topic(c->inst, "cut", 3);
+	fevtest_create_topic(c->inst, "cut", 3, 256, 64);
 	shm_remove(c->inst, "cut");
 	assert_int_equal(fevtest_shm_count(c->inst), 2);
 	/* create replaces them ... */
-	create_topic(c->inst, "cut", 3);
+	fevtest_create_topic(c->inst, "cut", 3, 256, 64);
 	assert_int_equal(fevtest_shm_count(c->inst), 3);
 	t = open_topic(c->inst, "cut");
 	fev_topic_close(t);
@@ -246,12 +217,12 @@ static void test_leftover_partitions_are_taken_back(void **state)
 
 static void test_missing_partition_is_enoent(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = c->inst };
 	fev_stats st[3];
 	fev_topic *t = NULL;
 
-	create_topic(c->inst, "hole", 3);
+	fevtest_create_topic(c->inst, "hole", 3, 256, 64);
 	shm_remove(c->inst, "hole@2");
 	assert_int_equal(fev_topic_open("hole", FEV_PRODUCER, &o, &t),
 			 -ENOENT);
@@ -278,7 +249,7 @@ static void forge_header(const char *inst, const char *seg, size_t off,
 
 static void test_partition_of_another_topic_is_refused(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = c->inst };
 	const size_t partitions = offsetof(struct fev__header, partitions);
 	const size_t partition = offsetof(struct fev__header, partition);
@@ -286,7 +257,7 @@ static void test_partition_of_another_topic_is_refused(void **state)
 	fev_queue *q = NULL;
 	fev_stats st[3];
 
-	create_topic(c->inst, "bad", 3);
+	fevtest_create_topic(c->inst, "bad", 3, 256, 64);
 	/* Says it is partition 1 of 3, found at partition 2's name. */
 	forge_header(c->inst, "bad@2", partition, 1);
 	assert_int_equal(fev_topic_open("bad", FEV_PRODUCER, &o, &t),
@@ -314,7 +285,7 @@ static void test_partition_of_another_topic_is_refused(void **state)
 /* The key chooses the partition and travels with the event, headers too. */
 static void test_keyed_event_carries_its_key_and_headers(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_ctx *c = *state;
 	fev_header h = { .name = FEV_HDR_CONTENT_TYPE, .value = "text/plain",
 			 .value_len = 10 };
 	fev_send_opts o = { .struct_size = sizeof(o), .key = "order-7",
@@ -327,7 +298,7 @@ static void test_keyed_event_carries_its_key_and_headers(void **state)
 	fev_event ev;
 	size_t n;
 
-	create_topic(c->inst, "keyed", 4);
+	fevtest_create_topic(c->inst, "keyed", 4, 256, 64);
 	t = open_topic(c->inst, "keyed");
 	assert_int_equal(fev_topic_send_ex(t, &o, "hi", 2, 0), k);
 	assert_int_equal(fev_topic_send(t, "order-7", 7, "again", 5, 0), k);
@@ -357,28 +328,28 @@ int main(void)
 		cmocka_unit_test(test_segment_names_take_a_partition_suffix),
 		cmocka_unit_test_setup_teardown(
 			test_topic_create_refuses_bad_arguments, setup,
-			teardown),
+			fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_keyed_events_land_in_their_kafka_partition, setup,
-			teardown),
+			fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_keyed_event_carries_its_key_and_headers, setup,
-			teardown),
+			fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_unkeyed_events_go_round_robin, setup, teardown),
+			test_unkeyed_events_go_round_robin, setup, fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_queue_is_a_topic_of_one_partition, setup,
-			teardown),
+			fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_delete_tells_every_partition, setup, teardown),
+			test_delete_tells_every_partition, setup, fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_leftover_partitions_are_taken_back, setup,
-			teardown),
+			fevtest_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_partition_is_enoent,
-						setup, teardown),
+						setup, fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_partition_of_another_topic_is_refused, setup,
-			teardown),
+			fevtest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
