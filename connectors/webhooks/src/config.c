@@ -198,6 +198,24 @@ static int endpoint_key(struct parse *p, const char *k, const char *v,
 			why(w, wl, "%s: %s", k, sw);
 		return rc;
 	}
+	if (strcmp(k, "group") == 0) {
+		if (fev_group_name_valid(v) < 0)
+			return why(w, wl,
+				   "group '%s' is not a group name "
+				   "[A-Za-z0-9._-]{1,%d}",
+				   v, FEV_GROUP_NAME_MAX);
+		return set_copy(e->group, sizeof(e->group), k, v, w, wl);
+	}
+	if (strcmp(k, "start") == 0) {
+		if (strcmp(v, "earliest") == 0)
+			e->start = FEV_GROUP_EARLIEST;
+		else if (strcmp(v, "latest") == 0)
+			e->start = FEV_GROUP_LATEST;
+		else
+			return why(w, wl,
+				   "start '%s' is not earliest or latest", v);
+		return 0;
+	}
 	if (strcmp(k, "types") == 0)
 		return set_copy(e->types, sizeof(e->types), k, v, w, wl);
 	if (strcmp(k, "timeout") == 0) {
@@ -250,6 +268,7 @@ static int on_section(void *ctx, const struct fevini_section *s, char *w,
 	memcpy(e->name, s->args[0], strlen(s->args[0]) + 1);
 	e->timeout_ms = FWH_DEFAULT_TIMEOUT_MS;
 	e->max_in_flight = FWH_DEFAULT_MAX_IN_FLIGHT;
+	e->start = FWH_DEFAULT_START;
 	e->line = s->line;
 	p->ep = e;
 	p->secret_given = false;
@@ -279,6 +298,15 @@ static int on_end(void *ctx, const struct fevini_section *s, char *w,
 	if (e->queue[0] == '\0')
 		return why(w, wl, "[endpoint %s] has no queue (or topic)",
 			   e->name);
+	if (e->group[0] == '\0' &&
+	    (size_t)snprintf(e->group, sizeof(e->group), "%s%s",
+			     FWH_DEFAULT_GROUP_PREFIX,
+			     e->name) >= sizeof(e->group))
+		return why(w, wl,
+			   "[endpoint %s]: the name is too long for the "
+			   "default group '" FWH_DEFAULT_GROUP_PREFIX "%s' "
+			   "(at most %d characters): add group = NAME",
+			   e->name, e->name, FEV_GROUP_NAME_MAX);
 	if (e->nsecrets == 0)
 		return why(w, wl,
 			   "[endpoint %s] has no secret: add secret = whsec_... "

@@ -30,6 +30,11 @@
 #define FWH_DEFAULT_DISABLE_AFTER_MS (5ull * 24 * 3600 * 1000)
 #define FWH_DEFAULT_RETENTION_MS (24ull * 3600 * 1000)
 #define FWH_DEFAULT_JITTER_PCT 20u
+/* An endpoint reads its topic as group "webhooks-NAME" unless it names one,
+ * from the events the partitions still hold (a webhook added to a running
+ * system delivers what is already there, as Svix does on a new endpoint). */
+#define FWH_DEFAULT_GROUP_PREFIX "webhooks-"
+#define FWH_DEFAULT_START FEV_GROUP_EARLIEST
 /* The delays between attempts: the first is immediate, then 5 s, 5 min,
  * 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (Standard Webhooks, Svix). */
 #define FWH_DEFAULT_SCHEDULE "5s 5m 30m 2h 5h 10h 14h 20h 24h"
@@ -38,6 +43,10 @@ struct fwh_endpoint_conf {
 	char name[FWH_ENDPOINT_NAME_MAX + 1];
 	char url[FWH_URL_MAX];
 	char queue[FEV_NAME_MAX + 1]; /* the source (see source.h) */
+	/* The consumer group it reads a topic as (a queue has none); created
+	 * with start (FEV_GROUP_*) when absent. */
+	char group[FEV_GROUP_NAME_MAX + 1];
+	int start;
 	struct fwh_secret secrets[FWH_SECRETS_MAX];
 	size_t nsecrets;
 	char types[FWH_TYPES_MAX]; /* ce-type filter, space separated; "": all */

@@ -371,6 +371,15 @@ static struct fwh_delivery *delivery_for_event(struct fwh_engine *e,
 	return d;
 }
 
+/* Does the endpoint read what src consumes (its topic, as its group)? */
+static bool reads(const struct fwh_endpoint_conf *c,
+		  const struct fwh_source *src)
+{
+	return strcmp(c->queue, fwh_source_topic(src)) == 0 &&
+	       (!fwh_source_per_group(src) ||
+		strcmp(c->group, fwh_source_group(src)) == 0);
+}
+
 static void take_event(struct fwh_engine *e, struct fwh_source *src,
 		       struct fwh_event *ev)
 {
@@ -380,13 +389,6 @@ static void take_event(struct fwh_engine *e, struct fwh_source *src,
 	char wid[FWH_WID_MAX];
 
 	fwh_event_fingerprint(&ev->ev, fp);
-	if ((ev->ev.flags & FEV_REDELIVERED) &&
-	    fwh_store_match(e->st, fp) == 1) {
-		/* A predecessor stored it before dying: the store has it
-		 * (with its webhook-id) and delivers it. */
-		event_unref(e, ev);
-		return;
-	}
 	fwh_event_meta_of(&ev->ev, &m);
 	fwh_webhook_id(e->instance, queue, &ev->ev, wid);
 	ev->refs = 1; /* held by this loop until every endpoint has it */
@@ -394,8 +396,13 @@ static void take_event(struct fwh_engine *e, struct fwh_source *src,
 		struct fwh_endpoint *ep = &e->eps[i];
 		struct fwh_delivery *d;
 
-		if (strcmp(ep->conf->queue, fwh_source_topic(src)) != 0 ||
+		if (!reads(ep->conf, src) ||
 		    !fwh_endpoint_wants(ep->conf, m.type, m.type_len))
+			continue;
+		/* A predecessor stored it before dying: the store has it
+		 * (with its webhook-id) and delivers it. */
+		if ((ev->ev.flags & FEV_REDELIVERED) &&
+		    fwh_store_match(e->st, fp, ep->conf->name) == 1)
 			continue;
 		d = delivery_for_event(e, ep, ev, &m, wid, fp);
 		if (d == NULL) {
@@ -716,15 +723,30 @@ static void wake_engine(void *arg)
 	curl_multi_wakeup(arg); /* thread-safe by libcurl's contract */
 }
 
-/* Sources for every partition of topic, unless there are already. */
-static int sources_for(struct fwh_engine *e, const char *topic, size_t held)
+static int has_a_group(const char *group, void *arg)
+{
+	(void)group;
+	(void)arg;
+	return 1;
+}
+
+/* Sources for every partition of the endpoint's topic as its group, unless
+ * there are already (endpoints naming one group share its sources).  A
+ * queue has no groups: sources of their own would split its events, so
+ * its endpoints share one source, as do those of a name not there yet
+ * (which opens as the first endpoint's group if it turns out a topic). */
+static int sources_for(struct fwh_engine *e, const struct fwh_endpoint_conf *c,
+		       size_t held)
 {
 	const char *instance = e->cfg.instance[0] ? e->cfg.instance : NULL;
+	const char *topic = c->queue;
+	bool per_group =
+		fev_group_list(topic, instance, has_a_group, NULL) == 1;
 	struct fwh_source **g;
 	int p;
 
 	for (size_t i = 0; i < e->nsrcs; i++)
-		if (strcmp(fwh_source_topic(e->srcs[i]), topic) == 0)
+		if (reads(c, e->srcs[i]))
 			return 0;
 	/* A queue is a topic of one partition; one not there yet is
 	 * waited for by its source (as one partition). */
@@ -736,7 +758,8 @@ static int sources_for(struct fwh_engine *e, const char *topic, size_t held)
 		return -ENOMEM;
 	e->srcs = g;
 	for (uint32_t k = 0; k < (uint32_t)p; k++) {
-		int rc = fwh_source_start(instance, topic, k, held,
+		int rc = fwh_source_start(instance, topic, k, c->group,
+					  c->start, per_group, held,
 					  wake_engine, e->multi,
 					  &e->srcs[e->nsrcs]);
 
@@ -802,7 +825,7 @@ int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out)
 				   cfg->endpoints[i].queue) == 0)
 				held += HELD_PER_ENDPOINT *
 					cfg->endpoints[j].max_in_flight;
-		if (sources_for(e, cfg->endpoints[i].queue, held) < 0) {
+		if (sources_for(e, &cfg->endpoints[i], held) < 0) {
 			fwh_engine_stop(e);
 			return -ENOMEM;
 		}

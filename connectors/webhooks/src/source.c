@@ -21,6 +21,9 @@ struct fwh_source {
 	char instance[FEV_INSTANCE_MAX + 1];
 	char topic[FEV_NAME_MAX + 1];
 	char queue[FEV_NAME_MAX + 8]; /* "T@k", as fev.h names partitions */
+	char group[FEV_GROUP_NAME_MAX + 1];
+	int start;
+	bool per_group;
 	size_t held_max;
 	fwh_wake_fn *wake;
 	void *wake_arg;
@@ -37,12 +40,29 @@ struct fwh_source {
 	bool complained;
 };
 
-/* Open the source: the one place that names what is consumed. */
+/*
+ * Open the source: the one place that names what is consumed.  The group is
+ * created first if absent (on every partition: the sources of the other
+ * partitions get -EEXIST); a queue has no groups (-EINVAL) and is consumed
+ * as it is.  Created with the library call rather than through fevd: a
+ * consumer may write the segment, while fevd's group-create verb is for
+ * administrators only, and fev-webhooks need not be one.
+ */
 static int source_open(struct fwh_source *s)
 {
-	fev_open_opts o = { .struct_size = sizeof(o),
-			    .instance = s->instance[0] ? s->instance : NULL };
+	const char *inst = s->instance[0] ? s->instance : NULL;
+	fev_group_config gc = { .struct_size = sizeof(gc), .start = s->start };
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst,
+			    .group = s->group };
+	int rc = fev_group_create(s->topic, s->group, &gc, inst);
 
+	if (rc == 0)
+		fwh_log_notice("topic %s: created consumer group %s (%s)",
+			       s->topic, s->group,
+			       s->start == FEV_GROUP_EARLIEST ? "earliest" :
+								"latest");
+	else if (rc != -EEXIST && rc != -EINVAL)
+		return rc;
 	return fev_open(s->queue, FEV_CONSUMER, &o, &s->q);
 }
 
@@ -169,6 +189,7 @@ static void *source_main(void *arg)
 }
 
 int fwh_source_start(const char *instance, const char *topic, uint32_t k,
+		     const char *group, int start, bool per_group,
 		     size_t held_max, fwh_wake_fn *wake, void *arg,
 		     struct fwh_source **out)
 {
@@ -180,6 +201,9 @@ int fwh_source_start(const char *instance, const char *topic, uint32_t k,
 	if (instance != NULL)
 		snprintf(s->instance, sizeof(s->instance), "%s", instance);
 	snprintf(s->topic, sizeof(s->topic), "%s", topic);
+	snprintf(s->group, sizeof(s->group), "%s", group);
+	s->start = start;
+	s->per_group = per_group;
 	if (k == 0)
 		snprintf(s->queue, sizeof(s->queue), "%s", topic);
 	else
@@ -229,6 +253,16 @@ const char *fwh_source_queue(const struct fwh_source *s)
 const char *fwh_source_topic(const struct fwh_source *s)
 {
 	return s->topic;
+}
+
+const char *fwh_source_group(const struct fwh_source *s)
+{
+	return s->group;
+}
+
+bool fwh_source_per_group(const struct fwh_source *s)
+{
+	return s->per_group;
 }
 
 struct fwh_event *fwh_source_take(struct fwh_source *s)

@@ -9,10 +9,11 @@
  * the engine says it was delivered or is safely in the store.
  *
  * A topic of P partitions is P sources, one per partition ring ("T",
- * "T@1" .. as fev.h names them); a queue is a topic of one.  Consumer
- * groups (a group "webhooks-NAME" per endpoint) are the direction: the
- * ring is opened in source_open() only, so joining a group is a change
- * there.
+ * "T@1" .. as fev.h names them); a queue is a topic of one.  A topic is
+ * read as a consumer group (an endpoint's, "webhooks-NAME" by default),
+ * created when absent, so fev-webhooks sees every event of the topic
+ * whoever else reads it; a queue has no groups and its consumers share
+ * its events.
  */
 #ifndef FWH_SOURCE_H
 #define FWH_SOURCE_H
@@ -38,11 +39,14 @@ typedef void fwh_wake_fn(void *arg);
 
 /*
  * Start consuming partition k of topic (a queue: k 0) of instance (NULL:
- * the default).  At most held_max events are held at once (backpressure on
+ * the default) as group (created with start, FEV_GROUP_*, when absent).
+ * per_group: it serves the endpoints of that group only (a topic), rather
+ * than every endpoint naming topic (a queue).  At most held_max events are held at once (backpressure on
  * the ring rather than on memory).  wake(arg) is called from the source
  * thread when events are ready.
  */
 int fwh_source_start(const char *instance, const char *topic, uint32_t k,
+		     const char *group, int start, bool per_group,
 		     size_t held_max, fwh_wake_fn *wake, void *arg,
 		     struct fwh_source **out);
 /* Stop the thread, release nothing more (held events come back to the
@@ -51,6 +55,8 @@ void fwh_source_stop(struct fwh_source *s);
 /* The ring's name ("T@k"; webhook-ids derive from it), and its topic's. */
 const char *fwh_source_queue(const struct fwh_source *s);
 const char *fwh_source_topic(const struct fwh_source *s);
+const char *fwh_source_group(const struct fwh_source *s);
+bool fwh_source_per_group(const struct fwh_source *s);
 
 /* The events acquired since the last call, oldest first (engine thread). */
 struct fwh_event *fwh_source_take(struct fwh_source *s);

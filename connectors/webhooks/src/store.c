@@ -244,16 +244,19 @@ int fwh_store_insert(struct fwh_store *st, struct fwh_row *r)
 	return rc;
 }
 
-int fwh_store_match(struct fwh_store *st, const uint8_t fp[FWH_FP_LEN])
+int fwh_store_match(struct fwh_store *st, const uint8_t fp[FWH_FP_LEN],
+		    const char *endpoint)
 {
 	sqlite3_stmt *s = prepare(
-		st, "UPDATE deliveries SET matched = 1 WHERE wid = (SELECT wid"
-		    " FROM deliveries WHERE fp = ? AND matched = 0 LIMIT 1)");
+		st, "UPDATE deliveries SET matched = 1 WHERE id = (SELECT id"
+		    " FROM deliveries WHERE fp = ? AND matched = 0"
+		    " AND endpoint = ? LIMIT 1)");
 	int rc;
 
 	if (s == NULL)
 		return fail(st);
 	sqlite3_bind_blob(s, 1, fp, FWH_FP_LEN, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, endpoint, -1, SQLITE_STATIC);
 	rc = finish(st, s);
 	return rc < 0 ? rc : sqlite3_changes(st->db) > 0;
 }

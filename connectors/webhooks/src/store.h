@@ -78,12 +78,14 @@ void fwh_store_rollback(struct fwh_store *st);
  * endpoint already has that webhook-id. */
 int fwh_store_insert(struct fwh_store *st, struct fwh_row *r);
 /*
- * A ring event came back FEV_REDELIVERED: is it one already stored (an
- * unmatched row with this fingerprint)?  Marks that event's rows (one
- * per endpoint, one webhook-id) matched, so each stored event answers for
- * one redelivery.  1 found, 0 not, -EIO.
+ * A ring event came back FEV_REDELIVERED to endpoint's group: is it one
+ * already stored for endpoint (an unmatched row with this fingerprint)?
+ * Marks that row matched, so each stored event answers for one redelivery.
+ * Per endpoint, since each endpoint's group redelivers on its own.  1
+ * found, 0 not, -EIO.
  */
-int fwh_store_match(struct fwh_store *st, const uint8_t fp[FWH_FP_LEN]);
+int fwh_store_match(struct fwh_store *st, const uint8_t fp[FWH_FP_LEN],
+		    const char *endpoint);
 /* Move row id to state with attempts/next_at and the last outcome. */
 int fwh_store_update(struct fwh_store *st, int64_t id, int state,
 		     int attempts, int64_t next_at_ms, int status,

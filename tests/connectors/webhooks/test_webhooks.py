@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from fevtool import PROMTOOL, expect, main, wait_until
+from fevtool import FEV, PROMTOOL, expect, main, wait_until
 from receiver import Receiver, signature
 from webhooks_fixture import SECRET, SECRET2, Hooks, endpoint, publish, \
     start_fevd
@@ -76,6 +76,36 @@ def test_every_partition_of_a_topic_is_delivered(f):
     wait_until(lambda: len(rx.delivered()) == 15, 20,
                "the events of all three partitions")
     expect(len({r.wid for r in rx.got()}) == 15, "15 webhook-ids")
+    h.stop()
+    rx.close()
+
+
+def test_topic_is_read_as_the_endpoints_own_group(f):
+    # fev-webhooks reads a topic as group webhooks-NAME (created, earliest):
+    # a `fev sub` of the group "default" and one of another group each
+    # still see every event, and so does the endpoint.
+    start_fevd(f)
+    r = f.fev("topic", "create", "orders", "--partitions", "1")
+    expect(r.returncode == 0, "topic create", r.stderr)
+    r = f.fev("group", "create", "orders", "other")
+    expect(r.returncode == 0, "group create", r.stderr)
+    rx = Receiver([SECRET])
+    h = Hooks(f, endpoint("all", rx.url, queue=None, topic="orders"))
+    h.start()
+    wait_until(lambda: "webhooks-all" in
+               f.fev("group", "list", "orders").stdout, 10,
+               "fev-webhooks to create its group")
+    subs = [f.spawn([FEV, "sub", "orders", "-n", "20", "--timeout", "10s",
+                     *g], stdout=subprocess.PIPE, text=True)
+            for g in ([], ["--group", "other"])]
+    publish(f, ["e%d" % i for i in range(20)], queue="orders")
+    for p in subs:
+        out, _ = p.communicate(timeout=30)
+        expect(p.returncode == 0 and len(out.splitlines()) == 20,
+               "a fev sub sees all 20 events", p.args, out)
+    h.wait(lambda: len(rx.delivered()) == 20, 20, "20 deliveries")
+    time.sleep(0.5)
+    expect(len(rx.delivered()) == 20, "each once", len(rx.delivered()))
     h.stop()
     rx.close()
 
@@ -378,6 +408,15 @@ def test_bad_config_is_refused_with_its_line(f):
     expect("webhooks.conf:9:" in r.stderr and "secret" in r.stderr,
            "FILE:LINE: reason", r.stderr)
     expect("short" not in r.stderr, "the secret is not echoed", r.stderr)
+    for ep, why in ((endpoint("e", "http://x/", group="a b"), "group"),
+                    (endpoint("e", "http://x/", start="first"), "start"),
+                    (endpoint("e" * 30, "http://x/"), "add group")):
+        h.write(ep)
+        r = subprocess.run([os.environ["FEV_WEBHOOKS"], "--check-config",
+                            "--config", h.conf], capture_output=True,
+                           text=True, timeout=30)
+        expect(r.returncode == 2 and why in r.stderr, "refused: " + why,
+               r.stderr)
     secret_file = os.path.join(f.tmp, "secret")
     with open(secret_file, "w") as s:
         s.write(SECRET + "\n")
