@@ -17,6 +17,7 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "webhooks.h"
 #include "memtrap.h"
 #include "control.h"
 #include "fevprom.h"
@@ -37,6 +38,9 @@ struct stat_opts {
 	int64_t interval_ns;
 	uint64_t frames; /* --count: frames to show in watch mode */
 	bool tty;	 /* redraw in place */
+	/* fev-webhooks' config whose counters --json and --prometheus
+	 * include; NULL: none */
+	const char *webhooks;
 };
 
 static void usage(FILE *f)
@@ -68,6 +72,14 @@ static void usage(FILE *f)
 	      "                          fabric and queue) for node_exporter's "
 	      "textfile\n"
 	      "                          collector\n"
+	      "  -W, --webhooks FILE     with --json or --prometheus, add the "
+	      "counters of the\n"
+	      "                          fev-webhooks configured by FILE "
+	      "(default:\n"
+	      "                          $FEV_WEBHOOKS_CONFIG, else "
+	      WEBHOOKS_DEFAULT_CONFIG "\n"
+	      "                          when it exists; 'none': leave them "
+	      "out)\n"
 	      "  -I, --instance NAME     fabric instance (default: "
 	      "$FEV_INSTANCE or 'default')\n"
 	      "  -h, --help              show this help\n"
@@ -435,7 +447,21 @@ static void render_json(struct out_buf *b, const struct stat_opts *o,
 			ob_putc(b, ',');
 		json_queue(b, &s->q[i]);
 	}
-	ob_printf(b, "]}\n");
+	ob_putc(b, ']');
+	if (o->webhooks != NULL) {
+		struct out_buf w = { 0 };
+
+		/* ctl's {"endpoints":[...]}, one line; null when it failed
+		 * (it said why on stderr). */
+		ob_printf(b, ",\"webhooks\":");
+		if (webhooks_stat(o->webhooks, true, &w) == 0 && w.len > 1)
+			ob_write(b, w.p, w.p[w.len - 1] == '\n' ? w.len - 1 :
+								  w.len);
+		else
+			ob_printf(b, "null");
+		ob_free(&w);
+	}
+	ob_printf(b, "}\n");
 }
 
 /* ---- Prometheus ----------------------------------------------------------- */
@@ -470,6 +496,21 @@ static void render_prometheus(struct out_buf *b, const struct stat_opts *o,
 		ob_write(b, t.p, t.len);
 	fevprom_text_free(&t);
 	free(pq);
+	if (o->webhooks != NULL)
+		webhooks_stat(o->webhooks, false, b);
+}
+
+/* --webhooks FILE, $FEV_WEBHOOKS_CONFIG, or the default config when there
+ * is one; "none" or nothing: no webhook counters. */
+static const char *webhooks_config(const char *opt)
+{
+	const char *env = getenv("FEV_WEBHOOKS_CONFIG");
+
+	if (opt == NULL && env != NULL && env[0] != '\0')
+		opt = env;
+	if (opt == NULL && access(WEBHOOKS_DEFAULT_CONFIG, F_OK) == 0)
+		opt = WEBHOOKS_DEFAULT_CONFIG;
+	return opt == NULL || strcmp(opt, "none") == 0 ? NULL : opt;
 }
 
 /* ---- the command ---------------------------------------------------------- */
@@ -607,19 +648,20 @@ int cmd_stat(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'p' },
+		{ "webhooks", required_argument, NULL, 'W' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct stat_opts o = { .interval_ns = DEFAULT_INTERVAL_NS };
-	const char *inst_opt = NULL, *watch_arg = NULL;
+	const char *inst_opt = NULL, *watch_arg = NULL, *wh_opt = NULL;
 	bool json = false, prom = false;
 	int c;
 
 	/* Segments others can truncate must not kill the monitor. */
 	fev__memtrap_install();
 
-	while ((c = getopt_long(argc, argv, ":w::i:n:jpI:h", longopts,
+	while ((c = getopt_long(argc, argv, ":w::i:n:jpW:I:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'w':
@@ -660,6 +702,9 @@ int cmd_stat(int argc, char **argv)
 		case 'p':
 			prom = true;
 			break;
+		case 'W':
+			wh_opt = optarg;
+			break;
 		case 'I':
 			inst_opt = optarg;
 			break;
@@ -697,6 +742,8 @@ int cmd_stat(int argc, char **argv)
 					       o.only, FEV_NAME_MAX);
 	}
 	o.fmt = json ? SF_JSON : prom ? SF_PROMETHEUS : SF_TABLE;
+	if (o.fmt != SF_TABLE)
+		o.webhooks = webhooks_config(wh_opt);
 	o.inst = cli_resolve_instance(inst_opt);
 	if (o.inst == NULL)
 		return FEV_EXIT_USAGE;

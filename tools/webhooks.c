@@ -12,8 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-#define WEBHOOKS_PROGRAM "fev-webhooks"
+#include "webhooks.h"
 
 static const char usage[] =
 	"Usage: fev webhooks [--config FILE] COMMAND\n"
@@ -26,10 +25,9 @@ static const char usage[] =
 	"  enable NAME       re-enable an endpoint; disable NAME stops it\n"
 	"\n"
 	"Runs 'fev-webhooks ctl' ($FEV_WEBHOOKS, else next to fev, else from\n"
-	"$PATH); --config defaults to /etc/fev/webhooks.conf.\n";
+	"$PATH); --config defaults to " WEBHOOKS_DEFAULT_CONFIG ".\n";
 
-/* $FEV_WEBHOOKS, the program installed beside this one, or $PATH's. */
-static const char *program(char *buf, size_t len)
+const char *webhooks_program(char *buf, size_t len)
 {
 	const char *env = getenv("FEV_WEBHOOKS");
 	char self[PATH_MAX];
@@ -63,7 +61,7 @@ int cmd_webhooks(int argc, char **argv)
 		cli_error("out of memory");
 		return FEV_EXIT_ERROR;
 	}
-	prog = program(path, sizeof(path));
+	prog = webhooks_program(path, sizeof(path));
 	args[0] = (char *)prog;
 	args[1] = (char *)"ctl";
 	for (int i = 1; i < argc; i++)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "fevprom_webhooks.h"
 #include "store.h"
 
 static const char usage[] =
@@ -119,44 +120,30 @@ static void print_json(const struct ep_status *v, bool first)
 }
 
 /* Prometheus text format: one family per counter, labelled by endpoint
- * (names are [A-Za-z0-9._-], safe inside a label value). */
+ * (names are [A-Za-z0-9._-], safe inside a label value); the series are
+ * fevprom's (common/prom/fevprom_webhooks.h). */
 static void print_prometheus(const struct ep_status *v, size_t n)
 {
-	static const struct {
-		const char *name, *type, *help;
-		size_t off;
-	} m[] = {
-		{ "up", "gauge", "1 enabled, 0 disabled", 0 },
-		{ "in_flight", "gauge", "requests in flight",
-		  offsetof(struct ep_status, in_flight) },
-		{ "delivered_total", "counter", "events delivered (2xx)",
-		  offsetof(struct ep_status, delivered) },
-		{ "failed_attempts_total", "counter", "attempts that failed",
-		  offsetof(struct ep_status, failed) },
-		{ "retrying", "gauge", "deliveries waiting for a retry",
-		  offsetof(struct ep_status, retrying) },
-		{ "dead_letters", "gauge", "deliveries in the dead-letter store",
-		  offsetof(struct ep_status, dead) },
-		{ "latency_p50_seconds", "gauge",
-		  "commit to delivery, median of the last 1024",
-		  offsetof(struct ep_status, p50_us) },
-		{ "latency_p99_seconds", "gauge",
-		  "commit to delivery, p99 of the last 1024",
-		  offsetof(struct ep_status, p99_us) },
-	};
+	const struct fevprom_webhook_series *m = fevprom_webhook_series;
 
-	for (size_t k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
-		printf("# HELP fev_webhooks_%s %s\n# TYPE fev_webhooks_%s %s\n",
+	for (size_t k = 0; k < sizeof(fevprom_webhook_series) / sizeof(*m);
+	     k++) {
+		printf("# HELP " FEVPROM_WEBHOOKS_PREFIX "%s %s\n"
+		       "# TYPE " FEVPROM_WEBHOOKS_PREFIX "%s %s\n",
 		       m[k].name, m[k].help, m[k].name, m[k].type);
 		for (size_t i = 0; i < n; i++) {
-			int64_t val = m[k].off == 0 ?
-					      !v[i].disabled :
-					      *(const int64_t *)((const char *)&v[i] +
-								 m[k].off);
+			struct fevprom_webhook w = {
+				.up = !v[i].disabled, .in_flight = v[i].in_flight,
+				.delivered = v[i].delivered, .failed = v[i].failed,
+				.retrying = v[i].retrying, .dead = v[i].dead,
+				.p50_us = v[i].p50_us, .p99_us = v[i].p99_us,
+			};
+			int64_t val;
 
-			printf("fev_webhooks_%s{endpoint=\"%s\"} ", m[k].name,
-			       v[i].name);
-			if (strstr(m[k].name, "seconds") != NULL)
+			memcpy(&val, (const char *)&w + m[k].off, sizeof(val));
+			printf(FEVPROM_WEBHOOKS_PREFIX "%s{endpoint=\"%s\"} ",
+			       m[k].name, v[i].name);
+			if (m[k].seconds)
 				printf("%.6f\n", (double)val / 1e6);
 			else
 				printf("%" PRId64 "\n", val);

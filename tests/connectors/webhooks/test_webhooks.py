@@ -60,6 +60,29 @@ def test_events_are_delivered_signed_with_cloudevents_headers(f):
                            capture_output=True, text=True, timeout=30)
         expect(r.returncode == 0, "promtool accepts the metrics", r.stdout,
                r.stderr)
+    # The same counters in fev stat, from the configured connector.
+    r = f.fev("stat", "--json", "-i", "0", "--webhooks", h.conf)
+    expect(r.returncode == 0, "fev stat --json --webhooks", r.stderr)
+    doc = json.loads(r.stdout)
+    wh = doc["webhooks"]["endpoints"][0]
+    expect(wh["endpoint"] == "billing" and wh["delivered"] == 50 and
+           wh["state"] == "enabled" and "p99_us" in wh and
+           "dead" in wh and "retrying" in wh and "in_flight" in wh,
+           "fev stat --json has the endpoint's counters", doc)
+    r = f.fev("stat", "--json", "-i", "0", "--webhooks", "none")
+    expect("webhooks" not in json.loads(r.stdout), "none leaves them out")
+    r = f.fev("stat", "--prometheus", env={"FEV_WEBHOOKS_CONFIG": h.conf})
+    expect(r.returncode == 0 and
+           'fev_webhooks_delivered_total{endpoint="billing"} 50' in r.stdout
+           and "fev_queue_depth_events" in r.stdout,
+           "fev stat --prometheus has queues and endpoints", r.stdout,
+           r.stderr)
+    expect(SECRET not in r.stdout, "no secret in fev stat")
+    if PROMTOOL:
+        p = subprocess.run([PROMTOOL, "check", "metrics"], input=r.stdout,
+                           capture_output=True, text=True, timeout=30)
+        expect(p.returncode == 0, "promtool accepts fev stat's metrics",
+               p.stdout, p.stderr)
     h.stop()
     rx.close()
 
