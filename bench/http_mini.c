@@ -137,6 +137,12 @@ static void *receiver_main(void *arg)
 			} else if ((void *)c == (void *)r) {
 				return NULL; /* stop */
 			} else if (!serve(r, c)) {
+				/* Deregister before close: a child forked
+				 * for the curl loop may hold the socket
+				 * until its exec, and epoll would report
+				 * it again, for a freed conn. */
+				epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, c->fd,
+					  NULL);
 				close(c->fd);
 				free(c);
 			}
@@ -186,6 +192,7 @@ int http_receiver_wait(struct http_receiver *r, uint64_t n, int timeout_ms)
 {
 	struct timespec t;
 	int rc = 0;
+	bool enough;
 
 	clock_gettime(CLOCK_REALTIME, &t);
 	t.tv_sec += timeout_ms / 1000;
@@ -195,8 +202,9 @@ int http_receiver_wait(struct http_receiver *r, uint64_t n, int timeout_ms)
 	pthread_mutex_lock(&r->lock);
 	while (r->requests < n && rc == 0)
 		rc = pthread_cond_timedwait(&r->changed, &r->lock, &t);
+	enough = r->requests >= n; /* under the lock: record() writes it */
 	pthread_mutex_unlock(&r->lock);
-	return r->requests >= n ? 0 : -ETIMEDOUT;
+	return enough ? 0 : -ETIMEDOUT;
 }
 
 void http_receiver_reset(struct http_receiver *r)
