@@ -92,6 +92,8 @@ void out_sanitize_text(char *s);
 void out_json_string(FILE *f, const char *s, size_t n);
 void out_base64(FILE *f, const uint8_t *p, size_t n);
 void out_hexdump(FILE *f, const uint8_t *p, size_t n);
+/* The value of one hex digit, or -1. */
+int out_hex_digit(char c);
 /* Decode hex digits (spaces allowed between bytes); -1 on a bad digit. */
 ssize_t out_hex_decode(const char *s, size_t n, uint8_t *dst, size_t cap);
 

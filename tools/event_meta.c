@@ -12,17 +12,6 @@
 
 /* ---- parsing (pub) ---------------------------------------------------- */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode s's escapes into dst (at least strlen(s) bytes): length or -1. */
 static ssize_t unescape(const char *s, unsigned char *dst)
 {
@@ -42,10 +31,10 @@ static ssize_t unescape(const char *s, unsigned char *dst)
 		case 't': dst[n++] = '\t'; break;
 		case '0': dst[n++] = 0; break;
 		case 'x':
-			if (hexval(s[0]) < 0 || hexval(s[1]) < 0)
+			if (out_hex_digit(s[0]) < 0 || out_hex_digit(s[1]) < 0)
 				return -1;
-			dst[n++] = (unsigned char)(hexval(s[0]) << 4 |
-						   hexval(s[1]));
+			dst[n++] = (unsigned char)(out_hex_digit(s[0]) << 4 |
+						   out_hex_digit(s[1]));
 			s += 2;
 			break;
 		default:

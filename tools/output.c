@@ -244,7 +244,7 @@ void out_hexdump(FILE *f, const uint8_t *p, size_t n)
 	}
 }
 
-static int hex_value(char c)
+int out_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -268,8 +268,8 @@ ssize_t out_hex_decode(const char *s, size_t n, uint8_t *dst, size_t cap)
 		}
 		if (i + 1 >= n)
 			return -1;
-		hi = hex_value(s[i]);
-		lo = hex_value(s[i + 1]);
+		hi = out_hex_digit(s[i]);
+		lo = out_hex_digit(s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		if (out == cap)
