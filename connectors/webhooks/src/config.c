@@ -315,34 +315,6 @@ static int on_end(void *ctx, const struct fevini_section *s, char *w,
 	return 0;
 }
 
-int fwh_config_parse(const char *text, const char *source,
-		     struct fwh_config *cfg, char *err, size_t errlen)
-{
-	static const struct fevini_rules rules = {
-		.section = on_section, .key = on_key, .end = on_end,
-	};
-	struct fwh_config c;
-	struct parse p = { .cfg = &c };
-	char w[FWH_ERR_MAX];
-	int rc;
-
-	defaults(&c);
-	rc = set_schedule(&c, FWH_DEFAULT_SCHEDULE, w, sizeof(w));
-	if (rc == 0)
-		rc = fevini_parse(text, source, &rules, &p, err, errlen);
-	if (rc == 0 && c.database[0] == '\0')
-		rc = -EINVAL, snprintf(err, errlen,
-				       "%s: [webhooks] has no database = PATH "
-				       "(the retry and dead-letter store)",
-				       source);
-	if (rc < 0) {
-		fwh_config_free(&c);
-		return rc;
-	}
-	*cfg = c;
-	return 0;
-}
-
 int fwh_config_load(const char *path, struct fwh_config *cfg, char *err,
 		    size_t errlen)
 {

@@ -76,8 +76,6 @@ struct fwh_config {
  * cfg is untouched on failure. */
 int fwh_config_load(const char *path, struct fwh_config *cfg, char *err,
 		    size_t errlen);
-int fwh_config_parse(const char *text, const char *source,
-		     struct fwh_config *cfg, char *err, size_t errlen);
 void fwh_config_free(struct fwh_config *cfg);
 
 /* Does the ce-type filter of e let an event of this type through? */
