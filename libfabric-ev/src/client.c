@@ -661,10 +661,11 @@ static int committed(fev_queue *q, uint32_t n)
 	return (int)n;
 }
 
-/* One event with meta_len bytes of o's key and headers (0: none). */
+/* One event with meta_len bytes of o's key and headers (0: none) and the
+ * producer's flags (FEV_REDELIVERED or 0). */
 static inline int send_one(fev_queue *q, const fev_send_opts *o,
-			   uint32_t meta_len, const void *data, size_t len,
-			   int64_t timeout_ns)
+			   uint32_t meta_len, uint32_t flags,
+			   const void *data, size_t len, int64_t timeout_ns)
 {
 	uint64_t pos;
 	int rc;
@@ -684,14 +685,14 @@ static inline int send_one(fev_queue *q, const fev_send_opts *o,
 		meta_in(q, pos, o, meta_len);
 	copy_in(q, pos, meta_len, data, len);
 	rc = committed(q, commit_one(q, pos, meta_len + (uint32_t)len,
-				     meta_flags(meta_len),
+				     meta_flags(meta_len) | flags,
 				     fev__clock_realtime_ns(&q->clock)));
 	return rc < 0 ? rc : 0;
 }
 
 int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
 {
-	return send_one(q, NULL, 0, data, len, timeout_ns);
+	return send_one(q, NULL, 0, 0, data, len, timeout_ns);
 }
 
 /* The encoded size of o's key and headers, checked against max_event. */
@@ -704,14 +705,33 @@ static ssize_t meta_size_for(const fev_queue *q, const fev_send_opts *o)
 	return m;
 }
 
+/*
+ * The flags o passes on (0 for options older than the field).  Only
+ * FEV_REDELIVERED: the slot's bit of that name is what consumers read
+ * back (slot_to_event()), and no other slot flag is a producer's to set.
+ */
+static int send_flags(const fev_send_opts *o)
+{
+	if (o == NULL ||
+	    o->struct_size < offsetof(fev_send_opts, flags) + sizeof(o->flags))
+		return 0;
+	if ((o->flags & ~FEV_REDELIVERED) != 0)
+		return -EINVAL;
+	return (int)o->flags;
+}
+
 int fev_send_ex(fev_queue *q, const fev_send_opts *opts, const void *data,
 		size_t len, int64_t timeout_ns)
 {
 	ssize_t m = meta_size_for(q, opts);
+	int flags = send_flags(opts);
 
 	if (m < 0)
 		return (int)m;
-	return send_one(q, opts, (uint32_t)m, data, len, timeout_ns);
+	if (flags < 0)
+		return flags;
+	return send_one(q, opts, (uint32_t)m, (uint32_t)flags, data, len,
+			timeout_ns);
 }
 
 int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
@@ -805,6 +825,9 @@ int fev_reserve_ex(fev_queue *q, const fev_send_opts *opts, size_t len,
 
 	if (m < 0)
 		return (int)m;
+	/* The commit sets a reservation's flags; none is passed through. */
+	if (send_flags(opts) != 0)
+		return -EINVAL;
 	if (len > q->max_event - (uint32_t)m)
 		return -EMSGSIZE;
 	rc = reserve_n(q, c, 1, timeout_ns, (uint32_t)m);

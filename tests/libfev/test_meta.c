@@ -376,6 +376,42 @@ static void test_header_calls_refuse_null_arguments(void **state)
 	assert_int_equal(fev_header_next(&ev, &it, &h), -EBADMSG);
 }
 
+/* A bridge passes its source's redelivery on: the flag arrives, with or
+ * without meta; no other bit is a producer's, and a reservation takes
+ * none (its flags are set at commit). */
+static void test_producer_passes_redelivered_on(void **state)
+{
+	struct ctx *c = *state;
+	fev_send_opts o = opts_of("k", 1, NULL, 0);
+	fev_send_opts bare = { .struct_size = sizeof(bare),
+			       .flags = FEV_REDELIVERED };
+	fev_claim cl;
+	fev_event ev;
+
+	o.flags = FEV_REDELIVERED;
+	assert_int_equal(fev_send_ex(c->q, &o, "a", 1, 0), 0);
+	assert_int_equal(fev_acquire(c->q, &ev, 0), 0);
+	assert_int_equal(ev.flags, FEV_REDELIVERED);
+	assert_int_equal(ev.key_len, 1);
+	assert_int_equal(fev_release(c->q, &ev), 0);
+	assert_int_equal(fev_send_ex(c->q, &bare, "b", 1, 0), 0);
+	assert_int_equal(fev_acquire(c->q, &ev, 0), 0);
+	assert_int_equal(ev.flags, FEV_REDELIVERED);
+	assert_int_equal(ev.key_len, 0);
+	assert_int_equal(fev_release(c->q, &ev), 0);
+	/* The next event from the same slot is not flagged. */
+	o.flags = 0;
+	assert_int_equal(fev_send_ex(c->q, &o, "c", 1, 0), 0);
+	assert_int_equal(fev_acquire(c->q, &ev, 0), 0);
+	assert_int_equal(ev.flags, 0);
+	assert_int_equal(fev_release(c->q, &ev), 0);
+	o.flags = 0x2;
+	assert_int_equal(fev_send_ex(c->q, &o, "d", 1, 0), -EINVAL);
+	o.flags = FEV_REDELIVERED;
+	assert_int_equal(fev_reserve_ex(c->q, &o, 1, &cl, 0), -EINVAL);
+	assert_int_equal(fev_acquire(c->q, &ev, 0), -EAGAIN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +438,8 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_recv_copies_the_payload_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_producer_passes_redelivered_on, setup, teardown),
 		cmocka_unit_test(test_header_calls_refuse_null_arguments),
 		cmocka_unit_test(test_header_names_are_exactly_rfc7230_tokens),
 	};

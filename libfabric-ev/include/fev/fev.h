@@ -146,6 +146,11 @@ typedef struct fev_send_opts {
 	size_t key_len;     /* 0 .. FEV_KEY_MAX */
 	const fev_header *headers;
 	size_t n_headers; /* 0 .. FEV_HEADERS_MAX */
+	/* Since ABI 1.3: event flags the producer passes on, for a bridge
+	 * (fev-nats) forwarding an event its source delivered again:
+	 * FEV_REDELIVERED, or 0.  fev_send_ex() only; other bits, or any
+	 * bit given to fev_reserve_ex(), are -EINVAL. */
+	uint32_t flags;
 } fev_send_opts;
 
 /* Where fev_header_next() is; zero it ({0}) to start from the first. */
