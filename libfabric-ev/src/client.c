@@ -479,10 +479,11 @@ static void release_positions(fev_queue *q, uint64_t pos, uint32_t n)
 	fev__holder_done(&q->cons, pos, n);
 }
 
-/* Before a commit's R1: which groups must release it (B1). */
+/* Before a commit's R1: which groups must release it (B1).  A branch on
+ * the handle's own map: a queue's producer reads no shared word for it. */
 static void stamp(fev_queue *q, uint64_t pos)
 {
-	if (q->map.slot_grps != NULL)
+	if (__builtin_expect(q->map.slot_grps != NULL, 0))
 		fev__grp_stamp(&q->map, pos);
 }
 
@@ -988,20 +989,20 @@ static int take_redelivered(fev_queue *q, fev_event *ev)
  * below the group's start (a "latest" group's first lap) and turn the
  * others into events.  How many events, or a negative error of one.
  */
-static int slots_to_events(fev_queue *q, uint64_t pos, uint32_t k,
-			   fev_event *evs, int *bad)
+static inline __attribute__((always_inline)) int
+slots_to_events(fev_queue *q, bool grp, uint64_t pos, uint32_t k,
+		fev_event *evs, int *bad)
 {
 	int got = 0;
 
 	for (uint32_t i = 0; i < k; i++) {
 		int rc;
 
-		if (q->grp >= 0 && !fev__grp_owes(&q->map, pos + i,
-						  q->grp_bit)) {
+		if (grp && !fev__grp_owes(&q->map, pos + i, q->grp_bit)) {
 			fev__holder_done(&q->cons, pos + i, 1); /* not ours */
 			continue;
 		}
-		if (q->grp >= 0 && pos + i < q->grp_start) {
+		if (grp && pos + i < q->grp_start) {
 			release_positions(q, pos + i, 1);
 			continue;
 		}
@@ -1014,8 +1015,14 @@ static int slots_to_events(fev_queue *q, uint64_t pos, uint32_t k,
 	return got;
 }
 
-static int consume(fev_queue *q, fev_event *evs, size_t max,
-		   int64_t timeout_ns, bool zero_copy)
+/*
+ * Take up to max events.  grp is a constant at each call (consume_queue(),
+ * consume_group()), so a queue's consumer runs none of the group code: not
+ * even its branches (issue 11: a queue no slower than before groups).
+ */
+static inline __attribute__((always_inline)) int
+consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
+	int64_t timeout_ns, bool zero_copy)
 {
 	struct deadline d = { .timeout_ns = timeout_ns };
 
@@ -1030,17 +1037,17 @@ static int consume(fev_queue *q, fev_event *evs, size_t max,
 		uint32_t k;
 		int got = 0, bad = 0;
 
-		if (deleted(q) || group_gone(q))
+		if (deleted(q) || (grp && group_gone(q)))
 			return -EIDRM;
 		note_hold_start(q, &q->cons, zero_copy);
-		if (q->grp >= 0 && (got = take_redelivered(q, evs)) != 0)
+		if (grp && (got = take_redelivered(q, evs)) != 0)
 			return got;
 		k = fev__ring_acquire(&q->map.ring, &q->cons,
 				      max > UINT32_MAX ? UINT32_MAX :
 							 (uint32_t)max,
 				      &pos);
-		got = slots_to_events(q, pos, k, evs, &bad);
-		if (k == 0 && q->grp >= 0 && fev__grp_skip_hole(&q->map.ring))
+		got = slots_to_events(q, grp, pos, k, evs, &bad);
+		if (k == 0 && grp && fev__grp_skip_hole(&q->map.ring))
 			continue;
 		if (k > 0 && got < (int)k)
 			wake(q, &q->map.seg->not_full); /* skipped slots */
@@ -1055,6 +1062,33 @@ static int consume(fev_queue *q, fev_event *evs, size_t max,
 				return rc;
 		}
 	}
+}
+
+static __attribute__((noinline)) int consume_queue(fev_queue *q,
+						    fev_event *evs,
+						    size_t max,
+						    int64_t timeout_ns,
+						    bool zero_copy)
+{
+	return consume(q, false, evs, max, timeout_ns, zero_copy);
+}
+
+static __attribute__((noinline)) int consume_group(fev_queue *q,
+						    fev_event *evs,
+						    size_t max,
+						    int64_t timeout_ns,
+						    bool zero_copy)
+{
+	return consume(q, true, evs, max, timeout_ns, zero_copy);
+}
+
+/* A branch on a handle-local constant: the group's index, set at open. */
+static int consume_any(fev_queue *q, fev_event *evs, size_t max,
+		       int64_t timeout_ns, bool zero_copy)
+{
+	return q->grp >= 0 ?
+		       consume_group(q, evs, max, timeout_ns, zero_copy) :
+		       consume_queue(q, evs, max, timeout_ns, zero_copy);
 }
 
 static int acquire_one(fev_queue *q, fev_event *ev, int64_t timeout_ns,
@@ -1073,7 +1107,7 @@ static int acquire_one(fev_queue *q, fev_event *ev, int64_t timeout_ns,
 		q->stashed = false;
 		return 0;
 	}
-	rc = consume(q, ev, 1, timeout_ns, zero_copy);
+	rc = consume_any(q, ev, 1, timeout_ns, zero_copy);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1096,7 +1130,7 @@ int fev_acquire_batch(fev_queue *q, fev_event *evs, size_t max,
 		q->stashed = false;
 		return 1;
 	}
-	return consume(q, evs, max, timeout_ns, true);
+	return consume_any(q, evs, max, timeout_ns, true);
 }
 
 /*
