@@ -30,6 +30,7 @@ struct fev_queue {
 	int policy;
 	uint32_t spin_ns;
 	uint32_t fork_gen; /* fev__fork_generation() at open (fork.h) */
+	uint64_t created_ns; /* the header's, read once at open */
 	bool asymmetric_fence; /* see wait.h */
 	bool hold_stamped;    /* our record's hold_ns is not 0 */
 	/* Repair retired our record (we were taken for dead): it may be
@@ -222,6 +223,7 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	q->asymmetric_fence = fev__wait_setup();
 	q->max_event = q->map.geo.max_event;
 	q->policy = (int)q->map.geo.policy;
+	q->created_ns = q->map.seg->hdr.created_ns;
 	rc = deleted(q) ? -EIDRM : join_group(q, group);
 	if (rc == 0)
 		rc = attach_record(q);
@@ -232,6 +234,11 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	}
 	*out = q;
 	return 0;
+}
+
+uint64_t fev_queue_created_ns(const fev_queue *q)
+{
+	return q->created_ns;
 }
 
 const struct fev__map *fev__queue_map(const fev_queue *q)

@@ -195,6 +195,30 @@ static void test_delete_tells_every_partition(void **state)
 	assert_int_equal(fev_topic_delete("gone", c->inst), -ENOENT);
 }
 
+/* Ids restart at 0 in a topic created again: its partitions' creation
+ * times tell the incarnations apart (fev-webhooks' webhook-id uses them). */
+static void test_a_topic_created_again_has_a_new_created_ns(void **state)
+{
+	struct fevtest_ctx *c = *state;
+	fev_queue *a, *b;
+	uint64_t first;
+
+	fevtest_create_topic(c->inst, "again", 2, 256, 64);
+	a = fevtest_open(c->inst, "again@1", FEV_CONSUMER, 0);
+	b = fevtest_open(c->inst, "again@1", FEV_PRODUCER, 0);
+	first = fev_queue_created_ns(a);
+	assert_true(first > 0);
+	assert_true(fev_queue_created_ns(b) == first);
+	fev_close(a);
+	fev_close(b);
+	assert_int_equal(fev_topic_delete("again", c->inst), 0);
+	fevtest_create_topic(c->inst, "again", 2, 256, 64);
+	a = fevtest_open(c->inst, "again@1", FEV_CONSUMER, 0);
+	assert_true(fev_queue_created_ns(a) != first);
+	fev_close(a);
+	assert_int_equal(fev_topic_delete("again", c->inst), 0);
+}
+
 /* A create or delete cut short leaves partitions without partition 0. */
 static void test_leftover_partitions_are_taken_back(void **state)
 {
@@ -342,6 +366,9 @@ int main(void)
 			fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_delete_tells_every_partition, setup, fevtest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_topic_created_again_has_a_new_created_ns, setup,
+			fevtest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_leftover_partitions_are_taken_back, setup,
 			fevtest_teardown),

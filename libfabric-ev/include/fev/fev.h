@@ -190,6 +190,14 @@ FEV_API int fev_open(const char *queue, unsigned roles,
 		     const fev_open_opts *opts, fev_queue **out);
 /* Detach; folds this handle's counters into the queue's totals. */
 FEV_API void fev_close(fev_queue *q);
+/*
+ * When the queue (or partition) this handle reads was created, in
+ * CLOCK_REALTIME nanoseconds, as its creator wrote it.  Event ids are ring
+ * positions and start again at 0 in a queue deleted and created again
+ * under the same name: (name, created_ns, id) names one event for good
+ * (fev-webhooks derives webhook-id from it).
+ */
+FEV_API uint64_t fev_queue_created_ns(const fev_queue *q);
 
 /*
  * Copy one event in.  Errors: -EMSGSIZE, -EAGAIN (full and timeout 0, or
