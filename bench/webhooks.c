@@ -29,7 +29,7 @@
 #include "http_mini.h"
 #include "webhooks.h"
 
-#define QUEUE "bench-webhooks"
+#define TOPIC "bench-webhooks" /* one partition: "bench-webhooks" */
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 #define WAIT_MS 120000
 
@@ -81,7 +81,7 @@ static int write_config(const char *dir, const char *instance, uint16_t port,
 		"[webhooks]\ninstance = %s\ndatabase = %s/webhooks.db\n"
 		"log_level = warning\n"
 		"[endpoint bench]\nurl = http://127.0.0.1:%u/hook\n"
-		"queue = " QUEUE "\nsecret = " SECRET "\n"
+		"topic = " TOPIC "\nsecret = " SECRET "\n"
 		"max_in_flight = %u\nallow_private = yes\n",
 		instance, dir, port, max_in_flight);
 	return fclose(f) == 0 ? 0 : -errno;
@@ -105,14 +105,14 @@ static pid_t spawn_webhooks(const char *dir)
 	return pid;
 }
 
-/* fev-webhooks is attached once the queue has a consumer. */
+/* fev-webhooks is attached once the partition has a consumer. */
 static int wait_attached(const char *instance, pid_t pid)
 {
 	for (int i = 0; i < 1000; i++) {
 		fev_stats st;
 		int status;
 
-		if (fev_queue_stats(QUEUE, instance, &st) == 0 &&
+		if (fev_queue_stats(TOPIC, instance, &st) == 0 &&
 		    st.consumers > 0)
 			return 0;
 		if (waitpid(pid, &status, WNOHANG) == pid)
@@ -145,7 +145,7 @@ static int run_webhooks(const struct wh_opts *o, struct http_receiver *r,
 	fev_open_opts oo = { .struct_size = sizeof(oo), .instance = instance };
 	fev_queue *q;
 	double t0;
-	int rc = fev_open(QUEUE, FEV_PRODUCER, &oo, &q);
+	int rc = fev_open(TOPIC, FEV_PRODUCER, &oo, &q);
 
 	if (rc < 0)
 		return rc;
@@ -209,7 +209,7 @@ static void cleanup(const char *dir, const char *instance, pid_t pid)
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
 	}
-	fev_queue_delete(QUEUE, instance);
+	fev_topic_delete(TOPIC, instance);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		unlink(path);
@@ -254,8 +254,11 @@ int bench_webhooks_main(int argc, char **argv)
 
 	parse(&o, argc, argv);
 	snprintf(instance, sizeof(instance), "bench-wh-%d", (int)getpid());
+	/* Read by fev-webhooks' group alone: the topic's "default" group,
+	 * which nothing reads, would hold every event. */
 	if (mkdtemp(dir) == NULL || http_receiver_start(&r) < 0 ||
-	    fev_queue_create(QUEUE, &qc, instance) < 0) {
+	    fev_topic_create(TOPIC, 1, &qc, instance) < 0 ||
+	    fev_group_delete(TOPIC, "default", instance) < 0) {
 		perror("fev-bench webhooks: setup");
 		return 1;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fevini.h"
+#include "source.h"
 #include "wlog.h"
 
 struct parse {
@@ -170,15 +171,15 @@ static int endpoint_key(struct parse *p, const char *k, const char *v,
 				   v);
 		return set_copy(e->url, sizeof(e->url), k, v, w, wl);
 	}
-	if (strcmp(k, "queue") == 0 || strcmp(k, "topic") == 0) {
+	if (strcmp(k, "queue") == 0)
+		return why(w, wl, FWH_QUEUE_REFUSED, v, v);
+	if (strcmp(k, "topic") == 0) {
 		if (fev_queue_name_valid(v) < 0)
 			return why(w, wl,
-				   "%s '%s' is not a queue name "
+				   "topic '%s' is not a topic name "
 				   "[A-Za-z0-9._-]{1,63}",
-				   k, v);
-		if (e->queue[0] != '\0')
-			return why(w, wl, "give queue or topic, not both");
-		return set_copy(e->queue, sizeof(e->queue), k, v, w, wl);
+				   v);
+		return set_copy(e->topic, sizeof(e->topic), k, v, w, wl);
 	}
 	if (strcmp(k, "secret") == 0 || strcmp(k, "secret_file") == 0) {
 		char sw[256];
@@ -295,9 +296,8 @@ static int on_end(void *ctx, const struct fevini_section *s, char *w,
 		return 0;
 	if (e->url[0] == '\0')
 		return why(w, wl, "[endpoint %s] has no url", e->name);
-	if (e->queue[0] == '\0')
-		return why(w, wl, "[endpoint %s] has no queue (or topic)",
-			   e->name);
+	if (e->topic[0] == '\0')
+		return why(w, wl, "[endpoint %s] has no topic", e->name);
 	if (e->group[0] == '\0' &&
 	    (size_t)snprintf(e->group, sizeof(e->group), "%s%s",
 			     FWH_DEFAULT_GROUP_PREFIX,

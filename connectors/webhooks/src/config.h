@@ -42,9 +42,9 @@
 struct fwh_endpoint_conf {
 	char name[FWH_ENDPOINT_NAME_MAX + 1];
 	char url[FWH_URL_MAX];
-	char queue[FEV_NAME_MAX + 1]; /* the source (see source.h) */
-	/* The consumer group it reads a topic as (a queue has none); created
-	 * with start (FEV_GROUP_*) when absent. */
+	char topic[FEV_NAME_MAX + 1]; /* the source (see source.h) */
+	/* The consumer group it reads the topic as; created with start
+	 * (FEV_GROUP_*) when absent. */
 	char group[FEV_GROUP_NAME_MAX + 1];
 	int start;
 	struct fwh_secret secrets[FWH_SECRETS_MAX];

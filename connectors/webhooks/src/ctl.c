@@ -244,6 +244,21 @@ static int attempts(struct fwh_store *st, const char *wid)
 		printf("\n");
 	}
 	sqlite3_finalize(s);
+	/* Delivered at the first attempt: no row, its attempt says it. */
+	if (sqlite3_prepare_v2(db, "SELECT endpoint, MAX(n) FROM attempts a"
+				   " WHERE wid = ?1 AND status BETWEEN 200"
+				   " AND 299 AND NOT EXISTS (SELECT 1 FROM"
+				   " deliveries d WHERE d.wid = ?1 AND"
+				   " d.endpoint = a.endpoint)"
+				   " GROUP BY endpoint",
+			       -1, &s, NULL) != SQLITE_OK)
+		return 1;
+	sqlite3_bind_text(s, 1, wid, -1, SQLITE_STATIC);
+	for (; sqlite3_step(s) == SQLITE_ROW; found++)
+		printf("%s endpoint %s: %s after %d attempts\n", wid,
+		       sqlite3_column_text(s, 0), fwh_state_name(FWH_DELIVERED),
+		       sqlite3_column_int(s, 1));
+	sqlite3_finalize(s);
 	if (found == 0) {
 		fprintf(stderr, "fev-webhooks: no delivery has id %s (a "
 				"delivered one is kept for `retention`)\n",

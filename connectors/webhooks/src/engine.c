@@ -26,7 +26,8 @@ struct fwh_delivery {
 	struct fwh_delivery *fl_prev, *fl_next; /* in flight (engine list) */
 	struct fwh_endpoint *ep;
 	struct fwh_event *event; /* the ring still holds it, or NULL */
-	int64_t row;
+	int64_t row;             /* in the store; 0: not (yet) stored */
+	bool ordered;            /* its key's order is its row's */
 	char wid[FWH_WID_MAX];
 	const void *body;
 	size_t len;
@@ -163,18 +164,72 @@ static struct fwh_delivery *pending_pop(struct fwh_endpoint *ep)
 	return d;
 }
 
-/* The delivery waits in the store (fsync'd) and lets go of the ring. */
+/* A delivery's row, for the store: the body is still the ring's (or the
+ * stored copy's). */
+static void row_of(const struct fwh_delivery *d, int state,
+		   struct fwh_row *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->endpoint = d->ep->conf->name;
+	memcpy(r->wid, d->wid, sizeof(r->wid));
+	r->ordered = d->ordered;
+	r->state = state;
+	r->attempts = d->attempts;
+	r->created_ms = now_ms();
+	r->event_ts_ns = d->event_ts_ns;
+	r->key = d->has_key ? d->key : NULL;
+	r->key_len = d->key_len;
+	r->headers = d->headers;
+	r->payload = d->body;
+	r->len = d->len;
+}
+
+/* Write the delivery's row as state (insert it the first time): 0, or
+ * -errno with the reason logged. */
+static int store_as(struct fwh_engine *e, struct fwh_delivery *d, int state,
+		    int64_t at_ms, int status, const char *error)
+{
+	struct fwh_row r;
+	int rc;
+
+	tx_begin(e);
+	if (d->row != 0) {
+		rc = fwh_store_update(e->st, d->row, state, d->attempts, at_ms,
+				      status, error);
+	} else {
+		row_of(d, state, &r);
+		r.next_at_ms = at_ms;
+		r.last_status = status;
+		r.last_error = error;
+		rc = fwh_store_insert(e->st, &r);
+		if (rc == 0)
+			d->row = r.id;
+		else if (rc == -EEXIST) /* stored already: it is there */
+			rc = 0;
+	}
+	if (rc < 0)
+		fwh_log_err("endpoint %s: could not store %s: %s",
+			    d->ep->conf->name, d->wid, fwh_store_error(e->st));
+	return rc;
+}
+
+/*
+ * The delivery waits in the store (fsync'd) and lets go of the ring.  This
+ * is where an event whose first attempt failed (or could not start) is
+ * first written: before its release, which follows the commit.  If it
+ * cannot be written, the event stays held and comes back after a restart.
+ */
 static void defer(struct fwh_engine *e, struct fwh_delivery *d, int state,
 		  int64_t at_ms, int status, const char *error)
 {
-	tx_begin(e);
-	if (fwh_store_update(e->st, d->row, state, d->attempts, at_ms, status,
-			     error) < 0)
-		fwh_log_err("store: %s", fwh_store_error(e->st));
-	e->durable = true;
+	if (store_as(e, d, state, at_ms, status, error) == 0) {
+		e->durable = true;
+		event_unref(e, d->event);
+	} else if (d->event != NULL) {
+		d->event = NULL; /* its reference is never given back */
+	}
 	if (at_ms < e->next_due_ms && state == FWH_RETRYING)
 		e->next_due_ms = at_ms;
-	event_unref(e, d->event);
 	delivery_free(d);
 }
 
@@ -266,7 +321,7 @@ static int start(struct fwh_engine *e, struct fwh_delivery *d)
 /* May this (ordered) delivery go before an older one of its key? */
 static bool key_blocked(struct fwh_engine *e, const struct fwh_delivery *d)
 {
-	if (!d->ep->conf->ordered || !d->has_key)
+	if (!d->ordered || !d->has_key)
 		return false;
 	return fwh_store_key_busy(e->st, d->ep->conf->name, d->key,
 				  d->key_len, d->row) != 0;
@@ -319,15 +374,20 @@ static bool start_pending(struct fwh_engine *e, int64_t now)
 
 /* ---- taking events from the sources ------------------------------------- */
 
+/*
+ * A delivery of ring event ev to ep, in memory: nothing is written before
+ * its first attempt (its webhook-id is the event's, so a redelivery after
+ * a crash sends the same one), except on an ordered endpoint, where the
+ * row's id is its place in its key's order and must come before any later
+ * event of the key is stored.
+ */
 static struct fwh_delivery *delivery_for_event(struct fwh_engine *e,
 					       struct fwh_endpoint *ep,
 					       struct fwh_event *ev,
 					       const struct fwh_event_meta *m,
-					       const char *wid,
-					       const uint8_t fp[FWH_FP_LEN])
+					       const char *wid)
 {
 	struct fwh_delivery *d = calloc(1, sizeof(*d));
-	struct fwh_row r = { 0 };
 
 	if (d == NULL)
 		return NULL;
@@ -337,8 +397,9 @@ static struct fwh_delivery *delivery_for_event(struct fwh_engine *e,
 	d->body = ev->ev.data;
 	d->len = ev->ev.len;
 	d->event_ts_ns = ev->ev.ts_ns;
+	d->ordered = ep->conf->ordered;
 	d->headers = fwh_request_static_headers(
-		e->instance, ep->conf->queue, &ev->ev, wid);
+		e->instance, ep->conf->topic, &ev->ev, wid);
 	if (m->key != NULL) {
 		d->key = malloc(m->key_len ? m->key_len : 1);
 		if (d->key != NULL)
@@ -350,24 +411,11 @@ static struct fwh_delivery *delivery_for_event(struct fwh_engine *e,
 		delivery_free(d);
 		return NULL;
 	}
-	r.endpoint = ep->conf->name;
-	memcpy(r.wid, wid, sizeof(r.wid));
-	memcpy(r.fp, fp, FWH_FP_LEN);
-	r.ordered = ep->conf->ordered;
-	r.state = FWH_INFLIGHT;
-	r.created_ms = now_ms();
-	r.event_ts_ns = d->event_ts_ns;
-	r.key = d->has_key ? d->key : NULL;
-	r.key_len = d->key_len;
-	r.headers = d->headers;
-	r.payload = d->body;
-	r.len = d->len;
-	if (fwh_store_insert(e->st, &r) < 0) {
-		fwh_log_err("store: %s", fwh_store_error(e->st));
+	if (d->ordered && d->has_key &&
+	    store_as(e, d, FWH_INFLIGHT, 0, 0, NULL) < 0) {
 		delivery_free(d);
 		return NULL;
 	}
-	d->row = r.id;
 	return d;
 }
 
@@ -375,9 +423,8 @@ static struct fwh_delivery *delivery_for_event(struct fwh_engine *e,
 static bool reads(const struct fwh_endpoint_conf *c,
 		  const struct fwh_source *src)
 {
-	return strcmp(c->queue, fwh_source_topic(src)) == 0 &&
-	       (!fwh_source_per_group(src) ||
-		strcmp(c->group, fwh_source_group(src)) == 0);
+	return strcmp(c->topic, fwh_source_topic(src)) == 0 &&
+	       strcmp(c->group, fwh_source_group(src)) == 0;
 }
 
 static void take_event(struct fwh_engine *e, struct fwh_source *src,
@@ -385,12 +432,10 @@ static void take_event(struct fwh_engine *e, struct fwh_source *src,
 {
 	const char *queue = fwh_source_queue(src);
 	struct fwh_event_meta m;
-	uint8_t fp[FWH_FP_LEN];
 	char wid[FWH_WID_MAX];
 
-	fwh_event_fingerprint(&ev->ev, fp);
 	fwh_event_meta_of(&ev->ev, &m);
-	fwh_webhook_id(e->instance, queue, &ev->ev, wid);
+	fwh_webhook_id(e->instance, queue, ev->created_ns, ev->ev.id, wid);
 	ev->refs = 1; /* held by this loop until every endpoint has it */
 	for (size_t i = 0; i < e->neps; i++) {
 		struct fwh_endpoint *ep = &e->eps[i];
@@ -399,12 +444,13 @@ static void take_event(struct fwh_engine *e, struct fwh_source *src,
 		if (!reads(ep->conf, src) ||
 		    !fwh_endpoint_wants(ep->conf, m.type, m.type_len))
 			continue;
-		/* A predecessor stored it before dying: the store has it
-		 * (with its webhook-id) and delivers it. */
+		/* A predecessor stored it (the store delivers it) or
+		 * delivered it before dying; else it is sent, again perhaps,
+		 * with the same webhook-id. */
 		if ((ev->ev.flags & FEV_REDELIVERED) &&
-		    fwh_store_match(e->st, fp, ep->conf->name) == 1)
+		    fwh_store_knows(e->st, ep->conf->name, wid) == 1)
 			continue;
-		d = delivery_for_event(e, ep, ev, &m, wid, fp);
+		d = delivery_for_event(e, ep, ev, &m, wid);
 		if (d == NULL) {
 			/* Keep the event held (refs never reaches 0): the
 			 * ring gives it again after a restart. */
@@ -424,8 +470,6 @@ static void take_events(struct fwh_engine *e)
 	for (size_t i = 0; i < e->nsrcs; i++) {
 		struct fwh_event *ev = fwh_source_take(e->srcs[i]), *next;
 
-		if (ev != NULL)
-			tx_begin(e);
 		for (; ev != NULL; ev = next) {
 			next = ev->next;
 			take_event(e, e->srcs[i], ev);
@@ -479,6 +523,7 @@ static int take_row(void *arg, const struct fwh_row *r)
 	d->headers = strdup(r->headers ? r->headers : "");
 	d->event_ts_ns = r->event_ts_ns;
 	d->attempts = r->attempts;
+	d->ordered = r->ordered;
 	if (r->key != NULL) {
 		d->key = dup_bytes(r->key, r->key_len);
 		d->key_len = r->key_len;
@@ -600,8 +645,11 @@ static void finished(struct fwh_engine *e, struct fwh_delivery *d,
 			ep->failing_since_ms = 0;
 			fwh_store_ep_failing(e->st, ep->conf->name, 0);
 		}
-		fwh_store_update(e->st, d->row, FWH_DELIVERED, d->attempts,
-				 0, (int)status, NULL);
+		/* A stored delivery is kept DELIVERED for `retention`; one
+		 * delivered at once leaves its attempt only. */
+		if (d->row != 0)
+			fwh_store_update(e->st, d->row, FWH_DELIVERED,
+					 d->attempts, 0, (int)status, NULL);
 		event_unref(e, d->event);
 		delivery_free(d);
 		return;
@@ -650,8 +698,10 @@ static void reap(struct fwh_engine *e)
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &d);
+		/* Room for rows left for want of it, or a key free. */
+		if (e->due_skipped || (d->ordered && d->has_key))
+			e->scan_due = true;
 		finished(e, d, m->data.result);
-		e->scan_due = true; /* room, or a key free */
 	}
 }
 
@@ -723,33 +773,21 @@ static void wake_engine(void *arg)
 	curl_multi_wakeup(arg); /* thread-safe by libcurl's contract */
 }
 
-static int has_a_group(const char *group, void *arg)
-{
-	(void)group;
-	(void)arg;
-	return 1;
-}
-
 /* Sources for every partition of the endpoint's topic as its group, unless
- * there are already (endpoints naming one group share its sources).  A
- * queue has no groups: sources of their own would split its events, so
- * its endpoints share one source, as do those of a name not there yet
- * (which opens as the first endpoint's group if it turns out a topic). */
+ * there are already (endpoints naming one group share its sources). */
 static int sources_for(struct fwh_engine *e, const struct fwh_endpoint_conf *c,
 		       size_t held)
 {
 	const char *instance = e->cfg.instance[0] ? e->cfg.instance : NULL;
-	const char *topic = c->queue;
-	bool per_group =
-		fev_group_list(topic, instance, has_a_group, NULL) == 1;
+	const char *topic = c->topic;
 	struct fwh_source **g;
 	int p;
 
 	for (size_t i = 0; i < e->nsrcs; i++)
 		if (reads(c, e->srcs[i]))
 			return 0;
-	/* A queue is a topic of one partition; one not there yet is
-	 * waited for by its source (as one partition). */
+	/* A topic not there yet is waited for by its source (as one
+	 * partition). */
 	p = fev_topic_stats(topic, instance, NULL, 0);
 	if (p < 1)
 		p = 1;
@@ -759,9 +797,8 @@ static int sources_for(struct fwh_engine *e, const struct fwh_endpoint_conf *c,
 	e->srcs = g;
 	for (uint32_t k = 0; k < (uint32_t)p; k++) {
 		int rc = fwh_source_start(instance, topic, k, c->group,
-					  c->start, per_group, held,
-					  wake_engine, e->multi,
-					  &e->srcs[e->nsrcs]);
+					  c->start, held, wake_engine,
+					  e->multi, &e->srcs[e->nsrcs]);
 
 		if (rc < 0)
 			return rc;
@@ -818,11 +855,13 @@ int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out)
 	for (size_t i = 0; i < e->neps; i++) {
 		size_t held = 0;
 
-		/* A queue's held events: enough for all its endpoints'
+		/* A group's held events: enough for all its endpoints'
 		 * requests in flight plus as many waiting. */
 		for (size_t j = 0; j < e->neps; j++)
-			if (strcmp(cfg->endpoints[j].queue,
-				   cfg->endpoints[i].queue) == 0)
+			if (strcmp(cfg->endpoints[j].topic,
+				   cfg->endpoints[i].topic) == 0 &&
+			    strcmp(cfg->endpoints[j].group,
+				   cfg->endpoints[i].group) == 0)
 				held += HELD_PER_ENDPOINT *
 					cfg->endpoints[j].max_in_flight;
 		if (sources_for(e, &cfg->endpoints[i], held) < 0) {
@@ -848,7 +887,8 @@ void fwh_engine_stop(struct fwh_engine *e)
 {
 	/* Requests first (their bodies point into the rings), then the
 	 * sources: after their close, every event still held is repaired by
-	 * fevd and comes back as a redelivery, matched to its stored row. */
+	 * fevd and comes back as a redelivery, in place: known by its
+	 * webhook-id if stored, else sent again under that id. */
 	while (e->flight != NULL) {
 		struct fwh_delivery *d = e->flight;
 

@@ -73,9 +73,9 @@ static int load(const char *path, struct fwh_config *cfg)
 /*
  * A reload stops the engine and starts it again on the new config (or on
  * the old one when the new one is refused).  Nothing is lost in between:
- * what was in flight is INFLIGHT or SENDING in the store and adopted by the
- * next start; the events held come back from the ring and are matched to
- * their rows.
+ * stored rows in flight (SENDING, INFLIGHT) are adopted by the next start;
+ * the events held come back from the ring in place, with their webhook-id,
+ * and are sent again unless the store knows that id.
  */
 static int run(const char *path)
 {

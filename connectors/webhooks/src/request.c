@@ -44,52 +44,15 @@ static void sha256_hex(const void *data, size_t len, char *hex, size_t nhex)
 }
 
 void fwh_webhook_id(const char *instance, const char *queue,
-		    const fev_event *ev, char out[48])
+		    uint64_t created_ns, uint64_t id, char out[48])
 {
 	char in[160];
 	int n = snprintf(in, sizeof(in), "%s/%s/%" PRIu64 "/%" PRIu64,
-			 instance, queue, ev->id, ev->ts_ns);
+			 instance, queue, created_ns, id);
 
 	memcpy(out, "msg_", 4);
 	sha256_hex(in, (size_t)n, out + 4, 32);
 	out[36] = '\0';
-}
-
-static int digest_headers(EVP_MD_CTX *c, const fev_event *ev)
-{
-	fev_header_iter it = { 0 };
-	fev_header h;
-	int rc;
-
-	while ((rc = fev_header_next(ev, &it, &h)) == 1) {
-		uint64_t lens[2] = { h.name_len, h.value_len };
-
-		if (!EVP_DigestUpdate(c, lens, sizeof(lens)) ||
-		    !EVP_DigestUpdate(c, h.name, h.name_len) ||
-		    !EVP_DigestUpdate(c, h.value, h.value_len))
-			return 0;
-	}
-	return rc == 0;
-}
-
-void fwh_event_fingerprint(const fev_event *ev, uint8_t out[16])
-{
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	uint64_t head[3] = { ev->ts_ns, ev->len,
-			     ev->key ? ev->key_len + 1 : 0 };
-
-	if (c == NULL ||
-	    !EVP_DigestInit_ex(c, EVP_sha256(), NULL) ||
-	    !EVP_DigestUpdate(c, head, sizeof(head)) ||
-	    (ev->key && !EVP_DigestUpdate(c, ev->key, ev->key_len)) ||
-	    !digest_headers(c, ev) ||
-	    !EVP_DigestUpdate(c, ev->data, ev->len) ||
-	    !EVP_DigestFinal_ex(c, md, &mdlen))
-		memset(md, 0, sizeof(md)); /* never matches a real one */
-	EVP_MD_CTX_free(c);
-	memcpy(out, md, 16);
 }
 
 static void rfc3339(uint64_t ts_ns, char *out, size_t len)

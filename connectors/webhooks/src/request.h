@@ -37,17 +37,15 @@ void fwh_event_meta_of(const fev_event *ev, struct fwh_event_meta *m);
 
 /*
  * webhook-id of an event: "msg_" and 32 hex digits of SHA-256 over
- * (instance, queue, event id, commit time): stable, and never the same for
- * two events (a queue's ids never repeat; a re-created queue's times
- * differ).  Stored with the delivery, so every retry and restart sends it.
+ * (instance, ring, its incarnation, event id): the ring's name ("T@k"),
+ * fev_queue_created_ns() of it (a topic deleted and created again
+ * restarts its ids), and the event's position.  A consumer group
+ * redelivers an event in place, same position, so a redelivery after a
+ * crash has the same id without anything having been written: every
+ * attempt, retry and restart sends it.
  */
 void fwh_webhook_id(const char *instance, const char *queue,
-		    const fev_event *ev, char out[48]);
-
-/* What a ring redelivery of this event will look like, to recognise it:
- * SHA-256 of commit time, key, headers and payload (not the id, which a
- * redelivery changes). */
-void fwh_event_fingerprint(const fev_event *ev, uint8_t out[16]);
+		    uint64_t created_ns, uint64_t id, char out[48]);
 
 /* The stored header lines of an event: malloc'd, or NULL (-ENOMEM). */
 char *fwh_request_static_headers(const char *instance, const char *queue,

@@ -23,7 +23,6 @@ struct fwh_source {
 	char queue[FEV_NAME_MAX + 8]; /* "T@k", as fev.h names partitions */
 	char group[FEV_GROUP_NAME_MAX + 1];
 	int start;
-	bool per_group;
 	size_t held_max;
 	fwh_wake_fn *wake;
 	void *wake_arg;
@@ -43,10 +42,11 @@ struct fwh_source {
 /*
  * Open the source: the one place that names what is consumed.  The group is
  * created first if absent (on every partition: the sources of the other
- * partitions get -EEXIST); a queue has no groups (-EINVAL) and is consumed
- * as it is.  Created with the library call rather than through fevd: a
- * consumer may write the segment, while fevd's group-create verb is for
- * administrators only, and fev-webhooks need not be one.
+ * partitions get -EEXIST); a queue has no groups (-EINVAL: the config
+ * checked the names) and is refused, said once until it is a topic.
+ * Created with the library call rather than through fevd: a consumer may
+ * write the segment, while fevd's group-create verb is for administrators
+ * only, and fev-webhooks need not be one.
  */
 static int source_open(struct fwh_source *s)
 {
@@ -56,12 +56,18 @@ static int source_open(struct fwh_source *s)
 			    .group = s->group };
 	int rc = fev_group_create(s->topic, s->group, &gc, inst);
 
+	if (rc == -EINVAL) {
+		if (!s->complained)
+			fwh_log_err(FWH_QUEUE_REFUSED, s->topic, s->topic);
+		s->complained = true;
+		return rc;
+	}
 	if (rc == 0)
 		fwh_log_notice("topic %s: created consumer group %s (%s)",
 			       s->topic, s->group,
 			       s->start == FEV_GROUP_EARLIEST ? "earliest" :
 								"latest");
-	else if (rc != -EEXIST && rc != -EINVAL)
+	else if (rc != -EEXIST)
 		return rc;
 	return fev_open(s->queue, FEV_CONSUMER, &o, &s->q);
 }
@@ -112,6 +118,7 @@ static void hand_over(struct fwh_source *s, const fev_event *evs, int n)
 		}
 		e->src = s;
 		e->ev = evs[i];
+		e->created_ns = fev_queue_created_ns(s->q);
 		*tail = e;
 		tail = &e->next;
 	}
@@ -189,9 +196,8 @@ static void *source_main(void *arg)
 }
 
 int fwh_source_start(const char *instance, const char *topic, uint32_t k,
-		     const char *group, int start, bool per_group,
-		     size_t held_max, fwh_wake_fn *wake, void *arg,
-		     struct fwh_source **out)
+		     const char *group, int start, size_t held_max,
+		     fwh_wake_fn *wake, void *arg, struct fwh_source **out)
 {
 	struct fwh_source *s = calloc(1, sizeof(*s));
 	int rc;
@@ -203,7 +209,6 @@ int fwh_source_start(const char *instance, const char *topic, uint32_t k,
 	snprintf(s->topic, sizeof(s->topic), "%s", topic);
 	snprintf(s->group, sizeof(s->group), "%s", group);
 	s->start = start;
-	s->per_group = per_group;
 	if (k == 0)
 		snprintf(s->queue, sizeof(s->queue), "%s", topic);
 	else
@@ -258,11 +263,6 @@ const char *fwh_source_topic(const struct fwh_source *s)
 const char *fwh_source_group(const struct fwh_source *s)
 {
 	return s->group;
-}
-
-bool fwh_source_per_group(const struct fwh_source *s)
-{
-	return s->per_group;
 }
 
 struct fwh_event *fwh_source_take(struct fwh_source *s)

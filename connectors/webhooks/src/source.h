@@ -9,11 +9,12 @@
  * the engine says it was delivered or is safely in the store.
  *
  * A topic of P partitions is P sources, one per partition ring ("T",
- * "T@1" .. as fev.h names them); a queue is a topic of one.  A topic is
- * read as a consumer group (an endpoint's, "webhooks-NAME" by default),
- * created when absent, so fev-webhooks sees every event of the topic
- * whoever else reads it; a queue has no groups and its consumers share
- * its events.
+ * "T@1" .. as fev.h names them).  A topic is read as a consumer group (an
+ * endpoint's, "webhooks-NAME" by default), created when absent, so
+ * fev-webhooks sees every event of the topic whoever else reads it, and
+ * a group redelivers an event in place (same id): webhook-id derives from
+ * it.  A queue has neither (its consumers share its events; a redelivery
+ * is a copy with a new id), so a queue is refused: FWH_QUEUE_REFUSED.
  */
 #ifndef FWH_SOURCE_H
 #define FWH_SOURCE_H
@@ -27,28 +28,35 @@
 
 struct fwh_source;
 
+/* Why a queue is not read (config key `queue`, or a topic's name that is a
+ * queue's); two %s: the name, twice. */
+#define FWH_QUEUE_REFUSED                                                   \
+	"queue '%s' refused: fev-webhooks reads topics, each endpoint as "     \
+	"a consumer group of its own (a queue's consumers share its events, " \
+	"and a queue redelivers under a new event id): use topic = NAME, "    \
+	"a topic made with 'fev topic create %s --partitions P'"
+
 /* One event the engine holds; freed by fwh_source_done(). */
 struct fwh_event {
 	struct fwh_source *src;
 	struct fwh_event *next; /* in the handover lists */
 	fev_event ev;           /* payload, id, ts, flags */
+	uint64_t created_ns;    /* of the ring it came from (webhook-id) */
 	int refs;               /* deliveries still deciding (engine only) */
 };
 
 typedef void fwh_wake_fn(void *arg);
 
 /*
- * Start consuming partition k of topic (a queue: k 0) of instance (NULL:
- * the default) as group (created with start, FEV_GROUP_*, when absent).
- * per_group: it serves the endpoints of that group only (a topic), rather
- * than every endpoint naming topic (a queue).  At most held_max events are held at once (backpressure on
- * the ring rather than on memory).  wake(arg) is called from the source
- * thread when events are ready.
+ * Start consuming partition k of topic of instance (NULL: the default) as
+ * group (created with start, FEV_GROUP_*, when absent).  At most held_max
+ * events are held at once (backpressure on the ring rather than on
+ * memory).  wake(arg) is called from the source thread when events are
+ * ready.
  */
 int fwh_source_start(const char *instance, const char *topic, uint32_t k,
-		     const char *group, int start, bool per_group,
-		     size_t held_max, fwh_wake_fn *wake, void *arg,
-		     struct fwh_source **out);
+		     const char *group, int start, size_t held_max,
+		     fwh_wake_fn *wake, void *arg, struct fwh_source **out);
 /* Stop the thread, release nothing more (held events come back to the
  * next consumer as redeliveries: at least once), close the queue. */
 void fwh_source_stop(struct fwh_source *s);
@@ -56,7 +64,6 @@ void fwh_source_stop(struct fwh_source *s);
 const char *fwh_source_queue(const struct fwh_source *s);
 const char *fwh_source_topic(const struct fwh_source *s);
 const char *fwh_source_group(const struct fwh_source *s);
-bool fwh_source_per_group(const struct fwh_source *s);
 
 /* The events acquired since the last call, oldest first (engine thread). */
 struct fwh_event *fwh_source_take(struct fwh_source *s);

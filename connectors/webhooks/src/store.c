@@ -40,8 +40,8 @@ const char *fwh_state_name(int state)
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS deliveries("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" endpoint TEXT NOT NULL, wid TEXT NOT NULL, fp BLOB NOT NULL,"
-	" matched INTEGER NOT NULL DEFAULT 0, ordered INTEGER NOT NULL,"
+	" endpoint TEXT NOT NULL, wid TEXT NOT NULL,"
+	" ordered INTEGER NOT NULL,"
 	" state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
 	" next_at INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
 	" event_ts INTEGER NOT NULL, key BLOB, headers TEXT NOT NULL,"
@@ -49,8 +49,6 @@ static const char schema[] =
 	" last_error TEXT NOT NULL DEFAULT '', UNIQUE(endpoint, wid));"
 	"CREATE INDEX IF NOT EXISTS deliveries_due"
 	" ON deliveries(state, next_at);"
-	"CREATE INDEX IF NOT EXISTS deliveries_fp ON deliveries(fp)"
-	" WHERE matched = 0;"
 	"CREATE INDEX IF NOT EXISTS deliveries_key"
 	" ON deliveries(endpoint, key, state) WHERE key IS NOT NULL;"
 	"CREATE INDEX IF NOT EXISTS deliveries_wid ON deliveries(wid);"
@@ -58,7 +56,7 @@ static const char schema[] =
 	" endpoint TEXT NOT NULL, wid TEXT NOT NULL, n INTEGER NOT NULL,"
 	" at INTEGER NOT NULL, status INTEGER NOT NULL,"
 	" duration_us INTEGER NOT NULL, error TEXT NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS attempts_wid ON attempts(wid);"
+	"CREATE INDEX IF NOT EXISTS attempts_wid ON attempts(wid, endpoint);"
 	"CREATE TABLE IF NOT EXISTS endpoints("
 	" name TEXT PRIMARY KEY, disabled INTEGER NOT NULL DEFAULT 0,"
 	" reason TEXT NOT NULL DEFAULT '',"
@@ -73,6 +71,12 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS sync_barrier(n INTEGER NOT NULL);"
 	"INSERT INTO sync_barrier SELECT 0"
 	" WHERE NOT EXISTS (SELECT 1 FROM sync_barrier);";
+
+/* The schema's version (PRAGMA user_version).  2: webhook-ids derived from
+ * the ring position, rows written only when a first attempt fails; a
+ * database of version 1 (a row per event, matched by fingerprint) is
+ * refused rather than read wrongly. */
+#define SCHEMA_VERSION 2
 
 static int fail(struct fwh_store *st)
 {
@@ -89,6 +93,43 @@ static int exec(struct fwh_store *st, const char *sql)
 	return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ?
 		       0 :
 		       fail(st);
+}
+
+static int schema_version(struct fwh_store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version;", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* A new database gets the schema and its version in one transaction; an
+ * existing one is left as it is (its version is checked by the caller). */
+static int schema_create(struct fwh_store *st)
+{
+	char sql[64];
+	int rc = exec(st, "BEGIN IMMEDIATE;");
+
+	if (rc < 0)
+		return rc;
+	if (exec(st, "SELECT 1 FROM deliveries LIMIT 0;") == 0) {
+		exec(st, "COMMIT;");
+		return 0;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;",
+		 SCHEMA_VERSION);
+	if (exec(st, schema) < 0 || exec(st, sql) < 0) {
+		rc = fail(st);
+		exec(st, "ROLLBACK;");
+		return rc;
+	}
+	return exec(st, "COMMIT;");
 }
 
 int fwh_store_open(const char *path, bool read_only, struct fwh_store **out,
@@ -114,10 +155,19 @@ int fwh_store_open(const char *path, bool read_only, struct fwh_store **out,
 	 * append.  Durability is chosen per commit (fwh_store_commit). */
 	if (exec(st, "PRAGMA journal_mode=WAL;") < 0 ||
 	    exec(st, "PRAGMA synchronous=NORMAL;") < 0 ||
-	    exec(st, schema) < 0) {
+	    schema_create(st) < 0) {
 		snprintf(why, whylen, "%s: %s", path, sqlite3_errmsg(st->db));
 		fwh_store_close(st);
 		return -EIO;
+	}
+	if (schema_version(st) != SCHEMA_VERSION) {
+		snprintf(why, whylen, "%s: written by an earlier fev-webhooks "
+				      "(schema %d, this one reads %d): let "
+				      "that version finish its retries, or "
+				      "move the file away",
+			 path, schema_version(st), SCHEMA_VERSION);
+		fwh_store_close(st);
+		return -EPROTO;
 	}
 	*out = st;
 	return 0;
@@ -196,7 +246,7 @@ static void done(struct fwh_store *st, sqlite3_stmt *s)
 			return;
 		}
 	}
-	done(st, s);
+	sqlite3_finalize(s);
 }
 
 /* Run a statement to its end; -EIO/-EBUSY, or -EEXIST for a UNIQUE clash. */
@@ -215,28 +265,31 @@ static int finish(struct fwh_store *st, sqlite3_stmt *s)
 int fwh_store_insert(struct fwh_store *st, struct fwh_row *r)
 {
 	sqlite3_stmt *s = prepare(
-		st, "INSERT INTO deliveries(endpoint, wid, fp, ordered, state,"
+		st, "INSERT INTO deliveries(endpoint, wid, ordered, state,"
 		    " attempts, next_at, created, event_ts, key, headers,"
-		    " payload) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+		    " payload, last_status, last_error)"
+		    " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	int rc;
 
 	if (s == NULL)
 		return fail(st);
 	sqlite3_bind_text(s, 1, r->endpoint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, r->wid, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 3, r->fp, FWH_FP_LEN, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, r->ordered);
-	sqlite3_bind_int(s, 5, r->state);
-	sqlite3_bind_int(s, 6, r->attempts);
-	sqlite3_bind_int64(s, 7, r->next_at_ms);
-	sqlite3_bind_int64(s, 8, r->created_ms);
-	sqlite3_bind_int64(s, 9, (int64_t)r->event_ts_ns);
+	sqlite3_bind_int(s, 3, r->ordered);
+	sqlite3_bind_int(s, 4, r->state);
+	sqlite3_bind_int(s, 5, r->attempts);
+	sqlite3_bind_int64(s, 6, r->next_at_ms);
+	sqlite3_bind_int64(s, 7, r->created_ms);
+	sqlite3_bind_int64(s, 8, (int64_t)r->event_ts_ns);
 	if (r->key != NULL)
-		sqlite3_bind_blob(s, 10, r->key, (int)r->key_len,
+		sqlite3_bind_blob(s, 9, r->key, (int)r->key_len,
 				  SQLITE_STATIC);
-	sqlite3_bind_text(s, 11, r->headers ? r->headers : "", -1,
+	sqlite3_bind_text(s, 10, r->headers ? r->headers : "", -1,
 			  SQLITE_STATIC);
-	sqlite3_bind_blob(s, 12, r->len ? r->payload : "", (int)r->len,
+	sqlite3_bind_blob(s, 11, r->len ? r->payload : "", (int)r->len,
+			  SQLITE_STATIC);
+	sqlite3_bind_int(s, 12, r->last_status);
+	sqlite3_bind_text(s, 13, r->last_error ? r->last_error : "", -1,
 			  SQLITE_STATIC);
 	rc = finish(st, s);
 	if (rc == 0)
@@ -244,21 +297,25 @@ int fwh_store_insert(struct fwh_store *st, struct fwh_row *r)
 	return rc;
 }
 
-int fwh_store_match(struct fwh_store *st, const uint8_t fp[FWH_FP_LEN],
-		    const char *endpoint)
+int fwh_store_knows(struct fwh_store *st, const char *endpoint,
+		    const char *wid)
 {
 	sqlite3_stmt *s = prepare(
-		st, "UPDATE deliveries SET matched = 1 WHERE id = (SELECT id"
-		    " FROM deliveries WHERE fp = ? AND matched = 0"
-		    " AND endpoint = ? LIMIT 1)");
+		st, "SELECT 1 FROM deliveries WHERE endpoint = ?1 AND wid = ?2"
+		    " UNION ALL SELECT 1 FROM attempts WHERE wid = ?2"
+		    " AND endpoint = ?1 AND status BETWEEN 200 AND 299"
+		    " LIMIT 1");
 	int rc;
 
 	if (s == NULL)
 		return fail(st);
-	sqlite3_bind_blob(s, 1, fp, FWH_FP_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, endpoint, -1, SQLITE_STATIC);
-	rc = finish(st, s);
-	return rc < 0 ? rc : sqlite3_changes(st->db) > 0;
+	sqlite3_bind_text(s, 1, endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, wid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	done(st, s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : fail(st);
 }
 
 int fwh_store_update(struct fwh_store *st, int64_t id, int state,
@@ -278,7 +335,7 @@ int fwh_store_update(struct fwh_store *st, int64_t id, int state,
 	sqlite3_bind_int64(s, 3, next_at_ms);
 	sqlite3_bind_int(s, 4, status);
 	sqlite3_bind_text(s, 5, error ? error : "", -1, SQLITE_STATIC);
-	/* A delivered row keeps its fingerprint and id, not its payload. */
+	/* A delivered row keeps its id (retention), not its payload. */
 	sqlite3_bind_int(s, 6, state == FWH_DELIVERED);
 	sqlite3_bind_int64(s, 7, id);
 	return finish(st, s);
@@ -331,25 +388,23 @@ static void row_from(sqlite3_stmt *s, struct fwh_row *r)
 	r->id = sqlite3_column_int64(s, 0);
 	r->endpoint = (const char *)sqlite3_column_text(s, 1);
 	snprintf(r->wid, sizeof(r->wid), "%s", sqlite3_column_text(s, 2));
-	if (sqlite3_column_bytes(s, 3) == FWH_FP_LEN)
-		memcpy(r->fp, sqlite3_column_blob(s, 3), FWH_FP_LEN);
-	r->ordered = sqlite3_column_int(s, 4);
-	r->state = sqlite3_column_int(s, 5);
-	r->attempts = sqlite3_column_int(s, 6);
-	r->next_at_ms = sqlite3_column_int64(s, 7);
-	r->created_ms = sqlite3_column_int64(s, 8);
-	r->event_ts_ns = (uint64_t)sqlite3_column_int64(s, 9);
-	if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
-		r->key_len = (size_t)sqlite3_column_bytes(s, 10);
-		r->key = r->key_len ? sqlite3_column_blob(s, 10) : "";
+	r->ordered = sqlite3_column_int(s, 3);
+	r->state = sqlite3_column_int(s, 4);
+	r->attempts = sqlite3_column_int(s, 5);
+	r->next_at_ms = sqlite3_column_int64(s, 6);
+	r->created_ms = sqlite3_column_int64(s, 7);
+	r->event_ts_ns = (uint64_t)sqlite3_column_int64(s, 8);
+	if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+		r->key_len = (size_t)sqlite3_column_bytes(s, 9);
+		r->key = r->key_len ? sqlite3_column_blob(s, 9) : "";
 	}
-	r->headers = (const char *)sqlite3_column_text(s, 11);
-	r->len = (size_t)sqlite3_column_bytes(s, 12);
-	r->payload = sqlite3_column_blob(s, 12);
+	r->headers = (const char *)sqlite3_column_text(s, 10);
+	r->len = (size_t)sqlite3_column_bytes(s, 11);
+	r->payload = sqlite3_column_blob(s, 11);
 }
 
 #define ROW_COLUMNS \
-	"d.id, d.endpoint, d.wid, d.fp, d.ordered, d.state, d.attempts," \
+	"d.id, d.endpoint, d.wid, d.ordered, d.state, d.attempts," \
 	" d.next_at, d.created, d.event_ts, d.key, d.headers, d.payload"
 
 /* Startable RETRYING rows: endpoint not disabled, and for an ordered
@@ -405,20 +460,10 @@ int64_t fwh_store_next_due(struct fwh_store *st)
 
 int fwh_store_adopt(struct fwh_store *st)
 {
-	int n;
-
 	if (exec(st, "UPDATE deliveries SET state = 1, next_at = 0"
 		     " WHERE state IN (0, 2);") < 0)
 		return fail(st);
-	n = sqlite3_changes(st->db);
-	/* A match stands for a ring copy this process holds until it
-	 * releases it.  A predecessor that died after matching a copy but
-	 * before releasing it leaves that copy to be redelivered once more,
-	 * and it must match again: no copy is held across a restart. */
-	if (exec(st, "UPDATE deliveries SET matched = 0 WHERE matched = 1;") <
-	    0)
-		return fail(st);
-	return n;
+	return sqlite3_changes(st->db);
 }
 
 int fwh_store_prune(struct fwh_store *st, int64_t before_ms)

@@ -1,21 +1,27 @@
 /*
  * The durable store of fev-webhooks: one SQLite database in WAL mode holding
- * every delivery not yet final, the dead letters, every attempt, and each
- * endpoint's state and counters.  It is also the command channel: `ctl`
+ * every delivery whose first attempt did not succeed, the dead letters,
+ * every attempt, and each endpoint's state and counters.  A delivery that
+ * succeeds at once leaves only its attempt: nothing is written before a
+ * first attempt (webhook-id is derived from the event's place in its
+ * ring, which a redelivery keeps), except on `ordered` endpoints, where a
+ * row's id is the delivery's place in its key's order.  It is also the command channel: `ctl`
  * commands (another process) change rows and the daemon reads them on its
  * next tick, so no socket is needed and a command given while the daemon
  * is down still takes effect.
  *
  * A delivery's life (state column):
- *   INFLIGHT  its event is still held in the ring (the first attempt runs);
- *             written without fsync: the ring still has the event, and only
- *             a crash of this process (not of the machine) can end the
- *             process's hold, after which the ring gives it back
+ *   INFLIGHT  (ordered endpoints) its event is still held in the ring (the
+ *             first attempt runs or waits); written without fsync: the
+ *             ring still has the event, and only a crash of this process
+ *             (not of the machine) can end the process's hold, after which
+ *             the ring gives it back
  *   RETRYING  waits for next_at; written with fsync before the ring lets go
  *   SENDING   a retry is in flight (loaded from the store)
  *   DEAD      the dead-letter store: every attempt failed
- *   DELIVERED kept for `retention` so that a ring redelivery of an event this
- *             process already handled is recognised by its fingerprint
+ *   DELIVERED a stored delivery that succeeded, kept for `retention` so
+ *             that a ring redelivery of it is recognised by its webhook-id
+ *             (as is one whose first attempt succeeded, by that attempt)
  */
 #ifndef FWH_STORE_H
 #define FWH_STORE_H
@@ -25,7 +31,6 @@
 #include <stdint.h>
 
 #define FWH_WID_MAX 48   /* "msg_" + 32 hex + NUL fits */
-#define FWH_FP_LEN 16    /* event fingerprint (truncated SHA-256) */
 #define FWH_ERROR_MAX 256
 
 enum fwh_state {
@@ -45,7 +50,6 @@ struct fwh_row {
 	int64_t id;		/* rowid: arrival order */
 	const char *endpoint;
 	char wid[FWH_WID_MAX];	/* webhook-id */
-	uint8_t fp[FWH_FP_LEN];
 	bool ordered;
 	int state;
 	int attempts;
@@ -57,6 +61,8 @@ struct fwh_row {
 	const char *headers;	/* "name: value\n" lines to send */
 	const void *payload;
 	size_t len;
+	int last_status;	/* the outcome that stored it (insert only) */
+	const char *last_error;
 };
 
 /*
@@ -78,14 +84,13 @@ void fwh_store_rollback(struct fwh_store *st);
  * endpoint already has that webhook-id. */
 int fwh_store_insert(struct fwh_store *st, struct fwh_row *r);
 /*
- * A ring event came back FEV_REDELIVERED to endpoint's group: is it one
- * already stored for endpoint (an unmatched row with this fingerprint)?
- * Marks that row matched, so each stored event answers for one redelivery.
- * Per endpoint, since each endpoint's group redelivers on its own.  1
- * found, 0 not, -EIO.
+ * A ring event came back FEV_REDELIVERED to endpoint's group: has endpoint
+ * handled its webhook-id already (a stored delivery, or a 2xx attempt
+ * within `retention`)?  Then the store delivers it, or did.  1, 0 or
+ * -EIO/-EBUSY.
  */
-int fwh_store_match(struct fwh_store *st, const uint8_t fp[FWH_FP_LEN],
-		    const char *endpoint);
+int fwh_store_knows(struct fwh_store *st, const char *endpoint,
+		    const char *wid);
 /* Move row id to state with attempts/next_at and the last outcome. */
 int fwh_store_update(struct fwh_store *st, int64_t id, int state,
 		     int attempts, int64_t next_at_ms, int status,

@@ -9,8 +9,8 @@ import time
 
 from fevtool import FEV, PROMTOOL, expect, main, wait_until
 from receiver import Receiver, signature
-from webhooks_fixture import SECRET, SECRET2, Hooks, endpoint, publish, \
-    start_fevd
+from webhooks_fixture import SECRET, SECRET2, TOPIC, Hooks, endpoint, \
+    publish, start_fevd
 
 FAST = "retry_schedule = 200ms 400ms\njitter = 0%\n"
 
@@ -92,7 +92,7 @@ def test_every_partition_of_a_topic_is_delivered(f):
     r = f.fev("topic", "create", "orders", "--partitions", "3")
     expect(r.returncode == 0, "topic create", r.stderr)
     rx = Receiver([SECRET])
-    h = Hooks(f, endpoint("all", rx.url, queue=None, topic="orders"))
+    h = Hooks(f, endpoint("all", rx.url, topic="orders"))
     h.start()
     for k, part in enumerate(["orders", "orders@1", "orders@2"]):
         publish(f, ["p%d e%d" % (k, i) for i in range(5)], queue=part)
@@ -113,7 +113,7 @@ def test_topic_is_read_as_the_endpoints_own_group(f):
     r = f.fev("group", "create", "orders", "other")
     expect(r.returncode == 0, "group create", r.stderr)
     rx = Receiver([SECRET])
-    h = Hooks(f, endpoint("all", rx.url, queue=None, topic="orders"))
+    h = Hooks(f, endpoint("all", rx.url, topic="orders"))
     h.start()
     wait_until(lambda: "webhooks-all" in
                f.fev("group", "list", "orders").stdout, 10,
@@ -133,7 +133,7 @@ def test_topic_is_read_as_the_endpoints_own_group(f):
     rx.close()
 
 
-def pub_kh(f, body, key=None, headers=(), queue="events"):
+def pub_kh(f, body, key=None, headers=(), queue=TOPIC):
     args = ["pub", queue, "-m", body]
     if key is not None:
         args += ["--key", key]
@@ -422,7 +422,7 @@ def test_sighup_reloads_the_config(f):
 
 
 def test_bad_config_is_refused_with_its_line(f):
-    h = Hooks(f, "[endpoint e]\nurl = http://x/\nqueue = events\n"
+    h = Hooks(f, "[endpoint e]\nurl = http://x/\ntopic = events\n"
                  "secret = whsec_short\n")
     r = subprocess.run(
         [os.environ["FEV_WEBHOOKS"], "--check-config", "--config", h.conf],

@@ -4,11 +4,29 @@ import os
 import signal
 import subprocess
 
-from fevtool import expect, expect_rc, start_fevd, wait_until  # noqa: F401
+import fevtool
+from fevtool import expect, expect_rc, wait_until  # noqa: F401
 
 FEV_WEBHOOKS = os.environ.get("FEV_WEBHOOKS", "")
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SECRET2 = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk="
+# The topic the tests publish to: fev-webhooks reads topics, each endpoint
+# as a consumer group of its own.
+TOPIC = "hooks"
+
+
+def start_fevd(f):
+    """fevd for the test's instance, and the topic TOPIC (one partition)
+    unless a previous fevd of the test made it.  Its group "default", which
+    nothing reads, keeps what is published before fev-webhooks made its
+    own group (which starts at the earliest event the ring holds); a topic
+    no group reads drops its events."""
+    p = fevtool.start_fevd(f)
+    r = f.fev("topic", "create", TOPIC, "--partitions", "1",
+              "--capacity", "4096")
+    expect(r.returncode == 0 or "xist" in r.stderr, "topic create",
+           r.stderr)
+    return p
 
 
 class Hooks:
@@ -91,15 +109,15 @@ class Hooks:
         return out
 
 
-def endpoint(name, url, queue="events", **keys):
+def endpoint(name, url, topic=TOPIC, **keys):
     keys.setdefault("secret", SECRET)
     keys.setdefault("allow_private", "yes")
     return "[endpoint %s]\nurl = %s\n%s%s\n" % (
-        name, url, "queue = %s\n" % queue if queue else "",
+        name, url, "topic = %s\n" % topic if topic else "",
         "".join("%s = %s\n" % (k, v) for k, v in keys.items()
                 if v is not None))
 
 
-def publish(f, bodies, queue="events"):
+def publish(f, bodies, queue=TOPIC):
     r = f.fev("pub", queue, input="".join(b + "\n" for b in bodies))
     expect_rc(r, 0, "fev pub")
