@@ -15,6 +15,7 @@
 #include "fev/fev.h"
 #include "fork.h"
 #include "meta.h"
+#include "pollfd.h"
 #include "segment.h"
 #include "wait.h"
 
@@ -51,6 +52,8 @@ struct fev_queue {
 	int grp;
 	uint32_t grp_bit;
 	uint64_t grp_start; /* events below it are released unread */
+	/* fev_fd()'s descriptor and its helper thread, or NULL. */
+	struct fev__pollfd *pollfd;
 	/* Mirrors of our attacher counters: we are their only writer. */
 	uint64_t enqueued, dequeued, dropped, full_waits, sleeps, wakes;
 };
@@ -250,6 +253,9 @@ void fev_close(fev_queue *q)
 {
 	if (q == NULL)
 		return;
+	/* fev_fd()'s helper thread reads the mapping: stopped before it
+	 * goes (a forked child has the descriptor, not the thread). */
+	fev__pollfd_free(q->pollfd, &q->map.seg->not_empty, inherited(q));
 	/* Repair retired the record already, or it is the parent's (we
 	 * inherited the handle across fork()): only our copies go. */
 	if (q->orphaned || inherited(q))
@@ -372,6 +378,32 @@ static bool producer_ready(const fev_queue *q)
 	return q->policy == FEV_POLICY_DROP_OLDEST &&
 	       fev__ring_depth(r) >= q->map.geo.capacity &&
 	       fev__ring_can_take(r, r->tail, 1);
+}
+
+bool fev__queue_ready(const fev_queue *q)
+{
+	return consumer_ready(q);
+}
+
+int fev__queue_check_consumer(const fev_queue *q)
+{
+	if (q == NULL)
+		return -EINVAL;
+	if (inherited(q))
+		return -ECHILD;
+	if (!(q->roles & FEV_CONSUMER))
+		return -EPERM;
+	return q->orphaned ? -ESTALE : 0;
+}
+
+uint32_t fev__queue_spin_ns(const fev_queue *q)
+{
+	return q->spin_ns;
+}
+
+struct fev__pollfd **fev__queue_pollfd(fev_queue *q)
+{
+	return &q->pollfd;
 }
 
 /* Busy-wait up to spin_ns for the ready condition. */
@@ -1065,8 +1097,12 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 		if (k == 0) {
 			int rc = await_slot(q, &q->map.seg->not_empty,
 					    consumer_ready, &d);
-			if (rc < 0)
+			if (rc < 0) {
+				/* Empty: fev_fd()'s descriptor may be
+				 * signalled again (pollfd.h). */
+				fev__pollfd_rearm(q->pollfd);
 				return rc;
+			}
 		}
 	}
 }

@@ -33,20 +33,34 @@ bool fev__wait_setup(void)
 	return true;
 }
 
-uint32_t fev__wait_register(struct fev__waitword *w, bool fenced,
-			    bool *bounded)
+uint32_t fev__wait_add_sleeper(struct fev__waitword *w)
 {
-	/* S1: ordered before the re-check by F2 below. */
+	/* S1: ordered before the re-check by F2 (fev__wait_f2()). */
 	uint64_t v = atomic_fetch_add_explicit(&w->word, FEV__WAIT_ONE_SLEEPER,
 					       memory_order_seq_cst);
 
+	return FEV__WAIT_SEQ(v);
+}
+
+bool fev__wait_f2(bool fenced)
+{
 	/* F2: pairs with F1 in every waker, fenced or not; the plain fence
 	 * pairs only with wakers whose F1 is a full fence. */
-	*bounded = !fenced ||
-		   membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0;
-	if (*bounded)
+	bool bounded = !fenced ||
+		       membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) < 0;
+
+	if (bounded)
 		atomic_thread_fence(memory_order_seq_cst);
-	return FEV__WAIT_SEQ(v);
+	return bounded;
+}
+
+uint32_t fev__wait_register(struct fev__waitword *w, bool fenced,
+			    bool *bounded)
+{
+	uint32_t seq = fev__wait_add_sleeper(w);
+
+	*bounded = fev__wait_f2(fenced);
+	return seq;
 }
 
 void fev__wait_cancel(struct fev__waitword *w, uint32_t seq)
@@ -69,7 +83,7 @@ struct fev__wait_limits fev__wait_limits = {
 
 /* A futex we may not use: sleep on the clock for a poll interval instead,
  * or to the deadline when that comes first. */
-static int poll_sleep(const struct timespec *deadline)
+int fev__wait_poll_sleep(const struct timespec *deadline)
 {
 	struct timespec now, until;
 	uint64_t at;
@@ -109,7 +123,7 @@ int fev__wait_sleep(struct fev__waitword *w, uint32_t seq,
 	default:
 		/* Refused (seccomp: ENOSYS, EPERM): returning at once would
 		 * make the caller spin, so poll. */
-		return poll_sleep(deadline);
+		return fev__wait_poll_sleep(deadline);
 	}
 }
 

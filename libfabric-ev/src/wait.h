@@ -69,6 +69,14 @@ struct fev__wait_limits {
 };
 extern struct fev__wait_limits fev__wait_limits;
 
+/* S1 alone: count one more sleeper; returns the sequence to sleep on. */
+uint32_t fev__wait_add_sleeper(struct fev__waitword *w);
+/*
+ * F2 after one or more fev__wait_add_sleeper() (one membarrier covers them
+ * all).  Returns true when the sleep must be bounded: unfenced (first
+ * phase) or membarrier refused.
+ */
+bool fev__wait_f2(bool fenced);
 /*
  * Register as a sleeper; returns the sequence to sleep on.  With fenced,
  * issues F2 and sets *bounded when it could not (the sleep must then be
@@ -87,6 +95,11 @@ void fev__wait_cancel(struct fev__waitword *w, uint32_t seq);
  */
 int fev__wait_sleep(struct fev__waitword *w, uint32_t seq,
 		    const struct timespec *deadline);
+/*
+ * Sleep on the clock alone for unpaired_ns, or to the deadline when that
+ * comes first: -ETIMEDOUT, or -EINTR.  For a futex we may not use.
+ */
+int fev__wait_poll_sleep(const struct timespec *deadline);
 /* Wake every sleeper: bump the sequence, clear the count, FUTEX_WAKE. */
 void fev__wait_wake_all(struct fev__waitword *w);
 

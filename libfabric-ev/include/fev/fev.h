@@ -287,6 +287,34 @@ FEV_API int fev_header_next(const fev_event *ev, fev_header_iter *it,
 FEV_API int fev_header_get(const fev_event *ev, const char *name,
 			   const void **value, size_t *value_len);
 
+/*
+ * Wait until one of n consumer handles (1 .. FEV_WAIT_ANY_MAX) has an
+ * event, sleeping on all of them at once (futex_waitv, Linux >= 5.16; on
+ * older kernels a publish to any but one of them is seen within 1 ms).
+ * Writes the indices of the handles that are ready into ready_out (room
+ * for n) and returns how many (>= 1); then take their events with
+ * timeout 0.  -EAGAIN (timeout 0) or -ETIMEDOUT when none is;
+ * -EINVAL, or what fev_acquire() says of a handle (-EPERM, -ECHILD,
+ * -ESTALE).  A handle whose queue was deleted counts as ready (its
+ * acquire says -EIDRM).  The handles are used by the calling thread.
+ */
+#define FEV_WAIT_ANY_MAX 128
+FEV_API int fev_wait_any(fev_queue *const *qs, size_t n, int64_t timeout_ns,
+			 size_t *ready_out);
+
+/*
+ * A file descriptor that becomes readable when the consumer handle q has
+ * events, for epoll, poll, libuv (uv_poll), libevent.  Once it is
+ * readable, take events with timeout 0 until -EAGAIN: a call that finds
+ * the queue empty re-arms it (reading the descriptor is allowed, never
+ * needed).  The same descriptor for every call on q; it belongs to q
+ * (fev_close() closes it: remove it from your loop first).  Costs one
+ * thread per handle that sleeps on the queue while it is empty; producers
+ * pay nothing more.  -EPERM for a producer handle, -ECHILD, -ESTALE,
+ * -ENOMEM, -EMFILE, -EAGAIN (no thread).
+ */
+FEV_API int fev_fd(fev_queue *q);
+
 /* Batches: one CAS claims several positions; return how many (>= 1). */
 FEV_API int fev_send_batch(fev_queue *q, const struct iovec *iov, size_t n,
 			   int64_t timeout_ns);
