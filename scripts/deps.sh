@@ -7,6 +7,7 @@ packages=(
 	build-essential cmake ninja-build pkg-config git
 	liburcu-dev libbsd-dev libcmocka-dev libsystemd-dev libzmq3-dev
 	libcurl4-openssl-dev libssl-dev libsqlite3-dev
+	libuv1-dev
 	gnuplot-nox prometheus python3 util-linux procps jq
 )
 
