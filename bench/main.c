@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "webhooks.h"
 
-#define MAX_TRANSPORTS 7
+#define MAX_TRANSPORTS 9
 #define MAX_CFGS 256
 
 static const char usage[] =
@@ -45,7 +45,9 @@ static const char usage[] =
 	"  --rate R           lat: offered events/s for the one-way test\n"
 	"  --runs N           alternating runs per transport, median reported (5)\n"
 	"  --vs LIST          baselines: pipe,unix,mq,zmq,floor (or all), and\n"
-	"                     fev-meta: fev with a key and 2 headers per event\n"
+	"                     fev-meta: fev with a key and 2 headers per event,\n"
+	"                     fev-fd: consumers wait in epoll on fev_fd(),\n"
+	"                     fev-any: in fev_wait_any() over 64 queues\n"
 	"  --queue NAME       use fevd's queue NAME (ping-pong: also NAME-pong)\n"
 	"  --cpus LIST        pin producer i to the i-th CPU of LIST, consumer i\n"
 	"                     to the next one (e.g. 0,1)\n"
@@ -129,7 +131,7 @@ static void parse_vs(struct opts *o, const char *list)
 		const struct bench_transport *tr = bench_transport_find(t);
 
 		if (tr == NULL || tr == &bench_fev)
-			die_usage("unknown baseline %s (pipe, unix, mq, zmq, floor, fev-meta)", t);
+			die_usage("unknown baseline %s (pipe, unix, mq, zmq, floor, fev-meta, fev-fd, fev-any)", t);
 		for (unsigned i = 0; i < o->nts; i++)
 			if (o->ts[i] == tr)
 				tr = NULL;

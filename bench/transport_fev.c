@@ -11,9 +11,17 @@
  * Its producers send with fev_send_ex / fev_reserve_ex, its consumers
  * acquire (the copy API's fev_recv drops key and headers), check the key
  * and look one header up, as a consumer that routes on them would.
+ *
+ * fev-fd and fev-any are fev whose consumers wait another way (--vs
+ * baselines, so the same run prices them): fev-fd's in epoll on fev_fd(),
+ * fev-any's in fev_wait_any() over 64 queues of which one has traffic
+ * (63 idle ones created beside it).  Both then take events with timeout
+ * 0 until -EAGAIN, as the API asks.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +42,13 @@ static const fev_send_opts meta_opts = {
 /* key_len, key, count; per header name_len, name, value_len, value. */
 #define META_ROOM ((1 + 8 + 2) + (1 + 12 + 4 + 16) + (1 + 7 + 4 + 24))
 
+/* How a consumer waits: in the call, epoll on fev_fd(), fev_wait_any(). */
+enum wait_via { VIA_CALL, VIA_FD, VIA_ANY };
+#define ANY_QUEUES 64 /* fev-any: the active queue and 63 idle ones */
+
 struct fev_priv {
 	bool meta; /* fev-meta */
+	enum wait_via via;
 	char instance[FEV_INSTANCE_MAX + 1];
 	bool own; /* created here: delete at teardown */
 	char q[2][FEV_NAME_MAX + 1];
@@ -44,9 +57,12 @@ struct fev_priv {
 
 struct fev_h {
 	bool meta;
+	enum wait_via via;
 	fev_queue *out, *in;
 	const struct bench_cfg *cfg;
-	int64_t timeout;
+	int64_t timeout, in_timeout;
+	int ep;                       /* fev-fd: epoll on fev_fd(in) */
+	fev_queue *set[ANY_QUEUES];   /* fev-any: in, then the idle ones */
 	uint8_t *buf; /* the application's own memory, for --api copy */
 	struct iovec *iov;
 	fev_event *evs;
@@ -66,6 +82,15 @@ static const char *fev_meta_unsupported(const struct bench_cfg *cfg)
 		return "keys and headers are sent one event at a time";
 	if (cfg->queue != NULL)
 		return "fev-meta sizes its own queues (no --queue)";
+	return NULL;
+}
+
+static const char *fev_via_unsupported(const struct bench_cfg *cfg)
+{
+	if (cfg->queue != NULL)
+		return "makes its own queues (no --queue)";
+	if (cfg->wait == BENCH_SPIN)
+		return "waits in epoll or fev_wait_any (not with --wait spin)";
 	return NULL;
 }
 
@@ -94,11 +119,31 @@ static void fev_teardown(struct bench_chan *ch)
 		return;
 	for (int i = 0; p->own && i < p->nq; i++)
 		fev_queue_delete(p->q[i], p->instance);
+	for (int i = 1; p->via == VIA_ANY && i < ANY_QUEUES; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "idle%d", i);
+		fev_queue_delete(name, p->instance);
+	}
 	free(p);
 	ch->priv = NULL;
 }
 
-static int setup_with(struct bench_chan *ch, bool meta)
+static int create_idle(struct fev_priv *p)
+{
+	fev_queue_config qc = { .struct_size = sizeof(qc), .capacity = 2,
+				.max_event = 8, .policy = FEV_POLICY_BLOCK };
+	char name[16];
+	int rc = 0;
+
+	for (int i = 1; i < ANY_QUEUES && rc == 0; i++) {
+		snprintf(name, sizeof(name), "idle%d", i);
+		rc = fev_queue_create(name, &qc, p->instance);
+	}
+	return rc;
+}
+
+static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via)
 {
 	const struct bench_cfg *c = ch->cfg;
 	struct fev_priv *p = calloc(1, sizeof(*p));
@@ -113,6 +158,7 @@ static int setup_with(struct bench_chan *ch, bool meta)
 		return -ENOMEM;
 	ch->priv = p;
 	p->meta = meta;
+	p->via = via;
 	p->nq = c->mode == BENCH_PINGPONG ? 2 : 1;
 	if (c->queue != NULL) {
 		snprintf(p->instance, sizeof(p->instance), "%s", fev_default_instance());
@@ -134,17 +180,29 @@ static int setup_with(struct bench_chan *ch, bool meta)
 			return rc;
 		}
 	}
-	return 0;
+	if (via == VIA_ANY && (rc = create_idle(p)) < 0)
+		fev_teardown(ch); /* deletes the idle ones that exist */
+	return rc;
 }
 
 static int fev_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false);
+	return setup_with(ch, false, VIA_CALL);
 }
 
 static int fev_meta_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, true);
+	return setup_with(ch, true, VIA_CALL);
+}
+
+static int fev_fd_setup(struct bench_chan *ch)
+{
+	return setup_with(ch, false, VIA_FD);
+}
+
+static int fev_any_setup(struct bench_chan *ch)
+{
+	return setup_with(ch, false, VIA_ANY);
 }
 
 static int open_q(struct bench_chan *ch, int i, unsigned role, fev_queue **q)
@@ -160,6 +218,11 @@ static void fev_close_h(void *hv)
 {
 	struct fev_h *h = hv;
 
+	if (h->ep > 0)
+		close(h->ep);
+	for (int i = 1; i < ANY_QUEUES; i++)
+		if (h->set[i])
+			fev_close(h->set[i]);
 	if (h->out)
 		fev_close(h->out);
 	if (h->in)
@@ -170,6 +233,47 @@ static void fev_close_h(void *hv)
 	free(h->claims);
 	free(h->lens);
 	free(h);
+}
+
+static int open_waiting(struct bench_chan *ch, struct fev_h *h)
+{
+	struct fev_priv *p = ch->priv;
+	struct epoll_event e = { .events = EPOLLIN };
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = p->instance };
+	int fd, rc = 0;
+
+	h->set[0] = h->in;
+	if (h->via == VIA_ANY) {
+		for (int i = 1; i < ANY_QUEUES && rc == 0; i++) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "idle%d", i);
+			rc = fev_open(name, FEV_CONSUMER, &o, &h->set[i]);
+		}
+		return rc;
+	}
+	fd = fev_fd(h->in);
+	if (fd < 0)
+		return fd;
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (h->ep < 0 || epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &e) < 0)
+		return -errno;
+	return 0;
+}
+
+/* fev-fd, fev-any: the consumer's wait, after a call said -EAGAIN. */
+static int wait_in(struct fev_h *h)
+{
+	struct epoll_event e;
+	size_t ready[ANY_QUEUES];
+	int n;
+
+	if (h->via == VIA_ANY) {
+		n = fev_wait_any(h->set, ANY_QUEUES, FEV_FOREVER, ready);
+		return n < 0 ? n : 0;
+	}
+	n = epoll_wait(h->ep, &e, 1, -1);
+	return n < 0 && errno != EINTR ? -errno : 0;
 }
 
 static int fev_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
@@ -200,6 +304,10 @@ static int fev_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 		rc = open_q(ch, 1, FEV_CONSUMER, &h->in);
 	if (rc == 0 && role == ROLE_PONG)
 		rc = open_q(ch, 1, FEV_PRODUCER, &h->out);
+	h->via = ((const struct fev_priv *)ch->priv)->via;
+	h->in_timeout = h->via == VIA_CALL ? h->timeout : 0;
+	if (rc == 0 && h->in != NULL && h->via != VIA_CALL)
+		rc = open_waiting(ch, h);
 	if (rc < 0) {
 		fev_close_h(h);
 		return rc;
@@ -215,6 +323,20 @@ static int fev_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 		int rc_;                                                       \
 		while ((rc_ = (expr)) == -EAGAIN && (h)->timeout == 0)         \
 			bench_spin_pause(&polls_);                             \
+		rc_;                                                           \
+	})
+
+/* The consumer's side: as RETRY, or waiting in epoll / fev_wait_any. */
+#define RETRY_IN(h, expr)                                                      \
+	({                                                                     \
+		unsigned polls_ = 0;                                           \
+		int rc_;                                                       \
+		while ((rc_ = (expr)) == -EAGAIN && (h)->in_timeout == 0) {    \
+			if ((h)->via == VIA_CALL)                              \
+				bench_spin_pause(&polls_);                     \
+			else if ((rc_ = wait_in(h)) < 0)                       \
+				break;                                         \
+		}                                                              \
 		rc_;                                                           \
 	})
 
@@ -288,15 +410,16 @@ static int fev_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 	int k, rc = 0;
 
 	if (copy && max == 1 && !h->meta) {
-		ssize_t n = RETRY(h, (int)fev_recv(h->in, h->buf, h->cfg->size,
-						   NULL, h->timeout));
+		ssize_t n = RETRY_IN(h, (int)fev_recv(h->in, h->buf,
+						      h->cfg->size, NULL,
+						      h->in_timeout));
 
 		if (n < 0)
 			return (int)n;
 		rc = take(ctx, h->buf, (size_t)n);
 		return rc < 0 ? rc : 1;
 	}
-	k = RETRY(h, fev_acquire_batch(h->in, h->evs, max, h->timeout));
+	k = RETRY_IN(h, fev_acquire_batch(h->in, h->evs, max, h->in_timeout));
 	if (k < 0)
 		return k;
 	for (int i = 0; i < k && rc == 0; i++) {
@@ -340,6 +463,46 @@ const struct bench_transport bench_fev = {
 	.end_by_parent = true,
 	.end_per_consumer = bench_one_end_marker,
 	.wait_note = fev_wait_note,
+};
+
+static const char *fev_fd_wait_note(const struct bench_cfg *cfg)
+{
+	(void)cfg;
+	return "epoll on fev_fd(), then timeout 0 until -EAGAIN";
+}
+
+static const char *fev_any_wait_note(const struct bench_cfg *cfg)
+{
+	(void)cfg;
+	return "fev_wait_any() over 64 queues (63 idle)";
+}
+
+const struct bench_transport bench_fev_fd = {
+	.name = "fev-fd",
+	.unsupported = fev_via_unsupported,
+	.setup = fev_fd_setup,
+	.teardown = fev_teardown,
+	.open = fev_open_h,
+	.send = fev_send_h,
+	.recv = fev_recv_h,
+	.close = fev_close_h,
+	.end_by_parent = true,
+	.end_per_consumer = bench_one_end_marker,
+	.wait_note = fev_fd_wait_note,
+};
+
+const struct bench_transport bench_fev_any = {
+	.name = "fev-any",
+	.unsupported = fev_via_unsupported,
+	.setup = fev_any_setup,
+	.teardown = fev_teardown,
+	.open = fev_open_h,
+	.send = fev_send_h,
+	.recv = fev_recv_h,
+	.close = fev_close_h,
+	.end_by_parent = true,
+	.end_per_consumer = bench_one_end_marker,
+	.wait_note = fev_any_wait_note,
 };
 
 const struct bench_transport bench_fev_meta = {
