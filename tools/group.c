@@ -7,10 +7,12 @@
 #include "cli.h"
 #include "control.h"
 #include "fev/fev.h"
+#include "names.h"
 
 static void usage(FILE *f)
 {
 	fputs("Usage: fev group create TOPIC GROUP [--start latest|earliest]\n"
+	      "                                     [--policy block|drop]\n"
 	      "       fev group delete TOPIC GROUP\n"
 	      "       fev group list TOPIC\n"
 	      "\n"
@@ -28,6 +30,11 @@ static void usage(FILE *f)
 	      "next) or earliest\n"
 	      "                        (first what the partitions still "
 	      "hold)\n"
+	      "  -p, --policy POLICY   block (default: producers wait for "
+	      "the group) or drop\n"
+	      "                        (when only it is in the way, it loses "
+	      "its oldest event;\n"
+	      "                        its next event says FEV_GAP)\n"
 	      "  -q, --quiet           print nothing on success\n"
 	      "  -I, --instance NAME   fabric instance (default: "
 	      "$FEV_INSTANCE or 'default')\n"
@@ -37,6 +44,7 @@ static void usage(FILE *f)
 	      "  fev topic create orders --partitions 4\n"
 	      "  fev group create orders billing\n"
 	      "  fev group create orders audit --start earliest\n"
+	      "  fev group create orders stats --policy drop\n"
 	      "  fev group delete orders default\n"
 	      "  fev group list orders\n"
 	      "\n"
@@ -83,7 +91,7 @@ static int check_names(const char *topic, const char *group)
 }
 
 static int run(const char *inst, const char *verb, char **args, int nargs,
-	       const char *start, bool quiet)
+	       const char *start, const char *policy, bool quiet)
 {
 	char req[256];
 	bool list = strcmp(verb, "list") == 0;
@@ -98,9 +106,11 @@ static int run(const char *inst, const char *verb, char **args, int nargs,
 	if (list)
 		snprintf(req, sizeof(req), "group-list %s", args[0]);
 	else
-		snprintf(req, sizeof(req), "group-%s %s %s%s%s", verb, args[0],
-			 args[1], start != NULL ? " start=" : "",
-			 start != NULL ? start : "");
+		snprintf(req, sizeof(req), "group-%s %s %s%s%s%s%s", verb,
+			 args[0], args[1], start != NULL ? " start=" : "",
+			 start != NULL ? start : "",
+			 policy != NULL ? " policy=" : "",
+			 policy != NULL ? policy : "");
 	rc = request(inst, req, list);
 	if (rc == FEV_EXIT_OK && !list && !quiet)
 		printf("%sd group '%s' of topic '%s' in instance %s\n", verb,
@@ -112,16 +122,18 @@ int cmd_group(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "start", required_argument, NULL, 's' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *inst_opt = NULL, *inst, *verb, *start = NULL;
+	const char *policy = NULL;
 	bool quiet = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":s:qI:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, ":s:p:qI:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 's':
@@ -132,6 +144,14 @@ int cmd_group(int argc, char **argv)
 						       "or earliest",
 						       optarg);
 			start = optarg;
+			break;
+		case 'p':
+			if (fev__group_policy_parse(optarg) < 0)
+				return cli_usage_error("group",
+						       "bad policy '%s': "
+						       FEV__GROUP_POLICY_NAMES,
+						       optarg);
+			policy = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -158,8 +178,11 @@ int cmd_group(int argc, char **argv)
 				       verb);
 	if (start != NULL && strcmp(verb, "create") != 0)
 		return cli_usage_error("group", "--start is for create");
+	if (policy != NULL && strcmp(verb, "create") != 0)
+		return cli_usage_error("group", "--policy is for create");
 	inst = cli_resolve_instance(inst_opt);
 	if (inst == NULL)
 		return FEV_EXIT_USAGE;
-	return run(inst, verb, argv + optind, argc - optind, start, quiet);
+	return run(inst, verb, argv + optind, argc - optind, start, policy,
+		   quiet);
 }

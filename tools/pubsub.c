@@ -585,7 +585,7 @@ static void sub_usage(FILE *f)
 	      "\\xHH)\n"
 	      "                           json: one object per line: id, "
 	      "ts_ns, time, flags,\n"
-	      "                                 redelivered, key and "
+	      "                                 redelivered, gap, key and "
 	      "key_encoding, headers\n"
 	      "                                 ([{name, value, "
 	      "value_encoding}], in order),\n"
@@ -631,9 +631,10 @@ static void print_json(FILE *f, const fev_event *ev)
 	out_iso_time(when, sizeof(when), ev->ts_ns);
 	fprintf(f,
 		"{\"id\":%llu,\"ts_ns\":%llu,\"time\":\"%s\",\"flags\":%u,"
-		"\"redelivered\":%s",
+		"\"redelivered\":%s,\"gap\":%s",
 		(unsigned long long)ev->id, (unsigned long long)ev->ts_ns, when,
-		ev->flags, ev->flags & FEV_REDELIVERED ? "true" : "false");
+		ev->flags, ev->flags & FEV_REDELIVERED ? "true" : "false",
+		ev->flags & FEV_GAP ? "true" : "false");
 	meta_print_json(f, ev);
 	fprintf(f, ",\"len\":%zu,\"encoding\":\"%s\",\"payload\":", ev->len,
 		utf8 ? "utf-8" : "base64");
@@ -665,9 +666,10 @@ static void format_event(FILE *f, const fev_event *ev, enum sub_format fmt)
 		break;
 	case FMT_HEX:
 		out_iso_time(when, sizeof(when), ev->ts_ns);
-		fprintf(f, "# event %llu  %s  %zu bytes%s\n",
+		fprintf(f, "# event %llu  %s  %zu bytes%s%s\n",
 			(unsigned long long)ev->id, when, ev->len,
-			ev->flags & FEV_REDELIVERED ? "  redelivered" : "");
+			ev->flags & FEV_REDELIVERED ? "  redelivered" : "",
+			ev->flags & FEV_GAP ? "  gap" : "");
 		meta_print_hex(f, ev);
 		out_hexdump(f, ev->data, ev->len);
 		break;
@@ -741,6 +743,19 @@ struct sub {
 	uint64_t got;
 };
 
+/* The group lost events before ev (a drop group): say how many so far. */
+static void say_gap(const struct sub *s, const fev_event *ev)
+{
+	uint64_t lost = 0;
+
+	fev_group_dropped(s->q, &lost);
+	fprintf(stderr,
+		"fev: group '%s' of '%s' lost events before event %llu "
+		"(policy drop; %llu lost so far)\n",
+		s->group != NULL ? s->group : "default", s->queue,
+		(unsigned long long)ev->id, (unsigned long long)lost);
+}
+
 /*
  * Wait for one event in slices; 0, -ETIMEDOUT (idle timeout), -EINTR,
  * -EPIPE (the output is gone).
@@ -770,7 +785,9 @@ static int sub_acquire(struct sub *s, fev_event *ev)
 			fprintf(stderr, "fev: skipped a corrupt event in queue "
 					"'%s'\n",
 				s->queue);
-		else if (rc != -ETIMEDOUT)
+		else if (rc == 0 && (ev->flags & FEV_GAP))
+			say_gap(s, ev);
+		if (rc != -EBADMSG && rc != -ETIMEDOUT)
 			return rc;
 	}
 }

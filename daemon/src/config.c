@@ -163,6 +163,7 @@ static int open_group(struct fevd_config *c, const struct fevini_section *s,
 	strlcpy(g->topic, s->args[0], sizeof(g->topic));
 	strlcpy(g->name, s->args[1], sizeof(g->name));
 	g->start = FEV_GROUP_LATEST;
+	g->policy = FEV_GROUP_BLOCK;
 	g->line = s->line;
 	return 0;
 }
@@ -172,6 +173,13 @@ static int group_key(struct fevd_config *c, const char *key, const char *v,
 {
 	struct fevd_group_conf *g = &c->groups[c->ngroups - 1];
 
+	if (strcmp(key, "policy") == 0) {
+		g->policy = fev__group_policy_parse(v);
+		return g->policy >= 0 ?
+			       0 :
+			       why(w, wl, "policy '%s' is not "
+					  FEV__GROUP_POLICY_NAMES, v);
+	}
 	if (strcmp(key, "start") != 0)
 		return why(w, wl, "unknown key '%s' in [group %s %s]", key,
 			   g->topic, g->name);

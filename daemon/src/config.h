@@ -50,6 +50,7 @@ struct fevd_group_conf {
 	char topic[FEV_NAME_MAX + 1];
 	char name[FEV_GROUP_NAME_MAX + 1];
 	int start; /* FEV_GROUP_LATEST or _EARLIEST */
+	int policy; /* FEV_GROUP_BLOCK or _DROP */
 	unsigned line;
 };
 

@@ -31,6 +31,7 @@
 #include "leftovers.h"
 #include "rundir.h"
 #include "log.h"
+#include "names.h"
 
 #define WORDS_MAX 16
 
@@ -390,24 +391,38 @@ static const char *group_error(int rc)
 	}
 }
 
-/* "group-create TOPIC GROUP [start=latest|earliest]" */
+/* One option of group-create: start=latest|earliest, policy=block|drop.
+ * 0, or -EINVAL with the reply written. */
+static int group_option(struct fevd *d, const char *opt, fev_group_config *gc)
+{
+	if (strcmp(opt, "start=earliest") == 0)
+		gc->start = FEV_GROUP_EARLIEST;
+	else if (strcmp(opt, "start=latest") == 0)
+		gc->start = FEV_GROUP_LATEST;
+	else if (strncmp(opt, "policy=", 7) == 0 &&
+		 fev__group_policy_parse(opt + 7) >= 0)
+		gc->policy = fev__group_policy_parse(opt + 7);
+	else {
+		reply_err(&d->reply, -EINVAL,
+			  "bad request: expected start=latest|earliest or "
+			  "policy=" FEV__GROUP_POLICY_NAMES ", got '%s'",
+			  opt);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "group-create TOPIC GROUP [start=latest|earliest] [policy=block|drop]" */
 static void verb_group_create(struct fevd *d, char **w, int nw)
 {
 	fev_group_config gc = { .struct_size = sizeof(gc),
-				.start = FEV_GROUP_LATEST };
+				.start = FEV_GROUP_LATEST,
+				.policy = FEV_GROUP_BLOCK };
 	int rc;
 
-	if (nw > 3) {
-		if (strcmp(w[3], "start=earliest") == 0)
-			gc.start = FEV_GROUP_EARLIEST;
-		else if (strcmp(w[3], "start=latest") != 0) {
-			reply_err(&d->reply, -EINVAL,
-				  "bad request: expected start=latest or "
-				  "start=earliest, got '%s'",
-				  w[3]);
+	for (int i = 3; i < nw; i++)
+		if (group_option(d, w[i], &gc) < 0)
 			return;
-		}
-	}
 	rc = fev_group_create(w[1], w[2], &gc, d->instance);
 	if (rc < 0)
 		reply_err(&d->reply, rc, "cannot create group '%s' of '%s': %s",
@@ -479,8 +494,9 @@ static const struct verb verbs[] = {
 	  "[group=G]" },
 	{ "delete", verb_delete, 2, 2, true, VIEW_FRESH, "delete NAME" },
 	{ "reload", verb_reload, 1, 1, true, VIEW_FRESH, "reload" },
-	{ "group-create", verb_group_create, 3, 4, true, VIEW_FRESH,
-	  "group-create TOPIC GROUP [start=latest|earliest]" },
+	{ "group-create", verb_group_create, 3, 5, true, VIEW_FRESH,
+	  "group-create TOPIC GROUP [start=latest|earliest] "
+	  "[policy=block|drop]" },
 	{ "group-delete", verb_group_delete, 3, 3, true, VIEW_FRESH,
 	  "group-delete TOPIC GROUP" },
 	{ "group-list", verb_group_list, 2, 2, false, VIEW_FRESH,

@@ -797,7 +797,8 @@ static void apply_groups(struct fevd *d)
 	for (size_t i = 0; i < d->cfg.ngroups; i++) {
 		const struct fevd_group_conf *g = &d->cfg.groups[i];
 		fev_group_config gc = { .struct_size = sizeof(gc),
-					.start = g->start };
+					.start = g->start,
+					.policy = g->policy };
 		int rc = fev_group_create(g->topic, g->name, &gc,
 					  d->instance);
 

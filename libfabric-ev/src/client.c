@@ -14,6 +14,7 @@
 #include "consumer_group.h"
 #include "fev/fev.h"
 #include "fork.h"
+#include "group_drop.h"
 #include "meta.h"
 #include "pollfd.h"
 #include "segment.h"
@@ -54,6 +55,9 @@ struct fev_queue {
 	uint64_t grp_start; /* events below it are released unread */
 	/* fev_fd()'s descriptor and its helper thread, or NULL. */
 	struct fev__pollfd *pollfd;
+	/* A producer alone on a partition with groups: it drops the oldest
+	 * event of `drop` groups in its way (group_drop.h). */
+	bool drops;
 	/* Mirrors of our attacher counters: we are their only writer. */
 	uint64_t enqueued, dequeued, dropped, full_waits, sleeps, wakes;
 };
@@ -227,6 +231,7 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	q->max_event = q->map.geo.max_event;
 	q->policy = (int)q->map.geo.policy;
 	q->created_ns = q->map.seg->hdr.created_ns;
+	q->drops = q->map.groups != NULL && roles == FEV_PRODUCER;
 	rc = deleted(q) ? -EIDRM : join_group(q, group);
 	if (rc == 0)
 		rc = attach_record(q);
@@ -364,6 +369,15 @@ static bool consumer_ready(const fev_queue *q)
 		fev__grp_hole(&q->map.ring, &at) || group_gone(q));
 }
 
+/* The position whose slot the producers' next position needs. */
+static uint64_t oldest(const fev_queue *q)
+{
+	/* Relaxed: a stale head only makes the drop's checks fail. */
+	return atomic_load_explicit(&q->map.ring.head->pos,
+				    memory_order_relaxed) -
+	       q->map.geo.capacity;
+}
+
 /*
  * The slot at head is free (not_full: releases wake it), or, for
  * drop-oldest, the queue is full and its oldest event is committed, so
@@ -375,6 +389,8 @@ static bool producer_ready(const fev_queue *q)
 
 	if (fev__ring_can_take(r, r->head, 0) || deleted(q))
 		return true;
+	if (q->drops)
+		return fev__grp_droppable(&q->map, oldest(q)) != 0;
 	return q->policy == FEV_POLICY_DROP_OLDEST &&
 	       fev__ring_depth(r) >= q->map.geo.capacity &&
 	       fev__ring_can_take(r, r->tail, 1);
@@ -544,6 +560,26 @@ static bool drop_oldest(fev_queue *q)
 	return true;
 }
 
+/*
+ * The `drop` groups lose the oldest event, when only they are in the way
+ * and no member of theirs holds it (group_drop.h): true when it went for
+ * at least one of them (look again).
+ */
+static bool drop_for_groups(fev_queue *q)
+{
+	uint64_t pos = oldest(q);
+	uint32_t mask = fev__grp_droppable(&q->map, pos);
+	bool freed;
+
+	if (mask == 0 || fev__holder_make_room(&q->cons, 1) < 0)
+		return false;
+	if (fev__grp_drop(&q->map, pos, mask, &q->cons, q->me, &freed) == 0)
+		return false;
+	if (freed)
+		wake(q, &q->map.seg->not_full); /* other producers */
+	return true;
+}
+
 /* Take up to want positions for writing; returns how many, or -errno. */
 static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 			uint64_t *pos, bool zero_copy)
@@ -570,6 +606,8 @@ static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 		if (q->policy == FEV_POLICY_REJECT)
 			return -EAGAIN;
 		if (q->policy == FEV_POLICY_DROP_OLDEST && drop_oldest(q))
+			continue;
+		if (q->drops && drop_for_groups(q))
 			continue;
 		if (!counted) {
 			counter_set(&q->me->full_waits, ++q->full_waits);
@@ -1059,6 +1097,15 @@ slots_to_events(fev_queue *q, bool grp, uint64_t pos, uint32_t k,
  * consume_group()), so a queue's consumer runs none of the group code: not
  * even its branches (issue 11: a queue no slower than before groups).
  */
+/* A member hands over got > 0 events: the first says FEV_GAP when its
+ * group lost events since the group last said so (group_drop.h). */
+static int delivered(fev_queue *q, fev_event *evs, int got)
+{
+	if (fev__grp_gap(&q->map.groups[q->grp]))
+		evs[0].flags |= FEV_GAP;
+	return got;
+}
+
 static inline __attribute__((always_inline)) int
 consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 	int64_t timeout_ns, bool zero_copy)
@@ -1080,7 +1127,7 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 			return -EIDRM;
 		note_hold_start(q, &q->cons, zero_copy);
 		if (grp && (got = take_redelivered(q, evs)) != 0)
-			return got;
+			return got > 0 ? delivered(q, evs, got) : got;
 		k = fev__ring_acquire(&q->map.ring, &q->cons,
 				      max > UINT32_MAX ? UINT32_MAX :
 							 (uint32_t)max,
@@ -1091,7 +1138,7 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 		if (k > 0 && got < (int)k)
 			wake(q, &q->map.seg->not_full); /* skipped slots */
 		if (got > 0)
-			return got;
+			return grp ? delivered(q, evs, got) : got;
 		if (bad < 0)
 			return bad;
 		if (k == 0) {
@@ -1248,4 +1295,14 @@ ssize_t fev_recv(fev_queue *q, void *buf, size_t cap, fev_meta *meta,
 				    .flags = ev.flags };
 	rc = fev_release(q, &ev);
 	return rc < 0 ? rc : (ssize_t)ev.len;
+}
+
+int fev_group_dropped(const fev_queue *q, uint64_t *dropped)
+{
+	if (q == NULL || dropped == NULL || q->grp < 0)
+		return -EINVAL;
+	/* B8: a counter. */
+	*dropped = atomic_load_explicit(&q->map.groups[q->grp].dropped,
+					memory_order_relaxed);
+	return 0;
 }

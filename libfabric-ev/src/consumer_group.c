@@ -33,7 +33,7 @@ void fev__groups_format(void *base, const struct fev__geometry *geo)
 
 	/* Relaxed: the whole segment is published by R5. */
 	group_name_set(&g[0], "default");
-	g[0].policy = 0;
+	g[0].policy = FEV_GROUP_BLOCK;
 	g[0].start = 0;
 	atomic_store_explicit(&g[0].state, FEV__GROUP_ACTIVE,
 			      memory_order_relaxed);
@@ -71,7 +71,7 @@ void fev__grp_release_for(const struct fev__map *m, uint32_t gi,
 }
 
 /* Still group gi's to read: committed for pos's lap, not released by gi. */
-static bool owed(const struct fev__map *m, uint32_t gi, uint64_t pos)
+bool fev__grp_owed(const struct fev__map *m, uint32_t gi, uint64_t pos)
 {
 	/* A2: pairs with R1: the stamp (B1) is visible. */
 	uint64_t seq = atomic_load_explicit(
@@ -96,7 +96,7 @@ static bool take_bit(const struct fev__map *m, uint32_t gi, uint64_t pos)
 		if ((uint32_t)(v >> 32) != lap || (v & (1u << gi)) != 0)
 			return false;
 		/* Relaxed: the bit only arbitrates between takers; the
-		 * slot's data is ordered by owed()'s acquire. */
+		 * slot's data is ordered by fev__grp_owed()'s acquire. */
 	} while (!atomic_compare_exchange_weak_explicit(
 		t, &v, v | (1u << gi), memory_order_relaxed,
 		memory_order_relaxed));
@@ -138,7 +138,8 @@ int fev__grp_redo_pop(const struct fev__map *m, uint32_t gi,
 			continue;
 		}
 		fev__holder_took(h, p, 1);
-		if (e != 0 && owed(m, gi, p) && take_bit(m, gi, p)) {
+		if (e != 0 && fev__grp_owed(m, gi, p) &&
+		    take_bit(m, gi, p)) {
 			*pos = p;
 			return 1;
 		}
@@ -152,7 +153,7 @@ int fev__grp_redeliver(struct fev__map *m, uint32_t gi, uint64_t pos,
 	struct fev__group *g = &m->groups[gi];
 	uint64_t hd, t;
 
-	if (!owed(m, gi, pos))
+	if (!fev__grp_owed(m, gi, pos))
 		return 0;
 	/* Relaxed: we are its only writer (one repairer per segment). */
 	hd = atomic_load_explicit(&g->redo_head, memory_order_relaxed);
@@ -215,7 +216,8 @@ static void require_from(struct fev__map *m, uint32_t gi, uint64_t from,
 	}
 }
 
-int fev__group_create_in(struct fev__map *m, const char *name, int start)
+int fev__group_create_in(struct fev__map *m, const char *name, int start,
+			 int policy)
 {
 	struct fev__group *g;
 	uint32_t gi = 0, expect = FEV__GROUP_FREE;
@@ -225,7 +227,8 @@ int fev__group_create_in(struct fev__map *m, const char *name, int start)
 	if (m->groups == NULL)
 		return -EINVAL;
 	if (fev_group_name_valid(name) < 0 ||
-	    (start != FEV_GROUP_LATEST && start != FEV_GROUP_EARLIEST))
+	    (start != FEV_GROUP_LATEST && start != FEV_GROUP_EARLIEST) ||
+	    (policy != FEV_GROUP_BLOCK && policy != FEV_GROUP_DROP))
 		return -EINVAL;
 	rc = free_index(m, name, &gi);
 	if (rc < 0)
@@ -236,9 +239,11 @@ int fev__group_create_in(struct fev__map *m, const char *name, int start)
 		    memory_order_acquire, memory_order_relaxed))
 		return -EAGAIN; /* raced with another creator */
 	group_name_set(g, name);
-	g->policy = 0;
+	g->policy = (uint32_t)policy;
 	g->until = 0;
 	atomic_store_explicit(&g->redelivered, 0, memory_order_relaxed);
+	atomic_store_explicit(&g->dropped, 0, memory_order_relaxed);
+	atomic_store_explicit(&g->gap_seen, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->redo_head, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->redo_tail, 0, memory_order_relaxed);
 	/* B2: pairs with B1 in fev__grp_stamp(): from here on producers
@@ -315,7 +320,7 @@ static bool sweep_one(struct fev__map *m, uint32_t gi)
 			clean = false; /* reserved: its stamp may name us */
 			continue;
 		}
-		if (owed(m, gi, p))
+		if (fev__grp_owed(m, gi, p))
 			fev__grp_release_for(m, gi, p);
 	}
 	return clean;

@@ -188,12 +188,16 @@ int fev__grp_redo_pop(const struct fev__map *m, uint32_t gi,
 int fev__grp_redeliver(struct fev__map *m, uint32_t gi, uint64_t pos,
 		       uint64_t redo_tail);
 
+/* Still group gi's to read: committed for pos's lap, not released by gi. */
+bool fev__grp_owed(const struct fev__map *m, uint32_t gi, uint64_t pos);
+
 /* Release pos on group gi's behalf; frees the slot if it was the last. */
 void fev__grp_release_for(const struct fev__map *m, uint32_t gi,
 			  uint64_t pos);
 
 /* Create / delete a group in one partition's segment (writable map). */
-int fev__group_create_in(struct fev__map *m, const char *name, int start);
+int fev__group_create_in(struct fev__map *m, const char *name, int start,
+			 int policy);
 int fev__group_delete_in(struct fev__map *m, const char *name);
 /*
  * Finish DELETING groups: release what they still owe; a group goes FREE

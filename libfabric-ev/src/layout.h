@@ -228,12 +228,16 @@ enum fev__group_state {
 struct fev__group {
 	struct fev__cursor cursor;
 	_Atomic uint32_t state; /* enum fev__group_state */
-	uint32_t policy;        /* FEV_GROUP_BLOCK */
+	uint32_t policy;        /* FEV_GROUP_BLOCK or FEV_GROUP_DROP */
 	uint64_t start;  /* events below it are released unread (latest) */
 	uint64_t until;  /* DELETING: positions below it may still need it */
 	_Atomic uint64_t redelivered;
 	char name[FEV_GROUP_NAME_MAX + 1];
-	uint8_t pad1[FEV__LINE - 32 - (FEV_GROUP_NAME_MAX + 1)];
+	uint8_t pad1[FEV__LINE - 48 - (FEV_GROUP_NAME_MAX + 1)];
+	/* The drop policy (group_drop.h): events the group lost, and the
+	 * count its last FEV_GAP announced. */
+	_Atomic uint64_t dropped;
+	_Atomic uint64_t gap_seen;
 	/* Repair pushes (head), members pop (tail); entries are pos + 1. */
 	_Atomic uint64_t redo_head;
 	_Atomic uint64_t redo_tail;
@@ -242,6 +246,8 @@ struct fev__group {
 static_assert(sizeof(struct fev__group) == 3 * FEV__LINE, "group record");
 static_assert(offsetof(struct fev__group, state) == FEV__LINE, "ABI");
 static_assert(offsetof(struct fev__group, redo_head) == 2 * FEV__LINE,
+	      "ABI");
+static_assert(offsetof(struct fev__group, dropped) == 2 * FEV__LINE - 16,
 	      "ABI");
 
 /*

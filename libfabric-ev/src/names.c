@@ -147,6 +147,26 @@ const char *fev__policy_name(int policy)
 	return policy_names[policy];
 }
 
+static const char *const group_policy_names[] = {
+	[FEV_GROUP_BLOCK] = "block",
+	[FEV_GROUP_DROP] = "drop",
+};
+
+int fev__group_policy_parse(const char *s)
+{
+	for (int p = FEV_GROUP_BLOCK; p <= FEV_GROUP_DROP; p++)
+		if (s != NULL && strcmp(s, group_policy_names[p]) == 0)
+			return p;
+	return -EINVAL;
+}
+
+const char *fev__group_policy_name(int policy)
+{
+	if (policy < FEV_GROUP_BLOCK || policy > FEV_GROUP_DROP)
+		return "?";
+	return group_policy_names[policy];
+}
+
 const char *fev__roles_name(uint32_t roles)
 {
 	switch (roles & (FEV_PRODUCER | FEV_CONSUMER)) {

@@ -70,6 +70,16 @@ const char *fev__policy_name(int policy);
 #define FEV__POLICY_NAMES "block, reject or drop-oldest"
 
 /*
+ * A consumer group's slow-group policy as the config (`policy =`), the
+ * control protocol (`policy=`), `fev group create --policy` and fev stat
+ * spell it: "block", "drop".  parse: FEV_GROUP_BLOCK or FEV_GROUP_DROP, or
+ * -EINVAL; name: "?" for a value that is none.
+ */
+int fev__group_policy_parse(const char *s);
+const char *fev__group_policy_name(int policy);
+#define FEV__GROUP_POLICY_NAMES "block or drop"
+
+/*
  * The roles of an attacher record (FEV_PRODUCER | FEV_CONSUMER):
  * "producer", "consumer", "prod+cons", or "none".
  */

@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "consumer_group.h"
+#include "group_drop.h"
 #include "fev/fev.h"
 #include "wait.h"
 
@@ -378,6 +379,27 @@ static uint32_t repair_member(const struct fev__repair_pass *ps, uint32_t gi,
 	return pending;
 }
 
+/*
+ * Positions [lo, hi) a dead producer may hold while dropping them for
+ * group gi (group_drop.h): finish the drop, as it would have.
+ */
+static uint32_t repair_dropper(const struct fev__repair_pass *ps, uint32_t gi,
+			       struct fev__repair_range held)
+{
+	struct fev__map *m = ps->m;
+	uint64_t cursor = ps->group_cursor[gi];
+	uint32_t pending = 0;
+
+	for (uint64_t p = lowest_holdable(held.lo, cursor, m->geo.capacity);
+	     p < held.hi && p < cursor; p++) {
+		if (named_by_live(ps, p))
+			pending++;
+		else
+			fev__grp_drop_finish(m, gi, p);
+	}
+	return pending;
+}
+
 /* Positions [lo, hi) a dead consumer may hold. */
 static uint32_t repair_consumer(const struct fev__repair_pass *ps,
 				struct fev__attacher *a,
@@ -448,13 +470,17 @@ int fev__repair_pass_record(struct fev__repair_pass *p, uint32_t idx,
 	 * only once the producer side is settled. */
 	if (pending == 0) {
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
-		uint32_t gi = a->group - 1; /* read once: a writer may change it */
+		/* Read once: a writer may change it.  Relaxed: the acquire
+		 * CAS on state above orders it after the owner's stores. */
+		uint32_t gi = __atomic_load_n(&a->group, __ATOMIC_RELAXED) - 1;
+		struct fev__repair_range held = holdrec_range(&a->cons);
 
-		pending = m->groups != NULL && gi < m->geo.groups_max ?
-				  repair_member(p, gi, holdrec_range(&a->cons),
-						&pass) :
-				  repair_consumer(p, a, holdrec_range(&a->cons),
-						  &pass);
+		if (m->groups == NULL || gi >= m->geo.groups_max)
+			pending = repair_consumer(p, a, held, &pass);
+		else if (a->roles & FEV_CONSUMER)
+			pending = repair_member(p, gi, held, &pass);
+		else /* a producer alone names the group it drops for */
+			pending = repair_dropper(p, gi, held);
 	}
 	if (res != NULL) {
 		res->tombstoned += pass.tombstoned;

@@ -333,13 +333,14 @@ static int map_partition(const char *instance, const char *topic,
 	return rc;
 }
 
-typedef int partition_fn(struct fev__map *m, const char *group, int arg);
+typedef int partition_fn(struct fev__map *m, const char *group,
+			 const fev_group_config *arg);
 
 /* fn on partitions 0 .. P - 1 in order; stops at the first error, and
  * returns how far it came in *done. */
 static int each_partition(const char *topic, const char *group,
-			  const char *instance, partition_fn *fn, int arg,
-			  uint32_t *done)
+			  const char *instance, partition_fn *fn,
+			  const fev_group_config *arg, uint32_t *done)
 {
 	struct fev__map m;
 	uint32_t partitions;
@@ -365,14 +366,16 @@ static int each_partition(const char *topic, const char *group,
 	return 0;
 }
 
-static int create_in(struct fev__map *m, const char *group, int start)
+static int create_in(struct fev__map *m, const char *group,
+		     const fev_group_config *cfg)
 {
-	int rc = fev__group_create_in(m, group, start);
+	int rc = fev__group_create_in(m, group, cfg->start, cfg->policy);
 
 	return rc < 0 ? rc : 0;
 }
 
-static int delete_in(struct fev__map *m, const char *group, int unused)
+static int delete_in(struct fev__map *m, const char *group,
+		     const fev_group_config *unused)
 {
 	(void)unused;
 	return fev__group_delete_in(m, group);
@@ -381,7 +384,9 @@ static int delete_in(struct fev__map *m, const char *group, int unused)
 int fev_group_create(const char *topic, const char *group,
 		     const fev_group_config *cfg, const char *instance)
 {
-	int start = FEV_GROUP_LATEST;
+	fev_group_config c = { .struct_size = sizeof(c),
+			       .start = FEV_GROUP_LATEST,
+			       .policy = FEV_GROUP_BLOCK };
 	uint32_t done, undone;
 	int rc;
 
@@ -389,12 +394,17 @@ int fev_group_create(const char *topic, const char *group,
 		if (cfg->struct_size < offsetof(fev_group_config, start) +
 					       sizeof(int))
 			return -EINVAL;
-		start = cfg->start;
+		c.start = cfg->start;
+		/* Older callers' structs end before policy: block. */
+		if (cfg->struct_size >= offsetof(fev_group_config, policy) +
+						sizeof(int))
+			c.policy = cfg->policy;
 	}
-	rc = each_partition(topic, group, instance, create_in, start, &done);
+	rc = each_partition(topic, group, instance, create_in, &c, &done);
 	/* All or nothing: take it back from the partitions that have it. */
 	if (rc < 0 && done > 0)
-		each_partition(topic, group, instance, delete_in, 0, &undone);
+		each_partition(topic, group, instance, delete_in, NULL,
+			       &undone);
 	return rc;
 }
 
@@ -403,7 +413,7 @@ int fev_group_delete(const char *topic, const char *group,
 {
 	uint32_t done;
 
-	return each_partition(topic, group, instance, delete_in, 0, &done);
+	return each_partition(topic, group, instance, delete_in, NULL, &done);
 }
 
 int fev_group_list(const char *topic, const char *instance,
@@ -432,5 +442,62 @@ int fev_group_list(const char *topic, const char *instance,
 			rc = fn(name, arg);
 	}
 	fev__map_close(&m);
+	return rc;
+}
+
+/* Add partition m's record of group to out: 0, -ENOENT or -EBADMSG. */
+static int add_group_stats(const struct fev__map *m, const char *group,
+			   fev_group_info *out, bool first)
+{
+	int gi = fev__group_find(m, group);
+	const struct fev__group *g;
+	uint32_t policy;
+
+	if (gi < 0)
+		return gi;
+	g = &m->groups[gi];
+	/* After B7 in find; a plain word of shared memory, read once. */
+	policy = __atomic_load_n(&g->policy, __ATOMIC_RELAXED);
+	if ((policy != FEV_GROUP_BLOCK && policy != FEV_GROUP_DROP) ||
+	    (!first && (int)policy != out->policy))
+		return -EBADMSG;
+	out->policy = (int)policy;
+	/* Relaxed: counters. */
+	out->dropped += atomic_load_explicit(&g->dropped,
+					     memory_order_relaxed);
+	out->redelivered += atomic_load_explicit(&g->redelivered,
+						 memory_order_relaxed);
+	return 0;
+}
+
+int fev_group_stats(const char *topic, const char *group,
+		    const char *instance, fev_group_info *out)
+{
+	struct fev__map m;
+	uint32_t partitions;
+	int rc;
+
+	if (fev_queue_name_valid(topic) < 0 ||
+	    fev_group_name_valid(group) < 0 || out == NULL ||
+	    out->struct_size < sizeof(*out))
+		return -EINVAL;
+	*out = (fev_group_info){ .struct_size = sizeof(*out) };
+	rc = fev__map_open(instance, topic, false, &m);
+	if (rc < 0)
+		return rc;
+	partitions = m.geo.partitions;
+	fev__map_close(&m);
+	for (uint32_t k = 0; k < partitions && rc == 0; k++) {
+		char seg[FEV__SEG_NAME_MAX + 1];
+
+		rc = fev__partition_name(seg, sizeof(seg), topic, k);
+		if (rc < 0 || (rc = fev__map_open(instance, seg, false, &m)) < 0)
+			return rc;
+		rc = m.groups == NULL ? -EINVAL :
+		     !partition_ours(&m, topic, partitions, k) ?
+					-EBADMSG :
+					add_group_stats(&m, group, out, k == 0);
+		fev__map_close(&m);
+	}
 	return rc;
 }

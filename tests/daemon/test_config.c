@@ -63,6 +63,8 @@ static const struct bad bad_snippets[] = {
 	{ "[group t a-name-longer-than-31-characters]\n", 1,
 	  "bad topic or group name" },
 	{ "[group t g]\nstart = middle\n", 2, "start 'middle'" },
+	{ "[group t g]\npolicy = drop-oldest\n", 2,
+	  "policy 'drop-oldest' is not block or drop" },
 	{ "[group t g]\ncapacity = 4\n", 2, "unknown key 'capacity'" },
 	{ "[topic t@1]\n", 1, "bad queue name 't@1'" },
 	{ "[topic t]\npartitions = 0\n", 2, "out of range" },
@@ -191,7 +193,8 @@ static void test_topic_section_is_a_queue_of_partitions(void **state)
 				   "[queue jobs]\n"
 				   "[group orders billing]\n"
 				   "start = earliest\n"
-				   "[group orders audit]\n";
+				   "[group orders audit]\n"
+				   "policy = drop\n";
 	struct fevd_config cfg;
 	char err[FEVD_ERR_MAX];
 	const struct fevd_queue_conf *q;
@@ -213,6 +216,8 @@ static void test_topic_section_is_a_queue_of_partitions(void **state)
 	assert_string_equal(cfg.groups[0].name, "billing");
 	assert_int_equal(cfg.groups[0].start, FEV_GROUP_EARLIEST);
 	assert_int_equal(cfg.groups[1].start, FEV_GROUP_LATEST);
+	assert_int_equal(cfg.groups[0].policy, FEV_GROUP_BLOCK);
+	assert_int_equal(cfg.groups[1].policy, FEV_GROUP_DROP);
 	fevd_config_free(&cfg);
 }
 

@@ -881,6 +881,68 @@ static void test_forged_group_records_give_errors_not_crashes(void **state)
 	ht_teardown(&t);
 }
 
+static void fill(struct ht *t)
+{
+	for (uint64_t v = 0; v < 8; v++)
+		assert_int_equal(fev_send(t->p, &v, sizeof(v), 0), 0);
+}
+
+static void test_forged_drop_policy_and_counters_give_errors_not_crashes(
+	void **state)
+{
+	struct ht t;
+	fev_group_info gi = { .struct_size = sizeof(gi) };
+	uint64_t v = 8, n, cursor;
+	fev_meta meta;
+
+	(void)state;
+	ht_setup(&t);
+	fill(&t); /* 0 .. 7, read: the oldest is 12 once the ring is full */
+	for (uint64_t i = 0; i < 8; i++)
+		assert_int_equal(ht_recv(&t), i);
+	for (v = 0; v < 4; v++)
+		assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(ht_recv(&t), i);
+	fill(&t);
+	v = 8;
+	/* A policy fev does not know: reported, and it loses nothing. */
+	__atomic_store_n(&t.a->policy, 77u, __ATOMIC_RELAXED);
+	assert_int_equal(fev_group_stats("t", "a", t.inst, &gi), -EBADMSG);
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), -EAGAIN);
+	assert_int_equal(atomic_load(&t.a->dropped), 0);
+	/* drop, but a cursor no drop could have left (a lap and more
+	 * behind, or past everything): nothing is dropped, in bounded time. */
+	__atomic_store_n(&t.a->policy, (uint32_t)FEV_GROUP_DROP,
+			 __ATOMIC_RELAXED);
+	cursor = atomic_load(&t.a->cursor.pos);
+	assert_true(cursor == 12);
+	atomic_store(&t.a->cursor.pos, 2);
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), -EAGAIN);
+	atomic_store(&t.a->cursor.pos, UINT64_MAX - 3);
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), -EAGAIN);
+	/* A state nobody writes: not a drop group any more. */
+	atomic_store(&t.a->cursor.pos, cursor);
+	atomic_store(&t.a->state, 77);
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), -EAGAIN);
+	atomic_store(&t.a->state, FEV__GROUP_ACTIVE);
+	assert_int_equal(atomic_load(&t.a->dropped), 0);
+	/* As it should be: the oldest goes. */
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
+	assert_int_equal(atomic_load(&t.a->dropped), 1);
+	/* Any count: the member is told, and reads it back; sums wrap. */
+	atomic_store(&t.a->dropped, UINT64_MAX);
+	atomic_store(&t.a->gap_seen, 3);
+	assert_int_equal(fev_recv(t.c, &v, sizeof(v), &meta, 0), sizeof(v));
+	assert_int_equal(v, 1);
+	assert_int_equal(meta.flags, FEV_GAP);
+	assert_int_equal(fev_group_dropped(t.c, &n), 0);
+	assert_true(n == UINT64_MAX);
+	assert_int_equal(fev_group_stats("t", "a", t.inst, &gi), 0);
+	assert_true(gi.dropped == UINT64_MAX);
+	ht_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -905,6 +967,7 @@ int main(void)
 		T(test_stats_sequence_stuck_mid_retirement_still_answers),
 		T(test_forged_redo_lists_are_never_followed_out_of_the_ring),
 		T(test_forged_group_records_give_errors_not_crashes),
+		T(test_forged_drop_policy_and_counters_give_errors_not_crashes),
 #undef T
 	};
 

@@ -182,6 +182,8 @@ static void test_group_record_and_slot_words_are_frozen(void **state)
 	OFF(struct fev__group, until, 144);
 	OFF(struct fev__group, redelivered, 152);
 	OFF(struct fev__group, name, 160);
+	OFF(struct fev__group, dropped, 240);
+	OFF(struct fev__group, gap_seen, 248);
 	OFF(struct fev__group, redo_head, 256);
 	OFF(struct fev__group, redo_tail, 264);
 	OFF(struct fev__group, redo, 272);

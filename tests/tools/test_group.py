@@ -3,6 +3,7 @@ fan-out to every group, redelivery inside a group after a member exits
 holding an event, groups kept across a fevd restart."""
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -86,6 +87,54 @@ def test_config_groups_are_created_with_their_topic(f):
     stop_fevd(p)
     expect_rc(f.fev("topic", "delete", "orders", env={}), 1,
               "fevd is down")
+    f.helper("purge")
+
+
+def test_a_drop_group_loses_its_oldest_and_says_so(f):
+    """policy = drop in the config, --policy on the command line: a stopped
+    member of a drop group stops neither the producer nor a block group;
+    its next event says gap, and fev sub says how many were lost."""
+    conf = os.path.join(f.tmp, "fevd.conf")
+    with open(conf, "w") as c:
+        c.write("[fabric]\ninstance = %s\ncontrol_socket = %s\n"
+                "log_level = warning\n"
+                "[topic orders]\ncapacity = 16\n"
+                "[group orders slow]\npolicy = drop\n" %
+                (f.instance, f.socket))
+    p = f.spawn([os.environ["FEVD"], "--config", conf, "--pidfile",
+                 os.path.join(f.tmp, "fevd.pid")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: p.poll() is not None or
+               f.fev("group", "list", "orders").returncode == 0,
+               what="fevd to create the topic")
+    expect_rc(f.fev("group", "delete", "orders", "default"), 0, "delete")
+    expect_rc(f.fev("group", "create", "orders", "billing", "--policy",
+                    "block"), 0, "group create --policy block")
+    expect_sentence(f.fev("group", "create", "orders", "x", "--policy",
+                          "fast"), 2, "policy")
+    slow = f.spawn([os.environ["FEV"], "sub", "orders", "--group", "slow",
+                    "-n", "1", "--json", "--timeout", "20s"],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: f.consumers("orders") == 1, what="the slow member")
+    os.kill(slow.pid, signal.SIGSTOP)  # attached, alive, reading nothing
+    billing = f.spawn([os.environ["FEV"], "sub", "orders", "--group",
+                       "billing", "-n", "100", "--json", "--timeout", "20s"],
+                      stdout=subprocess.PIPE, text=True)
+    wait_until(lambda: f.consumers("orders") == 2, what="billing")
+    r = f.fev("pub", "orders", "-m", "e", "--count", "100", timeout=20)
+    expect_rc(r, 0, "the producer is not stopped by the drop group")
+    out, _ = billing.communicate(timeout=30)
+    evs = [json.loads(l) for l in out.splitlines()]
+    expect(len(evs) == 100 and not any(e["gap"] for e in evs),
+           "the block group gets all 100, none flagged", len(evs))
+    os.kill(slow.pid, signal.SIGCONT)
+    out, err = slow.communicate(timeout=30)
+    ev = json.loads(out)
+    expect(ev["gap"] is True and ev["flags"] == 2, "the next event says gap",
+           ev)
+    expect("lost events before event %d (policy drop; 84 lost so far)" %
+           ev["id"] in err, "fev sub says how many", err)
+    stop_fevd(p)
     f.helper("purge")
 
 

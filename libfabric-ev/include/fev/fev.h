@@ -47,6 +47,9 @@ extern "C" {
 
 /* Event flags seen by consumers. */
 #define FEV_REDELIVERED 0x1u /* a consumer died holding it; delivered again */
+/* Its group lost events before this one (a `drop` group that was in the
+ * producers' way): fev_group_dropped() says how many so far. */
+#define FEV_GAP 0x2u
 
 /* Full-queue policies. */
 #define FEV_POLICY_BLOCK 0       /* producers wait for room (default) */
@@ -421,11 +424,30 @@ FEV_API int fev_topic_send_ex(fev_topic *t, const fev_send_opts *opts,
 #define FEV_GROUP_NAME_MAX 31 /* [A-Za-z0-9._-]{1,31} */
 #define FEV_GROUP_LATEST 0    /* a new group reads what is published next */
 #define FEV_GROUP_EARLIEST 1  /* ... and first what the partitions still hold */
+/*
+ * Slow-group policies.  block: producers wait for the group (default).
+ * drop: when a producer would wait for a slot that only drop groups still
+ * owe (every block group released it), each of them that no member has
+ * taken it from loses that oldest event; the group counts it and its next
+ * delivered event carries FEV_GAP.  An event a member holds is never
+ * taken from it: the producer waits for that one as under block.
+ */
+#define FEV_GROUP_BLOCK 0
+#define FEV_GROUP_DROP 1
 
 typedef struct fev_group_config {
 	size_t struct_size; /* sizeof(fev_group_config) */
 	int start;          /* FEV_GROUP_LATEST (default) or _EARLIEST */
+	int policy;         /* FEV_GROUP_BLOCK (default) or _DROP */
 } fev_group_config;
+
+/* A group's state, summed over the topic's partitions. */
+typedef struct fev_group_info {
+	size_t struct_size;   /* sizeof(fev_group_info), set by the caller */
+	int policy;           /* FEV_GROUP_BLOCK or FEV_GROUP_DROP */
+	uint64_t dropped;     /* events lost to the drop policy */
+	uint64_t redelivered; /* events handed back after a member died */
+} fev_group_info;
 
 /*
  * Create group on every partition of topic (cfg NULL: latest).  -EINVAL
@@ -448,6 +470,20 @@ FEV_API int fev_group_delete(const char *topic, const char *group,
 FEV_API int fev_group_list(const char *topic, const char *instance,
 			   int (*fn)(const char *group, void *arg), void *arg);
 FEV_API int fev_group_name_valid(const char *group);
+/*
+ * Fill out (out->struct_size set by the caller) with group's policy and
+ * counters.  -EINVAL (bad names, struct_size), -ENOENT, -EBADMSG (a
+ * partition's record holds a policy fev does not know), and the errors of
+ * fev_topic_stats().
+ */
+FEV_API int fev_group_stats(const char *topic, const char *group,
+			    const char *instance, fev_group_info *out);
+/*
+ * For a member (a consumer handle of a partition): how many events its
+ * group lost in this partition to the drop policy, the count FEV_GAP
+ * announces.  0, or -EINVAL when q is no group member.
+ */
+FEV_API int fev_group_dropped(const fev_queue *q, uint64_t *dropped);
 
 /* A sentence for any value these functions return. */
 FEV_API const char *fev_strerror(int err);
