@@ -61,6 +61,7 @@ struct fwh_engine {
 	bool durable; /* the open transaction must be fsync'd */
 	bool in_tx;
 	bool scan_due;     /* a stored retry may have become startable */
+	bool partitions_pending; /* a topic was not there: sources_grow() */
 	bool due_skipped;  /* take_due() left due rows for want of room */
 	int64_t next_due_ms; /* the earliest startable retry */
 	int64_t next_tick_ms, next_prune_ms;
@@ -707,6 +708,8 @@ static void reap(struct fwh_engine *e)
 
 /* ---- the tick: commands from ctl, counters ------------------------------ */
 
+static void sources_grow(struct fwh_engine *e);
+
 static void tick(struct fwh_engine *e, int64_t now)
 {
 	tx_begin(e);
@@ -727,6 +730,8 @@ static void tick(struct fwh_engine *e, int64_t now)
 		fwh_endpoint_percentiles(ep);
 		fwh_store_ep_stats_put(e->st, ep->conf->name, &ep->stats, now);
 	}
+	if (e->partitions_pending)
+		sources_grow(e);
 	if (now >= e->next_prune_ms) {
 		fwh_store_prune(e->st, now - (int64_t)e->cfg.retention_ms);
 		e->next_prune_ms = now + PRUNE_EVERY_MS;
@@ -773,38 +778,69 @@ static void wake_engine(void *arg)
 	curl_multi_wakeup(arg); /* thread-safe by libcurl's contract */
 }
 
-/* Sources for every partition of the endpoint's topic as its group, unless
- * there are already (endpoints naming one group share its sources). */
-static int sources_for(struct fwh_engine *e, const struct fwh_endpoint_conf *c,
-		       size_t held)
+/* A group's held events: enough for all its endpoints' requests in flight
+ * plus as many waiting. */
+static size_t held_for(const struct fwh_config *cfg,
+		       const struct fwh_endpoint_conf *c)
+{
+	size_t held = 0;
+
+	for (size_t j = 0; j < cfg->nendpoints; j++)
+		if (strcmp(cfg->endpoints[j].topic, c->topic) == 0 &&
+		    strcmp(cfg->endpoints[j].group, c->group) == 0)
+			held += HELD_PER_ENDPOINT *
+				cfg->endpoints[j].max_in_flight;
+	return held;
+}
+
+/*
+ * Sources for every partition of the endpoint's topic as its group that
+ * has none yet (endpoints naming one group share its sources).  A topic
+ * not there yet gets one, for partition 0, which waits for it; its other
+ * partitions get theirs once it exists (partitions_pending: looked at
+ * every tick).
+ */
+static int sources_for(struct fwh_engine *e, const struct fwh_endpoint_conf *c)
 {
 	const char *instance = e->cfg.instance[0] ? e->cfg.instance : NULL;
-	const char *topic = c->topic;
 	struct fwh_source **g;
+	uint32_t have = 0;
 	int p;
 
 	for (size_t i = 0; i < e->nsrcs; i++)
 		if (reads(c, e->srcs[i]))
-			return 0;
-	/* A topic not there yet is waited for by its source (as one
-	 * partition). */
-	p = fev_topic_stats(topic, instance, NULL, 0);
-	if (p < 1)
+			have++;
+	p = fev_topic_stats(c->topic, instance, NULL, 0);
+	if (p < 1) {
+		e->partitions_pending = true;
 		p = 1;
-	g = realloc(e->srcs, (e->nsrcs + (size_t)p) * sizeof(*g));
+	}
+	if ((uint32_t)p <= have)
+		return 0;
+	g = realloc(e->srcs, (e->nsrcs + (size_t)p - have) * sizeof(*g));
 	if (g == NULL)
 		return -ENOMEM;
 	e->srcs = g;
-	for (uint32_t k = 0; k < (uint32_t)p; k++) {
-		int rc = fwh_source_start(instance, topic, k, c->group,
-					  c->start, held, wake_engine,
-					  e->multi, &e->srcs[e->nsrcs]);
+	for (uint32_t k = have; k < (uint32_t)p; k++) {
+		int rc = fwh_source_start(instance, c->topic, k, c->group,
+					  c->start, held_for(&e->cfg, c),
+					  wake_engine, e->multi,
+					  &e->srcs[e->nsrcs]);
 
 		if (rc < 0)
 			return rc;
 		e->nsrcs++;
 	}
 	return 0;
+}
+
+static void sources_grow(struct fwh_engine *e)
+{
+	e->partitions_pending = false;
+	for (size_t i = 0; i < e->neps; i++)
+		if (sources_for(e, e->eps[i].conf) < 0)
+			fwh_log_err("endpoint %s: out of memory for a source",
+				    e->eps[i].conf->name);
 }
 
 int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out)
@@ -853,18 +889,7 @@ int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out)
 		}
 	}
 	for (size_t i = 0; i < e->neps; i++) {
-		size_t held = 0;
-
-		/* A group's held events: enough for all its endpoints'
-		 * requests in flight plus as many waiting. */
-		for (size_t j = 0; j < e->neps; j++)
-			if (strcmp(cfg->endpoints[j].topic,
-				   cfg->endpoints[i].topic) == 0 &&
-			    strcmp(cfg->endpoints[j].group,
-				   cfg->endpoints[i].group) == 0)
-				held += HELD_PER_ENDPOINT *
-					cfg->endpoints[j].max_in_flight;
-		if (sources_for(e, &cfg->endpoints[i], held) < 0) {
+		if (sources_for(e, &cfg->endpoints[i]) < 0) {
 			fwh_engine_stop(e);
 			return -ENOMEM;
 		}

@@ -103,6 +103,26 @@ def test_every_partition_of_a_topic_is_delivered(f):
     rx.close()
 
 
+def test_a_topic_created_after_the_start_is_read_on_every_partition(f):
+    # Absent at start, the topic is waited for; once it exists, each of
+    # its partitions is read (not only the first).
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    h = Hooks(f, endpoint("late", rx.url, topic="later"))
+    h.start()
+    r = f.fev("topic", "create", "later", "--partitions", "3")
+    expect(r.returncode == 0, "topic create", r.stderr)
+    h.wait(lambda: "webhooks-late" in
+           f.fev("group", "list", "later").stdout, 10,
+           "fev-webhooks to make its group")
+    for part in ("later", "later@1", "later@2"):
+        publish(f, ["to " + part], queue=part)
+    h.wait(lambda: len(rx.delivered()) == 3, 20,
+           "the events of all three partitions")
+    h.stop()
+    rx.close()
+
+
 def test_topic_is_read_as_the_endpoints_own_group(f):
     # fev-webhooks reads a topic as group webhooks-NAME (created, earliest):
     # a `fev sub` of the group "default" and one of another group each
