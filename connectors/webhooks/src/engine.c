@@ -55,6 +55,7 @@ struct fwh_engine {
 	size_t neps;
 	struct fwh_source **srcs;
 	size_t nsrcs;
+	struct curl_waitfd *waits; /* the sources' descriptors, polled */
 	/* events whose every delivery decided, released after the commit */
 	struct fwh_event **unref;
 	size_t nunref, capunref;
@@ -767,16 +768,18 @@ void fwh_engine_run(struct fwh_engine *e, volatile sig_atomic_t *stop,
 			wait_ms = RATE_WAIT_MS;
 		if (e->scan_due || wait_ms < 0)
 			wait_ms = 0;
-		curl_multi_poll(e->multi, NULL, 0, (int)wait_ms, NULL);
+		/* The request sockets and the sources' descriptors at once. */
+		for (size_t i = 0; i < e->nsrcs; i++)
+			e->waits[i] = (struct curl_waitfd){
+				.fd = fwh_source_fd(e->srcs[i]),
+				.events = CURL_WAIT_POLLIN,
+			};
+		curl_multi_poll(e->multi, e->waits, (unsigned)e->nsrcs,
+				(int)wait_ms, NULL);
 	}
 }
 
 /* ---- start and stop ----------------------------------------------------- */
-
-static void wake_engine(void *arg)
-{
-	curl_multi_wakeup(arg); /* thread-safe by libcurl's contract */
-}
 
 /* A group's held events: enough for all its endpoints' requests in flight
  * plus as many waiting. */
@@ -804,6 +807,7 @@ static int sources_for(struct fwh_engine *e, const struct fwh_endpoint_conf *c)
 {
 	const char *instance = e->cfg.instance[0] ? e->cfg.instance : NULL;
 	struct fwh_source **g;
+	struct curl_waitfd *w;
 	uint32_t have = 0;
 	int p;
 
@@ -821,10 +825,13 @@ static int sources_for(struct fwh_engine *e, const struct fwh_endpoint_conf *c)
 	if (g == NULL)
 		return -ENOMEM;
 	e->srcs = g;
+	w = realloc(e->waits, (e->nsrcs + (size_t)p - have) * sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	e->waits = w;
 	for (uint32_t k = have; k < (uint32_t)p; k++) {
 		int rc = fwh_source_start(instance, c->topic, k, c->group,
 					  c->start, held_for(&e->cfg, c),
-					  wake_engine, e->multi,
 					  &e->srcs[e->nsrcs]);
 
 		if (rc < 0)
@@ -933,6 +940,7 @@ void fwh_engine_stop(struct fwh_engine *e)
 		curl_multi_cleanup(e->multi);
 	free(e->unref);
 	free(e->srcs);
+	free(e->waits);
 	free(e->eps);
 	fwh_store_close(e->st);
 	free(e);

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "wlog.h"
 
@@ -24,8 +26,7 @@ struct fwh_source {
 	char group[FEV_GROUP_NAME_MAX + 1];
 	int start;
 	size_t held_max;
-	fwh_wake_fn *wake;
-	void *wake_arg;
+	int ready_fd; /* eventfd: readable while the engine has events */
 	pthread_t thread;
 	/* Between the two threads; everything below under lock. */
 	pthread_mutex_t lock;
@@ -132,7 +133,9 @@ static void hand_over(struct fwh_source *s, const fev_event *evs, int n)
 		s->ready_tail = tail;
 	s->held += (size_t)n;
 	pthread_mutex_unlock(&s->lock);
-	s->wake(s->wake_arg);
+	/* After the list: the engine drains the descriptor before it takes
+	 * the list, so it never sleeps with events ready. */
+	eventfd_write(s->ready_fd, 1);
 }
 
 static void reopen(struct fwh_source *s, int why)
@@ -201,13 +204,19 @@ static void *source_main(void *arg)
 
 int fwh_source_start(const char *instance, const char *topic, uint32_t k,
 		     const char *group, int start, size_t held_max,
-		     fwh_wake_fn *wake, void *arg, struct fwh_source **out)
+		     struct fwh_source **out)
 {
 	struct fwh_source *s = calloc(1, sizeof(*s));
 	int rc;
 
 	if (s == NULL)
 		return -ENOMEM;
+	s->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->ready_fd < 0) {
+		rc = -errno;
+		free(s);
+		return rc;
+	}
 	if (instance != NULL)
 		snprintf(s->instance, sizeof(s->instance), "%s", instance);
 	snprintf(s->topic, sizeof(s->topic), "%s", topic);
@@ -218,13 +227,12 @@ int fwh_source_start(const char *instance, const char *topic, uint32_t k,
 	else
 		snprintf(s->queue, sizeof(s->queue), "%s@%u", topic, k);
 	s->held_max = held_max;
-	s->wake = wake;
-	s->wake_arg = arg;
 	s->ready_tail = &s->ready;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->returned, NULL);
 	rc = -pthread_create(&s->thread, NULL, source_main, s);
 	if (rc < 0) {
+		close(s->ready_fd);
 		free(s);
 		return rc;
 	}
@@ -249,6 +257,7 @@ void fwh_source_stop(struct fwh_source *s)
 	}
 	if (s->q != NULL)
 		fev_close(s->q);
+	close(s->ready_fd);
 	pthread_cond_destroy(&s->returned);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -269,10 +278,17 @@ const char *fwh_source_group(const struct fwh_source *s)
 	return s->group;
 }
 
+int fwh_source_fd(const struct fwh_source *s)
+{
+	return s->ready_fd;
+}
+
 struct fwh_event *fwh_source_take(struct fwh_source *s)
 {
 	struct fwh_event *list;
+	eventfd_t n;
 
+	eventfd_read(s->ready_fd, &n); /* drained first: see hand_over() */
 	pthread_mutex_lock(&s->lock);
 	list = s->ready;
 	s->ready = NULL;

@@ -1,9 +1,15 @@
 /*
- * Where events come from: one consumer per source queue, on a thread of its
- * own that blocks in fev_acquire_batch() and hands events to the engine
- * (which waits in curl_multi_poll(), woken by curl_multi_wakeup()).  The
- * handle is used by this thread only, as libfev asks: the engine hands
- * back the events it is done with and the thread releases them.
+ * Where events come from.  To the engine a source is three calls: a
+ * descriptor that is readable when events are ready (polled in
+ * curl_multi_poll() with the request sockets), take (the ready events,
+ * never blocking) and done (release one).  Today one consumer thread per
+ * ring blocks in fev_acquire_batch(), hands the events over and makes the
+ * descriptor (an eventfd) readable; the handle is used by that thread
+ * only, as libfev asks, so done() hands events back for it to release.
+ * With libfev's fev_fd() (a descriptor readable when a handle has events)
+ * the engine thread can read the ring itself: fd is fev_fd(), take is
+ * fev_acquire_batch() with timeout 0, done is fev_release(), and this file
+ * is all that changes.
  *
  * Events are zero copy: an event's payload stays in the ring, held, until
  * the engine says it was delivered or is safely in the store.
@@ -45,18 +51,15 @@ struct fwh_event {
 	int refs;               /* deliveries still deciding (engine only) */
 };
 
-typedef void fwh_wake_fn(void *arg);
-
 /*
  * Start consuming partition k of topic of instance (NULL: the default) as
  * group (created with start, FEV_GROUP_*, when absent).  At most held_max
  * events are held at once (backpressure on the ring rather than on
- * memory).  wake(arg) is called from the source thread when events are
- * ready.
+ * memory).  0, -ENOMEM, -EMFILE, or an error of pthread_create().
  */
 int fwh_source_start(const char *instance, const char *topic, uint32_t k,
 		     const char *group, int start, size_t held_max,
-		     fwh_wake_fn *wake, void *arg, struct fwh_source **out);
+		     struct fwh_source **out);
 /* Stop the thread, release nothing more (held events come back to the
  * next consumer as redeliveries: at least once), close the queue. */
 void fwh_source_stop(struct fwh_source *s);
@@ -65,7 +68,9 @@ const char *fwh_source_queue(const struct fwh_source *s);
 const char *fwh_source_topic(const struct fwh_source *s);
 const char *fwh_source_group(const struct fwh_source *s);
 
-/* The events acquired since the last call, oldest first (engine thread). */
+/* Readable when fwh_source_take() has events (engine thread: poll it). */
+int fwh_source_fd(const struct fwh_source *s);
+/* The events ready now, oldest first; never blocks (engine thread). */
 struct fwh_event *fwh_source_take(struct fwh_source *s);
 /* The engine is done with e: release it from the ring (engine thread). */
 void fwh_source_done(struct fwh_event *e);
