@@ -37,6 +37,7 @@ struct fwh_source {
 	bool stop;
 	/* the source thread's own */
 	fev_queue *q;
+	bool closing; /* q failed: closed once the engine gave all back */
 	bool complained;
 };
 
@@ -138,16 +139,28 @@ static void hand_over(struct fwh_source *s, const fev_event *evs, int n)
 	eventfd_write(s->ready_fd, 1);
 }
 
-static void reopen(struct fwh_source *s, int why)
+static void complain(struct fwh_source *s, int why)
 {
-	if (s->q != NULL) {
-		fev_close(s->q);
-		s->q = NULL;
-	}
 	if (!s->complained)
 		fwh_log_warn("queue %s: %s; opening it again", s->queue,
 			     fev_strerror(why));
 	s->complained = true;
+}
+
+/*
+ * The handle failed (the topic was deleted: -EIDRM; this process was taken
+ * for dead: -ESTALE): close it and open the name again, but only once the
+ * engine has handed back every event it holds.  Their bodies are in the
+ * mapping fev_close() unmaps, and the engine still reads them: a failed
+ * attempt copies its body into the store.
+ */
+static void close_when_given_back(struct fwh_source *s)
+{
+	if (!s->closing || s->held > 0)
+		return;
+	fev_close(s->q);
+	s->q = NULL;
+	s->closing = false;
 }
 
 static void *source_main(void *arg)
@@ -160,14 +173,16 @@ static void *source_main(void *arg)
 		int n;
 
 		release_done(s);
+		close_when_given_back(s);
 		pthread_mutex_lock(&s->lock);
 		if (s->stop) {
 			pthread_mutex_unlock(&s->lock);
 			break;
 		}
-		room = s->held_max - s->held;
+		room = s->closing ? 0 : s->held_max - s->held;
 		if (room == 0) {
-			/* Backpressure: wait for the engine to hand some back. */
+			/* Backpressure, or a failed handle: wait for the
+			 * engine to hand some back. */
 			struct timespec t;
 
 			clock_gettime(CLOCK_REALTIME, &t);
@@ -180,7 +195,7 @@ static void *source_main(void *arg)
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (s->q == NULL && (n = source_open(s)) < 0) {
-			reopen(s, n);
+			complain(s, n);
 			sleep_ns(REOPEN_NS);
 			continue;
 		}
@@ -195,8 +210,10 @@ static void *source_main(void *arg)
 		if (n > 0)
 			hand_over(s, evs, n);
 		else if (n != -EAGAIN && n != -ETIMEDOUT && n != -EINTR &&
-			 n != -EBADMSG)
-			reopen(s, n);
+			 n != -EBADMSG) {
+			complain(s, n);
+			s->closing = true;
+		}
 	}
 	release_done(s);
 	return NULL;

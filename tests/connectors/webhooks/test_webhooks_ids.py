@@ -79,6 +79,36 @@ def test_a_topic_created_again_does_not_reuse_ids(f):
     rx.close()
 
 
+def test_a_topic_deleted_during_a_first_attempt_keeps_its_body(f):
+    # The topic goes while the receiver holds the first attempt, which then
+    # fails: the body, still in the ring's mapping, is copied into the
+    # store.  The source closes its handle only once the engine gave the
+    # event back (before: unmapped at once, and the copy read freed pages).
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    held = []
+
+    def answer(hd, body):
+        if not held:
+            held.append(1)
+            time.sleep(1.5)
+            return (500, {}, 0)
+        return (200, {}, 0)
+    rx.answer = answer
+    h = Hooks(f, endpoint("d", rx.url),
+              "retry_schedule = 200ms\njitter = 0%\n")
+    h.start()
+    publish(f, ["kept in the store"])
+    wait_until(lambda: held, 10, "the first attempt to arrive")
+    r = f.fev("topic", "delete", TOPIC)
+    expect(r.returncode == 0, "topic delete", r.stderr)
+    h.wait(lambda: b"kept in the store" in rx.delivered(), 15,
+           "the retry, sent from the store")
+    expect(h.p.poll() is None, "fev-webhooks still runs", h.logtext())
+    h.stop()
+    rx.close()
+
+
 def test_a_queue_is_refused_with_what_to_do(f):
     start_fevd(f)  # fevd's default config has the queue "events"
     h = Hooks(f, "[endpoint q]\nurl = http://x/\nqueue = events\n"
