@@ -124,6 +124,40 @@ int pub_meta_header(struct pub_meta *m, const char *arg, bool hex)
 	return FEV_EXIT_OK;
 }
 
+int pub_meta_trace(struct pub_meta *m, unsigned flags)
+{
+	char arg[sizeof(FEV_HDR_TRACEPARENT "=") + FEV_TRACEPARENT_LEN];
+	fev_trace_context ctx;
+	int rc;
+
+	if (m->trace_header >= 0)
+		return cli_usage_error("pub", "choose one of --trace and "
+					      "--trace-unsampled");
+	fev_trace_start(&ctx, flags);
+	memcpy(arg, FEV_HDR_TRACEPARENT "=", sizeof(FEV_HDR_TRACEPARENT));
+	fev_traceparent_format(&ctx, arg + sizeof(FEV_HDR_TRACEPARENT),
+			       FEV_TRACEPARENT_LEN + 1);
+	rc = pub_meta_header(m, arg, false);
+	if (rc == FEV_EXIT_OK) {
+		m->trace_header = (int)m->n_headers - 1;
+		m->trace_flags = flags;
+	}
+	return rc;
+}
+
+void pub_meta_trace_next(struct pub_meta *m, char tp[FEV_TRACEPARENT_LEN + 1])
+{
+	fev_trace_context ctx;
+
+	if (m->trace_header < 0)
+		return;
+	fev_trace_start(&ctx, m->trace_flags);
+	fev_traceparent_format(&ctx, tp, FEV_TRACEPARENT_LEN + 1);
+	/* The header's value buffer is ours, FEV_TRACEPARENT_LEN + 1 long. */
+	memcpy((void *)m->headers[m->trace_header].value, tp,
+	       FEV_TRACEPARENT_LEN);
+}
+
 const fev_send_opts *pub_meta_opts(const struct pub_meta *m,
 				   fev_send_opts *o)
 {
@@ -147,7 +181,7 @@ void pub_meta_free(struct pub_meta *m)
 	}
 	free(m->headers);
 	free(m->key);
-	*m = (struct pub_meta){ 0 };
+	*m = (struct pub_meta){ .trace_header = -1 };
 }
 
 /* ---- printing (sub) --------------------------------------------------- */

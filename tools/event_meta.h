@@ -18,6 +18,8 @@ struct pub_meta {
 	bool has_key;
 	fev_header *headers; /* names and values owned */
 	size_t n_headers;
+	int trace_header; /* index of --trace's traceparent; -1: none */
+	unsigned trace_flags;
 };
 
 /*
@@ -27,6 +29,16 @@ struct pub_meta {
  */
 int pub_meta_key(struct pub_meta *m, const char *arg, bool hex);
 int pub_meta_header(struct pub_meta *m, const char *arg, bool hex);
+/*
+ * --trace / --trace-unsampled: every event starts a trace of its own
+ * (flags FEV_TRACE_FLAG_SAMPLED or 0), its traceparent the last header.
+ * Call with trace_header -1 first (pub_meta_init()).
+ */
+int pub_meta_trace(struct pub_meta *m, unsigned flags);
+/* A new trace for the next event (nothing without --trace); its
+ * traceparent value, NUL-terminated, into tp. */
+void pub_meta_trace_next(struct pub_meta *m,
+			 char tp[FEV_TRACEPARENT_LEN + 1]);
 /* The options for fev_send_ex(), or NULL when there is nothing to add. */
 const fev_send_opts *pub_meta_opts(const struct pub_meta *m,
 				   fev_send_opts *o);

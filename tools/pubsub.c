@@ -104,6 +104,14 @@ static void pub_usage(FILE *f)
 	      "                        \\\\, \\n, \\r, \\t, \\0 "
 	      "and \\xHH for any byte\n"
 	      "      --header-hex N=HEX  the value as hex bytes\n"
+	      "      --trace           each event starts a sampled W3C trace "
+	      "(a traceparent\n"
+	      "                        header; its hops are recorded, see "
+	      "'fev trace');\n"
+	      "                        each traceparent is printed on "
+	      "standard error\n"
+	      "      --trace-unsampled  the same, not sampled (carried, not "
+	      "recorded)\n"
 	      "  -q, --quiet           no summary on standard error\n"
 	      "  -v, --verbose         the summary even when standard error is "
 	      "not a terminal\n"
@@ -118,6 +126,7 @@ static void pub_usage(FILE *f)
 	      "  fev pub load --size 256 --count 1M --rate 50k/s\n"
 	      "  fev pub orders -m '{}' --key order-42 -H "
 	      "content-type=application/json\n"
+	      "  fev pub orders -m '{}' --trace\n"
 	      "\n"
 	      "Exit status: 0 every event published, 1 error (no such queue, "
 	      "queue full under\nthe reject policy, event too large, "
@@ -132,6 +141,8 @@ struct pub {
 	int policy;
 	int64_t timeout_ns; /* -1: wait as long as it takes */
 	const fev_send_opts *opts; /* key and headers; NULL: none */
+	struct pub_meta *meta;     /* a new trace per event with --trace */
+	bool quiet;
 	double rate;	    /* events per second; 0: as fast as possible */
 	uint64_t start_ns, sent, bytes;
 };
@@ -192,6 +203,13 @@ static int send_some(struct pub *p, const struct iovec *iov, size_t n)
 {
 	uint64_t give_up = p->timeout_ns < 0 ? UINT64_MAX :
 			   fev__now_monotonic_ns() + (uint64_t)p->timeout_ns;
+	char tp[FEV_TRACEPARENT_LEN + 1];
+
+	if (n == 1 && p->meta->trace_header >= 0) {
+		pub_meta_trace_next(p->meta, tp);
+		if (!p->quiet)
+			fprintf(stderr, "traceparent %s\n", tp);
+	}
 
 	for (;;) {
 		uint64_t now = fev__now_monotonic_ns();
@@ -403,6 +421,8 @@ static int pub_main(int argc, char **argv, struct pub_meta *meta)
 		{ "key-hex", required_argument, NULL, 'K' },
 		{ "header", required_argument, NULL, 'H' },
 		{ "header-hex", required_argument, NULL, 'X' },
+		{ "trace", no_argument, NULL, 'T' },
+		{ "trace-unsampled", no_argument, NULL, 'U' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -429,6 +449,14 @@ static int pub_main(int argc, char **argv, struct pub_meta *meta)
 		case 'H':
 		case 'X':
 			rc = pub_meta_header(meta, optarg, c == 'X');
+			if (rc != FEV_EXIT_OK)
+				return rc;
+			break;
+		case 'T':
+		case 'U':
+			rc = pub_meta_trace(meta, c == 'T' ?
+							  FEV_TRACE_FLAG_SAMPLED :
+							  0);
 			if (rc != FEV_EXIT_OK)
 				return rc;
 			break;
@@ -511,6 +539,8 @@ static int pub_main(int argc, char **argv, struct pub_meta *meta)
 		return cli_usage_error("pub", "choose one of --whole and --hex");
 	p.queue = argv[optind];
 	p.opts = pub_meta_opts(meta, &send_opts);
+	p.meta = meta;
+	p.quiet = quiet;
 	inst = cli_resolve_instance(inst_opt);
 	if (inst == NULL)
 		return FEV_EXIT_USAGE;
@@ -553,7 +583,7 @@ out:
 
 int cmd_pub(int argc, char **argv)
 {
-	struct pub_meta meta = { 0 };
+	struct pub_meta meta = { .trace_header = -1 };
 	int rc = pub_main(argc, argv, &meta);
 
 	pub_meta_free(&meta);

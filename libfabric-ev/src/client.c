@@ -18,6 +18,7 @@
 #include "meta.h"
 #include "pollfd.h"
 #include "segment.h"
+#include "trace.h"
 #include "wait.h"
 
 #define DEFAULT_SPIN_NS 20000u
@@ -714,14 +715,14 @@ static void copy_in(fev_queue *q, uint64_t pos, uint32_t meta_len,
  * reserved position pos; the commit's R1 publishes them with the payload.
  */
 static void meta_in(fev_queue *q, uint64_t pos, const fev_send_opts *o,
-		    uint32_t meta_len)
+		    const struct fev__send_trace *t, uint32_t meta_len)
 {
 	struct fev__slot *s = fev__ring_slot(&q->map.ring, pos);
 
 	if (!still_ours(s, pos))
 		return;
 	s->meta_len = meta_len;
-	fev__meta_encode(o, fev__slot_payload(s));
+	fev__meta_encode(o, t->add, t->n_add, fev__slot_payload(s));
 }
 
 /* Slot flags for an event with meta_len bytes of key and headers. */
@@ -739,11 +740,15 @@ static int committed(fev_queue *q, uint32_t n)
 	return (int)n;
 }
 
-/* One event with meta_len bytes of o's key and headers (0: none) and the
- * producer's flags (FEV_REDELIVERED or 0). */
+/*
+ * One event with meta_len bytes of o's key and headers and t's trace
+ * headers (0: none; t NULL: fev_send(), no meta, no trace) and the
+ * producer's flags (FEV_REDELIVERED or 0).
+ */
 static inline int send_one(fev_queue *q, const fev_send_opts *o,
-			   uint32_t meta_len, uint32_t flags,
-			   const void *data, size_t len, int64_t timeout_ns)
+			   const struct fev__send_trace *t, uint32_t meta_len,
+			   uint32_t flags, const void *data, size_t len,
+			   int64_t timeout_ns)
 {
 	uint64_t pos;
 	int rc;
@@ -760,24 +765,35 @@ static inline int send_one(fev_queue *q, const fev_send_opts *o,
 	if (rc < 0)
 		return rc;
 	if (meta_len != 0)
-		meta_in(q, pos, o, meta_len);
+		meta_in(q, pos, o, t, meta_len);
 	copy_in(q, pos, meta_len, data, len);
-	rc = committed(q, commit_one(q, pos, meta_len + (uint32_t)len,
-				     meta_flags(meta_len) | flags,
+	flags |= meta_flags(meta_len);
+	/* The one test an unsampled event pays for tracing (fev.h). */
+	if (t != NULL && t->sampled)
+		flags |= FEV_SAMPLED;
+	rc = committed(q, commit_one(q, pos, meta_len + (uint32_t)len, flags,
 				     fev__clock_realtime_ns(&q->clock)));
 	return rc < 0 ? rc : 0;
 }
 
 int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
 {
-	return send_one(q, NULL, 0, 0, data, len, timeout_ns);
+	return send_one(q, NULL, NULL, 0, 0, data, len, timeout_ns);
 }
 
-/* The encoded size of o's key and headers, checked against max_event. */
-static ssize_t meta_size_for(const fev_queue *q, const fev_send_opts *o)
+/*
+ * Look at o's trace context (t) and the encoded size of its key, headers
+ * and t's headers, checked against max_event.
+ */
+static ssize_t meta_size_for(const fev_queue *q, const fev_send_opts *o,
+			     struct fev__send_trace *t)
 {
-	ssize_t m = fev__meta_size(o);
+	int rc = fev__send_trace_prepare(o, t);
+	ssize_t m;
 
+	if (rc < 0)
+		return rc;
+	m = fev__meta_size(o, t->add, t->n_add);
 	if (m > (ssize_t)q->max_event)
 		return -EMSGSIZE;
 	return m;
@@ -801,14 +817,15 @@ static int send_flags(const fev_send_opts *o)
 int fev_send_ex(fev_queue *q, const fev_send_opts *opts, const void *data,
 		size_t len, int64_t timeout_ns)
 {
-	ssize_t m = meta_size_for(q, opts);
+	struct fev__send_trace t;
+	ssize_t m = meta_size_for(q, opts, &t);
 	int flags = send_flags(opts);
 
 	if (m < 0)
 		return (int)m;
 	if (flags < 0)
 		return flags;
-	return send_one(q, opts, (uint32_t)m, (uint32_t)flags, data, len,
+	return send_one(q, opts, &t, (uint32_t)m, (uint32_t)flags, data, len,
 			timeout_ns);
 }
 
@@ -898,7 +915,8 @@ int fev_reserve(fev_queue *q, size_t len, fev_claim *c, int64_t timeout_ns)
 int fev_reserve_ex(fev_queue *q, const fev_send_opts *opts, size_t len,
 		   fev_claim *c, int64_t timeout_ns)
 {
-	ssize_t m = meta_size_for(q, opts);
+	struct fev__send_trace t;
+	ssize_t m = meta_size_for(q, opts, &t);
 	int rc;
 
 	if (m < 0)
@@ -912,7 +930,7 @@ int fev_reserve_ex(fev_queue *q, const fev_send_opts *opts, size_t len,
 	if (rc < 0)
 		return rc;
 	if (m != 0)
-		meta_in(q, c->priv_pos, opts, (uint32_t)m);
+		meta_in(q, c->priv_pos, opts, &t, (uint32_t)m);
 	return 0;
 }
 
@@ -1035,7 +1053,7 @@ static int slot_to_event(fev_queue *q, uint64_t pos, fev_event *ev)
 	}
 	ev->id = pos;
 	ev->ts_ns = s->ts_ns;
-	ev->flags = flags & FEV_REDELIVERED;
+	ev->flags = flags & (FEV_REDELIVERED | FEV_SAMPLED);
 	ev->priv_pad = 0;
 	ev->priv_pos = pos;
 	return 1;

@@ -46,7 +46,23 @@ static size_t name_len_of(const fev_header *h)
  * the sums below stay far from overflow under this cap. */
 #define META_SIZE_CAP (UINT32_C(1) << 30)
 
-ssize_t fev__meta_size(const fev_send_opts *o)
+/* The size of one header's encoding, or -EINVAL / -EMSGSIZE. */
+static ssize_t header_size(const fev_header *h)
+{
+	size_t nl = name_len_of(h);
+
+	if (nl > FEV_HEADER_NAME_MAX)
+		return -EMSGSIZE;
+	if (!fev__header_name_valid(h->name, nl) ||
+	    (h->value == NULL && h->value_len != 0))
+		return -EINVAL;
+	if (h->value_len > META_SIZE_CAP)
+		return -EMSGSIZE;
+	return (ssize_t)(FEV__META_PER_HEADER + nl + h->value_len);
+}
+
+ssize_t fev__meta_size(const fev_send_opts *o, const fev_header *add,
+		       size_t n_add)
 {
 	size_t size = FEV__META_FIXED;
 
@@ -58,23 +74,20 @@ ssize_t fev__meta_size(const fev_send_opts *o)
 	if ((o->key == NULL && o->key_len != 0) ||
 	    (o->headers == NULL && o->n_headers != 0))
 		return -EINVAL;
-	if (o->key_len > FEV_KEY_MAX || o->n_headers > FEV_HEADERS_MAX)
+	if (o->key_len > FEV_KEY_MAX ||
+	    o->n_headers > FEV_HEADERS_MAX - n_add)
 		return -EMSGSIZE;
-	if (o->key == NULL && o->n_headers == 0)
+	if (o->key == NULL && o->n_headers == 0 && n_add == 0)
 		return 0;
 	size += o->key_len;
-	for (size_t i = 0; i < o->n_headers; i++) {
-		const fev_header *h = &o->headers[i];
-		size_t nl = name_len_of(h);
+	for (size_t i = 0; i < o->n_headers + n_add; i++) {
+		ssize_t hs = header_size(i < o->n_headers ?
+						 &o->headers[i] :
+						 &add[i - o->n_headers]);
 
-		if (nl > FEV_HEADER_NAME_MAX)
-			return -EMSGSIZE;
-		if (!fev__header_name_valid(h->name, nl) ||
-		    (h->value == NULL && h->value_len != 0))
-			return -EINVAL;
-		if (h->value_len > META_SIZE_CAP)
-			return -EMSGSIZE;
-		size += FEV__META_PER_HEADER + nl + h->value_len;
+		if (hs < 0)
+			return hs;
+		size += (size_t)hs;
 		if (size > META_SIZE_CAP)
 			return -EMSGSIZE;
 	}
@@ -102,20 +115,26 @@ static uint8_t *put_u32(uint8_t *dst, uint32_t v)
 	return dst + 4;
 }
 
-void fev__meta_encode(const fev_send_opts *o, uint8_t *dst)
+static uint8_t *put_header(uint8_t *dst, const fev_header *h)
+{
+	size_t nl = name_len_of(h);
+
+	*dst++ = (uint8_t)nl;
+	dst = put(dst, h->name, nl);
+	dst = put_u32(dst, (uint32_t)h->value_len);
+	return put(dst, h->value, h->value_len);
+}
+
+void fev__meta_encode(const fev_send_opts *o, const fev_header *add,
+		      size_t n_add, uint8_t *dst)
 {
 	*dst++ = (uint8_t)o->key_len;
 	dst = put(dst, o->key, o->key_len);
-	dst = put_u16(dst, (uint16_t)o->n_headers);
-	for (size_t i = 0; i < o->n_headers; i++) {
-		const fev_header *h = &o->headers[i];
-		size_t nl = name_len_of(h);
-
-		*dst++ = (uint8_t)nl;
-		dst = put(dst, h->name, nl);
-		dst = put_u32(dst, (uint32_t)h->value_len);
-		dst = put(dst, h->value, h->value_len);
-	}
+	dst = put_u16(dst, (uint16_t)(o->n_headers + n_add));
+	for (size_t i = 0; i < o->n_headers; i++)
+		dst = put_header(dst, &o->headers[i]);
+	for (size_t i = 0; i < n_add; i++)
+		dst = put_header(dst, &add[i]);
 }
 
 /*

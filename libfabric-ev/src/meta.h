@@ -40,14 +40,17 @@
 bool fev__header_name_valid(const char *name, size_t len);
 
 /*
- * The encoded size of opts' key and headers: 0 for none (NULL opts, or no
- * key and no headers: the event carries no meta), else > 0; -EINVAL,
- * -EMSGSIZE as fev_send_ex().  Never more than UINT32_MAX.
+ * The encoded size of opts' key and headers, followed by the n_add
+ * headers the library adds (trace context, trace.h): 0 for none (NULL
+ * opts, or no key and no headers: the event carries no meta), else > 0;
+ * -EINVAL, -EMSGSIZE as fev_send_ex().  Never more than UINT32_MAX.
  */
-ssize_t fev__meta_size(const fev_send_opts *opts);
+ssize_t fev__meta_size(const fev_send_opts *opts, const fev_header *add,
+		       size_t n_add);
 
-/* Write opts' encoding (of fev__meta_size() bytes, > 0) at dst. */
-void fev__meta_encode(const fev_send_opts *opts, uint8_t *dst);
+/* Write that encoding (of fev__meta_size() bytes, > 0) at dst. */
+void fev__meta_encode(const fev_send_opts *opts, const fev_header *add,
+		      size_t n_add, uint8_t *dst);
 
 /*
  * Check the meta_len bytes at p and point ev's key and header view into

@@ -88,7 +88,7 @@ static void meta_fill(struct fev__slot *slot, uint32_t i)
 			    .n_headers = 1 };
 
 	slot->meta_len = META_LEN;
-	fev__meta_encode(&o, fev__slot_payload(slot));
+	fev__meta_encode(&o, NULL, 0, fev__slot_payload(slot));
 }
 
 /* The payload of event i, after its key and header when it has them. */

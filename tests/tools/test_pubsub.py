@@ -221,6 +221,33 @@ def test_bad_keys_and_headers_are_usage_errors_and_send_nothing(f):
     expect(r.stdout == "", "nothing was sent", r.stdout)
 
 
+def test_trace_starts_a_sampled_trace_per_event(f):
+    f.create("orders", max_event=512)
+    r = f.fev("pub", "orders", "-m", "x", "--count", "2", "--trace")
+    expect_rc(r, 0, "pub --trace")
+    printed = [l.split()[1] for l in r.stderr.splitlines()
+               if l.startswith("traceparent ")]
+    expect(len(printed) == 2, "each traceparent printed", r.stderr)
+    evs = sub_json(f, "orders", 2)
+    sent = [h["value"] for e in evs for h in e["headers"]
+            if h["name"] == "traceparent"]
+    expect(sent == printed, "the printed traceparents were sent", evs)
+    for tp in sent:
+        parts = tp.split("-")
+        expect(len(tp) == 55 and parts[0] == "00" and parts[3] == "01",
+               "version 00, sampled", tp)
+    expect(sent[0].split("-")[1] != sent[1].split("-")[1],
+           "a trace of its own per event", sent)
+    expect(all(e["flags"] & 4 for e in evs), "FEV_SAMPLED on each", evs)
+    r = f.fev("pub", "orders", "-m", "x", "--trace-unsampled", "-q")
+    expect_rc(r, 0, "pub --trace-unsampled")
+    (ev,) = sub_json(f, "orders")
+    expect(ev["headers"][0]["value"].endswith("-00"), "not sampled", ev)
+    expect(not ev["flags"] & 4, "not FEV_SAMPLED", ev)
+    r = f.fev("pub", "orders", "-m", "x", "--trace", "--trace-unsampled")
+    expect_rc(r, 2, "both: a usage error")
+
+
 if __name__ == "__main__":
     sys.exit(main([v for k, v in sorted(globals().items())
                    if k.startswith("test_")]))

@@ -50,6 +50,7 @@ extern "C" {
 /* Its group lost events before this one (a `drop` group that was in the
  * producers' way): fev_group_dropped() says how many so far. */
 #define FEV_GAP 0x2u
+#define FEV_SAMPLED 0x4u /* carries a sampled traceparent: its hops are recorded */
 
 /* Full-queue policies. */
 #define FEV_POLICY_BLOCK 0       /* producers wait for room (default) */
@@ -154,7 +155,53 @@ typedef struct fev_send_opts {
 	 * FEV_REDELIVERED, or 0.  fev_send_ex() only; other bits, or any
 	 * bit given to fev_reserve_ex(), are -EINVAL. */
 	uint32_t flags;
+	/* Added with tracing.  The event this one is a consequence of (held by
+	 * the caller, NULL: none).  When it carries a valid traceparent,
+	 * this event gets one of the same trace id and flags with a new
+	 * span id, and the cause's tracestate; then headers must hold no
+	 * traceparent or tracestate of their own (-EINVAL). */
+	const fev_event *cause;
 } fev_send_opts;
+
+/*
+ * W3C Trace Context (https://www.w3.org/TR/trace-context/): the
+ * traceparent header, "00-<32 hex trace id>-<16 hex span id>-<2 hex
+ * flags>", lowercase.  An event whose traceparent has the sampled flag is
+ * FEV_SAMPLED: the library records its hops (doc/design.md, "Tracing");
+ * any other event costs nothing more.
+ */
+#define FEV_TRACEPARENT_LEN 55        /* version 00, without the NUL */
+#define FEV_TRACE_FLAG_SAMPLED 0x01u  /* trace-flags bit 0 */
+
+typedef struct fev_trace_context {
+	uint8_t trace_id[16]; /* not all zero */
+	uint8_t span_id[8];   /* the sender's span (W3C parent-id), not 0 */
+	uint8_t flags;        /* FEV_TRACE_FLAG_SAMPLED */
+} fev_trace_context;
+
+/*
+ * Parse a traceparent value (len bytes, no NUL needed).  Version 00 must
+ * be exactly 55 characters; a later version at least 55, with '-' after
+ * them (its extra fields ignored); version ff, upper-case hex, an all-zero
+ * trace or span id are -EINVAL, as the specification says.
+ */
+FEV_API int fev_traceparent_parse(const void *value, size_t len,
+				  fev_trace_context *out);
+/* Write ctx as a version-00 traceparent and a NUL into buf (size >=
+ * FEV_TRACEPARENT_LEN + 1): 0, or -EINVAL (NULL, small buf, zero ids). */
+FEV_API int fev_traceparent_format(const fev_trace_context *ctx, char *buf,
+				   size_t size);
+/*
+ * Start a trace: random trace and span ids (a per-thread generator seeded
+ * from getrandom(), seeded again in a forked child), flags as given
+ * (FEV_TRACE_FLAG_SAMPLED or 0).  0, or -EINVAL.
+ */
+FEV_API int fev_trace_start(fev_trace_context *out, unsigned flags);
+/*
+ * The trace context of an acquired event: 0, -ENOENT (no traceparent),
+ * -EINVAL (one that does not parse), -EBADMSG (headers changed).
+ */
+FEV_API int fev_event_trace(const fev_event *ev, fev_trace_context *out);
 
 /* Where fev_header_next() is; zero it ({0}) to start from the first. */
 typedef struct fev_header_iter {
