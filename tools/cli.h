@@ -42,6 +42,7 @@ int cmd_sub(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
 int cmd_group(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 
 /* ---- cli.c: errors, argument parsing, signals ----------------------- */
 

@@ -24,6 +24,9 @@ static const struct {
 	  "webhook deliveries: status, attempts, retry, enable" },
 	{ "group", cmd_group,
 	  "create, delete or list the consumer groups of a topic" },
+	{ "trace", cmd_trace,
+	  "the path of a sampled event: who published and took it, what "
+	  "it caused" },
 };
 
 static void usage(FILE *f)

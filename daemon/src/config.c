@@ -16,6 +16,7 @@
 
 #include "fevini.h"
 #include "group.h"
+#include "hops.h"
 #include "layout.h"
 #include "log.h"
 #include "metrics.h"
@@ -36,6 +37,7 @@ void fevd_queue_conf_defaults(struct fevd_queue_conf *q)
 	q->policy = FEV_POLICY_BLOCK;
 	q->mode = FEVD_DEFAULT_MODE;
 	q->group = (gid_t)-1;
+	q->trace_hops = FEV__HOPS_DEFAULT;
 }
 
 static int why(char *buf, size_t len, const char *fmt, ...)
@@ -66,6 +68,7 @@ static void opts_of(const struct fevd_queue_conf *q, struct fev__queue_opts *o)
 	o->policy = q->policy;
 	o->mode = q->mode;
 	o->group = q->group;
+	o->trace_hops = q->trace_hops;
 	strlcpy(o->group_name, q->group_name, sizeof(o->group_name));
 }
 
@@ -78,6 +81,7 @@ static void conf_of(const struct fev__queue_opts *o, struct fevd_queue_conf *q)
 	q->policy = o->policy;
 	q->mode = o->mode;
 	q->group = o->group;
+	q->trace_hops = o->trace_hops;
 	strlcpy(q->group_name, o->group_name, sizeof(q->group_name));
 }
 

@@ -42,6 +42,7 @@ struct fevd_queue_conf {
 	mode_t mode;
 	gid_t group; /* (gid_t)-1: fevd's own */
 	char group_name[FEVD_GROUP_NAME_MAX];
+	uint32_t trace_hops; /* hop-ring entries; 0: none */
 	unsigned line; /* where it was defined; 0: not from a file */
 };
 

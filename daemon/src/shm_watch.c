@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "hops.h"
 #include "internal.h"
 #include "leftovers.h"
 #include "log.h"
@@ -58,6 +59,14 @@ static const char *queue_of(const struct fevd *d, const char *entry)
 	return entry + 5 + n;
 }
 
+/* A topic's hop ring (hops.h): no segment fevd serves, no temporary. */
+static bool hop_ring(const char *name)
+{
+	size_t n = strlen(name), s = sizeof(FEV__HOPS_SUFFIX) - 1;
+
+	return n > s && strcmp(name + n - s, FEV__HOPS_SUFFIX) == 0;
+}
+
 /*
  * A temporary of a create ("Q~PID") appeared: if its creator dies, the
  * listing that removes it must come once it is old enough, not minutes
@@ -91,7 +100,7 @@ static void on_event(struct fevd *d, const struct inotify_event *ev)
 		return;
 	if (fev_queue_name_valid(name) == 0)
 		fevd_segment_changed(d, name);
-	else if (ev->mask & IN_CREATE)
+	else if ((ev->mask & IN_CREATE) && !hop_ring(name))
 		temporary_made(d);
 }
 

@@ -284,6 +284,7 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 		.mode = c->mode,
 		.group = c->group,
 		.attachers = c->attachers,
+		.trace_hops = c->trace_hops,
 	};
 	struct fevd_queue *q = NULL;
 	int rc;

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "fev/fev.h"
 #include "consumer_group.h"
+#include "hops.h"
 #include "memfit.h"
 #include "segment.h"
 #include "trust.h"
@@ -55,6 +56,27 @@ static void read_config(const fev_queue_config *cfg, mode_t *mode,
 				     cfg->attachers != 0 ?
 			     cfg->attachers :
 			     FEV__ATTACHERS_DEFAULT;
+}
+
+uint32_t fev__config_trace_hops(const fev_queue_config *cfg)
+{
+	return cfg->struct_size >= offsetof(fev_queue_config, trace_hops) +
+					   sizeof(uint32_t) ?
+		       cfg->trace_hops :
+		       0;
+}
+
+int fev__hops_create_for(const char *instance, const char *topic,
+			 const fev_queue_config *cfg)
+{
+	uint32_t attachers, entries = fev__config_trace_hops(cfg);
+	mode_t mode;
+	gid_t group;
+
+	if (entries == 0)
+		return 0;
+	read_config(cfg, &mode, &group, &attachers);
+	return fev__hops_create(instance, topic, entries, mode, group);
 }
 
 static int size_and_format(int fd, const struct fev__geometry *g,
@@ -188,6 +210,8 @@ int fev_queue_create(const char *queue, const fev_queue_config *cfg,
 		      RENAME_NOREPLACE) < 0) {
 		rc = -errno;
 		unlink(tmp_path);
+	} else if ((rc = fev__hops_create_for(instance, queue, cfg)) < 0) {
+		(void)fev_queue_delete(queue, instance);
 	}
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "fev/fev.h"
 #include "fork.h"
 #include "group_drop.h"
+#include "hops.h"
 #include "meta.h"
 #include "pollfd.h"
 #include "segment.h"
@@ -61,6 +62,8 @@ struct fev_queue {
 	bool drops;
 	/* Mirrors of our attacher counters: we are their only writer. */
 	uint64_t enqueued, dequeued, dropped, full_waits, sleeps, wakes;
+	/* The topic's hop ring, for sampled events only (hops.h). */
+	struct fev__hop_site hop_site;
 };
 
 /* A deadline that is computed only if we ever have to wait. */
@@ -278,6 +281,7 @@ void fev_close(fev_queue *q)
 			      memory_order_release);
 	fev__stats_retire_end(&q->map.seg->state_line);
 unmap:
+	fev__hop_site_close(&q->hop_site);
 	fev__map_close(&q->map);
 	fev__holder_free(&q->prod);
 	fev__holder_free(&q->cons);
@@ -750,7 +754,7 @@ static inline int send_one(fev_queue *q, const fev_send_opts *o,
 			   uint32_t flags, const void *data, size_t len,
 			   int64_t timeout_ns)
 {
-	uint64_t pos;
+	uint64_t pos, ts;
 	int rc;
 
 	if (inherited(q))
@@ -771,9 +775,15 @@ static inline int send_one(fev_queue *q, const fev_send_opts *o,
 	/* The one test an unsampled event pays for tracing (fev.h). */
 	if (t != NULL && t->sampled)
 		flags |= FEV_SAMPLED;
+	ts = fev__clock_realtime_ns(&q->clock);
 	rc = committed(q, commit_one(q, pos, meta_len + (uint32_t)len, flags,
-				     fev__clock_realtime_ns(&q->clock)));
-	return rc < 0 ? rc : 0;
+				     ts));
+	if (rc < 0)
+		return rc;
+	if (flags & FEV_SAMPLED)
+		fev__hop_record(&q->hop_site, &q->map, NULL, FEV__HOP_PUBLISHED,
+				0, pos, &t->ctx, t->parent_span, ts);
+	return 0;
 }
 
 int fev_send(fev_queue *q, const void *data, size_t len, int64_t timeout_ns)
@@ -1059,6 +1069,36 @@ static int slot_to_event(fev_queue *q, uint64_t pos, fev_event *ev)
 	return 1;
 }
 
+/* Our group's name, as the segment has it (NULL for a queue). */
+static const char *group_name(const fev_queue *q)
+{
+	return q->grp >= 0 ? q->map.groups[q->grp].name : NULL;
+}
+
+/*
+ * Record a hop of a sampled event (ev->flags has FEV_SAMPLED).  A forged
+ * flag on an event without a valid traceparent records nothing.
+ */
+static void hop(fev_queue *q, const fev_event *ev, uint8_t kind)
+{
+	fev_trace_context ctx;
+
+	if (fev_event_trace(ev, &ctx) == 0)
+		fev__hop_record(&q->hop_site, &q->map, group_name(q), kind,
+				(uint8_t)(ev->flags & FEV_REDELIVERED),
+				ev->priv_pos, &ctx, NULL,
+				fev__clock_realtime_ns(&q->clock));
+}
+
+/* n events were acquired: the sampled ones' hops. */
+static inline int acquired(fev_queue *q, const fev_event *evs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (evs[i].flags & FEV_SAMPLED)
+			hop(q, &evs[i], FEV__HOP_ACQUIRED);
+	return n;
+}
+
 /*
  * A group member takes what repair handed back to its group first: one
  * event, flagged FEV_REDELIVERED.  1, 0 (none), or -EBADMSG.
@@ -1145,7 +1185,9 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 			return -EIDRM;
 		note_hold_start(q, &q->cons, zero_copy);
 		if (grp && (got = take_redelivered(q, evs)) != 0)
-			return got > 0 ? delivered(q, evs, got) : got;
+			return got > 0 ? acquired(q, evs,
+						  delivered(q, evs, got)) :
+					 got;
 		k = fev__ring_acquire(&q->map.ring, &q->cons,
 				      max > UINT32_MAX ? UINT32_MAX :
 							 (uint32_t)max,
@@ -1156,7 +1198,8 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 		if (k > 0 && got < (int)k)
 			wake(q, &q->map.seg->not_full); /* skipped slots */
 		if (got > 0)
-			return grp ? delivered(q, evs, got) : got;
+			return acquired(q, evs,
+					grp ? delivered(q, evs, got) : got);
 		if (bad < 0)
 			return bad;
 		if (k == 0) {
@@ -1252,6 +1295,9 @@ static int release_one(fev_queue *q, const fev_event *ev)
 	if (ev == NULL || !fev__holder_holds(&q->cons, ev->priv_pos) ||
 	    (q->stashed && q->stash.priv_pos == ev->priv_pos))
 		return -EINVAL;
+	/* Before the release: after it the slot may hold the next lap. */
+	if (ev->flags & FEV_SAMPLED)
+		hop(q, ev, FEV__HOP_RELEASED);
 	if (!ring_release(q, ev->priv_pos)) {
 		fev__holder_drop(&q->cons, ev->priv_pos, 1);
 		return lost_to_repair(q);

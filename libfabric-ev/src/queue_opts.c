@@ -9,6 +9,7 @@
 #include "fev/fev.h"
 #include "fevini.h"
 #include "group.h"
+#include "hops.h"
 #include "layout.h"
 #include "names.h"
 
@@ -122,6 +123,13 @@ static int set_group(struct fev__queue_opts *o, const char *v, char *w,
 	return 0;
 }
 
+static int set_trace_hops(struct fev__queue_opts *o, const char *v,
+			  char *w, size_t wl)
+{
+	return number(&o->trace_hops, "trace_hops", v, 0, FEV__HOPS_MAX, w,
+		      wl);
+}
+
 static const struct {
 	const char *key;
 	int (*set)(struct fev__queue_opts *, const char *, char *, size_t);
@@ -129,7 +137,7 @@ static const struct {
 	{ "capacity", set_capacity },     { "max_event", set_max_event },
 	{ "attachers", set_attachers },   { "partitions", set_partitions },
 	{ "policy", set_policy },         { "mode", set_mode },
-	{ "group", set_group },
+	{ "group", set_group },           { "trace_hops", set_trace_hops },
 };
 
 int fev__queue_opt_set(struct fev__queue_opts *o, const char *key,

@@ -21,7 +21,8 @@
 
 /* Every key, for sentences that list them. */
 #define FEV__QUEUE_KEYS \
-	"capacity, max_event, attachers, partitions, policy, mode or group"
+	"capacity, max_event, attachers, partitions, policy, mode, group or " \
+	"trace_hops"
 
 struct fev__queue_opts {
 	uint32_t capacity;  /* a power of two, FEV__CAPACITY_MIN..MAX */
@@ -32,6 +33,7 @@ struct fev__queue_opts {
 	mode_t mode;        /* 0..0777 */
 	gid_t group;        /* (gid_t)-1: the creator's */
 	char group_name[FEV__GROUP_NAME_MAX]; /* as written; "" for none */
+	uint32_t trace_hops; /* hop-ring entries, 0 (none) .. FEV__HOPS_MAX */
 };
 
 /*

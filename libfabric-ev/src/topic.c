@@ -29,6 +29,7 @@
 
 #include "client.h"
 #include "clock.h"
+#include "hops.h"
 #include "instance.h"
 #include "fev/fev.h"
 #include "consumer_group.h"
@@ -99,7 +100,8 @@ int fev_topic_create(const char *topic, uint32_t partitions,
 		      RENAME_NOREPLACE) < 0) {
 		rc = -errno;
 		unlink_built(b, partitions);
-	} else if ((rc = place_partitions(b, partitions)) < 0) {
+	} else if ((rc = place_partitions(b, partitions)) < 0 ||
+		   (rc = fev__hops_create_for(instance, topic, cfg)) < 0) {
 		unlink_built(b, partitions);
 		(void)fev_topic_delete(topic, instance);
 	}
@@ -139,7 +141,7 @@ static int delete_if_partition(const char *seg, void *arg)
 int fev_topic_delete(const char *topic, const char *instance)
 {
 	struct partition_names p = { .instance = instance, .topic = topic };
-	int rc;
+	int rc, hops;
 
 	if (fev_queue_name_valid(topic) < 0)
 		return -EINVAL;
@@ -148,8 +150,11 @@ int fev_topic_delete(const char *topic, const char *instance)
 		return rc;
 	if (p.err < 0)
 		return p.err;
+	/* The hop ring before partition 0: while the topic's name stands,
+	 * no one creates another topic there to lose its ring to us. */
+	hops = fev__hops_delete(instance, topic);
 	rc = fev__segment_delete(instance, topic);
-	return rc == -ENOENT && p.removed > 0 ? 0 : rc;
+	return rc == -ENOENT && (p.removed > 0 || hops == 0) ? 0 : rc;
 }
 
 int fev_queue_delete(const char *queue, const char *instance)

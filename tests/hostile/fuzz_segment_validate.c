@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hops.h"
 #include "layout.h"
 #include "meta.h"
 #include "segment.h"
@@ -96,6 +97,37 @@ static void fuzz_meta(const uint8_t *data, size_t size)
 	free(buf);
 }
 
+/*
+ * Every input is also a hop ring (hops.h): its header refused or its
+ * entries read, each one returned plausible and inside the buffer.
+ */
+static void fuzz_hops(const uint8_t *data, size_t size)
+{
+	uint8_t *buf = aligned_alloc(64, (size + 64) / 64 * 64);
+	struct fev__hop *out;
+	struct fev__hops h;
+	size_t n;
+
+	if (buf == NULL)
+		return;
+	memcpy(buf, data, size);
+	if (fev__hops_view(buf, size, &h) == 0) {
+		out = malloc((size_t)h.entries * sizeof(*out));
+		if (out != NULL) {
+			n = fev__hops_read(&h, out);
+			for (size_t i = 0; i < n; i++)
+				if (out[i].kind < FEV__HOP_PUBLISHED ||
+				    out[i].kind > FEV__HOP_RELEASED ||
+				    out[i].partition >= FEV_PARTITIONS_MAX ||
+				    out[i].comm[FEV__HOP_COMM_MAX - 1] != 0 ||
+				    out[i].group[FEV_GROUP_NAME_MAX] != 0)
+					abort();
+		}
+		free(out);
+	}
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* How many inputs validate accepted (for a driver that replays a corpus). */
@@ -109,6 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	fuzz_meta(data, size);
+	fuzz_hops(data, size);
 	if (size == 0)
 		return 0;
 	if ((data[0] & 1) == 0) {

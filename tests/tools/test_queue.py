@@ -90,7 +90,7 @@ def test_a_bad_setting_reads_the_same_from_cli_config_and_socket(f):
     start_fevd(f)
     for setting, sentence in [
             ("colour=red", "unknown queue key 'colour' (capacity, "
-             "max_event, attachers, partitions, policy, mode or group)"),
+             "max_event, attachers, partitions, policy, mode, group or trace_hops)"),
             ("attachers=0", "attachers '0' out of range 1..4096"),
             ("capacity=100", "capacity '100' is not a power of two"),
             ("policy=maybe",

@@ -83,6 +83,9 @@ typedef struct fev_queue_config {
 	mode_t mode;        /* segment permissions; 0: 0600 */
 	gid_t group;        /* owning group; 0 or (gid_t)-1: the creator's */
 	uint32_t attachers; /* attacher-table size; 0: 64 */
+	/* Added with tracing: entries of the hop ring that records sampled
+	 * events (fev trace), 1 .. 1M; 0: none (fevd's default is 4096). */
+	uint32_t trace_hops;
 } fev_queue_config;
 
 typedef struct fev_claim {
