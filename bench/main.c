@@ -17,7 +17,7 @@
 #include "bounds.h"
 #include "webhooks.h"
 
-#define MAX_TRANSPORTS 9
+#define MAX_TRANSPORTS 11
 #define MAX_CFGS 256
 
 static const char usage[] =
@@ -48,6 +48,8 @@ static const char usage[] =
 	"                     fev-meta: fev with a key and 2 headers per event,\n"
 	"                     fev-fd: consumers wait in epoll on fev_fd(),\n"
 	"                     fev-any: in fev_wait_any() over 64 queues\n"
+	"                     fev-trace0, fev-trace1: a traceparent on every event,\n"
+	"                     none or 1 in 100 sampled (hops recorded)\n"
 	"  --queue NAME       use fevd's queue NAME (ping-pong: also NAME-pong)\n"
 	"  --cpus LIST        pin producer i to the i-th CPU of LIST, consumer i\n"
 	"                     to the next one (e.g. 0,1)\n"
@@ -131,7 +133,8 @@ static void parse_vs(struct opts *o, const char *list)
 		const struct bench_transport *tr = bench_transport_find(t);
 
 		if (tr == NULL || tr == &bench_fev)
-			die_usage("unknown baseline %s (pipe, unix, mq, zmq, floor, fev-meta, fev-fd, fev-any)", t);
+			die_usage("unknown baseline %s (pipe, unix, mq, zmq, floor, "
+				  "fev-meta, fev-fd, fev-any, fev-trace0, fev-trace1)", t);
 		for (unsigned i = 0; i < o->nts; i++)
 			if (o->ts[i] == tr)
 				tr = NULL;

@@ -17,6 +17,13 @@
  * fev-any's in fev_wait_any() over 64 queues of which one has traffic
  * (63 idle ones created beside it).  Both then take events with timeout
  * 0 until -EAGAIN, as the API asks.
+ *
+ * fev-trace0 and fev-trace1 price tracing (doc/design.md, "Tracing"):
+ * every event carries a W3C traceparent, none sampled (fev-trace0) or one
+ * in a hundred (fev-trace1), into a queue with a hop ring of 4096
+ * entries; the sampled ones have their hops recorded.  Together with a
+ * build of -DFEV_TRACING=OFF they answer issue 14's overhead question
+ * (bench/README.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +49,27 @@ static const fev_send_opts meta_opts = {
 /* key_len, key, count; per header name_len, name, value_len, value. */
 #define META_ROOM ((1 + 8 + 2) + (1 + 12 + 4 + 16) + (1 + 7 + 4 + 24))
 
+/* fev-trace*: one traceparent, sampled or not; 1 in 100 sampled. */
+#define TP_SAMPLED "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+#define TP_UNSAMPLED "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+static const fev_header trace_headers[2] = {
+	{ .name = FEV_HDR_TRACEPARENT, .name_len = 11, .value = TP_UNSAMPLED,
+	  .value_len = FEV_TRACEPARENT_LEN },
+	{ .name = FEV_HDR_TRACEPARENT, .name_len = 11, .value = TP_SAMPLED,
+	  .value_len = FEV_TRACEPARENT_LEN },
+};
+static const fev_send_opts trace_opts[2] = {
+	{ .struct_size = sizeof(fev_send_opts), .headers = &trace_headers[0],
+	  .n_headers = 1 },
+	{ .struct_size = sizeof(fev_send_opts), .headers = &trace_headers[1],
+	  .n_headers = 1 },
+};
+#define TRACE_ROOM (3 + 5 + 11 + FEV_TRACEPARENT_LEN)
+#define TRACE_HOPS 4096u
+#define SAMPLE_EVERY 100u
+
+enum trace_mode { TRACE_NONE, TRACE_UNSAMPLED, TRACE_ONE_PERCENT };
+
 /* How a consumer waits: in the call, epoll on fev_fd(), fev_wait_any(). */
 enum wait_via { VIA_CALL, VIA_FD, VIA_ANY };
 #define ANY_QUEUES 64 /* fev-any: the active queue and 63 idle ones */
@@ -49,6 +77,7 @@ enum wait_via { VIA_CALL, VIA_FD, VIA_ANY };
 struct fev_priv {
 	bool meta; /* fev-meta */
 	enum wait_via via;
+	enum trace_mode trace;
 	char instance[FEV_INSTANCE_MAX + 1];
 	bool own; /* created here: delete at teardown */
 	char q[2][FEV_NAME_MAX + 1];
@@ -58,6 +87,8 @@ struct fev_priv {
 struct fev_h {
 	bool meta;
 	enum wait_via via;
+	enum trace_mode trace;
+	uint32_t sent; /* fev-trace1: which event is sampled */
 	fev_queue *out, *in;
 	const struct bench_cfg *cfg;
 	int64_t timeout, in_timeout;
@@ -74,6 +105,15 @@ static const char *fev_unsupported(const struct bench_cfg *cfg)
 {
 	(void)cfg;
 	return NULL;
+}
+
+static const char *fev_meta_unsupported(const struct bench_cfg *cfg);
+
+static const char *fev_trace_unsupported(const struct bench_cfg *cfg)
+{
+	if (cfg->api != BENCH_COPY)
+		return "traced events are sent with fev_send_ex (--api copy)";
+	return fev_meta_unsupported(cfg);
 }
 
 static const char *fev_meta_unsupported(const struct bench_cfg *cfg)
@@ -143,15 +183,19 @@ static int create_idle(struct fev_priv *p)
 	return rc;
 }
 
-static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via)
+static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via,
+		      enum trace_mode tr)
 {
 	const struct bench_cfg *c = ch->cfg;
 	struct fev_priv *p = calloc(1, sizeof(*p));
 	fev_queue_config qc = { .struct_size = sizeof(qc),
 				.capacity = bench_capacity(c->size),
 				.max_event = (uint32_t)c->size +
-					     (meta ? META_ROOM : 0),
-				.policy = FEV_POLICY_BLOCK };
+					     (meta ? META_ROOM : 0) +
+					     (tr != TRACE_NONE ? TRACE_ROOM : 0),
+				.policy = FEV_POLICY_BLOCK,
+				.trace_hops = tr != TRACE_NONE ? TRACE_HOPS :
+								 0 };
 	int rc = 0;
 
 	if (p == NULL)
@@ -159,6 +203,7 @@ static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via)
 	ch->priv = p;
 	p->meta = meta;
 	p->via = via;
+	p->trace = tr;
 	p->nq = c->mode == BENCH_PINGPONG ? 2 : 1;
 	if (c->queue != NULL) {
 		snprintf(p->instance, sizeof(p->instance), "%s", fev_default_instance());
@@ -187,22 +232,32 @@ static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via)
 
 static int fev_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_CALL);
+	return setup_with(ch, false, VIA_CALL, TRACE_NONE);
 }
 
 static int fev_meta_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, true, VIA_CALL);
+	return setup_with(ch, true, VIA_CALL, TRACE_NONE);
 }
 
 static int fev_fd_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_FD);
+	return setup_with(ch, false, VIA_FD, TRACE_NONE);
 }
 
 static int fev_any_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_ANY);
+	return setup_with(ch, false, VIA_ANY, TRACE_NONE);
+}
+
+static int fev_trace0_setup(struct bench_chan *ch)
+{
+	return setup_with(ch, false, VIA_CALL, TRACE_UNSAMPLED);
+}
+
+static int fev_trace1_setup(struct bench_chan *ch)
+{
+	return setup_with(ch, false, VIA_CALL, TRACE_ONE_PERCENT);
 }
 
 static int open_q(struct bench_chan *ch, int i, unsigned role, fev_queue **q)
@@ -288,6 +343,7 @@ static int fev_open_h(struct bench_chan *ch, enum bench_role role, unsigned idx,
 		return -ENOMEM;
 	h->cfg = c;
 	h->meta = ((const struct fev_priv *)ch->priv)->meta;
+	h->trace = ((const struct fev_priv *)ch->priv)->trace;
 	h->timeout = c->wait == BENCH_SPIN ? 0 : FEV_FOREVER;
 	h->buf = malloc(c->batch * c->size);
 	h->iov = calloc(c->batch, sizeof(*h->iov));
@@ -375,6 +431,15 @@ static int fev_send_h(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 
 	if (h->cfg->api == BENCH_ZEROCOPY)
 		return send_zerocopy(h, n, len, fill, ctx);
+	if (n == 1 && h->trace != TRACE_NONE) {
+		const fev_send_opts *o =
+			&trace_opts[h->trace == TRACE_ONE_PERCENT &&
+				    h->sent++ % SAMPLE_EVERY == 0];
+
+		fill(ctx, h->buf, len, 0);
+		rc = RETRY(h, fev_send_ex(h->out, o, h->buf, len, h->timeout));
+		return rc < 0 ? rc : 1;
+	}
 	if (n == 1) {
 		fill(ctx, h->buf, len, 0);
 		rc = RETRY(h, h->meta ? fev_send_ex(h->out, &meta_opts, h->buf,
@@ -409,7 +474,7 @@ static int fev_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 	bool copy = h->cfg->api == BENCH_COPY;
 	int k, rc = 0;
 
-	if (copy && max == 1 && !h->meta) {
+	if (copy && max == 1 && !h->meta && h->trace == TRACE_NONE) {
 		ssize_t n = RETRY_IN(h, (int)fev_recv(h->in, h->buf,
 						      h->cfg->size, NULL,
 						      h->in_timeout));
@@ -509,6 +574,34 @@ const struct bench_transport bench_fev_meta = {
 	.name = "fev-meta",
 	.unsupported = fev_meta_unsupported,
 	.setup = fev_meta_setup,
+	.teardown = fev_teardown,
+	.open = fev_open_h,
+	.send = fev_send_h,
+	.recv = fev_recv_h,
+	.close = fev_close_h,
+	.end_by_parent = true,
+	.end_per_consumer = bench_one_end_marker,
+	.wait_note = fev_wait_note,
+};
+
+const struct bench_transport bench_fev_trace0 = {
+	.name = "fev-trace0",
+	.unsupported = fev_trace_unsupported,
+	.setup = fev_trace0_setup,
+	.teardown = fev_teardown,
+	.open = fev_open_h,
+	.send = fev_send_h,
+	.recv = fev_recv_h,
+	.close = fev_close_h,
+	.end_by_parent = true,
+	.end_per_consumer = bench_one_end_marker,
+	.wait_note = fev_wait_note,
+};
+
+const struct bench_transport bench_fev_trace1 = {
+	.name = "fev-trace1",
+	.unsupported = fev_trace_unsupported,
+	.setup = fev_trace1_setup,
 	.teardown = fev_teardown,
 	.open = fev_open_h,
 	.send = fev_send_h,

@@ -780,7 +780,7 @@ static inline int send_one(fev_queue *q, const fev_send_opts *o,
 				     ts));
 	if (rc < 0)
 		return rc;
-	if (flags & FEV_SAMPLED)
+	if (FEV__TRACING && (flags & FEV_SAMPLED))
 		fev__hop_record(&q->hop_site, &q->map, NULL, FEV__HOP_PUBLISHED,
 				0, pos, &t->ctx, t->parent_span, ts);
 	return 0;
@@ -1093,7 +1093,7 @@ static void hop(fev_queue *q, const fev_event *ev, uint8_t kind)
 /* n events were acquired: the sampled ones' hops. */
 static inline int acquired(fev_queue *q, const fev_event *evs, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; FEV__TRACING && i < n; i++)
 		if (evs[i].flags & FEV_SAMPLED)
 			hop(q, &evs[i], FEV__HOP_ACQUIRED);
 	return n;
@@ -1296,7 +1296,7 @@ static int release_one(fev_queue *q, const fev_event *ev)
 	    (q->stashed && q->stash.priv_pos == ev->priv_pos))
 		return -EINVAL;
 	/* Before the release: after it the slot may hold the next lap. */
-	if (ev->flags & FEV_SAMPLED)
+	if (FEV__TRACING && (ev->flags & FEV_SAMPLED))
 		hop(q, ev, FEV__HOP_RELEASED);
 	if (!ring_release(q, ev->priv_pos)) {
 		fev__holder_drop(&q->cons, ev->priv_pos, 1);

@@ -40,6 +40,14 @@
 
 #include "fev/fev.h"
 
+/* Built with -DFEV_TRACING=OFF: no hop is recorded (the tests of the
+ * hop path skip), so fev-bench can price the tests tracing adds. */
+#ifdef FEV_NO_TRACING
+#define FEV__TRACING 0
+#else
+#define FEV__TRACING 1
+#endif
+
 #define FEV__HOPS_SUFFIX "@hops"
 #define FEV__HOPS_MAGIC UINT64_C(0x315350484f564546) /* "FEVOHPS1" */
 #define FEV__HOPS_VERSION 1u
