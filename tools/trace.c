@@ -19,7 +19,8 @@
 
 static void usage(FILE *f)
 {
-	fputs("Usage: fev trace ID [--json | --export otlp-json FILE]\n"
+	fputs("Usage: fev trace ID [--json | --export otlp-json FILE |\n"
+	      "                           --export otlp-http URL]\n"
 	      "\n"
 	      "Show the path of a sampled event (one published with a "
 	      "sampled W3C\ntraceparent, e.g. by 'fev pub --trace'): who "
@@ -42,6 +43,9 @@ static void usage(FILE *f)
 	      "                             OpenTelemetry collector or "
 	      "Jaeger); '-' is\n"
 	      "                             standard output\n"
+	      "  -e, --export otlp-http URL  POST them to an OTLP/HTTP "
+	      "collector\n"
+	      "                             (http://HOST:4318/v1/traces)\n"
 	      "  -I, --instance NAME        fabric instance (default: "
 	      "$FEV_INSTANCE or 'default')\n"
 	      "  -h, --help                 show this help\n"
@@ -50,14 +54,13 @@ static void usage(FILE *f)
 	      "  fev pub orders -m '{}' --trace     # prints its traceparent\n"
 	      "  fev trace 4bf92f3577b34da6a3ce929d0e0e4736\n"
 	      "  fev trace orders:0:17 --json\n"
-	      "  fev trace orders:0:17 --export otlp-json trace.json && "
-	      "curl -H\n"
-	      "    'content-type: application/json' --data @trace.json "
-	      "http://collector:4318/v1/traces\n"
+	      "  fev trace orders:0:17 --export otlp-json trace.json\n"
+	      "  fev trace orders:0:17 --export otlp-http "
+	      "http://localhost:4318/v1/traces\n"
 	      "\n"
 	      "Exit status: 0 the trace was shown, 1 error (no hop of that "
-	      "event or trace\nis recorded, a hop ring cannot be read), 2 "
-	      "usage error.\n",
+	      "event or trace\nis recorded, a hop ring cannot be read, the "
+	      "collector refused it), 2 usage\nerror.\n",
 	      f);
 }
 
@@ -474,7 +477,7 @@ static int find_trace(const char *inst, const char *id, uint8_t trace[16])
 }
 
 static int show(const char *inst, const char *id, bool json,
-		const char *otlp)
+		const char *otlp, const char *url)
 {
 	struct tr_trace t = { 0 };
 	struct gather g = { .inst = inst };
@@ -497,6 +500,8 @@ static int show(const char *inst, const char *id, bool json,
 		rc = FEV_EXIT_ERROR;
 	} else if (otlp != NULL) {
 		rc = export_otlp(&t, otlp);
+	} else if (url != NULL) {
+		rc = tr_otlp_post(&t, url);
 	} else if (json) {
 		print_json(stdout, &t);
 	} else {
@@ -519,6 +524,7 @@ int cmd_trace(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *inst_opt = NULL, *inst, *format = NULL, *file = NULL;
+	const char *url = NULL;
 	bool json = false;
 	int c;
 
@@ -542,24 +548,30 @@ int cmd_trace(int argc, char **argv)
 		}
 	}
 	if (format != NULL) {
-		if (strcmp(format, "otlp-json") != 0)
-			return cli_usage_error("trace", "--export %s: the one "
-							"format is otlp-json",
+		bool http = strcmp(format, "otlp-http") == 0;
+
+		if (!http && strcmp(format, "otlp-json") != 0)
+			return cli_usage_error("trace", "--export %s: otlp-json "
+							"FILE or otlp-http URL",
 					       format);
 		if (optind + 2 != argc)
 			return cli_usage_error("trace", "'fev trace ID --export "
-							"otlp-json FILE'");
-		file = argv[optind + 1];
+							"%s %s'",
+					       format, http ? "URL" : "FILE");
+		if (http)
+			url = argv[optind + 1];
+		else
+			file = argv[optind + 1];
 	} else if (optind + 1 != argc) {
 		return cli_usage_error("trace", "'fev trace ID': one event id "
 						"(TOPIC:PARTITION:POSITION) or "
 						"trace id");
 	}
-	if (json && file != NULL)
+	if (json && format != NULL)
 		return cli_usage_error("trace", "choose one of --json and "
 						"--export");
 	inst = cli_resolve_instance(inst_opt);
 	if (inst == NULL)
 		return FEV_EXIT_USAGE;
-	return show(inst, argv[optind], json, file);
+	return show(inst, argv[optind], json, file, url);
 }

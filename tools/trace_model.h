@@ -38,5 +38,8 @@ struct tr_trace {
 
 /* The OTLP/HTTP JSON of t (an ExportTraceServiceRequest), trace_otlp.c. */
 void tr_otlp_json(FILE *f, const struct tr_trace *t);
+/* POST it to an OTLP/HTTP collector's url (trace_post.c): an exit status,
+ * after saying why on failure. */
+int tr_otlp_post(const struct tr_trace *t, const char *url);
 
 #endif /* FEV_TOOLS_TRACE_MODEL_H */

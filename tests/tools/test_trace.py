@@ -4,11 +4,13 @@ follow-ups caused by what it takes -> topic B -> fev sub), one worker
 SIGKILLed holding the event; every hop shows, the redelivery included,
 in an order that adds up; the OTLP JSON export has the messaging
 conventions' spans and attributes."""
+import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 
 from fevtool import expect, expect_rc, main
 from test_queue import start_fevd
@@ -106,7 +108,54 @@ def test_otlp_json_export_follows_the_messaging_conventions(f):
     expect_rc(f.fev("trace", a_id, "--export", "otlp-json", path), 0,
               "export")
     with open(path) as fh:
-        doc = json.load(fh)
+        check_otlp(json.load(fh), trace_id, holder, worker)
+
+
+class Collector(http.server.ThreadingHTTPServer):
+    """A local OTLP/HTTP receiver: keeps each POST, answers status."""
+
+    def __init__(self, status):
+        self.posts, self.status = [], status
+        super().__init__(("127.0.0.1", 0), CollectorHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+class CollectorHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        self.server.posts.append((self.path, self.headers["content-type"],
+                                  body))
+        self.send_response(self.server.status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_otlp_http_export_posts_the_spans_to_a_collector(f):
+    trace_id, holder, worker, a_id = pipeline(f)
+    c = Collector(200)
+    url = "http://127.0.0.1:%d/v1/traces" % c.server_address[1]
+    try:
+        expect_rc(f.fev("trace", trace_id, "--export", "otlp-http", url), 0,
+                  "export to the collector")
+        expect(len(c.posts) == 1, "one request", c.posts)
+        path, ctype, body = c.posts[0]
+        expect(path == "/v1/traces" and ctype == "application/json",
+               "OTLP/HTTP JSON", path, ctype)
+        check_otlp(json.loads(body), trace_id, holder, worker)
+        c.status = 503
+        r = f.fev("trace", trace_id, "--export", "otlp-http", url)
+        expect_rc(r, 1, "a refused export")
+        expect("HTTP 503" in r.stderr, "says the status", r.stderr)
+    finally:
+        c.shutdown()
+        c.server_close()
+
+
+def check_otlp(doc, trace_id, holder, worker):
+    """An ExportTraceServiceRequest of the pipeline's trace."""
     spans, pids = [], set()
     for rs in doc["resourceSpans"]:
         ra = attrs(rs["resource"])
