@@ -25,8 +25,7 @@ static const struct {
 	{ "group", cmd_group,
 	  "create, delete or list the consumer groups of a topic" },
 	{ "trace", cmd_trace,
-	  "the path of a sampled event: who published and took it, what "
-	  "it caused" },
+	  "the path of a sampled event: who took it, what it caused" },
 };
 
 static void usage(FILE *f)

@@ -1,5 +1,6 @@
 #include "fevtest.h"
 #include "clock.h"
+#include "hops.h"
 #include "segment.h"
 
 #include <dirent.h>
@@ -140,9 +141,23 @@ static int for_each_shm(const char *inst,
 	return n;
 }
 
+static int hop_rings;
+
+static void count_hop_ring(const char *inst, const char *entry)
+{
+	size_t n = strlen(entry), s = strlen(FEV__HOPS_SUFFIX);
+
+	(void)inst;
+	hop_rings += n > s && strcmp(entry + n - s, FEV__HOPS_SUFFIX) == 0;
+}
+
 int fevtest_shm_count(const char *inst)
 {
-	return for_each_shm(inst, NULL);
+	int n;
+
+	hop_rings = 0;
+	n = for_each_shm(inst, count_hop_ring);
+	return n - hop_rings;
 }
 
 static void delete_one(const char *inst, const char *entry)
@@ -174,7 +189,7 @@ void fevtest_unlink_segments(const char *inst)
 
 void fevtest_assert_no_leftovers(const char *inst)
 {
-	int n = fevtest_shm_count(inst);
+	int n = for_each_shm(inst, NULL); /* hop rings too */
 
 	if (n != 0) {
 		fevtest_cleanup(inst);

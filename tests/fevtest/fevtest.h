@@ -53,7 +53,8 @@ void fevtest_assert_line_error(size_t i, const char *text, int rc,
 fev_queue *fevtest_open(const char *inst, const char *name, unsigned roles,
 			uint32_t flags);
 
-/* How many /dev/shm entries belong to inst ("fev.<inst>" or "fev.<inst>.*"). */
+/* How many /dev/shm entries belong to inst ("fev.<inst>" or "fev.<inst>.*"),
+ * hop rings ("T@hops", hops.h) left out: segments of queues and partitions. */
 int fevtest_shm_count(const char *inst);
 
 /* How many times the queue's attachers have gone to sleep (fev_stats). */
