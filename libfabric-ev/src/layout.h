@@ -205,7 +205,8 @@ static_assert(offsetof(struct fev__attacher, pidns) == 120, "ABI");
 #define FEV__ATT_ATTACHING_PID(state) ((int32_t)((state) & 0x7fffffffu))
 
 /* Slot flags; FEV_REDELIVERED (public) is bit 0, FEV_SAMPLED (public: the
- * event's traceparent is sampled, set by the producer at commit) bit 2 (bit 1, FEV_GAP, is never a slot's). */
+ * event's traceparent is sampled, set by the producer at commit) bit 2;
+ * bit 1, FEV_GAP, is a delivery's, never a slot's. */
 #define FEV__SLOT_TOMBSTONE 0x100u
 /* The first meta_len bytes of the payload area are the event's key and
  * headers (meta.h); without it meta_len means nothing.  ABI 1.2. */
