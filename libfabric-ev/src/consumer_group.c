@@ -85,6 +85,23 @@ bool fev__grp_owed(const struct fev__map *m, uint32_t gi, uint64_t pos)
 	       (done & (1u << gi)) == 0;
 }
 
+bool fev__grp_free_released(const struct fev__map *m, uint64_t pos)
+{
+	/* A2: pairs with R1: this lap's done word is the one we read. */
+	uint64_t seq = atomic_load_explicit(
+		&fev__ring_slot(&m->ring, pos)->seq, memory_order_acquire);
+	/* B3-side acquire: every group's reads of the slot happened before
+	 * the R2 below, as the last releaser's acq_rel CAS would give. */
+	uint64_t done = atomic_load_explicit(&fev__grp_words(m, pos)->done,
+					     memory_order_acquire);
+
+	if (seq != pos + 1 || (uint32_t)(done >> 32) != fev__grp_lap(m, pos) ||
+	    (uint32_t)done != UINT32_MAX)
+		return false;
+	/* R2, a CAS: with a live last releaser racing, one of us frees. */
+	return fev__ring_release(&m->ring, pos);
+}
+
 /* Set gi in taken for pos's lap: false when it was set (taken already). */
 static bool take_bit(const struct fev__map *m, uint32_t gi, uint64_t pos)
 {

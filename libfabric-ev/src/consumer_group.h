@@ -191,6 +191,13 @@ int fev__grp_redeliver(struct fev__map *m, uint32_t gi, uint64_t pos,
 /* Still group gi's to read: committed for pos's lap, not released by gi. */
 bool fev__grp_owed(const struct fev__map *m, uint32_t gi, uint64_t pos);
 
+/*
+ * Repair: every group released pos (done all ones for its lap) and the
+ * slot is still full: the last releaser died between its B3 and its R2.
+ * Free it as that one would have; true when this call freed it.
+ */
+bool fev__grp_free_released(const struct fev__map *m, uint64_t pos);
+
 /* Release pos on group gi's behalf; frees the slot if it was the last. */
 void fev__grp_release_for(const struct fev__map *m, uint32_t gi,
 			  uint64_t pos);

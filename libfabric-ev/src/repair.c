@@ -371,6 +371,8 @@ static uint32_t repair_member(const struct fev__repair_pass *ps, uint32_t gi,
 				 fev__grp_redeliver(m, gi, p,
 						    ps->group_redo[gi]);
 
+		if (rc == 0) /* released: perhaps not freed (dead last) */
+			fev__grp_free_released(m, p);
 		if (rc < 0)
 			pending++;
 		else
@@ -394,8 +396,8 @@ static uint32_t repair_dropper(const struct fev__repair_pass *ps, uint32_t gi,
 	     p < held.hi && p < cursor; p++) {
 		if (named_by_live(ps, p))
 			pending++;
-		else
-			fev__grp_drop_finish(m, gi, p);
+		else if (fev__grp_drop_finish(m, gi, p) == 0)
+			fev__grp_free_released(m, p); /* dead last releaser */
 	}
 	return pending;
 }

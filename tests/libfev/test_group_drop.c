@@ -8,6 +8,7 @@
  * nothing a block group owes released at all.
  */
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -369,6 +370,188 @@ static void test_dead_dropper_is_finished_by_repair(void **state)
 	assert_int_equal(fev_topic_delete("dd", c->inst), 0);
 }
 
+/*
+ * The last release of a slot is two steps: the group's bit (B3), then the
+ * slot itself (R2).  Whoever dies between them, a dropper or a member,
+ * leaves a slot every group released and nobody freed: repair frees it.
+ */
+static struct fev__attacher *record_of(struct fev__map *m, uint32_t roles)
+{
+	for (uint32_t i = 0; i < m->geo.attacher_max; i++)
+		if (atomic_load(&m->attachers[i].state) == FEV__ATT_ACTIVE &&
+		    m->attachers[i].roles == roles)
+			return &m->attachers[i];
+	fail_msg("no record with roles %u", roles);
+	return NULL;
+}
+
+static void test_dead_last_releaser_slot_is_freed_by_repair(void **state)
+{
+	struct fevtest_ctx *c = *state;
+	fev_queue *b, *d, *p;
+	struct fev__map m;
+	struct fev__attacher *a;
+	fev_event held;
+	uint32_t flags;
+	int gb, gd;
+
+	make_topic(c->inst, "lr");
+	create_group(c->inst, "lr", "keep", FEV_GROUP_BLOCK);
+	create_group(c->inst, "lr", "lose", FEV_GROUP_DROP);
+	b = member(c->inst, "lr", "keep");
+	d = member(c->inst, "lr", "lose");
+	p = fevtest_open(c->inst, "lr", FEV_PRODUCER, 0);
+	for (uint64_t v = 0; v < CAP; v++)
+		send_u64(p, v, 0);
+	assert_int_equal(fev__map_open(c->inst, "lr", true, &m), 0);
+	gb = fev__group_find(&m, "keep");
+	gd = fev__group_find(&m, "lose");
+	/* A dropper of 0 that set the last bit and died before R2. */
+	assert_int_equal(recv_u64(b, &flags), 0);
+	a = record_of(&m, FEV_PRODUCER);
+	__atomic_store_n(&a->group, (uint32_t)gd + 1, __ATOMIC_RELAXED);
+	atomic_store(&a->cons.pos, 0);
+	atomic_store(&a->cons.n, 1);
+	atomic_store(&m.groups[gd].cursor.pos, 1);
+	atomic_fetch_or(&m.slot_grps[0].done, 1u << gd);
+	assert_int_equal(fev_send(p, &(uint64_t){ 0 }, sizeof(uint64_t), 0),
+			 -EAGAIN);
+	assert_int_equal(fev__repair_attacher(&m, (uint32_t)(a - m.attachers),
+					      NULL),
+			 0);
+	fev_close(p);
+	p = fevtest_open(c->inst, "lr", FEV_PRODUCER, 0);
+	send_u64(p, CAP, 0); /* slot 0 was freed */
+	/* A member of keep that released 1 last (B3) and died before R2. */
+	assert_int_equal(recv_u64(d, &flags), 1); /* lose lets 1 go */
+	assert_int_equal(fev_acquire(b, &held, 0), 0);
+	assert_int_equal(held.id, 1);
+	atomic_fetch_or(&m.slot_grps[1].done, 1u << gb);
+	a = record_of(&m, FEV_CONSUMER); /* keep's member: opened first */
+	assert_int_equal(__atomic_load_n(&a->group, __ATOMIC_RELAXED),
+			 (uint32_t)gb + 1);
+	assert_int_equal(fev_send(p, &(uint64_t){ 0 }, sizeof(uint64_t), 0),
+			 -EAGAIN);
+	assert_int_equal(fev__repair_attacher(&m, (uint32_t)(a - m.attachers),
+					      NULL),
+			 0);
+	send_u64(p, CAP + 1, 0); /* slot 1 was freed */
+	fev__map_close(&m);
+	fev_close(b); /* retired by repair: only its copies go */
+	fev_close(d);
+	fev_close(p);
+	assert_int_equal(fev_topic_delete("lr", c->inst), 0);
+}
+
+/* ---- producers SIGKILLed while they drop --------------------------------- */
+
+struct killed {
+	const char *inst;
+	uint64_t id; /* high half of every value this child sends */
+};
+
+/* A producer that sends id << 32 | seq until it is killed. */
+static int send_until_killed(void *arg)
+{
+	struct killed *k = arg;
+	fev_queue *p = fevtest_open(k->inst, "kd", FEV_PRODUCER, 0);
+
+	for (uint64_t seq = 0;; seq++) {
+		uint64_t v = k->id << 32 | seq;
+
+		if (fev_send(p, &v, sizeof(v), 10000 * FEVTEST_MS) != 0)
+			return 1;
+	}
+}
+
+/* Read what the block group has now: each producer's values in order. */
+static void drain(fev_queue *keep, uint64_t *next, uint64_t *got)
+{
+	fev_meta meta;
+	uint64_t v;
+
+	while (fev_recv(keep, &v, sizeof(v), &meta, 0) == sizeof(v)) {
+		uint64_t id = v >> 32;
+
+		assert_true(id < 64);
+		if ((v & UINT32_MAX) < next[id])
+			fail_msg("producer %llu: %llu after %llu",
+				 (unsigned long long)id,
+				 (unsigned long long)(v & UINT32_MAX),
+				 (unsigned long long)next[id]);
+		next[id] = (v & UINT32_MAX) + 1;
+		(*got)++;
+	}
+}
+
+/* Repair the dead child's record, as fevd would. */
+static void repair_pid(const char *inst, int pid)
+{
+	struct fev__map m;
+
+	assert_int_equal(fev__map_open(inst, "kd", true, &m), 0);
+	for (uint32_t i = 0; i < m.geo.attacher_max; i++)
+		if (atomic_load(&m.attachers[i].state) == FEV__ATT_ACTIVE &&
+		    m.attachers[i].pid == pid)
+			assert_int_equal(fev__repair_attacher(&m, i, NULL), 0);
+	fev__map_close(&m);
+}
+
+/*
+ * Every send of these producers drops (the drop group is stopped), so a
+ * kill often lands between a drop's take and its release: repair must
+ * finish it, or the ring stays full for good.  The block group reads
+ * each producer's events in order throughout; afterwards a producer
+ * still gets a lap and more in.  FEVTEST_DROP_KILLS sets the count (20).
+ */
+static void test_producers_killed_while_dropping_leave_nothing_stuck(
+	void **state)
+{
+	struct fevtest_ctx *c = *state;
+	const char *env = getenv("FEVTEST_DROP_KILLS");
+	int kills = env != NULL ? atoi(env) : 20;
+	uint64_t next[64] = { 0 }, got = 0, before;
+	fev_queue *keep, *lose, *p;
+
+	make_topic(c->inst, "kd");
+	create_group(c->inst, "kd", "keep", FEV_GROUP_BLOCK);
+	create_group(c->inst, "kd", "lose", FEV_GROUP_DROP);
+	keep = member(c->inst, "kd", "keep");
+	lose = member(c->inst, "kd", "lose"); /* stopped: never reads */
+	srand((unsigned)getpid());
+	for (int i = 0; i < kills && i < 63; i++) {
+		struct killed k = { .inst = c->inst, .id = (uint64_t)i };
+		int pid = fevtest_fork(send_until_killed, &k);
+		uint64_t until = fevtest_now_ns() +
+				 (uint64_t)(5 + rand() % 15) * FEVTEST_MS;
+
+		while (fevtest_now_ns() < until)
+			drain(keep, next, &got);
+		kill(pid, SIGKILL);
+		assert_int_equal(fevtest_wait(pid, 10000), 128 + SIGKILL);
+		repair_pid(c->inst, pid);
+	}
+	drain(keep, next, &got);
+	before = got;
+	assert_true(before > 0); /* the killed ones sent, and dropped */
+	/* Nothing stuck: a lap and more still goes in, and is read. */
+	p = fevtest_open(c->inst, "kd", FEV_PRODUCER, 0);
+	for (uint64_t seq = 0; seq < 2 * CAP; seq++) {
+		uint64_t v = UINT64_C(63) << 32 | seq;
+
+		assert_int_equal(fev_send(p, &v, sizeof(v), 2000 * FEVTEST_MS),
+				 0);
+		drain(keep, next, &got);
+	}
+	assert_int_equal(next[63], 2 * CAP);
+	assert_int_equal(got - before, 2 * CAP);
+	assert_true(dropped_of(lose) > 0);
+	fev_close(p);
+	fev_close(keep);
+	fev_close(lose);
+	assert_int_equal(fev_topic_delete("kd", c->inst), 0);
+}
+
 /* ---- the API's errors ---------------------------------------------------- */
 
 static void test_policy_errors(void **state)
@@ -406,6 +589,8 @@ int main(void)
 		T(test_block_group_gates_drop_until_it_released),
 		T(test_member_holding_the_oldest_is_not_robbed),
 		T(test_dead_dropper_is_finished_by_repair),
+		T(test_dead_last_releaser_slot_is_freed_by_repair),
+		T(test_producers_killed_while_dropping_leave_nothing_stuck),
 		T(test_policy_errors),
 	};
 
