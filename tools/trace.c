@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "memtrap.h"
 #include "names.h"
 #include "trace.h" /* libfev's: fev__hex() */
 
@@ -573,5 +574,7 @@ int cmd_trace(int argc, char **argv)
 	inst = cli_resolve_instance(inst_opt);
 	if (inst == NULL)
 		return FEV_EXIT_USAGE;
+	/* A ring truncated while we read it reads as zeros: skipped. */
+	fev__memtrap_install();
 	return show(inst, argv[optind], json, file, url);
 }

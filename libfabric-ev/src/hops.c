@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "memfit.h"
+#include "memtrap.h"
 #include "names.h"
 #include "segment.h"
 #include "trust.h"
@@ -157,6 +158,10 @@ int fev__hops_open(const char *instance, const char *topic, bool writable,
 	if (rc < 0)
 		return rc;
 	rc = fev__hops_view(base, (size_t)st.st_size, h);
+	/* fevd and the tools survive a ring truncated under them: the rest
+	 * reads as zeros, entries never written (memtrap.h). */
+	if (rc == 0 && fev__memtrap_installed())
+		rc = fev__memtrap_add(base, (size_t)st.st_size);
 	if (rc < 0)
 		munmap(base, (size_t)st.st_size);
 	return rc;
@@ -184,6 +189,8 @@ int fev__hops_view(void *base, size_t len, struct fev__hops *h)
 
 void fev__hops_close(struct fev__hops *h)
 {
+	if (h->hdr != NULL && fev__memtrap_installed())
+		fev__memtrap_remove(h->hdr);
 	if (h->hdr != NULL)
 		munmap(h->hdr, h->len);
 	h->hdr = NULL;

@@ -20,6 +20,7 @@
 #include "fevtest.h"
 #include "hops.h"
 #include "layout.h"
+#include "memtrap.h"
 #include "ring.h"
 #include "segment.h"
 
@@ -155,6 +156,39 @@ static void test_a_truncated_ring_is_refused(void **state)
 	assert_int_equal(fev__hops_open(r->inst, "t", false, &h), -EBADMSG);
 }
 
+/* Truncated after a reader mapped it (as fev trace reads, with memtrap):
+ * the lost entries read as never written, no SIGBUS. */
+static void test_a_ring_truncated_under_a_reader_reads_what_is_left(
+	void **state)
+{
+	struct ring *r = *state;
+	fev_queue_config c = { .struct_size = sizeof(c), .capacity = 4,
+			       .max_event = 256, .trace_hops = 64 };
+	static struct fev__hop out[64];
+	char name[128], path[160];
+	struct fev__hops w, h;
+	size_t n;
+
+	assert_int_equal(fev__memtrap_install(), 0);
+	assert_int_equal(fev_topic_create("u", 1, &c, r->inst), 0);
+	assert_int_equal(fev__hops_open(r->inst, "u", true, &w), 0);
+	for (uint64_t i = 0; i < 64; i++)
+		write_hop(&w, FEV__HOP_PUBLISHED, i);
+	fev__hops_close(&w);
+	assert_int_equal(fev__hops_open(r->inst, "u", false, &h), 0);
+	assert_int_equal(fev__hops_shm_name(name, sizeof(name), r->inst, "u"),
+			 0);
+	snprintf(path, sizeof(path), "/dev/shm%s", name);
+	/* One page left: the header and 30 entries. */
+	assert_int_equal(truncate(path, 4096), 0);
+	n = fev__hops_read(&h, out);
+	assert_int_equal(n, 30);
+	assert_int_equal(out[29].position, 29);
+	assert_true(fev__memtrap_tripped(h.hdr));
+	fev__hops_close(&h);
+	assert_int_equal(fev_topic_delete("u", r->inst), 0);
+}
+
 /* A consumer of an event flagged FEV_SAMPLED without a traceparent: it
  * gets the event, and the ring gets no hop. */
 static void test_a_forged_sampled_flag_records_nothing(void **state)
@@ -191,6 +225,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_truncated_ring_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_ring_truncated_under_a_reader_reads_what_is_left,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_forged_sampled_flag_records_nothing, setup,
 			teardown),
