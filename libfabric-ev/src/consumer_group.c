@@ -103,7 +103,7 @@ bool fev__grp_free_released(const struct fev__map *m, uint64_t pos)
 }
 
 /* Set gi in taken for pos's lap: false when it was set (taken already). */
-static bool take_bit(const struct fev__map *m, uint32_t gi, uint64_t pos)
+bool fev__grp_take_bit(const struct fev__map *m, uint32_t gi, uint64_t pos)
 {
 	_Atomic uint64_t *t = &fev__grp_words(m, pos)->taken;
 	uint32_t lap = fev__grp_lap(m, pos);
@@ -156,7 +156,7 @@ int fev__grp_redo_pop(const struct fev__map *m, uint32_t gi,
 		}
 		fev__holder_took(h, p, 1);
 		if (e != 0 && fev__grp_owed(m, gi, p) &&
-		    take_bit(m, gi, p)) {
+		    fev__grp_take_bit(m, gi, p)) {
 			*pos = p;
 			return 1;
 		}

@@ -190,6 +190,9 @@ int fev__grp_redeliver(struct fev__map *m, uint32_t gi, uint64_t pos,
 
 /* Still group gi's to read: committed for pos's lap, not released by gi. */
 bool fev__grp_owed(const struct fev__map *m, uint32_t gi, uint64_t pos);
+/* Take pos for gi by its bit in taken (a redelivery, or an ordered
+ * group's re-take): false when another member has it. */
+bool fev__grp_take_bit(const struct fev__map *m, uint32_t gi, uint64_t pos);
 
 /*
  * Repair: every group released pos (done all ones for its lap) and the

@@ -45,6 +45,33 @@ static bool cursor_reaches(const struct fev__map *m,
 	return c < pos && pos - c <= m->geo.capacity && hole_at(m, c);
 }
 
+/*
+ * pos waits on group gi's redo list (a dead member's, handed back to the
+ * group) and no member has taken it from there: a drop group with no
+ * live member to pop it would otherwise stop producers for good.
+ */
+static bool redo_untaken(const struct fev__map *m, uint32_t gi, uint64_t pos)
+{
+	const struct fev__group *g = &m->groups[gi];
+	/* Relaxed: a hint; the taken bit's CAS decides. */
+	uint64_t t = atomic_load_explicit(&g->redo_tail, memory_order_relaxed);
+	/* B4: pairs with B5 in fev__grp_redeliver(): the entries. */
+	uint64_t hd = atomic_load_explicit(&g->redo_head, memory_order_acquire);
+	/* Relaxed: a hint as well. */
+	uint64_t taken = atomic_load_explicit(&fev__grp_words(m, pos)->taken,
+					      memory_order_relaxed);
+
+	if (hd - t > FEV__GROUP_REDO_MAX ||
+	    (uint32_t)(taken >> 32) != fev__grp_lap(m, pos) ||
+	    (taken & (1u << gi)) != 0)
+		return false;
+	for (uint64_t i = t; i != hd; i++)
+		if (atomic_load_explicit(&g->redo[i % FEV__GROUP_REDO_MAX],
+					 memory_order_relaxed) == pos + 1)
+			return true;
+	return false;
+}
+
 uint32_t fev__grp_droppable(const struct fev__map *m, uint64_t pos)
 {
 	/* A2: pairs with R1: the commit's stamp of done (B1) is visible. */
@@ -67,7 +94,8 @@ uint32_t fev__grp_droppable(const struct fev__map *m, uint64_t pos)
 		if (gi >= m->geo.groups_max ||
 		    active_policy(&m->groups[gi]) != FEV_GROUP_DROP)
 			return 0; /* a block group (or a forged bit) waits */
-		if (cursor_reaches(m, &m->groups[gi], pos))
+		if (cursor_reaches(m, &m->groups[gi], pos) ||
+		    redo_untaken(m, gi, pos))
 			mask |= 1u << gi;
 	}
 	return mask;
@@ -94,8 +122,26 @@ static bool lose(const struct fev__map *m, uint32_t gi, uint64_t pos)
 	return fev__ring_release(&m->ring, pos);
 }
 
-/* Take pos from group gi's cursor, as a member would: false when a
- * member took it (or the cursor cannot be trusted). */
+/* Take pos from group gi's redo list, as a member's pop would (the taken
+ * bit): false when a member took it first. */
+static bool take_redo(const struct fev__map *m, uint32_t gi, uint64_t pos,
+		      struct fev__holder *h, struct fev__attacher *a)
+{
+	if (!redo_untaken(m, gi, pos))
+		return false;
+	/* Relaxed: repair reads it after we died (see take_for()). */
+	__atomic_store_n(&a->group, gi + 1, __ATOMIC_RELAXED);
+	fev__holder_intent(h, pos, 1);
+	if (!fev__grp_take_bit(m, gi, pos)) {
+		fev__holder_abandon(h);
+		return false;
+	}
+	fev__holder_took(h, pos, 1);
+	return true;
+}
+
+/* Take pos from group gi's cursor, as a member would, or from its redo
+ * list: false when a member took it (or the cursor cannot be trusted). */
 static bool take_for(const struct fev__map *m, uint32_t gi, uint64_t pos,
 		     struct fev__holder *h, struct fev__attacher *a)
 {
@@ -106,6 +152,8 @@ static bool take_for(const struct fev__map *m, uint32_t gi, uint64_t pos,
 		uint64_t at = atomic_load_explicit(&c->pos,
 						   memory_order_relaxed);
 
+		if (at > pos)
+			return take_redo(m, gi, pos, h, a);
 		if (at != pos) {
 			if (!cursor_reaches(m, &m->groups[gi], pos))
 				return false;

@@ -12,7 +12,9 @@
  * member's take of pos is the same CAS, so one of them wins), counts the
  * loss in the group's `dropped`, and releases pos for the group (B3; the
  * last release frees the slot, R2).  A member that took pos keeps it: the
- * producer waits for that group as under `block`.  The group's next
+ * producer waits for that group as under `block`.  A position on the
+ * group's redo list (a dead member's) is taken as a member's pop takes it,
+ * by the group's bit in `taken`.  The group's next
  * delivered event carries FEV_GAP (B8).
  *
  * Only a handle that is a producer alone drops: its attacher record's

@@ -443,6 +443,68 @@ static void test_dead_last_releaser_slot_is_freed_by_repair(void **state)
 	assert_int_equal(fev_topic_delete("lr", c->inst), 0);
 }
 
+/* ---- a drop group whose only member died ------------------------------- */
+
+struct dier {
+	const char *inst;
+	int n;
+};
+
+/* A member of "lose" in topic "dm" that takes n events and dies. */
+static int hold_and_die(void *arg)
+{
+	struct dier *d = arg;
+	fev_queue *q = member(d->inst, "dm", "lose");
+
+	for (int i = 0; i < d->n; i++) {
+		fev_event ev;
+
+		if (fev_acquire(q, &ev, 0) != 0)
+			return 1;
+	}
+	_exit(0);
+}
+
+/*
+ * Its events go back on the group's redo list for another member; with
+ * none alive they would stop producers for good.  The producer drops them
+ * from the list as from the cursor; a member joining later skips them.
+ */
+static void test_drop_group_whose_member_died_does_not_stop_producers(
+	void **state)
+{
+	struct fevtest_ctx *c = *state;
+	struct dier dd = { .inst = c->inst, .n = 2 };
+	struct fev__map m;
+	fev_queue *d, *p;
+	uint32_t flags;
+	int pid;
+
+	make_topic(c->inst, "dm");
+	create_group(c->inst, "dm", "lose", FEV_GROUP_DROP);
+	p = fevtest_open(c->inst, "dm", FEV_PRODUCER, 0);
+	for (uint64_t v = 0; v < CAP; v++)
+		send_u64(p, v, 0);
+	pid = fevtest_fork(hold_and_die, &dd);
+	assert_int_equal(fevtest_wait(pid, 10000), 0);
+	assert_int_equal(fev__map_open(c->inst, "dm", true, &m), 0);
+	for (uint32_t i = 0; i < m.geo.attacher_max; i++)
+		if (atomic_load(&m.attachers[i].state) == FEV__ATT_ACTIVE &&
+		    m.attachers[i].pid == pid)
+			assert_int_equal(fev__repair_attacher(&m, i, NULL), 0);
+	fev__map_close(&m);
+	/* 0 and 1 wait on the redo list, 2 .. at the cursor: all go. */
+	for (uint64_t v = CAP; v < CAP + 4; v++)
+		send_u64(p, v, 0);
+	d = member(c->inst, "dm", "lose");
+	assert_int_equal(dropped_of(d), 4);
+	assert_int_equal(recv_u64(d, &flags), 4);
+	assert_int_equal(flags, FEV_GAP);
+	fev_close(d);
+	fev_close(p);
+	assert_int_equal(fev_topic_delete("dm", c->inst), 0);
+}
+
 /* ---- producers SIGKILLed while they drop --------------------------------- */
 
 struct killed {
@@ -590,6 +652,7 @@ int main(void)
 		T(test_member_holding_the_oldest_is_not_robbed),
 		T(test_dead_dropper_is_finished_by_repair),
 		T(test_dead_last_releaser_slot_is_freed_by_repair),
+		T(test_drop_group_whose_member_died_does_not_stop_producers),
 		T(test_producers_killed_while_dropping_leave_nothing_stuck),
 		T(test_policy_errors),
 	};
