@@ -321,6 +321,9 @@ static bool site_ready(struct fev__hop_site *s, const struct fev__map *m)
 		if (prctl(PR_GET_NAME, s->comm) < 0)
 			s->comm[0] = '\0';
 		s->comm[sizeof(s->comm) - 1] = '\0';
+		/* Once: a forked child gets -ECHILD from the handle (fork.h),
+		 * so no hop is ever written under another pid. */
+		s->pid = (int32_t)getpid();
 		s->state = 1;
 		return true;
 	}
@@ -345,7 +348,7 @@ void fev__hop_record(struct fev__hop_site *s, const struct fev__map *m,
 	memcpy(e.span_id, ctx->span_id, sizeof(e.span_id));
 	if (parent_span != NULL)
 		memcpy(e.parent_span, parent_span, sizeof(e.parent_span));
-	e.pid = (int32_t)getpid();
+	e.pid = s->pid;
 	e.partition = (uint16_t)m->geo.partition;
 	e.kind = kind;
 	e.flags = flags;

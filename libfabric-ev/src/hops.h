@@ -154,6 +154,7 @@ struct fev__hop_site {
 	struct fev__hops hops;
 	int state;           /* 0: not tried; 1: mapped; -1: none */
 	uint64_t retry_ns;   /* CLOCK_MONOTONIC */
+	int32_t pid;         /* getpid() at mapping: a handle is one process's */
 	char comm[FEV__HOP_COMM_MAX];
 };
 
