@@ -8,6 +8,7 @@ packages=(
 	liburcu-dev libbsd-dev libcmocka-dev libsystemd-dev libzmq3-dev
 	libcurl4-openssl-dev libssl-dev libsqlite3-dev
 	libuv1-dev
+	libnats-dev nats-server
 	gnuplot-nox prometheus python3 util-linux procps jq
 )
 
