@@ -15,6 +15,7 @@
 
 #include "bench.h"
 #include "bounds.h"
+#include "nats.h"
 #include "webhooks.h"
 
 #define MAX_TRANSPORTS 11
@@ -24,6 +25,9 @@ static const char usage[] =
 	"usage: fev-bench thr|lat|matrix [options]\n"
 	"       fev-bench webhooks [--count N] [--max-in-flight N] [--curl-count N]\n"
 	"                          [--latency-count N]\n"
+	"       fev-bench nats [--count N] [--runs R]\n"
+	"  nats    fev-nats both ways against plain libnats clients on a local\n"
+	"          nats-server -js it starts (FEV_NATS, NATS_SERVER: the programs)\n"
 	"  webhooks  fev-webhooks to a local keep-alive receiver, against curl\n"
 	"          per event and one keep-alive client (FEV_WEBHOOKS: the program)\n"
 	"  thr     P producer processes -> Q consumer processes through one queue\n"
@@ -458,6 +462,10 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "webhooks") == 0)
 		return bench_webhooks_main(argc - 1, argv + 1);
+#ifdef FEV_BENCH_NATS
+	if (argc >= 2 && strcmp(argv[1], "nats") == 0)
+		return bench_nats_main(argc - 1, argv + 1);
+#endif
 	parse_args(&o, argc, argv);
 	nc = build_cfgs(&o, cfgs);
 	res = calloc(nc * o.nts, sizeof(*res));

@@ -41,6 +41,7 @@ int cmd_pub(int argc, char **argv);
 int cmd_sub(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_webhooks(int argc, char **argv);
+int cmd_nats(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 

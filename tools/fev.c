@@ -22,6 +22,7 @@ static const struct {
 	  "the same for topics (--partitions P): queues of P partitions" },
 	{ "webhooks", cmd_webhooks,
 	  "webhook deliveries: status, attempts, retry, enable" },
+	{ "nats", cmd_nats, "the NATS JetStream bridge's status (fev-nats)" },
 	{ "group", cmd_group,
 	  "create, delete or list the consumer groups of a topic" },
 	{ "trace", cmd_trace,

@@ -17,6 +17,7 @@
 #include <bsd/string.h>
 
 #include "cli.h"
+#include "nats.h"
 #include "webhooks.h"
 #include "memtrap.h"
 #include "control.h"
@@ -41,6 +42,8 @@ struct stat_opts {
 	/* fev-webhooks' config whose counters --json and --prometheus
 	 * include; NULL: none */
 	const char *webhooks;
+	/* fev-nats' config, the same way (--nats). */
+	const char *nats;
 };
 
 static void usage(FILE *f)
@@ -80,6 +83,11 @@ static void usage(FILE *f)
 	      WEBHOOKS_DEFAULT_CONFIG "\n"
 	      "                          when it exists; 'none': leave them "
 	      "out)\n"
+	      "  -N, --nats FILE         the same for the fev-nats configured "
+	      "by FILE (default:\n"
+	      "                          $FEV_NATS_CONFIG, else "
+	      NATS_DEFAULT_CONFIG "\n"
+	      "                          when it exists)\n"
 	      "  -I, --instance NAME     fabric instance (default: "
 	      "$FEV_INSTANCE or 'default')\n"
 	      "  -h, --help              show this help\n"
@@ -461,6 +469,18 @@ static void render_json(struct out_buf *b, const struct stat_opts *o,
 			ob_printf(b, "null");
 		ob_free(&w);
 	}
+	if (o->nats != NULL) {
+		struct out_buf w = { 0 };
+
+		/* fev-nats status --json, one line; null when it failed. */
+		ob_printf(b, ",\"nats\":");
+		if (nats_stat(o->nats, true, &w) == 0 && w.len > 1)
+			ob_write(b, w.p, w.p[w.len - 1] == '\n' ? w.len - 1 :
+								  w.len);
+		else
+			ob_printf(b, "null");
+		ob_free(&w);
+	}
 	ob_printf(b, "}\n");
 }
 
@@ -498,18 +518,21 @@ static void render_prometheus(struct out_buf *b, const struct stat_opts *o,
 	free(pq);
 	if (o->webhooks != NULL)
 		webhooks_stat(o->webhooks, false, b);
+	if (o->nats != NULL)
+		nats_stat(o->nats, false, b);
 }
 
-/* --webhooks FILE, $FEV_WEBHOOKS_CONFIG, or the default config when there
- * is one; "none" or nothing: no webhook counters. */
-static const char *webhooks_config(const char *opt)
+/* A connector's config: --OPTION FILE, $ENV, or the default config when
+ * there is one; "none" or nothing: no counters of that connector. */
+static const char *connector_config(const char *opt, const char *env_name,
+				    const char *def)
 {
-	const char *env = getenv("FEV_WEBHOOKS_CONFIG");
+	const char *env = getenv(env_name);
 
 	if (opt == NULL && env != NULL && env[0] != '\0')
 		opt = env;
-	if (opt == NULL && access(WEBHOOKS_DEFAULT_CONFIG, F_OK) == 0)
-		opt = WEBHOOKS_DEFAULT_CONFIG;
+	if (opt == NULL && access(def, F_OK) == 0)
+		opt = def;
 	return opt == NULL || strcmp(opt, "none") == 0 ? NULL : opt;
 }
 
@@ -649,19 +672,21 @@ int cmd_stat(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'p' },
 		{ "webhooks", required_argument, NULL, 'W' },
+		{ "nats", required_argument, NULL, 'N' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct stat_opts o = { .interval_ns = DEFAULT_INTERVAL_NS };
 	const char *inst_opt = NULL, *watch_arg = NULL, *wh_opt = NULL;
+	const char *nats_opt = NULL;
 	bool json = false, prom = false;
 	int c;
 
 	/* Segments others can truncate must not kill the monitor. */
 	fev__memtrap_install();
 
-	while ((c = getopt_long(argc, argv, ":w::i:n:jpW:I:h", longopts,
+	while ((c = getopt_long(argc, argv, ":w::i:n:jpW:N:I:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'w':
@@ -705,6 +730,9 @@ int cmd_stat(int argc, char **argv)
 		case 'W':
 			wh_opt = optarg;
 			break;
+		case 'N':
+			nats_opt = optarg;
+			break;
 		case 'I':
 			inst_opt = optarg;
 			break;
@@ -742,8 +770,12 @@ int cmd_stat(int argc, char **argv)
 					       o.only, FEV_NAME_MAX);
 	}
 	o.fmt = json ? SF_JSON : prom ? SF_PROMETHEUS : SF_TABLE;
-	if (o.fmt != SF_TABLE)
-		o.webhooks = webhooks_config(wh_opt);
+	if (o.fmt != SF_TABLE) {
+		o.webhooks = connector_config(wh_opt, "FEV_WEBHOOKS_CONFIG",
+					      WEBHOOKS_DEFAULT_CONFIG);
+		o.nats = connector_config(nats_opt, "FEV_NATS_CONFIG",
+					  NATS_DEFAULT_CONFIG);
+	}
 	o.inst = cli_resolve_instance(inst_opt);
 	if (o.inst == NULL)
 		return FEV_EXIT_USAGE;

@@ -3,15 +3,13 @@
  * owns the database and its format): this command only finds the program
  * and hands it the arguments, so the two can never disagree.
  */
-#include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "connector.h"
 #include "webhooks.h"
 
 static const char usage[] =
@@ -29,20 +27,7 @@ static const char usage[] =
 
 const char *webhooks_program(char *buf, size_t len)
 {
-	const char *env = getenv("FEV_WEBHOOKS");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env != NULL && env[0] != '\0')
-		return env;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(buf, len, "%s/" WEBHOOKS_PROGRAM, dirname(self));
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	return WEBHOOKS_PROGRAM;
+	return connector_program("FEV_WEBHOOKS", WEBHOOKS_PROGRAM, buf, len);
 }
 
 int cmd_webhooks(int argc, char **argv)
@@ -66,12 +51,7 @@ int cmd_webhooks(int argc, char **argv)
 	args[1] = (char *)"ctl";
 	for (int i = 1; i < argc; i++)
 		args[i + 1] = argv[i];
-	if (cli_instance != NULL)
-		setenv("FEV_INSTANCE", cli_instance, 1);
-	execvp(prog, args);
-	cli_error("cannot run %s: %s (install fev-webhooks, or set "
-		  "FEV_WEBHOOKS to its path)",
-		  prog, strerror(errno));
+	connector_exec(args, "FEV_WEBHOOKS");
 	free(args);
 	return FEV_EXIT_ERROR;
 }

@@ -223,8 +223,9 @@ static void send_entry(struct part *p, struct entry *e, bool again)
 	if (e->state == FAILED)
 		p->failed--;
 	e->state = PENDING;
-	pthread_mutex_unlock(&p->lock);
+	/* Before the ack can come: the ack thread takes it off again. */
 	fnb_add(&o->c.in_flight, 1);
+	pthread_mutex_unlock(&p->lock);
 	fnb_add(again ? &o->c.resent : &o->c.published, 1);
 	s = publish(p, e);
 	if (s == NATS_OK)
