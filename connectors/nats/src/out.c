@@ -124,7 +124,13 @@ static void on_puback(jsCtx *js, natsMsg *msg, jsPubAck *pa,
 			e->state = FAILED;
 			p->failed++;
 		}
-		pthread_cond_signal(&p->acked);
+		/* Wake the thread only when it has something to do: the
+		 * head can be released, a full window has room, or a
+		 * failure waits to be sent again (it sleeps at most
+		 * ACK_WAIT_MS otherwise). */
+		if (e == at(p, p->head) || e->state == FAILED ||
+		    p->tail - p->head == o->cfg.max_in_flight)
+			pthread_cond_signal(&p->acked);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (pae != NULL)
