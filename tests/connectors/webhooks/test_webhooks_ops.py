@@ -90,6 +90,25 @@ def test_retry_of_one_id_sends_that_dead_letter_again(f):
     rx.close()
 
 
+def test_a_redirect_is_not_followed(f):
+    # A 3xx is an answer like any other that is not 2xx: retried, never
+    # followed (a redirect could point a signed request anywhere).
+    start_fevd(f)
+    rx, other = Receiver([SECRET]), Receiver([SECRET])
+    rx.answer = lambda hd, b: (302, {"Location": other.url}, 0)
+    h = Hooks(f, endpoint("moved", rx.url), FAST)
+    h.start()
+    publish(f, ["stay"])
+    h.wait(lambda: len(rx.got()) == 2, 10, "the attempt and its retry")
+    h.wait(lambda: "302" in h.status()["moved"]["LAST_ERROR"], 10,
+           "HTTP 302 reported")
+    time.sleep(0.5)
+    expect(not other.got(), "the Location was not followed", other.got())
+    h.stop()
+    rx.close()
+    other.close()
+
+
 if __name__ == "__main__":
     only = sys.argv[1:]  # names to run, for a person debugging one
     sys.exit(main([v for k, v in sorted(globals().items())
