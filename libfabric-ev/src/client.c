@@ -24,6 +24,11 @@
 
 #define DEFAULT_SPIN_NS 20000u
 #define SPIN_CHECK_EVERY 64
+/* Adaptive spinning (spin_until_ready()): the budget never falls below
+ * spin_ns >> SPIN_FLOOR_SHIFT. */
+#define SPIN_FLOOR_SHIFT 4
+/* Spins in a row that must end in sleeps before the budget shrinks. */
+#define SPIN_FAILS_TO_SHRINK 4
 
 struct fev_queue {
 	struct fev__map map;
@@ -33,6 +38,8 @@ struct fev_queue {
 	uint32_t max_event;
 	int policy;
 	uint32_t spin_ns;
+	uint32_t spin_budget_ns; /* what the next spin may last (adaptive) */
+	uint32_t spin_fails;     /* spins in a row that ended in a sleep */
 	uint32_t fork_gen; /* fev__fork_generation() at open (fork.h) */
 	uint64_t created_ns; /* the header's, read once at open */
 	bool asymmetric_fence; /* see wait.h */
@@ -230,7 +237,7 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 		return rc;
 	}
 	q->roles = roles;
-	q->spin_ns = spin_ns;
+	q->spin_ns = q->spin_budget_ns = spin_ns;
 	q->asymmetric_fence = fev__wait_setup();
 	q->max_event = q->map.geo.max_event;
 	q->policy = (int)q->map.geo.policy;
@@ -422,27 +429,69 @@ uint32_t fev__queue_spin_ns(const fev_queue *q)
 	return q->spin_ns;
 }
 
+uint32_t fev__queue_spin_budget(const fev_queue *q)
+{
+	return q->spin_budget_ns;
+}
+
 struct fev__pollfd **fev__queue_pollfd(fev_queue *q)
 {
 	return &q->pollfd;
 }
 
-/* Busy-wait up to spin_ns for the ready condition. */
+/*
+ * Adaptive spinning.  A spin pays only while the peer runs on another CPU:
+ * when processes outnumber CPUs (or the peer shares ours) it burns the time
+ * slice the peer needs.  So the budget halves after each spin that ended in
+ * a sleep once SPIN_FAILS_TO_SHRINK did so in a row (a peer preempted now
+ * and then must not cost the free-core case its spin), and doubles after
+ * one that succeeded (between spin_ns and
+ * spin_ns >> SPIN_FLOOR_SHIFT, which keeps probing whether spinning pays
+ * again).  No sched_yield() in the spin: measured, it gained little over
+ * the shorter budget where the peer shares our CPU and, where other work
+ * shares it, handed the CPU away at the cost of fev's p99.
+ */
+static void spin_outcome(fev_queue *q, bool succeeded)
+{
+	uint32_t floor = q->spin_ns >> SPIN_FLOOR_SHIFT;
+	uint32_t b = q->spin_budget_ns;
+
+	if (floor == 0)
+		floor = 1; /* a budget of 0 could never double back */
+
+	if (succeeded) {
+		q->spin_fails = 0;
+		b = b > q->spin_ns / 2 ? q->spin_ns : b * 2;
+	} else if (++q->spin_fails >= SPIN_FAILS_TO_SHRINK) {
+		b = b / 2 < floor ? floor : b / 2;
+	}
+	q->spin_budget_ns = b;
+}
+
+/* Busy-wait up to the spin budget for the ready condition. */
 static bool spin_until_ready(fev_queue *q, ready_fn ready,
 			     const struct deadline *d)
 {
-	uint64_t end = fev__now_monotonic_ns() + q->spin_ns;
+	uint64_t end = fev__now_monotonic_ns() + q->spin_budget_ns;
+	bool cut = d->timeout_ns >= 0 && deadline_ns(d) < end;
 
-	if (d->timeout_ns >= 0 && deadline_ns(d) < end)
+	if (cut)
 		end = deadline_ns(d);
 	for (;;) {
 		for (int i = 0; i < SPIN_CHECK_EVERY; i++) {
-			if (ready(q))
+			if (ready(q)) {
+				spin_outcome(q, true);
 				return true;
+			}
 			cpu_relax();
 		}
-		if (fev__now_monotonic_ns() >= end)
+		if (fev__now_monotonic_ns() >= end) {
+			/* A spin the caller's deadline cut short says
+			 * nothing about the peer. */
+			if (!cut)
+				spin_outcome(q, false);
 			return false;
+		}
 	}
 }
 

@@ -25,6 +25,8 @@ bool fev__queue_ready(const fev_queue *q);
  * -EPERM, -ESTALE otherwise. */
 int fev__queue_check_consumer(const fev_queue *q);
 uint32_t fev__queue_spin_ns(const fev_queue *q);
+/* What the handle's next spin may last (adaptive spinning, client.c). */
+uint32_t fev__queue_spin_budget(const fev_queue *q);
 /* Where the handle keeps fev_fd()'s state (pollfd.h). */
 struct fev__pollfd **fev__queue_pollfd(fev_queue *q);
 

@@ -65,7 +65,8 @@ typedef struct fev_queue fev_queue;
 typedef struct fev_open_opts {
 	size_t struct_size;   /* sizeof(fev_open_opts) */
 	const char *instance; /* NULL: $FEV_INSTANCE, else "default" */
-	uint32_t spin_ns;     /* busy-wait before sleeping; 0: library default */
+	uint32_t spin_ns;     /* most busy-wait before sleeping (adapted down
+			       * while spins end in sleeps); 0: default */
 	uint32_t flags;       /* FEV_OPEN_*; unknown bits are -EINVAL */
 	/* A consumer of a topic's partition joins this consumer group;
 	 * NULL: the group "default".  Ignored for a queue, which has none. */
