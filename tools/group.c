@@ -12,7 +12,8 @@
 static void usage(FILE *f)
 {
 	fputs("Usage: fev group create TOPIC GROUP [--start latest|earliest]\n"
-	      "                                     [--policy block|drop]\n"
+	      "                                     [--policy block|drop] "
+	      "[--ordered]\n"
 	      "       fev group delete TOPIC GROUP\n"
 	      "       fev group list TOPIC\n"
 	      "\n"
@@ -35,6 +36,12 @@ static void usage(FILE *f)
 	      "                        (when only it is in the way, it loses "
 	      "its oldest event;\n"
 	      "                        its next event says FEV_GAP)\n"
+	      "  -o, --ordered         each partition is owned by one live "
+	      "member at a time,\n"
+	      "                        so a key's events are processed in "
+	      "order (members\n"
+	      "                        join with fev_member_join(); default: "
+	      "shared)\n"
 	      "  -q, --quiet           print nothing on success\n"
 	      "  -I, --instance NAME   fabric instance (default: "
 	      "$FEV_INSTANCE or 'default')\n"
@@ -45,6 +52,7 @@ static void usage(FILE *f)
 	      "  fev group create orders billing\n"
 	      "  fev group create orders audit --start earliest\n"
 	      "  fev group create orders stats --policy drop\n"
+	      "  fev group create orders shipping --ordered\n"
 	      "  fev group delete orders default\n"
 	      "  fev group list orders\n"
 	      "\n"
@@ -91,7 +99,8 @@ static int check_names(const char *topic, const char *group)
 }
 
 static int run(const char *inst, const char *verb, char **args, int nargs,
-	       const char *start, const char *policy, bool quiet)
+	       const char *start, const char *policy, bool ordered,
+	       bool quiet)
 {
 	char req[256];
 	bool list = strcmp(verb, "list") == 0;
@@ -106,11 +115,12 @@ static int run(const char *inst, const char *verb, char **args, int nargs,
 	if (list)
 		snprintf(req, sizeof(req), "group-list %s", args[0]);
 	else
-		snprintf(req, sizeof(req), "group-%s %s %s%s%s%s%s", verb,
+		snprintf(req, sizeof(req), "group-%s %s %s%s%s%s%s%s", verb,
 			 args[0], args[1], start != NULL ? " start=" : "",
 			 start != NULL ? start : "",
 			 policy != NULL ? " policy=" : "",
-			 policy != NULL ? policy : "");
+			 policy != NULL ? policy : "",
+			 ordered ? " mode=ordered" : "");
 	rc = request(inst, req, list);
 	if (rc == FEV_EXIT_OK && !list && !quiet)
 		printf("%sd group '%s' of topic '%s' in instance %s\n", verb,
@@ -123,6 +133,7 @@ int cmd_group(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "start", required_argument, NULL, 's' },
 		{ "policy", required_argument, NULL, 'p' },
+		{ "ordered", no_argument, NULL, 'o' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
@@ -130,10 +141,10 @@ int cmd_group(int argc, char **argv)
 	};
 	const char *inst_opt = NULL, *inst, *verb, *start = NULL;
 	const char *policy = NULL;
-	bool quiet = false;
+	bool quiet = false, ordered = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":s:p:qI:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, ":s:p:oqI:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 's':
@@ -152,6 +163,9 @@ int cmd_group(int argc, char **argv)
 						       FEV__GROUP_POLICY_NAMES,
 						       optarg);
 			policy = optarg;
+			break;
+		case 'o':
+			ordered = true;
 			break;
 		case 'q':
 			quiet = true;
@@ -180,9 +194,12 @@ int cmd_group(int argc, char **argv)
 		return cli_usage_error("group", "--start is for create");
 	if (policy != NULL && strcmp(verb, "create") != 0)
 		return cli_usage_error("group", "--policy is for create");
+	if (ordered && strcmp(verb, "create") != 0)
+		return cli_usage_error("group", "--ordered is for create");
 	inst = cli_resolve_instance(inst_opt);
 	if (inst == NULL)
 		return FEV_EXIT_USAGE;
 	return run(inst, verb, argv + optind, argc - optind, start, policy,
+		   ordered,
 		   quiet);
 }

@@ -168,6 +168,7 @@ static int open_group(struct fevd_config *c, const struct fevini_section *s,
 	strlcpy(g->name, s->args[1], sizeof(g->name));
 	g->start = FEV_GROUP_LATEST;
 	g->policy = FEV_GROUP_BLOCK;
+	g->mode = FEV_GROUP_SHARED;
 	g->line = s->line;
 	return 0;
 }
@@ -177,6 +178,13 @@ static int group_key(struct fevd_config *c, const char *key, const char *v,
 {
 	struct fevd_group_conf *g = &c->groups[c->ngroups - 1];
 
+	if (strcmp(key, "mode") == 0) {
+		g->mode = fev__group_mode_parse(v);
+		if (g->mode < 0)
+			return why(w, wl, "mode '%s' is not "
+					  FEV__GROUP_MODE_NAMES, v);
+		return 0;
+	}
 	if (strcmp(key, "policy") == 0) {
 		g->policy = fev__group_policy_parse(v);
 		return g->policy >= 0 ?

@@ -52,6 +52,7 @@ struct fevd_group_conf {
 	char name[FEV_GROUP_NAME_MAX + 1];
 	int start; /* FEV_GROUP_LATEST or _EARLIEST */
 	int policy; /* FEV_GROUP_BLOCK or _DROP */
+	int mode;  /* FEV_GROUP_SHARED (default) or _ORDERED */
 	unsigned line;
 };
 

@@ -391,7 +391,8 @@ static const char *group_error(int rc)
 	}
 }
 
-/* One option of group-create: start=latest|earliest, policy=block|drop.
+/* One option of group-create: start=latest|earliest, policy=block|drop,
+ * mode=shared|ordered.
  * 0, or -EINVAL with the reply written. */
 static int group_option(struct fevd *d, const char *opt, fev_group_config *gc)
 {
@@ -402,22 +403,28 @@ static int group_option(struct fevd *d, const char *opt, fev_group_config *gc)
 	else if (strncmp(opt, "policy=", 7) == 0 &&
 		 fev__group_policy_parse(opt + 7) >= 0)
 		gc->policy = fev__group_policy_parse(opt + 7);
+	else if (strncmp(opt, "mode=", 5) == 0 &&
+		 fev__group_mode_parse(opt + 5) >= 0)
+		gc->mode = fev__group_mode_parse(opt + 5);
 	else {
 		reply_err(&d->reply, -EINVAL,
-			  "bad request: expected start=latest|earliest or "
-			  "policy=" FEV__GROUP_POLICY_NAMES ", got '%s'",
+			  "bad request: expected start=latest|earliest, "
+			  "policy=" FEV__GROUP_POLICY_NAMES " or mode="
+			  FEV__GROUP_MODE_NAMES ", got '%s'",
 			  opt);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* "group-create TOPIC GROUP [start=latest|earliest] [policy=block|drop]" */
+/* "group-create TOPIC GROUP [start=latest|earliest] [policy=block|drop]
+ * [mode=shared|ordered]" */
 static void verb_group_create(struct fevd *d, char **w, int nw)
 {
 	fev_group_config gc = { .struct_size = sizeof(gc),
 				.start = FEV_GROUP_LATEST,
-				.policy = FEV_GROUP_BLOCK };
+				.policy = FEV_GROUP_BLOCK,
+				.mode = FEV_GROUP_SHARED };
 	int rc;
 
 	for (int i = 3; i < nw; i++)
@@ -494,9 +501,9 @@ static const struct verb verbs[] = {
 	  "[group=G]" },
 	{ "delete", verb_delete, 2, 2, true, VIEW_FRESH, "delete NAME" },
 	{ "reload", verb_reload, 1, 1, true, VIEW_FRESH, "reload" },
-	{ "group-create", verb_group_create, 3, 5, true, VIEW_FRESH,
+	{ "group-create", verb_group_create, 3, 6, true, VIEW_FRESH,
 	  "group-create TOPIC GROUP [start=latest|earliest] "
-	  "[policy=block|drop]" },
+	  "[policy=block|drop] [mode=shared|ordered]" },
 	{ "group-delete", verb_group_delete, 3, 3, true, VIEW_FRESH,
 	  "group-delete TOPIC GROUP" },
 	{ "group-list", verb_group_list, 2, 2, false, VIEW_FRESH,

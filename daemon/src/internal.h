@@ -118,6 +118,10 @@ struct fevd {
 	/* Queues each tick scans (fevd_queue.active): those in use. */
 	struct cds_list_head active;
 	uint64_t next_gen_check_ns;
+	/* The assignor's work space (assign.c), and what it did: partitions
+	 * it asked an owner to hand over, and partitions it gave. */
+	struct fevd_assign_plan *assign_plan;
+	uint64_t assign_moves, assign_gives;
 	/* Records to repair, found by the scan of one queue. */
 	uint32_t todo[FEV__ATTACHERS_MAX];
 	uint64_t tick_ns, stall_ns;
@@ -214,5 +218,9 @@ void fevd_liveness_tick(struct fevd *d);
 /* A pidfd became readable: its process is gone (sets scan_due). */
 void fevd_liveness_pidfd_ready(struct fevd *d, int fd);
 void fevd_liveness_close(struct fevd *d);
+/* After a liveness scan: assign the partitions of ordered groups
+ * (assign.c); fevd_assign_close() frees its work space. */
+void fevd_assign(struct fevd *d);
+void fevd_assign_close(struct fevd *d);
 
 #endif /* FEVD_INTERNAL_H */

@@ -554,6 +554,9 @@ static void scan(struct fevd *d, enum scan_what what)
 	else
 		fevd_registry_for_each(&d->reg, &it, q)
 			look_at(d, q, what == SCAN_ALL, now);
+	/* After repair: a dead owner's events are on its group's list
+	 * before its partitions are given. */
+	fevd_assign(d);
 	rcu_read_unlock();
 	if (what != SCAN_LISTED)
 		sweep_watches(d);
@@ -607,6 +610,7 @@ void fevd_liveness_pidfd_ready(struct fevd *d, int fd)
 
 void fevd_liveness_close(struct fevd *d)
 {
+	fevd_assign_close(d);
 	for (size_t i = 0; i < d->nwatches; i++)
 		watch_close(d, &d->watches[i]);
 	free(d->watches);

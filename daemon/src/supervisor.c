@@ -799,7 +799,8 @@ static void apply_groups(struct fevd *d)
 		const struct fevd_group_conf *g = &d->cfg.groups[i];
 		fev_group_config gc = { .struct_size = sizeof(gc),
 					.start = g->start,
-					.policy = g->policy };
+					.policy = g->policy,
+					.mode = g->mode };
 		int rc = fev_group_create(g->topic, g->name, &gc,
 					  d->instance);
 

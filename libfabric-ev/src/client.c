@@ -12,6 +12,7 @@
 #include "client.h"
 #include "clock.h"
 #include "consumer_group.h"
+#include "group_assign.h"
 #include "fev/fev.h"
 #include "fork.h"
 #include "group_drop.h"
@@ -193,16 +194,24 @@ static int check_open_opts(const fev_open_opts *o, const char **instance,
  * A consumer of a partition with groups reads through its group's cursor
  * (consumer_group.h): the handle's ring takes from it, not from tail.
  */
-static int join_group(fev_queue *q, const char *group)
+static int join_group(fev_queue *q, const char *group, bool member)
 {
+	uint32_t mode;
 	int gi;
 
 	q->grp = -1;
 	if (!(q->roles & FEV_CONSUMER) || q->map.groups == NULL)
-		return 0;
+		return member ? -EINVAL : 0;
 	gi = fev__group_find(&q->map, group != NULL ? group : "default");
 	if (gi < 0)
 		return gi;
+	mode = q->map.groups[gi].mode; /* after B7 in find */
+	if (mode != FEV_GROUP_SHARED && mode != FEV_GROUP_ORDERED)
+		return -EBADMSG;
+	/* An ordered group's partitions are read by owners only
+	 * (member.c); a member reads an ordered group only. */
+	if ((mode == FEV_GROUP_ORDERED) != member)
+		return -EPERM;
 	q->grp = gi;
 	q->grp_bit = 1u << gi;
 	q->grp_start = q->map.groups[gi].start; /* after B7 in find */
@@ -210,8 +219,8 @@ static int join_group(fev_queue *q, const char *group)
 	return 0;
 }
 
-int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
-	     fev_queue **out)
+static int open_handle(const char *queue, unsigned roles,
+		       const fev_open_opts *opts, bool member, fev_queue **out)
 {
 	const char *instance, *group;
 	uint32_t spin_ns;
@@ -243,7 +252,7 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 	q->policy = (int)q->map.geo.policy;
 	q->created_ns = q->map.seg->hdr.created_ns;
 	q->drops = q->map.groups != NULL && roles == FEV_PRODUCER;
-	rc = deleted(q) ? -EIDRM : join_group(q, group);
+	rc = deleted(q) ? -EIDRM : join_group(q, group, member);
 	if (rc == 0)
 		rc = attach_record(q);
 	if (rc < 0) {
@@ -258,6 +267,28 @@ int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
 uint64_t fev_queue_created_ns(const fev_queue *q)
 {
 	return q->created_ns;
+}
+
+int fev_open(const char *queue, unsigned roles, const fev_open_opts *opts,
+	     fev_queue **out)
+{
+	return open_handle(queue, roles, opts, false, out);
+}
+
+int fev__open_member(const char *partition, const fev_open_opts *opts,
+		     fev_queue **out)
+{
+	return open_handle(partition, FEV_CONSUMER, opts, true, out);
+}
+
+uint32_t fev__queue_member_id(const fev_queue *q)
+{
+	return fev__member_id(q->me_index, q->attach_ns);
+}
+
+struct fev__group *fev__queue_group(const fev_queue *q)
+{
+	return &q->map.groups[q->grp];
 }
 
 const struct fev__map *fev__queue_map(const fev_queue *q)
@@ -1197,6 +1228,47 @@ slots_to_events(fev_queue *q, bool grp, uint64_t pos, uint32_t k,
 			*bad = rc;
 	}
 	return got;
+}
+
+int fev__queue_retake(fev_queue *q, uint64_t pos, fev_event *ev)
+{
+	int rc;
+
+	if (q->orphaned)
+		return -ESTALE;
+	if (fev__holder_make_room(&q->cons, 1) < 0)
+		return -ENOMEM;
+	note_hold_start(q, &q->cons, true);
+	fev__holder_intent(&q->cons, pos, 1);
+	/* Ordered after the intent by the slot's A2 in owed() and the
+	 * lease's L2 before it: one taker at a time (group_assign.h). */
+	if (!fev__grp_owed(&q->map, (uint32_t)q->grp, pos) ||
+	    !fev__grp_take_bit(&q->map, (uint32_t)q->grp, pos)) {
+		fev__holder_abandon(&q->cons);
+		return 0;
+	}
+	fev__holder_took(&q->cons, pos, 1);
+	if (pos < q->grp_start) {
+		release_positions(q, pos, 1);
+		return 0;
+	}
+	rc = slot_to_event(q, pos, ev);
+	if (rc > 0)
+		ev->flags |= FEV_REDELIVERED;
+	return rc;
+}
+
+bool fev__queue_forget_held(fev_queue *q, uint64_t *lowest)
+{
+	uint64_t lo;
+
+	if (q->cons.held == 0)
+		return false;
+	lo = fev__holder_lo(&q->cons);
+	*lowest = lo;
+	fev__holder_done(&q->cons, lo,
+			 fev__holdrec_len(lo, fev__holder_hi(&q->cons)));
+	return true;
 }
 
 /*

@@ -1,6 +1,7 @@
 /*
  * What the rest of libfev may see of a queue handle (client.c): topics
- * (topic.c) check that each partition they open belongs to them.
+ * (topic.c) check that each partition they open belongs to them; members
+ * of ordered groups (member.c) take and hand over through these.
  */
 #ifndef FEV_CLIENT_H
 #define FEV_CLIENT_H
@@ -29,5 +30,23 @@ uint32_t fev__queue_spin_ns(const fev_queue *q);
 uint32_t fev__queue_spin_budget(const fev_queue *q);
 /* Where the handle keeps fev_fd()'s state (pollfd.h). */
 struct fev__pollfd **fev__queue_pollfd(fev_queue *q);
+/* fev_open of a partition of an ordered group, as its member (member.c):
+ * a consumer of opts->group, which must be ordered (-EPERM if not). */
+int fev__open_member(const char *partition, const fev_open_opts *opts,
+		     fev_queue **out);
+/* The member id (group_assign.h) of a handle on partition 0. */
+uint32_t fev__queue_member_id(const fev_queue *q);
+/* The record of the group a member handle reads. */
+struct fev__group *fev__queue_group(const fev_queue *q);
+/*
+ * An ordered group's new owner takes pos back if its group still owes it
+ * (the previous owner held it, or never got to it): 1 and the event,
+ * flagged FEV_REDELIVERED; 0 when it is not owed (or skipped); -EBADMSG.
+ */
+int fev__queue_retake(fev_queue *q, uint64_t pos, fev_event *ev);
+/* A member handing its partition over forgets what it holds there: the
+ * hold record no longer names it (R3).  False when it held nothing; else
+ * *lowest is the lowest position it held. */
+bool fev__queue_forget_held(fev_queue *q, uint64_t *lowest);
 
 #endif /* FEV_CLIENT_H */

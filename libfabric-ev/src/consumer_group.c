@@ -234,7 +234,7 @@ static void require_from(struct fev__map *m, uint32_t gi, uint64_t from,
 }
 
 int fev__group_create_in(struct fev__map *m, const char *name, int start,
-			 int policy)
+			 int policy, int mode)
 {
 	struct fev__group *g;
 	uint32_t gi = 0, expect = FEV__GROUP_FREE;
@@ -245,7 +245,8 @@ int fev__group_create_in(struct fev__map *m, const char *name, int start,
 		return -EINVAL;
 	if (fev_group_name_valid(name) < 0 ||
 	    (start != FEV_GROUP_LATEST && start != FEV_GROUP_EARLIEST) ||
-	    (policy != FEV_GROUP_BLOCK && policy != FEV_GROUP_DROP))
+	    (policy != FEV_GROUP_BLOCK && policy != FEV_GROUP_DROP) ||
+	    (mode != FEV_GROUP_SHARED && mode != FEV_GROUP_ORDERED))
 		return -EINVAL;
 	rc = free_index(m, name, &gi);
 	if (rc < 0)
@@ -258,6 +259,11 @@ int fev__group_create_in(struct fev__map *m, const char *name, int start,
 	group_name_set(g, name);
 	g->policy = (uint32_t)policy;
 	g->until = 0;
+	g->mode = (uint32_t)mode;
+	/* Relaxed: published by B6; nobody owns a partition yet. */
+	atomic_store_explicit(&g->lease, 0, memory_order_relaxed);
+	atomic_store_explicit(&g->next, 0, memory_order_relaxed);
+	atomic_store_explicit(&g->resume, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->redelivered, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->dropped, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->gap_seen, 0, memory_order_relaxed);

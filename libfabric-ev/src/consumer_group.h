@@ -207,7 +207,7 @@ void fev__grp_release_for(const struct fev__map *m, uint32_t gi,
 
 /* Create / delete a group in one partition's segment (writable map). */
 int fev__group_create_in(struct fev__map *m, const char *name, int start,
-			 int policy);
+			 int policy, int mode);
 int fev__group_delete_in(struct fev__map *m, const char *name);
 /*
  * Finish DELETING groups: release what they still owe; a group goes FREE

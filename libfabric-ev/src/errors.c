@@ -20,7 +20,9 @@ const char *fev_strerror(int err)
 	case EACCES:
 		return "permission denied by the queue's mode or group";
 	case EPERM:
-		return "operation not allowed for this handle's role or caller";
+		return "operation not allowed for this handle's role or "
+		       "caller (an ordered group is read through "
+		       "fev_member_join(), not fev_open())";
 	case EBADMSG:
 		return "corrupt or truncated queue segment";
 	case EUCLEAN:
@@ -58,6 +60,11 @@ const char *fev_strerror(int err)
 		       "reservation or event was not published (or released) "
 		       "by this call; send it again, through a new handle "
 		       "(fev_open) if this one keeps answering this";
+	case EKEYREVOKED:
+		return "the partition of this event was handed to another "
+		       "member of its ordered group (its generation moved on): "
+		       "the new owner gets the event again, flagged "
+		       "redelivered; drop it and acquire the next";
 	default:
 		return err < 0 ? strerror(-err) : "unknown error";
 	}

@@ -235,7 +235,13 @@ struct fev__group {
 	uint64_t until;  /* DELETING: positions below it may still need it */
 	_Atomic uint64_t redelivered;
 	char name[FEV_GROUP_NAME_MAX + 1];
-	uint8_t pad1[FEV__LINE - 48 - (FEV_GROUP_NAME_MAX + 1)];
+	/* An ordered group's ownership of this partition (group_assign.h):
+	 * mode is set at create; lease, next and resume at handovers. */
+	uint32_t mode;        /* FEV_GROUP_SHARED (0) or FEV_GROUP_ORDERED */
+	_Atomic uint32_t next; /* member id the owner must hand over to */
+	_Atomic uint64_t lease;  /* generation << 32 | owner member id */
+	_Atomic uint64_t resume; /* re-take owed positions from here */
+	uint8_t pad1[FEV__LINE - 72 - (FEV_GROUP_NAME_MAX + 1)];
 	/* The drop policy (group_drop.h): events the group lost, and the
 	 * count its last FEV_GAP announced. */
 	_Atomic uint64_t dropped;
@@ -251,6 +257,7 @@ static_assert(offsetof(struct fev__group, redo_head) == 2 * FEV__LINE,
 	      "ABI");
 static_assert(offsetof(struct fev__group, dropped) == 2 * FEV__LINE - 16,
 	      "ABI");
+static_assert(offsetof(struct fev__group, lease) == FEV__LINE + 72, "ABI");
 
 /*
  * Per slot, beside it: which groups released (done) and took from the

@@ -180,3 +180,23 @@ const char *fev__roles_name(uint32_t roles)
 		return "none";
 	}
 }
+
+static const char *const group_mode_names[] = {
+	[FEV_GROUP_SHARED] = "shared",
+	[FEV_GROUP_ORDERED] = "ordered",
+};
+
+int fev__group_mode_parse(const char *s)
+{
+	for (int m = FEV_GROUP_SHARED; m <= FEV_GROUP_ORDERED; m++)
+		if (s != NULL && strcmp(s, group_mode_names[m]) == 0)
+			return m;
+	return -EINVAL;
+}
+
+const char *fev__group_mode_name(int mode)
+{
+	if (mode < FEV_GROUP_SHARED || mode > FEV_GROUP_ORDERED)
+		return "?";
+	return group_mode_names[mode];
+}

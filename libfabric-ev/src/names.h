@@ -85,4 +85,13 @@ const char *fev__group_policy_name(int policy);
  */
 const char *fev__roles_name(uint32_t roles);
 
+/*
+ * Consumer-group modes as the config (`mode =`), the control protocol
+ * (`mode=`) and the tools spell them: "shared", "ordered".  parse: the
+ * FEV_GROUP_SHARED/_ORDERED value or -EINVAL; name: "?" for neither.
+ */
+int fev__group_mode_parse(const char *s);
+const char *fev__group_mode_name(int mode);
+#define FEV__GROUP_MODE_NAMES "shared or ordered"
+
 #endif /* FEV_NAMES_H */

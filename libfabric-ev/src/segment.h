@@ -119,6 +119,11 @@ int fev__segment_build(const char *instance, const char *topic,
  */
 int fev__segment_delete(const char *instance, const char *seg_name);
 
+/* Does this segment say it is partition k of `partitions` of topic?
+ * (topic.c) */
+bool fev__partition_ours(const struct fev__map *m, const char *topic,
+			 uint32_t partitions, uint32_t k);
+
 /* Lay out a fresh segment in memory (zeroed, len = g->seg_size). */
 void fev__segment_format(void *base, const struct fev__geometry *g,
 			 const char *queue, int policy);

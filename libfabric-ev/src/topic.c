@@ -163,7 +163,7 @@ int fev_queue_delete(const char *queue, const char *instance)
 }
 
 /* Does partition k's segment say it is partition k of this topic? */
-static bool partition_ours(const struct fev__map *m, const char *topic,
+bool fev__partition_ours(const struct fev__map *m, const char *topic,
 			   uint32_t partitions, uint32_t k)
 {
 	return m->geo.partitions == partitions && m->geo.partition == k &&
@@ -181,7 +181,7 @@ static int partition_stats(const char *instance, const char *topic,
 
 	if (rc < 0 || (rc = fev__map_open(instance, seg, false, &m)) < 0)
 		return rc;
-	if (partition_ours(&m, topic, partitions, k))
+	if (fev__partition_ours(&m, topic, partitions, k))
 		fev__map_stats(&m, out);
 	else
 		rc = -EBADMSG;
@@ -227,7 +227,7 @@ static int open_partition(const char *topic, uint32_t k, uint32_t partitions,
 		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
 		rc = 0;
 	}
-	if (rc == 0 && !partition_ours(fev__queue_map(*out), topic,
+	if (rc == 0 && !fev__partition_ours(fev__queue_map(*out), topic,
 				       partitions, k)) {
 		fev_close(*out);
 		*out = NULL;
@@ -251,7 +251,7 @@ int fev_topic_open(const char *topic, unsigned roles,
 	if (rc < 0)
 		return rc;
 	partitions = fev__queue_map(first)->geo.partitions;
-	if (!partition_ours(fev__queue_map(first), topic, partitions, 0)) {
+	if (!fev__partition_ours(fev__queue_map(first), topic, partitions, 0)) {
 		fev_close(first);
 		return -EBADMSG;
 	}
@@ -331,7 +331,7 @@ static int map_partition(const char *instance, const char *topic,
 		return rc;
 	if (m->groups == NULL)
 		rc = -EINVAL; /* a queue, or a topic made before groups */
-	else if (!partition_ours(m, topic, partitions, k))
+	else if (!fev__partition_ours(m, topic, partitions, k))
 		rc = -EBADMSG;
 	if (rc < 0)
 		fev__map_close(m);
@@ -374,7 +374,8 @@ static int each_partition(const char *topic, const char *group,
 static int create_in(struct fev__map *m, const char *group,
 		     const fev_group_config *cfg)
 {
-	int rc = fev__group_create_in(m, group, cfg->start, cfg->policy);
+	int rc = fev__group_create_in(m, group, cfg->start, cfg->policy,
+				      cfg->mode);
 
 	return rc < 0 ? rc : 0;
 }
@@ -391,7 +392,8 @@ int fev_group_create(const char *topic, const char *group,
 {
 	fev_group_config c = { .struct_size = sizeof(c),
 			       .start = FEV_GROUP_LATEST,
-			       .policy = FEV_GROUP_BLOCK };
+			       .policy = FEV_GROUP_BLOCK,
+			       .mode = FEV_GROUP_SHARED };
 	uint32_t done, undone;
 	int rc;
 
@@ -404,6 +406,10 @@ int fev_group_create(const char *topic, const char *group,
 		if (cfg->struct_size >= offsetof(fev_group_config, policy) +
 						sizeof(int))
 			c.policy = cfg->policy;
+		/* Older callers' struct ends before mode: shared. */
+		if (cfg->struct_size >= offsetof(fev_group_config, mode) +
+						sizeof(int))
+			c.mode = cfg->mode;
 	}
 	rc = each_partition(topic, group, instance, create_in, &c, &done);
 	/* All or nothing: take it back from the partitions that have it. */
@@ -499,7 +505,7 @@ int fev_group_stats(const char *topic, const char *group,
 		if (rc < 0 || (rc = fev__map_open(instance, seg, false, &m)) < 0)
 			return rc;
 		rc = m.groups == NULL ? -EINVAL :
-		     !partition_ours(&m, topic, partitions, k) ?
+		     !fev__partition_ours(&m, topic, partitions, k) ?
 					-EBADMSG :
 					add_group_stats(&m, group, out, k == 0);
 		fev__map_close(&m);

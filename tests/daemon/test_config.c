@@ -65,6 +65,8 @@ static const struct bad bad_snippets[] = {
 	{ "[group t g]\nstart = middle\n", 2, "start 'middle'" },
 	{ "[group t g]\npolicy = drop-oldest\n", 2,
 	  "policy 'drop-oldest' is not block or drop" },
+	{ "[group t g]\nmode = sideways\n", 2,
+	  "mode 'sideways' is not shared or ordered" },
 	{ "[group t g]\ncapacity = 4\n", 2, "unknown key 'capacity'" },
 	{ "[topic t@1]\n", 1, "bad queue name 't@1'" },
 	{ "[topic t]\npartitions = 0\n", 2, "out of range" },

@@ -182,6 +182,10 @@ static void test_group_record_and_slot_words_are_frozen(void **state)
 	OFF(struct fev__group, until, 144);
 	OFF(struct fev__group, redelivered, 152);
 	OFF(struct fev__group, name, 160);
+	OFF(struct fev__group, mode, 192);
+	OFF(struct fev__group, next, 196);
+	OFF(struct fev__group, lease, 200);
+	OFF(struct fev__group, resume, 208);
 	OFF(struct fev__group, dropped, 240);
 	OFF(struct fev__group, gap_seen, 248);
 	OFF(struct fev__group, redo_head, 256);

@@ -486,10 +486,20 @@ FEV_API int fev_topic_send_ex(fev_topic *t, const fev_send_opts *opts,
 #define FEV_GROUP_BLOCK 0
 #define FEV_GROUP_DROP 1
 
+/*
+ * How members share a group's events.  shared: any member takes any event
+ * (competing consumers, the default).  ordered: each partition is owned by
+ * at most one live member at a time, so the events of a key are processed
+ * in publish order; members join with fev_member_join(), not fev_open().
+ */
+#define FEV_GROUP_SHARED 0
+#define FEV_GROUP_ORDERED 1
+
 typedef struct fev_group_config {
 	size_t struct_size; /* sizeof(fev_group_config) */
 	int start;          /* FEV_GROUP_LATEST (default) or _EARLIEST */
 	int policy;         /* FEV_GROUP_BLOCK (default) or _DROP */
+	int mode;           /* FEV_GROUP_SHARED (default) or _ORDERED */
 } fev_group_config;
 
 /* A group's state, summed over the topic's partitions. */
@@ -535,6 +545,72 @@ FEV_API int fev_group_stats(const char *topic, const char *group,
  * announces.  0, or -EINVAL when q is no group member.
  */
 FEV_API int fev_group_dropped(const fev_queue *q, uint64_t *dropped);
+/* FEV_GROUP_SHARED or FEV_GROUP_ORDERED, or the errors of fev_group_list
+ * and -ENOENT (no such group). */
+FEV_API int fev_group_mode(const char *topic, const char *group,
+			   const char *instance);
+
+/*
+ * Ordered groups (doc/design.md, "Ordered groups").  A member joins the
+ * group of a topic and acquires from the partitions it owns only.  fevd
+ * assigns the partitions as members join, leave and die, incrementally
+ * (cooperative-sticky: a partition that does not move never pauses; one
+ * that moves is handed over by its owner at the owner's next call, or
+ * given to another member once fevd has repaired what a dead owner held).
+ * Each partition's lease carries a generation that grows at every
+ * handover: an event acquired under an older generation is fenced
+ * (release answers -EKEYREVOKED) and goes to the new owner, flagged
+ * FEV_REDELIVERED, before anything newer of its partition.  A stopped
+ * member is alive: it keeps its partitions.  Without fevd running nothing
+ * is assigned.  A member is used by one thread at a time.
+ */
+typedef struct fev_member fev_member;
+
+/*
+ * Join opts->group (NULL: "default"), which must be ordered, of topic: one
+ * consumer handle per partition.  Errors of fev_open, and -EPERM when the
+ * group is shared (open its partitions with fev_open()).
+ */
+FEV_API int fev_member_join(const char *topic, const fev_open_opts *opts,
+			    fev_member **out);
+/*
+ * The next event of a partition this member owns (zero copy, as
+ * fev_acquire), and which partition (partition may be NULL).  Partitions
+ * are visited round-robin; a partition just handed over gives first the
+ * events its previous owner held, then those a dead member held
+ * (FEV_REDELIVERED), then new ones.  While waiting, the member looks at
+ * its assignment at least every millisecond.  Errors as fev_acquire.
+ */
+FEV_API int fev_member_acquire(fev_member *m, fev_event *ev,
+			       uint32_t *partition, int64_t timeout_ns);
+/*
+ * Release an event of fev_member_acquire: 0, -EKEYREVOKED when its
+ * partition was handed over since (the new owner gets it again: do not
+ * act on it twice if that matters), or the errors of fev_release.
+ */
+FEV_API int fev_member_release(fev_member *m, fev_event *ev);
+/* The partitions this member owns now, at most max of them in parts, in
+ * increasing order; returns how many it owns. */
+FEV_API int fev_member_owned(fev_member *m, uint32_t *parts, size_t max);
+/* Hand every owned partition back (what it holds goes to the next owner,
+ * flagged) and close the handles. */
+FEV_API void fev_member_leave(fev_member *m);
+
+/* Who owns a partition of an ordered group, for fev stat. */
+typedef struct fev_partition_owner {
+	uint32_t partition;
+	uint32_t generation; /* grows at every handover */
+	pid_t pid;       /* the owner; 0: none (unassigned, or left) */
+	pid_t next_pid;  /* the member it is being handed to; 0: none */
+} fev_partition_owner;
+
+/*
+ * Fill out[0 .. min(max, P) - 1] with the owners of group's partitions;
+ * returns P.  -EINVAL (bad names, a shared group), -ENOENT, -EBADMSG.
+ */
+FEV_API int fev_group_owners(const char *topic, const char *group,
+			     const char *instance, fev_partition_owner *out,
+			     size_t max);
 
 /* A sentence for any value these functions return. */
 FEV_API const char *fev_strerror(int err);

@@ -1,0 +1,103 @@
+/*
+ * Ordered groups: who owns which partition (doc/design.md, "Ordered
+ * groups").  In each partition's segment, an ordered group's record holds
+ *
+ *   lease   generation << 32 | owner's member id (0: nobody)
+ *   next    the member id fevd wants the owner to hand over to (0: none)
+ *   resume  the lowest position the last owner may have left owed: the
+ *           next owner re-takes what is still owed from there up to the
+ *           group's cursor, before anything else of the partition
+ *
+ * A member id names a member across partitions: its attacher record in
+ * partition 0 (index + 1, low half) and a tag of that record's attach
+ * time (high half), so a record reused by another member names another
+ * id.  Ownership changes hands in two ways only, each once per
+ * generation:
+ *
+ *   handover  the owner itself, in its own call, when next is set: it
+ *             stores resume, forgets what it holds of the partition and
+ *             CASes the lease to (generation + 1, next) (L1)
+ *   orphan    fevd, when the owner is no member (it left or died) and no
+ *             record of the group in that partition's segment is a dead
+ *             process's still: CAS to (generation + 1, chosen member) (L1)
+ *
+ * So a live owner's lease is changed by nobody but itself, and a new owner
+ * never takes from a partition whose previous owner may still take.
+ *
+ * Synchronization:
+ *   L1/L2  lease: the CAS that hands it over (release) and every member's
+ *          load before it takes from the partition (acquire): resume and
+ *          the narrowed hold record are visible to the new owner
+ *   L3     next: fevd's store and the owner's load, both relaxed: next
+ *          only says "hand over now"; the lease CAS decides
+ */
+#ifndef FEV_GROUP_ASSIGN_H
+#define FEV_GROUP_ASSIGN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+static inline uint64_t fev__lease(uint32_t gen, uint32_t owner)
+{
+	return (uint64_t)gen << 32 | owner;
+}
+
+static inline uint32_t fev__lease_owner(uint64_t lease)
+{
+	return (uint32_t)lease;
+}
+
+static inline uint32_t fev__lease_gen(uint64_t lease)
+{
+	return (uint32_t)(lease >> 32);
+}
+
+/* The id of the member whose partition-0 record is index, attached at
+ * attach_ns (never 0). */
+static inline uint32_t fev__member_id(uint32_t index, uint64_t attach_ns)
+{
+	uint64_t t = attach_ns ^ attach_ns >> 16 ^ attach_ns >> 32 ^
+		     attach_ns >> 48;
+
+	return (uint32_t)(t & 0xffffu) << 16 | ((index + 1) & 0xffffu);
+}
+
+/* The partition-0 record an id names, or -1 for 0 or one out of range
+ * (a forged lease). */
+static inline int64_t fev__member_index(uint32_t id, uint32_t attacher_max)
+{
+	uint32_t i = id & 0xffffu;
+
+	return i == 0 || i > attacher_max ? -1 : (int64_t)(i - 1);
+}
+
+/* Is record a (index) of partition 0 the live member called id? */
+static inline bool fev__member_is(const struct fev__attacher *a,
+				  uint32_t index, uint32_t id)
+{
+	return fev__member_id(index, a->attach_ns) == id;
+}
+
+/* The lease (L2: acquire, pairs with L1) of group record g. */
+static inline uint64_t fev__lease_load(const struct fev__group *g)
+{
+	return atomic_load_explicit(&((struct fev__group *)g)->lease,
+				    memory_order_acquire);
+}
+
+/* Hand the lease from `from` on to (generation + 1, owner); false when it
+ * moved meanwhile (nobody but its owner, or fevd for an orphan, moves it:
+ * a forged lease). */
+static inline bool fev__lease_pass(struct fev__group *g, uint64_t from,
+				   uint32_t owner)
+{
+	/* L1: pairs with L2 in fev__lease_load(): publishes resume and the
+	 * previous owner's narrowed hold record. */
+	return atomic_compare_exchange_strong_explicit(
+		&g->lease, &from, fev__lease(fev__lease_gen(from) + 1, owner),
+		memory_order_release, memory_order_relaxed);
+}
+
+#endif /* FEV_GROUP_ASSIGN_H */
