@@ -73,6 +73,16 @@ static inline int64_t fev__member_index(uint32_t id, uint32_t attacher_max)
 	return i == 0 || i > attacher_max ? -1 : (int64_t)(i - 1);
 }
 
+/* Where a new owner starts taking back: resume, or a lap below the
+ * cursor when resume is further (or ahead of it: forged). */
+static inline uint64_t fev__resume_clamp(uint64_t resume, uint64_t cursor,
+					 uint32_t capacity)
+{
+	if (resume > cursor || cursor - resume > capacity)
+		return cursor > capacity ? cursor - capacity : 0;
+	return resume;
+}
+
 /* Is record a (index) of partition 0 the live member called id? */
 static inline bool fev__member_is(const struct fev__attacher *a,
 				  uint32_t index, uint32_t id)

@@ -142,11 +142,9 @@ static void gained(fev_member *m, struct member_part *p, uint64_t lease)
 					       memory_order_relaxed);
 	uint64_t end = cursor_of(p);
 
-	if (resume > end || end - resume > m->capacity)
-		resume = end > m->capacity ? end - m->capacity : 0;
 	p->owned = true;
 	p->gen = fev__lease_gen(lease);
-	p->scan = resume;
+	p->scan = fev__resume_clamp(resume, end, m->capacity);
 	p->scan_end = end;
 }
 

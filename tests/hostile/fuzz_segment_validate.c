@@ -12,15 +12,23 @@
  * Whatever validate accepts must describe memory inside [base, base + len);
  * a violation aborts, and ASan/UBSan watch the validation itself.
  *
+ * When the formatted partition has consumer groups, the bytes after the
+ * header's overlay are laid over group 0's ownership words (an ordered
+ * group's mode, next, lease, resume), and what their readers make of every
+ * group's words must stay inside the segment.
+ *
  * Every input, whole, is also an event's key-and-headers encoding (meta.h)
  * in a buffer of exactly its size: what fev__meta_parse() accepts must
  * point inside it, and fev_header_next() must walk it to the end without
  * leaving it.
  */
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "group_assign.h"
 #include "hops.h"
 #include "layout.h"
 #include "meta.h"
@@ -126,6 +134,50 @@ static void fuzz_hops(const uint8_t *data, size_t size)
 		free(out);
 	}
 	free(buf);
+
+/* Overlay group 0's mode, next, lease and resume with input bytes. */
+static void forge_ownership(uint8_t *group0, const uint8_t *data, size_t n)
+{
+	size_t at = offsetof(struct fev__group, mode);
+	size_t words = offsetof(struct fev__group, resume) + 8 - at;
+
+	for (size_t i = 0; i < n && i < words; i++)
+		group0[at + i] ^= data[i];
+}
+
+/*
+ * Whatever an ordered group's words say, what its readers make of them
+ * stays inside the segment: an owner or next id names an attacher record
+ * in the table or none, and a new owner takes back at most a lap below
+ * the cursor (group_assign.h).
+ */
+static void check_ownership(const uint8_t *base, const struct fev__geometry *g)
+{
+	const struct fev__group *grp =
+		(const struct fev__group *)(base + g->off_groups);
+
+	for (uint32_t i = 0; i < g->groups_max; i++) {
+		uint64_t lease = atomic_load(&((struct fev__group *)&grp[i])->lease);
+		uint32_t ids[2] = {
+			fev__lease_owner(lease),
+			atomic_load(&((struct fev__group *)&grp[i])->next)
+		};
+		uint64_t cursor = atomic_load(
+			&((struct fev__group *)&grp[i])->cursor.pos);
+		uint64_t r = fev__resume_clamp(
+			atomic_load(&((struct fev__group *)&grp[i])->resume),
+			cursor, g->capacity);
+
+		for (int j = 0; j < 2; j++) {
+			int64_t idx = fev__member_index(ids[j],
+							g->attacher_max);
+
+			if (idx >= (int64_t)g->attacher_max || idx < -1)
+				abort();
+		}
+		if (r > cursor || cursor - r > g->capacity)
+			abort();
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -175,10 +227,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			over = sizeof(struct fev__header);
 		for (size_t i = 0; i < over; i++)
 			buf[i] ^= data[3 + i];
+		/* What follows the header, over group 0's ownership words. */
+		if (made.groups_max != 0)
+			forge_ownership(buf + made.off_groups, data + 3 + over,
+					size - 3 - over);
 	}
 	rc = fev__segment_validate(buf, len, &g);
 	if (rc == 0) {
 		check_accepted(&g, len);
+		if (g.groups_max != 0)
+			check_ownership(buf, &g);
 		fev_fuzz_accepted++;
 	}
 	free(buf);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "consumer_group.h"
+#include "group_assign.h"
 #include "fevtest.h"
 #include "hostile.h"
 #include "layout.h"
@@ -945,6 +946,96 @@ static void test_forged_drop_policy_and_counters_give_errors_not_crashes(
 	ht_teardown(&t);
 }
 
+/* ---- ordered groups' ownership words ------------------------------------ */
+
+/* The id of the member whose partition-0 record is the only consumer of
+ * group gi (group_assign.h). */
+static uint32_t only_member_id(const struct fev__map *m, uint32_t gi)
+{
+	for (uint32_t i = 0; i < m->geo.attacher_max; i++) {
+		const struct fev__attacher *a = &m->attachers[i];
+
+		if (atomic_load(&a->state) == FEV__ATT_ACTIVE &&
+		    a->group == gi + 1)
+			return fev__member_id(i, a->attach_ns);
+	}
+	fail_msg("no member record");
+	return 0;
+}
+
+static void test_forged_ownership_words_give_errors_not_crashes(
+	void **state)
+{
+	char inst[FEV_INSTANCE_MAX + 1];
+	fev_queue_config cfg = { .struct_size = sizeof(cfg), .capacity = 8,
+				 .max_event = 8 };
+	fev_group_config gc = { .struct_size = sizeof(gc),
+				.start = FEV_GROUP_EARLIEST,
+				.mode = FEV_GROUP_ORDERED };
+	fev_open_opts o = { .struct_size = sizeof(o), .group = "g" };
+	fev_partition_owner own[2];
+	fev_member *mb = NULL, *late = NULL;
+	fev_queue *plain = NULL, *p;
+	struct fev__map m;
+	struct fev__group *g;
+	fev_event ev;
+	uint32_t id, k;
+	uint64_t v = 9;
+
+	(void)state;
+	fevtest_instance(inst);
+	o.instance = inst;
+	assert_int_equal(fev_topic_create("o", 2, &cfg, inst), 0);
+	assert_int_equal(fev_group_create("o", "g", &gc, inst), 0);
+	assert_int_equal(fev_member_join("o", &o, &mb), 0);
+	p = fevtest_open(inst, "o", FEV_PRODUCER, FEV_OPEN_NO_SPIN);
+	assert_int_equal(fev__map_open(inst, "o", true, &m), 0);
+	g = &m.groups[fev__group_find(&m, "g")];
+	id = only_member_id(&m, (uint32_t)(g - m.groups));
+	/* Without fevd nobody is given anything. */
+	assert_int_equal(fev_member_owned(mb, NULL, 0), 0);
+	assert_int_equal(fev_member_acquire(mb, &ev, &k, 0), -EAGAIN);
+	/* A lease forged to name it, with resume anywhere: it reads at most
+	 * a lap back, and what is there. */
+	atomic_store(&g->resume, UINT64_MAX);
+	atomic_store(&g->lease, ((uint64_t)77 << 32) | id);
+	assert_int_equal(fev_member_owned(mb, NULL, 0), 1);
+	assert_int_equal(fev_send(p, &v, sizeof(v), 0), 0);
+	assert_int_equal(fev_member_acquire(mb, &ev, &k, 0), 0);
+	assert_int_equal(k, 0);
+	assert_int_equal(*(const uint64_t *)ev.data, 9);
+	/* An event whose private words the caller changed. */
+	ev.priv_pad = 255;
+	assert_int_equal(fev_member_release(mb, &ev), -EINVAL);
+	ev.priv_pad = 0; /* partition 0, generation 0: not 77's */
+	assert_int_equal(fev_member_release(mb, &ev), -EKEYREVOKED);
+	/* next naming nobody: it hands over (to an orphan), holds nothing. */
+	atomic_store(&g->next, 0xdeadbeefu);
+	assert_int_equal(fev_member_owned(mb, NULL, 0), 0);
+	assert_int_equal(fev_group_owners("o", "g", inst, own, 2), 2);
+	assert_int_equal(own[0].pid, 0);
+	assert_int_equal(own[0].generation, 78);
+	/* Owner ids out of the attacher table, for the tools. */
+	atomic_store(&g->lease, UINT64_MAX);
+	atomic_store(&g->next, 0xffffu);
+	assert_int_equal(fev_group_owners("o", "g", inst, own, 2), 2);
+	assert_int_equal(own[0].pid, 0);
+	assert_int_equal(own[0].next_pid, 0);
+	assert_int_equal(fev_member_owned(mb, NULL, 0), 0);
+	/* A mode nobody writes: refused, not read as either. */
+	g->mode = 9;
+	assert_int_equal(fev_group_mode("o", "g", inst), -EBADMSG);
+	assert_int_equal(fev_member_join("o", &o, &late), -EBADMSG);
+	assert_int_equal(fev_open("o", FEV_CONSUMER, &o, &plain), -EBADMSG);
+	assert_int_equal(fev_group_owners("o", "g", inst, own, 2), -EINVAL);
+	g->mode = FEV_GROUP_ORDERED;
+	fev_member_leave(mb);
+	fev_close(p);
+	fev__map_close(&m);
+	assert_int_equal(fev_topic_delete("o", inst), 0);
+	fevtest_assert_no_leftovers(inst);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -970,6 +1061,7 @@ int main(void)
 		T(test_forged_redo_lists_are_never_followed_out_of_the_ring),
 		T(test_forged_group_records_give_errors_not_crashes),
 		T(test_forged_drop_policy_and_counters_give_errors_not_crashes),
+		T(test_forged_ownership_words_give_errors_not_crashes),
 #undef T
 	};
 
