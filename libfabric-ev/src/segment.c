@@ -327,3 +327,32 @@ void fev__attacher_retire_counters(struct fev__state_line *f,
 	retire_one(&f->retired_sleeps, &a->sleeps);
 	retire_one(&f->retired_wakes, &a->wakes);
 }
+
+bool fev__partition_ours(const struct fev__map *m, const char *topic,
+			 uint32_t partitions, uint32_t k)
+{
+	return m->geo.partitions == partitions && m->geo.partition == k &&
+	       strncmp(m->seg->hdr.name, topic, sizeof(m->seg->hdr.name)) ==
+		       0;
+}
+
+int fev__partition_map_ro(const char *instance, const char *topic,
+			  uint32_t partitions, uint32_t k, struct fev__map *m)
+{
+	char seg[FEV__SEG_NAME_MAX + 1];
+	uint64_t give_up = fev__now_monotonic_ns() + FEV__PARTITIONS_WAIT_NS;
+	int rc = fev__partition_name(seg, sizeof(seg), topic, k);
+
+	while (rc == 0) {
+		rc = fev__map_open(instance, seg, false, m);
+		if (rc != -ENOENT || fev__now_monotonic_ns() > give_up)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+		rc = 0;
+	}
+	if (rc == 0 && !fev__partition_ours(m, topic, partitions, k)) {
+		fev__map_close(m);
+		rc = -EBADMSG;
+	}
+	return rc;
+}

@@ -100,6 +100,21 @@ void fev__map_stats(const struct fev__map *m, fev_stats *out);
 int fev__map_stats_by(const struct fev__map *m, fev_stats *out,
 		      uint64_t give_up_ns);
 
+/* How long a missing partition is waited for: its creator renames the
+ * partitions into place just after partition 0. */
+#define FEV__PARTITIONS_WAIT_NS (1000 * 1000 * 1000)
+
+/* Does m say it is partition k of the topic's `partitions`? */
+bool fev__partition_ours(const struct fev__map *m, const char *topic,
+			 uint32_t partitions, uint32_t k);
+/*
+ * Map partition k of a topic whose partition 0 says there are
+ * `partitions`, read-only, waiting a second for one its creator is still
+ * renaming into place; -EBADMSG when it says it is another.
+ */
+int fev__partition_map_ro(const char *instance, const char *topic,
+			  uint32_t partitions, uint32_t k, struct fev__map *m);
+
 /* "/dev/shm" + a segment's name + a creator's "~PID" + NUL. */
 #define FEV__SEG_PATH_MAX (FEV__SHM_NAME_MAX + 32)
 
@@ -118,11 +133,6 @@ int fev__segment_build(const char *instance, const char *topic,
  * corrupt or untrusted file at the name is only unlinked.  0 or -errno.
  */
 int fev__segment_delete(const char *instance, const char *seg_name);
-
-/* Does this segment say it is partition k of `partitions` of topic?
- * (topic.c) */
-bool fev__partition_ours(const struct fev__map *m, const char *topic,
-			 uint32_t partitions, uint32_t k);
 
 /* Lay out a fresh segment in memory (zeroed, len = g->seg_size). */
 void fev__segment_format(void *base, const struct fev__geometry *g,

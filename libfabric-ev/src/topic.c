@@ -35,9 +35,6 @@
 #include "consumer_group.h"
 #include "segment.h"
 
-/* How long an opener waits for the partitions of a topic being created. */
-#define PARTITIONS_WAIT_NS (1000 * 1000 * 1000)
-
 struct fev_topic {
 	uint32_t partitions;
 	uint32_t next; /* round-robin partition of the next unkeyed event */
@@ -162,15 +159,6 @@ int fev_queue_delete(const char *queue, const char *instance)
 	return fev_topic_delete(queue, instance);
 }
 
-/* Does partition k's segment say it is partition k of this topic? */
-bool fev__partition_ours(const struct fev__map *m, const char *topic,
-			   uint32_t partitions, uint32_t k)
-{
-	return m->geo.partitions == partitions && m->geo.partition == k &&
-	       strncmp(m->seg->hdr.name, topic, sizeof(m->seg->hdr.name)) ==
-		       0;
-}
-
 /* Statistics of partition k of the topic whose partition 0 says so. */
 static int partition_stats(const char *instance, const char *topic,
 			   uint32_t partitions, uint32_t k, fev_stats *out)
@@ -217,7 +205,7 @@ static int open_partition(const char *topic, uint32_t k, uint32_t partitions,
 			  const fev_open_opts *opts, fev_queue **out)
 {
 	char seg[FEV__SEG_NAME_MAX + 1];
-	uint64_t give_up = fev__now_monotonic_ns() + PARTITIONS_WAIT_NS;
+	uint64_t give_up = fev__now_monotonic_ns() + FEV__PARTITIONS_WAIT_NS;
 	int rc = fev__partition_name(seg, sizeof(seg), topic, k);
 
 	while (rc == 0) {

@@ -17,11 +17,17 @@
  * group's mode, next, lease, resume), and what their readers make of every
  * group's words must stay inside the segment.
  *
+ * A segment validate accepts is then read by a tail (tail.c) from its
+ * earliest position: with the even way in, every slot's sequence, lengths
+ * and meta are the fuzzer's; what the tail hands out must lie inside its
+ * buffer of exactly max_event bytes, and every call must return.
+ *
  * Every input, whole, is also an event's key-and-headers encoding (meta.h)
  * in a buffer of exactly its size: what fev__meta_parse() accepts must
  * point inside it, and fev_header_next() must walk it to the end without
  * leaving it.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +39,7 @@
 #include "layout.h"
 #include "meta.h"
 #include "segment.h"
+#include "tail.h"
 
 static void check_accepted(const struct fev__geometry *g, size_t len)
 {
@@ -180,6 +187,35 @@ static void check_ownership(const uint8_t *base, const struct fev__geometry *g)
 	}
 }
 
+/* A tail over the accepted segment: what it hands out stays in buf. */
+static void fuzz_tail(uint8_t *base, size_t len, const struct fev__geometry *g)
+{
+	struct fev__map m = { .seg = (struct fev__segment *)base, .len = len,
+			      .geo = *g };
+	uint8_t *buf = malloc(g->max_event != 0 ? g->max_event : 1);
+	fev_tail_event te;
+	fev_tail *t;
+
+	fev__map_views(&m);
+	if (buf == NULL || fev__tail_of_map(&m, FEV_TAIL_EARLIEST, &t) < 0) {
+		free(buf);
+		return;
+	}
+	for (uint32_t i = 0; i < 2 * g->capacity; i++) {
+		int rc = fev_tail_next(t, &te, buf, g->max_event, 0);
+
+		if (rc == -EAGAIN)
+			break;
+		if (rc == 0) {
+			check_inside(te.ev.data, te.ev.len, buf, g->max_event);
+			check_inside(te.ev.key, te.ev.key_len, buf,
+				     g->max_event);
+		}
+	}
+	fev_tail_close(t);
+	free(buf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* How many inputs validate accepted (for a driver that replays a corpus). */
@@ -238,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (g.groups_max != 0)
 			check_ownership(buf, &g);
 		fev_fuzz_accepted++;
+		fuzz_tail(buf, len, &g);
 	}
 	free(buf);
 	return 0;

@@ -15,7 +15,10 @@
  *      producer's plain writes of the next lap race with the consumer's
  *      reads of this one unless R2 -> A1 orders them;
  *   R5 / A5: the header fields a segment creator writes race with the
- *      validator's reads unless the "ready" magic is release/acquire.
+ *      validator's reads unless the "ready" magic is release/acquire;
+ *   V1 / V2 (tail.c): a tail on the same mapping copies slots while the
+ *      producer rewrites them; its copy must be reported as no race (the
+ *      annotation) and kept only when whole (every event checked).
  *
  * In a plain build it still checks the hand-over: every event arrives once,
  * in order, intact.
@@ -34,6 +37,7 @@
 #include "fevtest.h"
 #include "meta.h"
 #include "segment.h"
+#include "tail.h"
 
 #define EVENTS 20000u
 #define CAPACITY 4u /* small: many laps, every slot reused often */
@@ -199,6 +203,85 @@ static void test_threads_sharing_one_mapping_hand_over_every_event_intact(
 	fevtest_assert_no_leftovers(inst);
 }
 
+/* ---- a tail on the same mapping: V1 / V2 ------------------------------- */
+
+struct tail_check {
+	struct shared_ring *ring;
+	uint64_t seen, missed;
+	atomic_uint errors;
+};
+
+/* Is te event i, whole: its key, header and payload? */
+static bool tail_event_intact(const fev_tail_event *te)
+{
+	uint32_t i = (uint32_t)te->ev.ts_ns; /* the producer stamps i */
+
+	if (te->ev.id != i)
+		return false;
+	if (has_meta(i) != (te->ev.key_len == sizeof(i)) ||
+	    (has_meta(i) && (memcmp(te->ev.key, &i, sizeof(i)) != 0 ||
+			     te->ev.n_headers != 1)))
+		return false;
+	return event_intact(te->ev.data, (uint32_t)te->ev.len, i);
+}
+
+static void *tail_main(void *arg)
+{
+	struct tail_check *c = arg;
+	uint8_t buf[MAX_EVENT + META_LEN];
+	fev_tail *t;
+	fev_tail_event te;
+
+	if (fev__tail_of_map(&c->ring->map, FEV_TAIL_EARLIEST, &t) < 0) {
+		atomic_fetch_add(&c->errors, 1);
+		return NULL;
+	}
+	/* Every position is seen or counted as missed, exactly once. */
+	while (c->seen + fev_tail_missed(t) < EVENTS) {
+		int rc = fev_tail_next(t, &te, buf, sizeof(buf), 0);
+
+		if (rc == -EAGAIN) {
+			sched_yield(); /* as the others: never starve them */
+			continue;
+		}
+		if (rc < 0 || !tail_event_intact(&te))
+			atomic_fetch_add(&c->errors, 1);
+		c->seen++;
+	}
+	c->missed = fev_tail_missed(t);
+	fev_tail_close(t);
+	return NULL;
+}
+
+static void test_tail_on_same_mapping_keeps_only_whole_copies(void **state)
+{
+	struct shared_ring s = { 0 };
+	struct tail_check c = { .ring = &s };
+	char inst[FEV_INSTANCE_MAX + 1];
+	pthread_t prod, cons, tail;
+
+	(void)state;
+	fevtest_instance(inst);
+	fevtest_create(inst, "q", CAPACITY, MAX_EVENT + META_LEN,
+		       FEV_POLICY_BLOCK);
+	assert_int_equal(fev__map_open(inst, "q", true, &s.map), 0);
+	assert_int_equal(pthread_create(&tail, NULL, tail_main, &c), 0);
+	assert_int_equal(pthread_create(&cons, NULL, consumer_main, &s), 0);
+	assert_int_equal(pthread_create(&prod, NULL, producer_main, &s), 0);
+	assert_int_equal(pthread_join(prod, NULL), 0);
+	assert_int_equal(pthread_join(cons, NULL), 0);
+	assert_int_equal(pthread_join(tail, NULL), 0);
+	assert_int_equal(atomic_load(&s.errors), 0);
+	assert_int_equal(atomic_load(&c.errors), 0);
+	assert_int_equal(c.seen + c.missed, EVENTS);
+	print_message("tail: %llu seen, %llu missed of %u\n",
+		      (unsigned long long)c.seen, (unsigned long long)c.missed,
+		      EVENTS);
+	fev__map_close(&s.map);
+	assert_int_equal(fev_queue_delete("q", inst), 0);
+	fevtest_assert_no_leftovers(inst);
+}
+
 /* ---- segment publication: R5 / A5 -------------------------------------- */
 
 struct shared_segment {
@@ -246,6 +329,8 @@ int main(void)
 			test_threads_sharing_one_mapping_hand_over_every_event_intact),
 		cmocka_unit_test(
 			test_validator_sees_whole_header_once_segment_is_ready),
+		cmocka_unit_test(
+			test_tail_on_same_mapping_keeps_only_whole_copies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

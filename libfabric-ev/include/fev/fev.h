@@ -612,6 +612,60 @@ FEV_API int fev_group_owners(const char *topic, const char *group,
 			     const char *instance, fev_partition_owner *out,
 			     size_t max);
 
+/*
+ * Tails: watch a queue's or topic's events as they pass, without consuming
+ * them (fev tail, fev record).  A tail maps the segments read-only and
+ * writes nothing: it never holds, releases or gates a position, is no
+ * attacher and no group member, so producers and consumers never wait for
+ * it.  It copies each committed event out of its slot and checks
+ * afterwards that the slot was not reused meanwhile; an event it could
+ * not copy in time (the ring lapped it) is counted as missed.  Idle, it
+ * polls (at most every 2 ms): it cannot sleep on a wait word it may not
+ * write.
+ */
+typedef struct fev_tail fev_tail;
+
+#define FEV_TAIL_LATEST 0   /* events committed from now on (default) */
+#define FEV_TAIL_EARLIEST 1 /* first every event the ring still holds */
+
+typedef struct fev_tail_opts {
+	size_t struct_size;   /* sizeof(fev_tail_opts) */
+	const char *instance; /* NULL: $FEV_INSTANCE, else "default" */
+	int start;            /* FEV_TAIL_LATEST or FEV_TAIL_EARLIEST */
+} fev_tail_opts;
+
+typedef struct fev_tail_event {
+	/* data, key and headers point into the caller's buffer; id is the
+	 * position in its partition; read headers with fev_header_next. */
+	fev_event ev;
+	uint32_t partition;
+	uint32_t priv_pad;
+	/* Events of this partition that passed unseen just before this one
+	 * (lapped, or reused while being copied). */
+	uint64_t missed;
+} fev_tail_event;
+
+/*
+ * Tail a queue, a topic (every partition) or one partition ("T@k").
+ * 0, -EINVAL, -ENOENT, -EACCES, -EUCLEAN (a file fev does not trust),
+ * -EBADMSG (corrupt), -EPROTO, -ENOMEM.
+ */
+FEV_API int fev_tail_open(const char *name, const fev_tail_opts *opts,
+			  fev_tail **out);
+FEV_API void fev_tail_close(fev_tail *t);
+FEV_API uint32_t fev_tail_partitions(const fev_tail *t);
+/* The buffer fev_tail_next() needs: the largest max_event of them. */
+FEV_API size_t fev_tail_max_event(const fev_tail *t);
+/* Events missed so far, all partitions. */
+FEV_API uint64_t fev_tail_missed(const fev_tail *t);
+/*
+ * The next event of any partition, copied into buf (cap at least
+ * fev_tail_max_event()).  0; -EAGAIN (timeout 0) or -ETIMEDOUT: none yet;
+ * -EBADMSG: a corrupt slot, skipped; -EIDRM: deleted; -EINVAL.
+ */
+FEV_API int fev_tail_next(fev_tail *t, fev_tail_event *te, void *buf,
+			  size_t cap, int64_t timeout_ns);
+
 /* A sentence for any value these functions return. */
 FEV_API const char *fev_strerror(int err);
 
