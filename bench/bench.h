@@ -116,7 +116,8 @@ bool bench_retry(int err, bool spin, unsigned *polls);
 
 extern const struct bench_transport bench_fev, bench_pipe, bench_unix,
 	bench_mq, bench_zmq, bench_floor, bench_fev_meta,
-	bench_fev_fd, bench_fev_any, bench_fev_trace0, bench_fev_trace1;
+	bench_fev_fd, bench_fev_any, bench_fev_trace0, bench_fev_trace1,
+	bench_fev_tail;
 const struct bench_transport *bench_transport_find(const char *name);
 
 /* ---- message.c: the header every event carries ---------------------- */

@@ -18,7 +18,7 @@
 #include "nats.h"
 #include "webhooks.h"
 
-#define MAX_TRANSPORTS 11
+#define MAX_TRANSPORTS 12
 #define MAX_CFGS 256
 
 static const char usage[] =
@@ -54,6 +54,7 @@ static const char usage[] =
 	"                     fev-any: in fev_wait_any() over 64 queues\n"
 	"                     fev-trace0, fev-trace1: a traceparent on every event,\n"
 	"                     none or 1 in 100 sampled (hops recorded)\n"
+	"                     fev-tail: fev with a tail (fev_tail_*) watching\n"
 	"  --queue NAME       use fevd's queue NAME (ping-pong: also NAME-pong)\n"
 	"  --cpus LIST        pin producer i to the i-th CPU of LIST, consumer i\n"
 	"                     to the next one (e.g. 0,1)\n"
@@ -138,7 +139,7 @@ static void parse_vs(struct opts *o, const char *list)
 
 		if (tr == NULL || tr == &bench_fev)
 			die_usage("unknown baseline %s (pipe, unix, mq, zmq, floor, "
-				  "fev-meta, fev-fd, fev-any, fev-trace0, fev-trace1)", t);
+				  "fev-meta, fev-fd, fev-any, fev-trace0, fev-trace1, fev-tail)", t);
 		for (unsigned i = 0; i < o->nts; i++)
 			if (o->ts[i] == tr)
 				tr = NULL;

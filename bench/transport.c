@@ -9,6 +9,7 @@ static const struct bench_transport *const all[] = {
 	&bench_fev, &bench_pipe, &bench_unix, &bench_mq, &bench_zmq, &bench_floor,
 	&bench_fev_meta, &bench_fev_fd, &bench_fev_any, &bench_fev_trace0,
 	&bench_fev_trace1,
+	&bench_fev_tail,
 };
 
 const struct bench_transport *bench_transport_find(const char *name)

@@ -24,6 +24,10 @@
  * entries; the sampled ones have their hops recorded.  Together with a
  * build of -DFEV_TRACING=OFF they answer issue 14's overhead question
  * (bench/README.md).
+ *
+ * fev-tail is fev with a tail attached to the queue for the whole run, in
+ * a process of its own (tail_observer.c): `fev-bench thr --vs fev-tail`
+ * shows what watching a queue costs its producers and consumers.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +38,7 @@
 
 #include "fev/fev.h"
 #include "bench.h"
+#include "tail_observer.h"
 
 /* What fev-meta puts on every event: 80 bytes encoded (meta.h). */
 static const fev_header meta_headers[] = {
@@ -78,6 +83,7 @@ struct fev_priv {
 	bool meta; /* fev-meta */
 	enum wait_via via;
 	enum trace_mode trace;
+	pid_t tail; /* fev-tail: the observer; 0: none */
 	char instance[FEV_INSTANCE_MAX + 1];
 	bool own; /* created here: delete at teardown */
 	char q[2][FEV_NAME_MAX + 1];
@@ -157,6 +163,7 @@ static void fev_teardown(struct bench_chan *ch)
 
 	if (p == NULL)
 		return;
+	bench_tail_observer_stop(p->tail);
 	for (int i = 0; p->own && i < p->nq; i++)
 		fev_queue_delete(p->q[i], p->instance);
 	for (int i = 1; p->via == VIA_ANY && i < ANY_QUEUES; i++) {
@@ -184,7 +191,7 @@ static int create_idle(struct fev_priv *p)
 }
 
 static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via,
-		      enum trace_mode tr)
+		      enum trace_mode tr, bool tail)
 {
 	const struct bench_cfg *c = ch->cfg;
 	struct fev_priv *p = calloc(1, sizeof(*p));
@@ -225,39 +232,61 @@ static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via,
 			return rc;
 		}
 	}
-	if (via == VIA_ANY && (rc = create_idle(p)) < 0)
+	if (via == VIA_ANY && (rc = create_idle(p)) < 0) {
 		fev_teardown(ch); /* deletes the idle ones that exist */
-	return rc;
+		return rc;
+	}
+	if (tail) {
+		p->tail = bench_tail_observer_start(p->instance, p->q[0]);
+		if (p->tail < 0) {
+			p->tail = 0;
+			fev_teardown(ch);
+			return -ECHILD;
+		}
+	}
+	return 0;
 }
 
 static int fev_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_CALL, TRACE_NONE);
+	return setup_with(ch, false, VIA_CALL, TRACE_NONE, false);
 }
 
 static int fev_meta_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, true, VIA_CALL, TRACE_NONE);
+	return setup_with(ch, true, VIA_CALL, TRACE_NONE, false);
 }
 
 static int fev_fd_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_FD, TRACE_NONE);
+	return setup_with(ch, false, VIA_FD, TRACE_NONE, false);
 }
 
 static int fev_any_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_ANY, TRACE_NONE);
+	return setup_with(ch, false, VIA_ANY, TRACE_NONE, false);
 }
 
 static int fev_trace0_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_CALL, TRACE_UNSAMPLED);
+	return setup_with(ch, false, VIA_CALL, TRACE_UNSAMPLED, false);
 }
 
 static int fev_trace1_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_CALL, TRACE_ONE_PERCENT);
+	return setup_with(ch, false, VIA_CALL, TRACE_ONE_PERCENT, false);
+}
+
+static int fev_tail_setup(struct bench_chan *ch)
+{
+	return setup_with(ch, false, VIA_CALL, TRACE_NONE, true);
+}
+
+static const char *fev_tail_unsupported(const struct bench_cfg *cfg)
+{
+	if (cfg->queue != NULL)
+		return "fev-tail sizes its own queues (no --queue)";
+	return NULL;
 }
 
 static int open_q(struct bench_chan *ch, int i, unsigned role, fev_queue **q)
@@ -602,6 +631,20 @@ const struct bench_transport bench_fev_trace1 = {
 	.name = "fev-trace1",
 	.unsupported = fev_trace_unsupported,
 	.setup = fev_trace1_setup,
+	.teardown = fev_teardown,
+	.open = fev_open_h,
+	.send = fev_send_h,
+	.recv = fev_recv_h,
+	.close = fev_close_h,
+	.end_by_parent = true,
+	.end_per_consumer = bench_one_end_marker,
+	.wait_note = fev_wait_note,
+};
+
+const struct bench_transport bench_fev_tail = {
+	.name = "fev-tail",
+	.unsupported = fev_tail_unsupported,
+	.setup = fev_tail_setup,
 	.teardown = fev_teardown,
 	.open = fev_open_h,
 	.send = fev_send_h,

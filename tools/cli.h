@@ -44,6 +44,7 @@ int cmd_webhooks(int argc, char **argv);
 int cmd_nats(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_tail(int argc, char **argv);
 
 /* ---- cli.c: errors, argument parsing, signals ----------------------- */
 

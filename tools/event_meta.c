@@ -61,20 +61,23 @@ static ssize_t decode(const char *s, bool hex, unsigned char **out)
 	return len;
 }
 
+/* The command whose options these are, for its usage errors. */
+#define CMD(m) ((m)->cmd != NULL ? (m)->cmd : "pub")
+
 int pub_meta_key(struct pub_meta *m, const char *arg, bool hex)
 {
 	unsigned char *k;
 	ssize_t len = decode(arg, hex, &k);
 
 	if (len < 0)
-		return cli_usage_error("pub", "bad %s '%s': %s",
+		return cli_usage_error(CMD(m), "bad %s '%s': %s",
 				       hex ? "--key-hex" : "--key", arg,
 				       hex ? "hex bytes such as 00ff10" :
 					     "use \\\\, \\n, \\t, \\0 or "
 					     "\\xHH for special bytes");
 	if (len > FEV_KEY_MAX) {
 		free(k);
-		return cli_usage_error("pub", "the key is %zd bytes: at most "
+		return cli_usage_error(CMD(m), "the key is %zd bytes: at most "
 					      "%d",
 				       len, FEV_KEY_MAX);
 	}
@@ -95,14 +98,14 @@ int pub_meta_header(struct pub_meta *m, const char *arg, bool hex)
 	ssize_t vl;
 
 	if (eq == NULL || !fev__header_name_valid(arg, nl))
-		return cli_usage_error("pub", "bad header '%s': NAME=VALUE, "
+		return cli_usage_error(CMD(m), "bad header '%s': NAME=VALUE, "
 					      "NAME 1 to %d characters of "
 					      "A-Z a-z 0-9 and "
 					      "!#$%%&'*+-.^_`|~",
 				       arg, FEV_HEADER_NAME_MAX);
 	vl = decode(eq + 1, hex, &v);
 	if (vl < 0)
-		return cli_usage_error("pub", "bad value in header '%s': %s",
+		return cli_usage_error(CMD(m), "bad value in header '%s': %s",
 				       arg,
 				       hex ? "hex bytes such as 00ff10" :
 					     "use \\\\, \\n, \\t, \\0 or "
@@ -181,24 +184,30 @@ void pub_meta_free(struct pub_meta *m)
 	}
 	free(m->headers);
 	free(m->key);
-	*m = (struct pub_meta){ .trace_header = -1 };
+	*m = (struct pub_meta){ .trace_header = -1, .cmd = m->cmd };
 }
 
 /* ---- printing (sub) --------------------------------------------------- */
 
-/* Bytes as text: printable ASCII as is, the rest (and sep) as \xHH. */
-static void print_escaped(FILE *f, const void *p, size_t n, char sep)
+void meta_print_escaped(FILE *f, const void *p, size_t n, const char *also)
 {
 	const unsigned char *b = p;
 
 	for (size_t i = 0; i < n; i++) {
 		if (b[i] == '\\')
 			fputs("\\\\", f);
-		else if (b[i] > 0x20 && b[i] < 0x7f && b[i] != sep)
+		else if (b[i] >= 0x20 && b[i] < 0x7f &&
+			 strchr(also, b[i]) == NULL)
 			fputc(b[i], f);
 		else
 			fprintf(f, "\\x%02x", b[i]);
 	}
+}
+
+/* Keys escape '=' and spaces too, header values spaces: the separators. */
+static void print_escaped(FILE *f, const void *p, size_t n, char sep)
+{
+	meta_print_escaped(f, p, n, sep == '=' ? " =" : " ");
 }
 
 void meta_print_text(FILE *f, const fev_event *ev)
@@ -281,4 +290,57 @@ void meta_print_hex(FILE *f, const fev_event *ev)
 			h.name, h.value_len);
 		out_hexdump(f, h.value, h.value_len);
 	}
+}
+
+/* ---- matching (tail, record, replay filters) -------------------------- */
+
+static bool header_matches(const fev_event *ev, const fev_header *want)
+{
+	const void *v;
+	size_t n;
+
+	/* fev_header_get() compares names case-insensitively; want's name
+	 * is NUL-terminated (strndup). */
+	return fev_header_get(ev, want->name, &v, &n) == 0 &&
+	       n == want->value_len &&
+	       (n == 0 || memcmp(v, want->value, n) == 0);
+}
+
+bool meta_matches(const struct pub_meta *want, const fev_event *ev)
+{
+	if (want->has_key &&
+	    (ev->key_len != want->key_len ||
+	     (want->key_len != 0 &&
+	      memcmp(ev->key, want->key, want->key_len) != 0)))
+		return false;
+	for (size_t i = 0; i < want->n_headers; i++)
+		if (!header_matches(ev, &want->headers[i]))
+			return false;
+	return true;
+}
+
+void event_print_json(FILE *f, const fev_event *ev, const char *extra)
+{
+	bool utf8 = out_utf8_valid(ev->data, ev->len);
+	char when[48];
+
+	out_iso_time(when, sizeof(when), ev->ts_ns);
+	fprintf(f,
+		"{\"id\":%llu,\"ts_ns\":%llu,\"time\":\"%s\",\"flags\":%u,"
+		"\"redelivered\":%s,\"gap\":%s%s",
+		(unsigned long long)ev->id, (unsigned long long)ev->ts_ns, when,
+		ev->flags, ev->flags & FEV_REDELIVERED ? "true" : "false",
+		ev->flags & FEV_GAP ? "true" : "false",
+		extra != NULL ? extra : "");
+	meta_print_json(f, ev);
+	fprintf(f, ",\"len\":%zu,\"encoding\":\"%s\",\"payload\":", ev->len,
+		utf8 ? "utf-8" : "base64");
+	if (utf8)
+		out_json_string(f, ev->data, ev->len);
+	else {
+		fputc('"', f);
+		out_base64(f, ev->data, ev->len);
+		fputc('"', f);
+	}
+	fputs("}\n", f);
 }

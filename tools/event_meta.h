@@ -20,6 +20,7 @@ struct pub_meta {
 	size_t n_headers;
 	int trace_header; /* index of --trace's traceparent; -1: none */
 	unsigned trace_flags;
+	const char *cmd; /* whose options, for usage errors; NULL: "pub" */
 };
 
 /*
@@ -56,5 +57,24 @@ void meta_print_text(FILE *f, const fev_event *ev);
 void meta_print_json(FILE *f, const fev_event *ev);
 /* The hex format's "# key ..." and "# header ..." lines. */
 void meta_print_hex(FILE *f, const fev_event *ev);
+
+/* Bytes as text: printable ASCII as is; a backslash as \\; other bytes
+ * and those in `also` as \xHH. */
+void meta_print_escaped(FILE *f, const void *p, size_t n, const char *also);
+
+/*
+ * Does ev pass the filters in want (fev tail, record, replay)?  Its key,
+ * when want has one, byte for byte; each of want's headers present with
+ * exactly that value (names compared ignoring case).
+ */
+bool meta_matches(const struct pub_meta *want, const fev_event *ev);
+
+/*
+ * One JSON object and a newline (fev sub --json, fev tail --format
+ * json): id, ts_ns, time, flags, redelivered, gap, then extra (members with
+ * their leading commas, or NULL), key and headers, len, encoding and
+ * payload.
+ */
+void event_print_json(FILE *f, const fev_event *ev, const char *extra);
 
 #endif /* FEV_TOOLS_EVENT_META_H */

@@ -27,6 +27,8 @@ static const struct {
 	  "create, delete or list the consumer groups of a topic" },
 	{ "trace", cmd_trace,
 	  "the path of a sampled event: who took it, what it caused" },
+	{ "tail", cmd_tail,
+	  "show events as they pass, without consuming them" },
 };
 
 static void usage(FILE *f)

@@ -653,31 +653,6 @@ static void sub_usage(FILE *f)
 	      f);
 }
 
-static void print_json(FILE *f, const fev_event *ev)
-{
-	bool utf8 = out_utf8_valid(ev->data, ev->len);
-	char when[48];
-
-	out_iso_time(when, sizeof(when), ev->ts_ns);
-	fprintf(f,
-		"{\"id\":%llu,\"ts_ns\":%llu,\"time\":\"%s\",\"flags\":%u,"
-		"\"redelivered\":%s,\"gap\":%s",
-		(unsigned long long)ev->id, (unsigned long long)ev->ts_ns, when,
-		ev->flags, ev->flags & FEV_REDELIVERED ? "true" : "false",
-		ev->flags & FEV_GAP ? "true" : "false");
-	meta_print_json(f, ev);
-	fprintf(f, ",\"len\":%zu,\"encoding\":\"%s\",\"payload\":", ev->len,
-		utf8 ? "utf-8" : "base64");
-	if (utf8)
-		out_json_string(f, ev->data, ev->len);
-	else {
-		fputc('"', f);
-		out_base64(f, ev->data, ev->len);
-		fputc('"', f);
-	}
-	fputs("}\n", f);
-}
-
 static void format_event(FILE *f, const fev_event *ev, enum sub_format fmt)
 {
 	char when[48];
@@ -692,7 +667,7 @@ static void format_event(FILE *f, const fev_event *ev, enum sub_format fmt)
 		fwrite(ev->data, 1, ev->len, f);
 		break;
 	case FMT_JSON:
-		print_json(f, ev);
+		event_print_json(f, ev, NULL);
 		break;
 	case FMT_HEX:
 		out_iso_time(when, sizeof(when), ev->ts_ns);

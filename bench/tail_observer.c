@@ -1,0 +1,92 @@
+/*
+ * The observer of fev-tail runs: a process that tails the bench's queue
+ * for the whole run (fev_tail_*, as `fev tail` does), so that
+ * `fev-bench thr --vs fev-tail` prices a tail attached to a queue at full
+ * speed against the same queue without one, in the same run.
+ */
+#include "tail_observer.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fev/fev.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* The child: tail until SIGTERM, then say what it saw. */
+static void observe(const char *inst, const char *queue, int ready_fd)
+{
+	fev_tail_opts o = { .struct_size = sizeof(o), .instance = inst,
+			    .start = FEV_TAIL_LATEST };
+	uint64_t seen = 0;
+	fev_tail_event te;
+	fev_tail *t;
+	void *buf;
+	int rc = fev_tail_open(queue, &o, &t);
+
+	if (rc < 0) {
+		fprintf(stderr, "fev-bench: tail of %s: %s\n", queue,
+			fev_strerror(rc));
+		_exit(1);
+	}
+	buf = malloc(fev_tail_max_event(t));
+	if (buf == NULL)
+		_exit(1);
+	(void)!write(ready_fd, "", 1); /* attached: the run may start */
+	while (!stop) {
+		rc = fev_tail_next(t, &te, buf, fev_tail_max_event(t),
+				   100 * 1000 * 1000);
+		if (rc == 0)
+			seen++;
+		else if (rc != -ETIMEDOUT && rc != -EBADMSG)
+			break;
+	}
+	fprintf(stderr, "fev-bench: the tail saw %llu events, missed %llu\n",
+		(unsigned long long)seen,
+		(unsigned long long)fev_tail_missed(t));
+	fev_tail_close(t);
+	_exit(0);
+}
+
+pid_t bench_tail_observer_start(const char *inst, const char *queue)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+	int fds[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(fds) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		sigaction(SIGTERM, &sa, NULL);
+		observe(inst, queue, fds[1]);
+	}
+	close(fds[1]);
+	/* Wait until it is attached (or gone), so every run has it. */
+	if (pid > 0 && read(fds[0], &c, 1) != 1) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(fds[0]);
+	return pid;
+}
+
+void bench_tail_observer_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
