@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake ninja-build pkg-config git
 	liburcu-dev libbsd-dev libcmocka-dev libsystemd-dev libzmq3-dev
-	libcurl4-openssl-dev libssl-dev libsqlite3-dev
+	libcurl4-openssl-dev libssl-dev libsqlite3-dev zlib1g-dev
 	libuv1-dev
 	libnats-dev nats-server
 	gnuplot-nox prometheus python3 util-linux procps jq

@@ -45,6 +45,8 @@ int cmd_nats(int argc, char **argv);
 int cmd_group(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 /* ---- cli.c: errors, argument parsing, signals ----------------------- */
 

@@ -3,6 +3,7 @@
  */
 #include "event_meta.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -343,4 +344,25 @@ void event_print_json(FILE *f, const fev_event *ev, const char *extra)
 		fputc('"', f);
 	}
 	fputs("}\n", f);
+}
+
+int meta_send_opts_of(const fev_event *ev, fev_send_opts *o, fev_header **hs)
+{
+	fev_header_iter it = { 0, 0 };
+	uint32_t i = 0;
+
+	*hs = ev->n_headers == 0 ? NULL : calloc(ev->n_headers, sizeof(**hs));
+	if (ev->n_headers != 0 && *hs == NULL)
+		return -ENOMEM;
+	while (i < ev->n_headers && fev_header_next(ev, &it, &(*hs)[i]) == 1)
+		i++;
+	if (i != ev->n_headers) {
+		free(*hs);
+		*hs = NULL;
+		return -EBADMSG;
+	}
+	*o = (fev_send_opts){ .struct_size = sizeof(*o), .key = ev->key,
+			      .key_len = ev->key_len, .headers = *hs,
+			      .n_headers = ev->n_headers };
+	return 0;
 }

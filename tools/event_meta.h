@@ -77,4 +77,11 @@ bool meta_matches(const struct pub_meta *want, const fev_event *ev);
  */
 void event_print_json(FILE *f, const fev_event *ev, const char *extra);
 
+/*
+ * ev's key and headers as options to send it again (fev record, fev
+ * replay): the headers in a new array in *hs (the caller frees it),
+ * pointing into ev.  0, -ENOMEM, -EBADMSG.
+ */
+int meta_send_opts_of(const fev_event *ev, fev_send_opts *o, fev_header **hs);
+
 #endif /* FEV_TOOLS_EVENT_META_H */

@@ -29,6 +29,10 @@ static const struct {
 	  "the path of a sampled event: who took it, what it caused" },
 	{ "tail", cmd_tail,
 	  "show events as they pass, without consuming them" },
+	{ "record", cmd_record,
+	  "write events to a file (doc/record-format.md)" },
+	{ "replay", cmd_replay,
+	  "publish a recording into a topic or queue" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,482 @@
+/*
+ * fev record and fev replay: events of a queue or topic to a file (the
+ * format of doc/record-format.md, record_file.c) and back.  record reads
+ * like fev tail (nothing taken) or, with --group, as a member of a
+ * consumer group; replay checks the whole file, then publishes through the
+ * topic API, so a key goes to its partition (Kafka's murmur2).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "event_meta.h"
+#include "event_source.h"
+#include "fev/fev.h"
+#include "record_file.h"
+
+/* How long events may sit in the recorder's buffer while none come. */
+#define IDLE_FLUSH_NS (200 * 1000 * 1000)
+/* Longest send between two looks at Ctrl-C. */
+#define SEND_SLICE_NS (250 * 1000 * 1000)
+/* A target full under the reject policy is tried again this often. */
+#define REJECT_RETRY_NS (1000 * 1000)
+
+/* ---- record ------------------------------------------------------------- */
+
+static void record_usage(FILE *f)
+{
+	fputs("Usage: fev record TOPIC|QUEUE FILE [--group GROUP] [--from "
+	      "earliest|latest]\n"
+	      "                  [--key K] [--header NAME=VALUE] [--count N] "
+	      "[--duration D]\n"
+	      "\n"
+	      "Write the events of a queue, of every partition of a topic, or "
+	      "of one\npartition (TOPIC@K) to FILE: key, headers, payload, "
+	      "commit time, partition,\nflags, in the format of "
+	      "doc/record-format.md.  By default nothing is taken\n(as fev "
+	      "tail: the ring may lap the recorder, and each record says how "
+	      "many\nevents were missed before it); with --group the recorder "
+	      "is a member of\nGROUP, misses nothing, and releases each event "
+	      "once it is written.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -g, --group GROUP        record as a member of this consumer "
+	      "group (a queue:\n"
+	      "                           as its consumer): events are "
+	      "taken\n"
+	      "      --from WHERE         without --group: latest (default) "
+	      "or earliest\n"
+	      "  -k, --key K, --key-hex HEX            only events with this "
+	      "key\n"
+	      "  -H, --header NAME=VALUE, --header-hex NAME=HEX\n"
+	      "                           only events with this header "
+	      "(repeatable)\n"
+	      "  -n, --count N            stop after N events recorded\n"
+	      "  -d, --duration D         stop after D (10s, 5m)\n"
+	      "  -I, --instance NAME      fabric instance ($FEV_INSTANCE or "
+	      "'default')\n"
+	      "  -h, --help               show this help\n"
+	      "\n"
+	      "Examples:\n"
+	      "  fev record orders orders.fevrec --duration 1m\n"
+	      "  fev record orders incident.fevrec --from earliest --key "
+	      "customer-42\n"
+	      "  fev record orders all.fevrec --group recorder   # misses "
+	      "nothing\n"
+	      "\n"
+	      "Exit status: 0 done (N events, the duration passed or "
+	      "interrupted: the file\nends with a whole record), 1 error (no "
+	      "such queue, topic or group; the file\ncannot be written), 2 "
+	      "usage error.\n",
+	      f);
+}
+
+struct record_cmd {
+	struct event_source src;
+	struct rec_writer w;
+	struct pub_meta filter;
+	const char *path;
+	uint64_t want, missed, pending_missed;
+	int64_t duration_ns;
+};
+
+/* One event from the source: recorded if it passes the filters. */
+static int record_one(struct record_cmd *c, fev_tail_event *te)
+{
+	int rc = 0;
+
+	c->pending_missed += te->missed;
+	c->missed += te->missed;
+	if (meta_matches(&c->filter, &te->ev)) {
+		te->missed = c->pending_missed;
+		rc = rec_write(&c->w, te, fev__now_realtime_ns());
+		if (rc == 0)
+			c->pending_missed = 0;
+		/* A member releases only what reached the kernel. */
+		if (rc == 0 && c->src.tail == NULL)
+			rc = rec_flush(&c->w);
+	}
+	if (rc == 0)
+		source_done(&c->src, te);
+	return rc;
+}
+
+static int record_loop(struct record_cmd *c)
+{
+	uint64_t end = c->duration_ns < 0 ? UINT64_MAX :
+					    fev__now_monotonic_ns() +
+						    (uint64_t)c->duration_ns;
+
+	while (c->w.records < c->want) {
+		uint64_t now = fev__now_monotonic_ns();
+		int64_t slice = end - now < IDLE_FLUSH_NS ?
+					(int64_t)(end - now) :
+					IDLE_FLUSH_NS;
+		fev_tail_event te;
+		int rc;
+
+		if (now >= end)
+			break;
+		rc = source_next(&c->src, &te, slice);
+		if (rc == -EINTR)
+			break;
+		if (rc == -ETIMEDOUT) {
+			rc = rec_flush(&c->w); /* idle: out to the file */
+			if (rc == 0)
+				continue;
+		} else if (rc == 0) {
+			rc = record_one(c, &te);
+		} else {
+			return source_failed(&c->src, rc);
+		}
+		if (rc < 0) {
+			cli_error("writing %s failed: %s", c->path,
+				  rc == -EMSGSIZE ? "an event too big to record" :
+						    strerror(-rc));
+			return FEV_EXIT_ERROR;
+		}
+	}
+	return FEV_EXIT_OK;
+}
+
+static int record_run(struct record_cmd *c, const char *name,
+		      const char *inst, const char *group, int from)
+{
+	int err, rc = group != NULL ?
+			     source_open_group(&c->src, name, inst, group) :
+			     source_open_tail(&c->src, name, inst, from);
+
+	if (rc != FEV_EXIT_OK)
+		return rc;
+	c->src.watch_stdout = false; /* the output is the file */
+	rc = rec_create(&c->w, c->path, name,
+			c->src.tail != NULL ? fev_tail_partitions(c->src.tail) :
+					      c->src.partitions);
+	if (rc < 0) {
+		cli_error("cannot create %s: %s", c->path, strerror(-rc));
+		source_close(&c->src);
+		return FEV_EXIT_ERROR;
+	}
+	rc = record_loop(c);
+	err = rec_close(&c->w);
+	if (err < 0 && rc == FEV_EXIT_OK) {
+		cli_error("writing %s failed: %s", c->path, strerror(-err));
+		rc = FEV_EXIT_ERROR;
+	}
+	source_close(&c->src);
+	if (rc == FEV_EXIT_OK)
+		fprintf(stderr, "recorded %llu events from '%s' to %s "
+				"(%llu missed)\n",
+			(unsigned long long)c->w.records, name, c->path,
+			(unsigned long long)c->missed);
+	return rc;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		SOURCE_LONGOPTS,
+		{ "group", required_argument, NULL, 'g' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "instance", required_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct record_cmd r = { .want = UINT64_MAX, .duration_ns = -1,
+				.filter = { .cmd = "record", .trace_header = -1 } };
+	const char *inst_opt = NULL, *inst, *group = NULL;
+	int c, rc = FEV_EXIT_OK, from = FEV_TAIL_LATEST;
+
+	while (rc == FEV_EXIT_OK &&
+	       (c = getopt_long(argc, argv, ":k:H:n:g:d:I:h", longopts,
+				NULL)) != -1) {
+		rc = source_option(c, "record", &r.filter, &from, &r.want);
+		if (rc >= 0)
+			continue;
+		rc = FEV_EXIT_OK;
+		if (c == 'g' && fev_group_name_valid(optarg) < 0)
+			rc = cli_usage_error("record", "bad --group '%s': 1 to "
+						       "%d characters of A-Z "
+						       "a-z 0-9 . _ -",
+					     optarg, FEV_GROUP_NAME_MAX);
+		else if (c == 'g')
+			group = optarg;
+		else if (c == 'd' &&
+			 (r.duration_ns = cli_parse_duration_ns(optarg)) < 0)
+			rc = cli_usage_error("record", "bad --duration '%s': a "
+						       "duration such as 10s or "
+						       "5m",
+					     optarg);
+		else if (c == 'I')
+			inst_opt = optarg;
+		else if (c == 'h') {
+			record_usage(stdout);
+			pub_meta_free(&r.filter);
+			return FEV_EXIT_OK;
+		} else if (c != 'd')
+			rc = cli_bad_option("record", c, argv);
+	}
+	if (rc == FEV_EXIT_OK && optind + 2 != argc)
+		rc = cli_usage_error("record", "'fev record TOPIC|QUEUE FILE': "
+					       "a source and a file");
+	if (rc == FEV_EXIT_OK && (inst = cli_resolve_instance(inst_opt)) == NULL)
+		rc = FEV_EXIT_USAGE;
+	if (rc == FEV_EXIT_OK) {
+		r.path = argv[optind + 1];
+		cli_catch_signals();
+		rc = record_run(&r, argv[optind], inst, group, from);
+	}
+	pub_meta_free(&r.filter);
+	return rc;
+}
+
+/* ---- replay ------------------------------------------------------------- */
+
+static void replay_usage(FILE *f)
+{
+	fputs("Usage: fev replay FILE TOPIC|QUEUE [--speed X | --max] [--key "
+	      "K]\n"
+	      "                  [--header NAME=VALUE] [--count N]\n"
+	      "\n"
+	      "Publish the events of a recording (fev record) into a topic or "
+	      "queue, with\ntheir keys, headers and payloads byte for byte: "
+	      "a keyed event goes to the\npartition of its key (Kafka's "
+	      "murmur2), an unkeyed one round-robin.  The\nwhole file is "
+	      "checked first: a truncated or corrupt recording publishes\n"
+	      "nothing.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --max                as fast as the target takes them "
+	      "(default)\n"
+	      "      --speed X            at X times the recorded pace (1: as "
+	      "recorded, 10:\n"
+	      "                           ten times faster), from the commit "
+	      "times\n"
+	      "  -k, --key K, --key-hex HEX            only events with this "
+	      "key\n"
+	      "  -H, --header NAME=VALUE, --header-hex NAME=HEX\n"
+	      "                           only events with this header "
+	      "(repeatable)\n"
+	      "  -n, --count N            the first N events that pass the "
+	      "filters (the file\n"
+	      "                           is read no further)\n"
+	      "  -I, --instance NAME      fabric instance ($FEV_INSTANCE or "
+	      "'default')\n"
+	      "  -h, --help               show this help\n"
+	      "\n"
+	      "Examples:\n"
+	      "  fev replay orders.fevrec orders-test\n"
+	      "  fev replay incident.fevrec orders --speed 1 --key "
+	      "customer-42\n"
+	      "\n"
+	      "Exit status: 0 every event published (or interrupted), 1 "
+	      "error (a truncated\nor corrupt file, named with the offset; "
+	      "no such topic; an event the target\ncannot hold), 2 usage "
+	      "error.\n",
+	      f);
+}
+
+struct replay_cmd {
+	struct rec_reader r;
+	struct pub_meta filter;
+	fev_topic *t;
+	const char *path, *target;
+	uint64_t want, sent;
+	double speed; /* 0: as fast as possible */
+	uint64_t first_ts, start_ns;
+};
+
+/* Every record the replay will send is whole: 0, or the exit status. */
+static int replay_check(struct replay_cmd *c)
+{
+	char err[REC_ERR_MAX];
+	struct rec_record rec;
+	uint64_t n = 0;
+	int rc;
+
+	while (n < c->want && (rc = rec_next(&c->r, &rec, err)) == 1)
+		if (meta_matches(&c->filter, &rec.te.ev))
+			n++;
+	if (n < c->want && rc < 0) {
+		cli_error("%s: %s; nothing was published", c->path, err);
+		return FEV_EXIT_ERROR;
+	}
+	rec_rewind(&c->r);
+	return FEV_EXIT_OK;
+}
+
+/* --speed: wait until this event's time, scaled, has come. */
+static void pace(struct replay_cmd *c, uint64_t ts_ns)
+{
+	uint64_t due, now;
+
+	if (c->speed <= 0)
+		return;
+	if (c->sent == 0 || ts_ns < c->first_ts) {
+		if (c->sent == 0) {
+			c->first_ts = ts_ns;
+			c->start_ns = fev__now_monotonic_ns();
+		}
+		return;
+	}
+	due = c->start_ns + (uint64_t)((double)(ts_ns - c->first_ts) /
+				       c->speed);
+	now = fev__now_monotonic_ns();
+	if (due > now)
+		cli_sleep_ns((int64_t)(due - now));
+}
+
+static int send_one(struct replay_cmd *c, const fev_event *ev)
+{
+	fev_send_opts o;
+	fev_header *hs;
+	int rc = meta_send_opts_of(ev, &o, &hs);
+
+	while (rc == 0 || rc == -ETIMEDOUT || rc == -EAGAIN) {
+		if (cli_stop) {
+			rc = -EINTR;
+			break;
+		}
+		if (rc == -EAGAIN) /* full, under the reject policy */
+			cli_sleep_ns(REJECT_RETRY_NS);
+		rc = fev_topic_send_ex(c->t, &o, ev->data, ev->len,
+				       SEND_SLICE_NS);
+		if (rc >= 0) {
+			rc = 0;
+			break;
+		}
+	}
+	free(hs);
+	return rc;
+}
+
+static int replay_loop(struct replay_cmd *c)
+{
+	char err[REC_ERR_MAX];
+	struct rec_record rec;
+	int rc;
+
+	while (c->sent < c->want && (rc = rec_next(&c->r, &rec, err)) == 1) {
+		if (!meta_matches(&c->filter, &rec.te.ev))
+			continue;
+		pace(c, rec.te.ev.ts_ns);
+		rc = send_one(c, &rec.te.ev);
+		if (rc == -EINTR)
+			break;
+		if (rc < 0) {
+			cli_error("publishing record %llu (offset %zu) to '%s' "
+				  "failed: %s",
+				  (unsigned long long)c->r.index, rec.offset,
+				  c->target, fev_strerror(rc));
+			return FEV_EXIT_ERROR;
+		}
+		c->sent++;
+	}
+	fprintf(stderr, "replayed %llu events from %s into '%s'\n",
+		(unsigned long long)c->sent, c->path, c->target);
+	return FEV_EXIT_OK;
+}
+
+static int replay_run(struct replay_cmd *c, const char *inst)
+{
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst };
+	char err[REC_ERR_MAX];
+	int rc;
+
+	if (rec_open(&c->r, c->path, err) < 0) {
+		cli_error("%s: %s", c->path, err);
+		return FEV_EXIT_ERROR;
+	}
+	rc = replay_check(c);
+	if (rc == FEV_EXIT_OK && (rc = fev_topic_open(c->target, FEV_PRODUCER,
+						      &o, &c->t)) < 0) {
+		cli_error("cannot publish to '%s' of instance %s: %s",
+			  c->target, inst, fev_strerror(rc));
+		rc = rc == -EINVAL ? FEV_EXIT_USAGE : FEV_EXIT_ERROR;
+	}
+	if (rc == FEV_EXIT_OK) {
+		rc = replay_loop(c);
+		fev_topic_close(c->t);
+	}
+	rec_close_reader(&c->r);
+	return rc;
+}
+
+/* --speed, --max, --instance: the exit status; -1 for another option. */
+static int replay_option(struct replay_cmd *c, int opt, const char **inst)
+{
+	char *end;
+
+	switch (opt) {
+	case 'x':
+		c->speed = 0;
+		return FEV_EXIT_OK;
+	case 's':
+		c->speed = strtod(optarg, &end);
+		if (*end != '\0' || !isfinite(c->speed) || c->speed <= 0)
+			return cli_usage_error("replay", "bad --speed '%s': a "
+							 "number above 0 "
+							 "(1: as recorded)",
+					       optarg);
+		return FEV_EXIT_OK;
+	case 'I':
+		*inst = optarg;
+		return FEV_EXIT_OK;
+	}
+	return -1;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		SOURCE_LONGOPTS,
+		{ "speed", required_argument, NULL, 's' },
+		{ "max", no_argument, NULL, 'x' },
+		{ "instance", required_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct replay_cmd r = { .want = UINT64_MAX,
+				.filter = { .cmd = "replay", .trace_header = -1 } };
+	const char *inst_opt = NULL, *inst;
+	int c, rc = FEV_EXIT_OK, from = 0;
+
+	while (rc == FEV_EXIT_OK &&
+	       (c = getopt_long(argc, argv, ":k:H:n:I:h", longopts, NULL)) !=
+		       -1) {
+		if (c == SOURCE_OPT_FROM) {
+			rc = cli_usage_error("replay", "--from is for fev tail "
+						       "and fev record");
+			continue;
+		}
+		rc = source_option(c, "replay", &r.filter, &from, &r.want);
+		if (rc >= 0)
+			continue;
+		if (c == 'h') {
+			replay_usage(stdout);
+			pub_meta_free(&r.filter);
+			return FEV_EXIT_OK;
+		}
+		rc = replay_option(&r, c, &inst_opt);
+		if (rc < 0)
+			rc = cli_bad_option("replay", c, argv);
+	}
+	if (rc == FEV_EXIT_OK && optind + 2 != argc)
+		rc = cli_usage_error("replay", "'fev replay FILE TOPIC|QUEUE': "
+					       "a recording and a target");
+	if (rc == FEV_EXIT_OK && (inst = cli_resolve_instance(inst_opt)) == NULL)
+		rc = FEV_EXIT_USAGE;
+	if (rc == FEV_EXIT_OK) {
+		r.path = argv[optind];
+		r.target = argv[optind + 1];
+		cli_catch_signals();
+		rc = replay_run(&r, inst);
+	}
+	pub_meta_free(&r.filter);
+	return rc;
+}
