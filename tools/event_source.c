@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "memtrap.h"
 #include "names.h"
 
 /* Longest wait between two looks at Ctrl-C and stdout. */
@@ -89,6 +90,8 @@ int source_open_tail(struct event_source *s, const char *name,
 
 	*s = (struct event_source){ .name = name, .inst = inst,
 				    .watch_stdout = true };
+	/* Segments others can truncate must not kill the tail. */
+	fev__memtrap_install();
 	rc = fev_tail_open(name, &o, &s->tail);
 	if (rc < 0)
 		return open_failed(s, rc);
@@ -245,7 +248,8 @@ void source_done(struct event_source *s, fev_tail_event *te)
 int source_failed(const struct event_source *s, int rc)
 {
 	if (rc == -EIDRM)
-		cli_error("'%s' was deleted", s->name);
+		cli_error("'%s' was deleted%s", s->name,
+			  s->tail != NULL ? " (or its segment truncated)" : "");
 	else
 		cli_error("reading '%s' failed: %s", s->name,
 			  fev_strerror(rc));

@@ -42,6 +42,7 @@
 
 #include "clock.h"
 #include "fev/fev.h"
+#include "memtrap.h"
 #include "meta.h"
 #include "segment.h"
 #include "tail.h"
@@ -376,15 +377,25 @@ static int look_all(fev_tail *t, fev_tail_event *te, uint8_t *buf)
 	return 0;
 }
 
-static bool any_deleted(const fev_tail *t)
+/*
+ * Is a partition gone: -EIDRM when deleted, or truncated under a process
+ * that installed the memtrap (it reads zeros since: fevd lets go of such a
+ * queue as of a deleted one), else 0.
+ */
+static int gone(const fev_tail *t)
 {
-	for (uint32_t k = 0; k < t->partitions; k++)
+	for (uint32_t k = 0; k < t->partitions; k++) {
+		const struct fev__segment *seg = t->part[k].map.seg;
+
 		/* A4: pairs with R4 in fev__segment_delete(). */
-		if (atomic_load_explicit(&t->part[k].map.seg->state_line.state,
+		if (atomic_load_explicit(&seg->state_line.state,
 					 memory_order_acquire) ==
 		    FEV__SEG_DELETED)
-			return true;
-	return false;
+			return -EIDRM;
+		if (fev__memtrap_installed() && fev__memtrap_tripped(seg))
+			return -EIDRM;
+	}
+	return 0;
 }
 
 static void poll_sleep(uint64_t *ns, uint64_t left)
@@ -413,8 +424,9 @@ int fev_tail_next(fev_tail *t, fev_tail_event *te, void *buf, size_t cap,
 
 		if (rc != 0)
 			return rc > 0 ? 0 : rc;
-		if (any_deleted(t))
-			return -EIDRM;
+		rc = gone(t);
+		if (rc < 0)
+			return rc;
 		now = fev__now_monotonic_ns();
 		if (now >= give_up)
 			return timeout_ns == 0 ? -EAGAIN : -ETIMEDOUT;

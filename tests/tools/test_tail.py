@@ -4,6 +4,7 @@ missed when the ring lapped it, blocks nobody while SIGSTOPped, follows
 every partition of a topic (with the real fevd), and answers --help and
 bad input with the documented exit codes."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -140,6 +141,15 @@ def test_tail_help_and_errors_have_their_exit_codes(f):
     out, err = t.communicate(timeout=30)
     expect(t.returncode == 1 and "'q' was deleted" in err,
            "a deleted queue ends the tail with exit 1", err)
+    # Anyone who may write a segment may truncate it: the tail survives.
+    f.create("q")
+    t = tail(f, "q")
+    time.sleep(0.3)
+    os.truncate("/dev/shm/fev.%s.q" % f.instance, 4096)
+    out, err = t.communicate(timeout=30)
+    expect(t.returncode == 1 and "truncated" in err,
+           "a truncated segment ends the tail with exit 1, not SIGBUS",
+           t.returncode, err)
 
 
 if __name__ == "__main__":

@@ -661,7 +661,8 @@ FEV_API uint64_t fev_tail_missed(const fev_tail *t);
 /*
  * The next event of any partition, copied into buf (cap at least
  * fev_tail_max_event()).  0; -EAGAIN (timeout 0) or -ETIMEDOUT: none yet;
- * -EBADMSG: a corrupt slot, skipped; -EIDRM: deleted; -EINVAL.
+ * -EBADMSG: a corrupt slot, skipped; -EIDRM: deleted (or, in fevd and
+ * the tools, which survive it, truncated under the tail); -EINVAL.
  */
 FEV_API int fev_tail_next(fev_tail *t, fev_tail_event *te, void *buf,
 			  size_t cap, int64_t timeout_ns);
