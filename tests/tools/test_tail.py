@@ -68,6 +68,18 @@ def test_tail_filters_by_key_and_header_and_prints_json(f):
     expect_sentence(r, 1, "timed out", "4 of 9")
 
 
+def test_tail_shows_the_sampled_flag_of_a_traced_event(f):
+    f.create("q", capacity=16)
+    expect_rc(f.fev("pub", "q", "-m", "traced", "--trace"), 0, "pub --trace")
+    expect_rc(f.fev("pub", "q", "-m", "plain"), 0, "pub")
+    r = f.fev("tail", "q", "--from", "earliest", "--json", "-t", "300ms")
+    expect_rc(r, 0, "tail --json")
+    evs = [json.loads(l) for l in r.stdout.splitlines()]
+    expect([(e["payload"], e["flags"]) for e in evs] ==
+           [("traced", 4), ("plain", 0)],
+           "FEV_SAMPLED (4) as consumers see it", evs)
+
+
 def test_stopped_tail_blocks_nobody_and_reports_what_it_missed(f):
     n = 200
     f.create("q", capacity=8)
@@ -156,6 +168,7 @@ if __name__ == "__main__":
     raise SystemExit(main([
         test_tail_shows_events_with_key_and_headers_without_taking_them,
         test_tail_filters_by_key_and_header_and_prints_json,
+        test_tail_shows_the_sampled_flag_of_a_traced_event,
         test_stopped_tail_blocks_nobody_and_reports_what_it_missed,
         test_tail_follows_every_partition_of_a_topic,
         test_tail_help_and_errors_have_their_exit_codes,
