@@ -1260,14 +1260,19 @@ int fev__queue_retake(fev_queue *q, uint64_t pos, fev_event *ev)
 
 bool fev__queue_forget_held(fev_queue *q, uint64_t *lowest)
 {
-	uint64_t lo;
+	uint64_t lo, hi;
 
 	if (q->cons.held == 0)
 		return false;
 	lo = fev__holder_lo(&q->cons);
+	hi = fev__holder_hi(&q->cons);
 	*lowest = lo;
-	fev__holder_done(&q->cons, lo,
-			 fev__holdrec_len(lo, fev__holder_hi(&q->cons)));
+	/* What we took back by the taken bit, the next owner must be able
+	 * to take again (published by L1, after this). */
+	for (uint64_t p = lo; p != hi; p++)
+		if (fev__holder_holds(&q->cons, p))
+			fev__grp_clear_taken(&q->map, (uint32_t)q->grp, p);
+	fev__holder_done(&q->cons, lo, fev__holdrec_len(lo, hi));
 	return true;
 }
 

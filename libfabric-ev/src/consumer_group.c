@@ -120,7 +120,8 @@ bool fev__grp_take_bit(const struct fev__map *m, uint32_t gi, uint64_t pos)
 	return true;
 }
 
-static void clear_taken(const struct fev__map *m, uint32_t gi, uint64_t pos)
+void fev__grp_clear_taken(const struct fev__map *m, uint32_t gi,
+			  uint64_t pos)
 {
 	/* Relaxed: published to members by B5 (the push after it). */
 	atomic_fetch_and_explicit(&fev__grp_words(m, pos)->taken,
@@ -140,6 +141,7 @@ int fev__grp_redo_pop(const struct fev__map *m, uint32_t gi,
 		uint64_t hd = atomic_load_explicit(&g->redo_head,
 						   memory_order_acquire);
 		uint64_t e, p;
+		bool had;
 
 		if (t == hd || hd - t > FEV__GROUP_REDO_MAX)
 			return 0; /* empty, or forged: nothing to trust */
@@ -154,13 +156,17 @@ int fev__grp_redo_pop(const struct fev__map *m, uint32_t gi,
 			fev__holder_abandon(h);
 			continue;
 		}
+		/* An ordered group's new owner may hold p already: it took it
+		 * back from resume (member.c); then it stays held. */
+		had = fev__holder_holds(h, p);
 		fev__holder_took(h, p, 1);
 		if (e != 0 && fev__grp_owed(m, gi, p) &&
 		    fev__grp_take_bit(m, gi, p)) {
 			*pos = p;
 			return 1;
 		}
-		fev__holder_drop(h, p, 1); /* stale entry: someone has it */
+		if (!had)
+			fev__holder_drop(h, p, 1); /* stale: someone has it */
 	}
 }
 
@@ -183,7 +189,7 @@ int fev__grp_redeliver(struct fev__map *m, uint32_t gi, uint64_t pos,
 		if (atomic_load_explicit(&g->redo[i % FEV__GROUP_REDO_MAX],
 					 memory_order_relaxed) == pos + 1)
 			return 1; /* pushed already, not yet popped then */
-	clear_taken(m, gi, pos);
+	fev__grp_clear_taken(m, gi, pos);
 	atomic_store_explicit(&g->redo[hd % FEV__GROUP_REDO_MAX], pos + 1,
 			      memory_order_relaxed);
 	/* B5: publishes the entry and the cleared bit; pairs with B4. */

@@ -193,6 +193,10 @@ bool fev__grp_owed(const struct fev__map *m, uint32_t gi, uint64_t pos);
 /* Take pos for gi by its bit in taken (a redelivery, or an ordered
  * group's re-take): false when another member has it. */
 bool fev__grp_take_bit(const struct fev__map *m, uint32_t gi, uint64_t pos);
+/* Clear it again: repair before pushing pos back; an ordered group's
+ * owner for what it forgets at a handover (the next owner takes it). */
+void fev__grp_clear_taken(const struct fev__map *m, uint32_t gi,
+			  uint64_t pos);
 
 /*
  * Repair: every group released pos (done all ones for its lap) and the
