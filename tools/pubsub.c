@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "event_meta.h"
 #include "fev/fev.h"
+#include "pub_target.h"
 #include "segment.h"
 
 #define SLICE_NS (250 * 1000 * 1000)
@@ -75,6 +76,10 @@ static void pub_usage(FILE *f)
 	      "Publish events to QUEUE: the text of -m once, or one event per "
 	      "line read from\nstandard input or FILE, or synthetic events of "
 	      "--size bytes for load tests.\n"
+	      "To a topic of several partitions, an event with --key goes to "
+	      "the partition\nKafka's partitioner gives the key (murmur2), "
+	      "events without one to each\npartition in turn; TOPIC@k writes "
+	      "partition k only.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -m, --message TEXT    publish TEXT (--count times; default "
@@ -127,6 +132,7 @@ static void pub_usage(FILE *f)
 	      "  fev pub orders -m '{}' --key order-42 -H "
 	      "content-type=application/json\n"
 	      "  fev pub orders -m '{}' --trace\n"
+	      "  fev pub orders@3 -m 'to partition 3 only'\n"
 	      "\n"
 	      "Exit status: 0 every event published, 1 error (no such queue, "
 	      "queue full under\nthe reject policy, event too large, "
@@ -135,7 +141,7 @@ static void pub_usage(FILE *f)
 }
 
 struct pub {
-	fev_queue *q;
+	struct pub_target to; /* a queue, a partition or a whole topic */
 	const char *queue;
 	uint32_t max_event;
 	int policy;
@@ -222,9 +228,10 @@ static int send_some(struct pub *p, const struct iovec *iov, size_t n)
 			return -EINTR;
 		if (now >= give_up)
 			return -ETIMEDOUT;
-		rc = n == 1 ? fev_send_ex(p->q, p->opts, iov[0].iov_base,
-					  iov[0].iov_len, slice) :
-			      fev_send_batch(p->q, iov, n, slice);
+		rc = n == 1 ? pub_target_send(&p->to, p->opts,
+					      iov[0].iov_base, iov[0].iov_len,
+					      slice) :
+			      pub_target_send_batch(&p->to, iov, n, slice);
 		if (rc == 0)
 			rc = 1;
 		if (rc != -ETIMEDOUT)
@@ -265,8 +272,12 @@ static int pub_repeat(struct pub *p, const uint8_t *data, size_t len,
 			memset(bufs + i * len, 'x', len);
 	}
 	while (p->sent < count && !cli_stop) {
-		/* Batches carry no key or headers: one at a time then. */
-		size_t n = p->rate > 0 || p->opts != NULL ? 1 : PUB_BATCH;
+		/* Batches carry no key or headers, and go to one
+		 * partition: one at a time then. */
+		size_t n = p->rate > 0 || p->opts != NULL ||
+					   !pub_target_batches(&p->to) ?
+				   1 :
+				   PUB_BATCH;
 		int rc;
 
 		if (count - p->sent < n)
@@ -401,6 +412,13 @@ static void pub_summary(const struct pub *p)
 	out_rate(rate, sizeof(rate), s > 0 ? (double)p->sent / s : 0);
 	fprintf(stderr, "published %llu events (%s) to '%s' in %.2f s, %s/s\n",
 		(unsigned long long)p->sent, bytes, p->queue, s, rate);
+	if (p->to.topic == NULL)
+		return;
+	fprintf(stderr, "by partition:");
+	for (uint32_t k = 0; k < p->to.partitions; k++)
+		fprintf(stderr, " %llu",
+			(unsigned long long)p->to.per_partition[k]);
+	fputc('\n', stderr);
 }
 
 /* fev pub, with meta (the --key and --header options) freed by cmd_pub. */
@@ -550,9 +568,11 @@ static int pub_main(int argc, char **argv, struct pub_meta *meta)
 		return FEV_EXIT_ERROR;
 	}
 	cli_catch_signals();
-	rc = open_queue(p.queue, inst, FEV_PRODUCER, NULL, &p.q);
-	if (rc != FEV_EXIT_OK)
+	rc = pub_target_open(&p.to, p.queue, inst);
+	if (rc < 0) {
+		rc = open_error(p.queue, inst, rc);
 		goto out;
+	}
 	if (fev_queue_stats(p.queue, inst, &st) == 0) {
 		p.max_event = st.max_event;
 		p.policy = st.policy;
@@ -574,7 +594,7 @@ static int pub_main(int argc, char **argv, struct pub_meta *meta)
 	}
 	if (!quiet && (verbose || isatty(STDERR_FILENO)))
 		pub_summary(&p);
-	fev_close(p.q);
+	pub_target_close(&p.to);
 out:
 	if (in != stdin)
 		fclose(in);
