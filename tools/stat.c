@@ -57,6 +57,10 @@ static void usage(FILE *f)
 	      "in-flight claim (its age and pid), so a stalled\nqueue stands "
 	      "out.  With QUEUE, also one line per attached process.  Reads "
 	      "the\nshared memory directly: it works while fevd is down.\n"
+	      "Then, per topic, its partitions and, per consumer group and "
+	      "partition, LAG\n(events the group has not released), REDLV "
+	      "and the pids of its members;\nfev stat TOPIC shows every "
+	      "partition of TOPIC.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -w, --watch [INTERVAL]  refresh every INTERVAL (default 1s) "
@@ -72,8 +76,10 @@ static void usage(FILE *f)
 	      "line\n"
 	      "  -p, --prometheus        Prometheus text format (metrics "
 	      "fev_queue_*, labels\n"
-	      "                          fabric and queue) for node_exporter's "
-	      "textfile\n"
+	      "                          fabric and queue; fev_group_*, labels "
+	      "fabric, topic,\n"
+	      "                          group and partition) for "
+	      "node_exporter's textfile\n"
 	      "                          collector\n"
 	      "  -W, --webhooks FILE     with --json or --prometheus, add the "
 	      "counters of the\n"
@@ -319,6 +325,7 @@ static void render_table(struct out_buf *b, const struct stat_opts *o,
 		if (o->only != NULL && s->q[i].err == 0)
 			att_rows(b, &s->q[i]);
 	}
+	groups_table(b, s);
 }
 
 /* ---- JSON ----------------------------------------------------------------- */
@@ -456,6 +463,7 @@ static void render_json(struct out_buf *b, const struct stat_opts *o,
 		json_queue(b, &s->q[i]);
 	}
 	ob_putc(b, ']');
+	groups_json(b, s);
 	if (o->webhooks != NULL) {
 		struct out_buf w = { 0 };
 
@@ -516,6 +524,7 @@ static void render_prometheus(struct out_buf *b, const struct stat_opts *o,
 		ob_write(b, t.p, t.len);
 	fevprom_text_free(&t);
 	free(pq);
+	groups_prometheus(b, o->inst, s);
 	if (o->webhooks != NULL)
 		webhooks_stat(o->webhooks, false, b);
 	if (o->nats != NULL)

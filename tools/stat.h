@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "fev/fev.h"
+#include "group_view.h"
 #include "segment.h"
 
 enum claim_role { CLAIM_PRODUCER, CLAIM_CONSUMER };
@@ -31,6 +32,7 @@ struct att_view {
 	uint32_t idx;	 /* record number in the attacher table */
 	int32_t pid;
 	uint32_t roles;	 /* FEV_PRODUCER | FEV_CONSUMER */
+	uint32_t group;	 /* a consumer's group index + 1; 0: none */
 	bool closed;	 /* closed holding positions: awaits repair */
 	bool alive;	 /* not dead by the library's rule (proc.h) */
 	bool unchecked;	 /* alive only because it cannot be checked */
@@ -51,6 +53,12 @@ struct queue_view {
 	double enq_rate, deq_rate; /* -1: unknown (one snapshot) */
 	uint32_t natt;
 	struct att_view *att;
+	/* A topic's partition: which, of how many, and its ACTIVE groups
+	 * (ngroups 0 and groups NULL for a queue, which has none). */
+	uint32_t partitions, partition;
+	size_t topic_len; /* name[0 .. topic_len) is the topic's name */
+	uint32_t ngroups;
+	struct fev__group_view *groups;
 	/* The claim held longest, or the first one seen when no age is
 	 * known yet; oldest_att indexes att[]. */
 	int oldest_att;
@@ -68,7 +76,8 @@ struct snapshot {
 };
 
 /*
- * Read every queue of instance (only `only` when not NULL) into s.  prev,
+ * Read every queue of instance (only `only` when not NULL, and every
+ * partition of `only` when it names a topic) into s.  prev,
  * when not NULL, is the snapshot before: rates and claim ages come from
  * it.  0, or -errno when /dev/shm cannot be listed (-ENOENT when `only` is
  * given and does not exist).
@@ -81,5 +90,24 @@ void snapshot_free(struct snapshot *s);
 const struct claim_view *queue_oldest_claim(const struct queue_view *q,
 					    const struct att_view **att);
 
+
+/* ---- topics and consumer groups (stat_groups.c) ---- */
+
+struct out_buf;
+
+/* Is q a topic's partition (it has a group table)? */
+static inline bool queue_is_partition(const struct queue_view *q)
+{
+	return q->err == 0 && q->groups != NULL;
+}
+
+/* The table's topic section: per topic its partitions, per group its
+ * lag, members and redeliveries per partition.  Nothing without topics. */
+void groups_table(struct out_buf *b, const struct snapshot *s);
+/* ,"topics":[...] of the JSON object. */
+void groups_json(struct out_buf *b, const struct snapshot *s);
+/* The fev_topic_* and fev_group_* series (fevprom). */
+void groups_prometheus(struct out_buf *b, const char *instance,
+		       const struct snapshot *s);
 
 #endif /* FEV_TOOLS_STAT_H */

@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "instance.h"
 #include "memtrap.h"
+#include "names.h"
 #include "repair.h"
 #include "segment.h"
 
@@ -98,6 +99,7 @@ static void read_attacher(const struct fev__attacher *a, uint32_t idx,
 	v->idx = idx;
 	v->pid = a->pid;
 	v->roles = a->roles;
+	v->group = a->group;
 	v->attach_ns = a->attach_ns;
 	v->closed = state == FEV__ATT_REPAIRING;
 	if (!v->closed) {
@@ -182,6 +184,24 @@ static int read_attachers(const struct fev__map *m, struct queue_view *q,
 	return 0;
 }
 
+/* A partition's ACTIVE groups, through the library (group_view.h). */
+static int read_groups(const struct fev__map *m, struct queue_view *q)
+{
+	q->partitions = m->geo.partitions;
+	q->partition = m->geo.partition;
+	if (fev__segment_name_parse(q->name, &q->topic_len, NULL) < 0)
+		q->topic_len = strlen(q->name);
+	if (m->groups == NULL)
+		return 0;
+	q->groups = calloc(m->geo.groups_max, sizeof(*q->groups));
+	if (q->groups == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < m->geo.groups_max; i++)
+		if (fev__group_read(m, i, &q->groups[q->ngroups]) == 0)
+			q->ngroups++;
+	return 0;
+}
+
 static const struct queue_view *find_queue(const struct snapshot *prev,
 					   const char *name)
 {
@@ -210,6 +230,8 @@ static void sample_queue(const char *inst, const struct snapshot *prev,
 	q->created_ns = m.seg->hdr.created_ns;
 	q->creator_pid = m.seg->hdr.creator_pid;
 	q->err = read_attachers(&m, q, pq, now, real_now, dt);
+	if (q->err == 0)
+		q->err = read_groups(&m, q);
 	/* Truncated while we read it: what we read was zeros (memtrap.h). */
 	if (fev__memtrap_tripped(m.seg))
 		q->err = -EBADMSG;
@@ -244,6 +266,24 @@ static int add_name(const char *queue, void *arg)
 	return 0;
 }
 
+/* `only`, and when it names a topic of partitions > 1 the others too. */
+static int add_only(const char *instance, const char *only,
+		    struct collect *c)
+{
+	/* -EINVAL for a partition's name "T@k": that one alone. */
+	int n = fev_topic_stats(only, instance, NULL, 0);
+	int rc = add_name(only, c);
+
+	for (int k = 1; k < n && rc == 0; k++) {
+		char name[FEV__SEG_NAME_MAX + 1];
+
+		rc = fev__partition_name(name, sizeof(name), only, (uint32_t)k);
+		if (rc == 0)
+			rc = add_name(name, c);
+	}
+	return rc;
+}
+
 int snapshot_take(const char *instance, const char *only,
 		  const struct snapshot *prev, struct snapshot *s)
 {
@@ -251,7 +291,7 @@ int snapshot_take(const char *instance, const char *only,
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	rc = only != NULL ? add_name(only, &c) :
+	rc = only != NULL ? add_only(instance, only, &c) :
 			    fev__list_queues(instance, add_name, &c);
 	if (rc < 0) {
 		snapshot_free(s);
@@ -270,8 +310,10 @@ int snapshot_take(const char *instance, const char *only,
 
 void snapshot_free(struct snapshot *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->q[i].att);
+		free(s->q[i].groups);
+	}
 	free(s->q);
 	memset(s, 0, sizeof(*s));
 }

@@ -42,6 +42,25 @@ void fevprom_render(struct fevprom_text *t, const char *instance,
 		    bool fevd_up, const struct fevprom_queue *q, size_t n);
 void fevprom_text_free(struct fevprom_text *t);
 
+/* What the exposition says about one consumer group in one partition. */
+struct fevprom_group {
+	char topic[FEV_NAME_MAX + 1];
+	char group[FEV_GROUP_NAME_MAX + 1];
+	uint32_t partition;
+	uint64_t lag;	      /* events the group has not released */
+	uint64_t redelivered; /* to the group after a member died */
+	uint32_t members;     /* consumers of the group on the partition */
+};
+
+/*
+ * Append the fev_group_* families, one sample per group and partition
+ * (labels fabric, topic, group, partition); nothing when n is 0, so an
+ * instance without topics exposes what it did before.  Names need no
+ * escaping (the name rules allow no quote, backslash or newline).
+ */
+void fevprom_render_groups(struct fevprom_text *t, const char *instance,
+			   const struct fevprom_group *g, size_t n);
+
 /* The content type of that text, for an HTTP reply. */
 #define FEVPROM_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 

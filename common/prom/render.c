@@ -154,3 +154,52 @@ void fevprom_text_free(struct fevprom_text *t)
 	free(t->p);
 	*t = (struct fevprom_text){ 0 };
 }
+
+/* ---- consumer groups ---------------------------------------------------- */
+
+struct group_metric {
+	const char *name, *help;
+	enum metric_kind kind;
+	double (*value)(const struct fevprom_group *g);
+};
+
+#define GROUP_GETTER(field)                                           \
+	static double g_##field(const struct fevprom_group *g)        \
+	{                                                             \
+		return (double)g->field;                              \
+	}
+GROUP_GETTER(lag)
+GROUP_GETTER(redelivered)
+GROUP_GETTER(members)
+
+static const struct group_metric group_metrics[] = {
+	{ "lag_events",
+	  "Events of the partition the group has not released (queued for it "
+	  "or held by a member).",
+	  GAUGE, g_lag },
+	{ "redelivered_events_total",
+	  "Events delivered again to the group after a member died.", COUNTER,
+	  g_redelivered },
+	{ "members", "Consumers of the group attached to the partition.", GAUGE,
+	  g_members },
+};
+
+void fevprom_render_groups(struct fevprom_text *t, const char *instance,
+			   const struct fevprom_group *g, size_t n)
+{
+	const size_t nm = sizeof(group_metrics) / sizeof(group_metrics[0]);
+
+	for (size_t m = 0; n > 0 && m < nm; m++) {
+		add(t, "# HELP fev_group_%s %s\n# TYPE fev_group_%s %s\n",
+		    group_metrics[m].name, group_metrics[m].help,
+		    group_metrics[m].name,
+		    group_metrics[m].kind == GAUGE ? "gauge" : "counter");
+		for (size_t i = 0; i < n; i++)
+			add(t,
+			    "fev_group_%s{fabric=\"%s\",topic=\"%s\","
+			    "group=\"%s\",partition=\"%u\"} %.17g\n",
+			    group_metrics[m].name, instance, g[i].topic,
+			    g[i].group, g[i].partition,
+			    group_metrics[m].value(&g[i]));
+	}
+}

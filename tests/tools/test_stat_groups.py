@@ -1,0 +1,147 @@
+"""fev stat's topic and consumer-group views against the real fevd: per
+topic its partitions, per group and partition its lag, members (pids) and
+redeliveries, in the table, --json and --prometheus (checked by promtool);
+a plain queue's output has none of it."""
+import json
+import os
+import subprocess
+import sys
+
+from fevtool import (PROMTOOL, expect, expect_rc, main, start_fevd,
+                     wait_until)
+
+
+def stat_json(f, *args):
+    r = f.fev("stat", "--json", "-i", "0", *args)
+    expect_rc(r, 0, "stat --json")
+    return json.loads(r.stdout)
+
+
+def group(doc, topic, name):
+    for t in doc["topics"]:
+        for g in t["groups"] if t["name"] == topic else []:
+            if g["name"] == name:
+                return g
+    raise AssertionError("no group %s of %s in %s" % (name, topic,
+                                                       doc["topics"]))
+
+
+def by_partition(g, what):
+    return [p[what] for p in g["partitions"]]
+
+
+def topic_with_two_groups(f):
+    """orders: 2 partitions; billing and audit read it, default too.
+    Three events in partition 1, one in partition 0."""
+    start_fevd(f)
+    expect_rc(f.fev("topic", "create", "orders", "--partitions", "2",
+                    "--capacity", "16"), 0, "topic create")
+    for g in ("billing", "audit"):
+        expect_rc(f.fev("group", "create", "orders", g), 0, "group " + g)
+    expect_rc(f.fev("pub", "orders@1", "-m", "e", "--count", "3"), 0, "pub")
+    expect_rc(f.fev("pub", "orders", "-m", "e"), 0, "pub")
+
+
+def test_lag_members_and_redeliveries_per_group_and_partition(f):
+    topic_with_two_groups(f)
+    expect_rc(f.fev("sub", "orders@1", "--group", "billing", "-n", "1",
+                    "--timeout", "5s"), 0, "billing takes one")
+    # audit: a member that stays, having read all of partition 1.
+    m = f.spawn([os.environ["FEV"], "sub", "orders@1", "--group", "audit"],
+                stdout=subprocess.DEVNULL)
+    wait_until(lambda: by_partition(group(stat_json(f, "orders"), "orders",
+                                          "audit"), "lag") == [1, 0],
+               what="audit's member to read partition 1")
+    doc = stat_json(f, "orders")
+    expect([q["name"] for q in doc["queues"]] == ["orders", "orders@1"],
+           "fev stat TOPIC shows every partition", doc["queues"])
+    t = doc["topics"][0]
+    expect(t["name"] == "orders" and t["partitions"] == 2 and
+           [(p["partition"], p["depth"], p["capacity"])
+            for p in t["readable"]] == [(0, 1, 16), (1, 3, 16)] and
+           t["depth"] == 4 and t["capacity"] == 32,
+           "the topic's partitions, depth and capacity", t)
+    expect([g["name"] for g in t["groups"]] == ["default", "billing",
+                                                 "audit"], "every group", t)
+    d, b, a = (group(doc, "orders", n) for n in ("default", "billing",
+                                                  "audit"))
+    expect(by_partition(d, "lag") == [1, 3] and d["lag"] == 4,
+           "default read nothing", d)
+    expect(by_partition(b, "lag") == [1, 2] and b["lag"] == 3,
+           "billing read one of partition 1", b)
+    expect(by_partition(a, "members") == [[], [m.pid]],
+           "audit's member is listed in the partition it reads", a)
+    expect(a["policy"] == "block", "the policy", a)
+    # A member that dies holding an event: fevd gives it back to billing.
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([os.environ["FEV"], "sub", "orders@1", "--group",
+                            "billing", "-n", "1", "--timeout", "5s"],
+                           stdout=full, stderr=subprocess.PIPE, env=f.env,
+                           timeout=30)
+    expect(r.returncode == 1, "the member failed holding it", r.stderr)
+    b = wait_until(lambda: (lambda g: g if g["redelivered"] == 1 else None)
+                   (group(stat_json(f, "orders"), "orders", "billing")),
+                   what="fevd to redeliver to billing")
+    expect(by_partition(b, "redelivered") == [0, 1] and
+           by_partition(b, "lag") == [1, 2],
+           "redelivered once in partition 1, still owed", b)
+    expect(group(stat_json(f), "orders", "audit")["redelivered"] == 0,
+           "no other group sees it")
+    # The table: a topic section after the queue rows.
+    r = f.fev("stat", "-i", "0")
+    expect_rc(r, 0, "stat")
+    lines = r.stdout.splitlines()
+    expect("topic orders: 2 partitions, depth/capacity 0:1/16 1:3/16, "
+           "all 4/32" in lines, "the topic's line", r.stdout)
+    row = [l.split() for l in lines if l.split()[:1] == ["audit"]]
+    expect(row == [["audit", "block", "0", "1", "0", "-"]],
+           "audit's first row: partition 0, lag 1, no member", r.stdout)
+    expect(["1", "0", "0", str(m.pid)] in [l.split() for l in lines],
+           "its partition 1 row names the member", r.stdout)
+    m.kill()
+    m.wait(timeout=10)
+    expect_rc(f.fev("topic", "delete", "orders"), 0, "topic delete")
+
+
+def test_prometheus_group_series_pass_promtool(f):
+    topic_with_two_groups(f)
+    expect_rc(f.fev("sub", "orders@1", "--group", "billing", "-n", "2",
+                    "--timeout", "5s"), 0, "billing takes two")
+    r = f.fev("stat", "--prometheus", "-i", "0")
+    expect_rc(r, 0, "stat --prometheus")
+    for series, value in (("lag_events", 1), ("members", 0),
+                          ("redelivered_events_total", 0)):
+        sample = ('fev_group_%s{fabric="%s",topic="orders",group="billing",'
+                  'partition="1"} %d' % (series, f.instance, value))
+        expect(sample in r.stdout.splitlines(), "sample " + sample,
+               r.stdout)
+    expect('fev_group_lag_events{fabric="%s",topic="orders",group="audit",'
+           'partition="1"} 3' % f.instance in r.stdout, "audit's lag",
+           r.stdout)
+    if PROMTOOL:
+        p = subprocess.run([PROMTOOL, "check", "metrics"], input=r.stdout,
+                           capture_output=True, text=True, timeout=30)
+        expect(p.returncode == 0, "promtool check metrics", p.stdout,
+               p.stderr)
+    else:
+        print("  (promtool not installed: the format is not checked)")
+    expect_rc(f.fev("topic", "delete", "orders"), 0, "topic delete")
+
+
+def test_a_queue_alone_shows_no_topic_or_group(f):
+    start_fevd(f)
+    expect_rc(f.fev("queue", "create", "jobs", "--capacity", "16"), 0,
+              "queue create")
+    doc = stat_json(f)
+    expect(doc["topics"] == [], "no topics", doc)
+    r = f.fev("stat", "-i", "0")
+    expect("topic" not in r.stdout and "GROUP" not in r.stdout,
+           "no topic section", r.stdout)
+    r = f.fev("stat", "--prometheus", "-i", "0")
+    expect("fev_group_" not in r.stdout, "no group series", r.stdout)
+    expect_rc(f.fev("queue", "delete", "jobs"), 0, "queue delete")
+
+
+if __name__ == "__main__":
+    sys.exit(main([v for k, v in sorted(globals().items())
+                   if k.startswith("test_")], needs=("FEVD",)))
