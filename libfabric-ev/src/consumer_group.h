@@ -155,12 +155,19 @@ static inline bool fev__grp_skip_hole(const struct fev__ring *r)
 	return true;
 }
 
-/* Positions wait on the group's redo list (a hint, for waiters). */
+/*
+ * Positions wait on the group's redo list (a hint, for waiters).  A list
+ * longer than it can be is forged, and fev__grp_redo_pop() takes nothing
+ * from it: it must not wake a waiter either, who would look again and
+ * again past its timeout.
+ */
 static inline bool fev__grp_redo_waiting(const struct fev__group *g)
 {
 	/* Relaxed: a hint; fev__grp_redo_pop() orders what it reads. */
-	return atomic_load_explicit(&g->redo_head, memory_order_relaxed) !=
-	       atomic_load_explicit(&g->redo_tail, memory_order_relaxed);
+	uint64_t n = atomic_load_explicit(&g->redo_head, memory_order_relaxed) -
+		     atomic_load_explicit(&g->redo_tail, memory_order_relaxed);
+
+	return n != 0 && n <= FEV__GROUP_REDO_MAX;
 }
 
 /* Format the group table of a new segment: group 0 "default". */

@@ -826,6 +826,11 @@ static void test_forged_redo_lists_are_never_followed_out_of_the_ring(
 	atomic_store(&t.a->redo_head, atomic_load(&t.a->redo_tail) + 1000);
 	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
 	assert_int_equal(ht_recv(&t), 5);
+	/* Nothing to take, and a list that says otherwise: the wait still
+	 * ends at its timeout (it used to take the list's word that an
+	 * event was waiting, and look again, forever). */
+	assert_int_equal(fev_recv(t.c, &v, sizeof(v), NULL, 20 * FEVTEST_MS),
+			 -ETIMEDOUT);
 	/* Entries naming positions no one holds: dropped as stale. */
 	atomic_store(&t.a->redo_tail, 0);
 	atomic_store(&t.a->redo[0], 0);
