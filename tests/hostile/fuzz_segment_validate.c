@@ -10,7 +10,11 @@
  *         works near the valid headers it would rarely find alone.
  *
  * Whatever validate accepts must describe memory inside [base, base + len);
- * a violation aborts, and ASan/UBSan watch the validation itself.
+ * a violation aborts, and ASan/UBSan watch the validation itself.  In an
+ * accepted partition, the group table (odd inputs: the bytes after those
+ * laid over the header are laid over it) is then read as fev stat reads
+ * it, fev__group_read() for every record: its numbers must stay within
+ * the ring's bounds.
  *
  * When the formatted partition has consumer groups, the bytes after the
  * header's overlay are laid over group 0's ownership words (an ordered
@@ -36,6 +40,7 @@
 
 #include "group_assign.h"
 #include "hops.h"
+#include "group_view.h"
 #include "layout.h"
 #include "meta.h"
 #include "segment.h"
@@ -216,6 +221,24 @@ static void fuzz_tail(uint8_t *base, size_t len, const struct fev__geometry *g)
 	free(buf);
 }
 
+/* fev stat's reading of an accepted partition's groups stays bounded. */
+static void fuzz_group_view(uint8_t *buf, size_t len,
+			     const struct fev__geometry *g)
+{
+	struct fev__map m = { .seg = (struct fev__segment *)(void *)buf,
+			      .len = len, .geo = *g };
+	struct fev__group_view gs;
+
+	fev__map_views(&m);
+	for (uint32_t i = 0; i < g->groups_max; i++)
+		if (fev__group_read(&m, i, &gs) == 0 &&
+		    (gs.lag > g->capacity ||
+		     gs.redo_waiting > FEV__GROUP_REDO_MAX ||
+		     gs.members > g->attacher_max ||
+		     fev_group_name_valid(gs.name) < 0))
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* How many inputs validate accepted (for a driver that replays a corpus). */
@@ -273,6 +296,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_accepted(&g, len);
 		if (g.groups_max != 0)
 			check_ownership(buf, &g);
+		fuzz_group_view(buf, len, &g);
 		fev_fuzz_accepted++;
 		fuzz_tail(buf, len, &g);
 	}

@@ -21,6 +21,7 @@
 
 #include "consumer_group.h"
 #include "group_assign.h"
+#include "group_view.h"
 #include "fevtest.h"
 #include "hostile.h"
 #include "layout.h"
@@ -1041,6 +1042,62 @@ static void test_forged_ownership_words_give_errors_not_crashes(
 	fevtest_assert_no_leftovers(inst);
 }
 
+/* What fev stat reads of a group (group_view.h) from forged records. */
+static void test_forged_group_records_give_bounded_statistics(void **state)
+{
+	struct ht t;
+	struct fev__group_view gs;
+	uint64_t v = 1, head;
+	uint32_t gi, group0, group1;
+
+	(void)state;
+	ht_setup(&t);
+	gi = (uint32_t)(t.a - t.m.groups);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
+	assert_int_equal(fev__group_read(&t.m, gi, &gs), 0);
+	assert_string_equal(gs.name, "a");
+	assert_int_equal(gs.lag, 3);
+	assert_int_equal(gs.members, 1);
+	/* A start past head is ignored; one far behind reads the ring. */
+	t.a->start = UINT64_MAX;
+	assert_int_equal(fev__group_read(&t.m, gi, &gs), 0);
+	assert_int_equal(gs.lag, 3);
+	/* A redo list longer than it can be shows none waiting. */
+	atomic_store(&t.a->redo_head, atomic_load(&t.a->redo_tail) + 1000);
+	assert_int_equal(fev__group_read(&t.m, gi, &gs), 0);
+	assert_int_equal(gs.redo_waiting, 0);
+	atomic_store(&t.a->redo_head, atomic_load(&t.a->redo_tail));
+	/* head far ahead: at most a ring's worth of slots is looked at. */
+	head = atomic_load(&t.m.seg->head.pos);
+	atomic_store(&t.m.seg->head.pos, UINT64_MAX - 1);
+	assert_int_equal(fev__group_read(&t.m, gi, &gs), 0);
+	assert_true(gs.lag <= t.m.geo.capacity);
+	atomic_store(&t.m.seg->head.pos, head);
+	/* A member record naming a group index nobody has: not counted. */
+	group0 = t.m.attachers[0].group;
+	group1 = t.m.attachers[1].group;
+	t.m.attachers[0].group = t.m.attachers[1].group = UINT32_MAX;
+	assert_int_equal(fev__group_read(&t.m, gi, &gs), 0);
+	assert_int_equal(gs.members, 0);
+	t.m.attachers[0].group = group0;
+	t.m.attachers[1].group = group1;
+	/* A name without its terminator, or not a group name: refused. */
+	memset(t.a->name, 'x', sizeof(t.a->name));
+	assert_int_equal(fev__group_read(&t.m, gi, &gs), 0);
+	assert_int_equal(strlen(gs.name), FEV_GROUP_NAME_MAX);
+	memcpy(t.a->name, "a\"b", 4);
+	assert_int_equal(fev__group_read(&t.m, gi, &gs), -EBADMSG);
+	memcpy(t.a->name, "a", 2);
+	/* Out of the table, or not ACTIVE: no such group. */
+	assert_int_equal(fev__group_read(&t.m, t.m.geo.groups_max, &gs),
+			 -ENOENT);
+	atomic_store(&t.a->state, 77);
+	assert_int_equal(fev__group_read(&t.m, gi, &gs), -ENOENT);
+	atomic_store(&t.a->state, FEV__GROUP_ACTIVE);
+	ht_teardown(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1067,6 +1124,7 @@ int main(void)
 		T(test_forged_group_records_give_errors_not_crashes),
 		T(test_forged_drop_policy_and_counters_give_errors_not_crashes),
 		T(test_forged_ownership_words_give_errors_not_crashes),
+		T(test_forged_group_records_give_bounded_statistics),
 #undef T
 	};
 

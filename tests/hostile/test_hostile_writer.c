@@ -32,7 +32,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "consumer_group.h"
 #include "fevtest.h"
+#include "group_view.h"
 #include "layout.h"
 #include "repair.h"
 #include "segment.h"
@@ -53,7 +55,13 @@ enum region {
 	R_STATE_LINE = 1 << 6,
 	R_HEADER = 1 << 7, /* after every role attached */
 	R_ALL_BUT_HEADER = (1 << 7) - 1,
+	/* A topic's partition (config.topic): its consumer group records
+	 * (cursor, state, policy, start, name, redo list) and the group
+	 * words beside each slot (done, taken). */
+	R_GROUPS = 1 << 8,
+	R_SLOT_GRPS = 1 << 9,
 };
+#define REGION_BITS 10
 
 struct config {
 	const char *name;
@@ -61,24 +69,29 @@ struct config {
 	uint32_t capacity, max_event;
 	int policy;
 	unsigned pause_us; /* between bursts of writes */
+	bool topic; /* a topic of one partition (groups), not a queue */
 };
 
 static const struct config configs[] = {
 	{ "slot headers, block", R_SLOT_HEADERS, 8, 64, FEV_POLICY_BLOCK,
-	  300 },
+	  300, false },
 	{ "slot headers and payload, reject",
-	  R_SLOT_HEADERS | R_PAYLOAD, 16, 40, FEV_POLICY_REJECT, 200 },
+	  R_SLOT_HEADERS | R_PAYLOAD, 16, 40, FEV_POLICY_REJECT, 200, false },
 	{ "cursors and wait words, block", R_CURSORS | R_WAIT_WORDS, 8, 16,
-	  FEV_POLICY_BLOCK, 2000 },
+	  FEV_POLICY_BLOCK, 2000, false },
 	{ "attacher records and hold records, drop-oldest",
-	  R_ATTACHERS | R_HOLDRECS, 8, 16, FEV_POLICY_DROP_OLDEST, 300 },
+	  R_ATTACHERS | R_HOLDRECS, 8, 16, FEV_POLICY_DROP_OLDEST, 300, false },
 	{ "hold records and slot headers, block", R_HOLDRECS | R_SLOT_HEADERS,
-	  4, 8, FEV_POLICY_BLOCK, 300 },
-	{ "state line, block", R_STATE_LINE, 8, 16, FEV_POLICY_BLOCK, 500 },
+	  4, 8, FEV_POLICY_BLOCK, 300, false },
+	{ "state line, block", R_STATE_LINE, 8, 16, FEV_POLICY_BLOCK, 500, false },
 	{ "everything, drop-oldest", R_ALL_BUT_HEADER, 4, 24,
-	  FEV_POLICY_DROP_OLDEST, 500 },
+	  FEV_POLICY_DROP_OLDEST, 500, false },
 	{ "header after attach, reject", R_HEADER | R_SLOT_HEADERS, 8, 16,
-	  FEV_POLICY_REJECT, 20000 },
+	  FEV_POLICY_REJECT, 20000, false },
+	{ "group records and slot group words, topic", R_GROUPS | R_SLOT_GRPS,
+	  8, 16, FEV_POLICY_BLOCK, 300, true },
+	{ "everything of a topic's partition", R_ALL_BUT_HEADER | R_GROUPS |
+	  R_SLOT_GRPS, 4, 24, FEV_POLICY_BLOCK, 500, true },
 };
 
 struct run {
@@ -167,6 +180,9 @@ static uint64_t limit_for(int64_t timeout)
 }
 
 static const int open_ok[] = { -EUSERS, -EBADMSG, -EPROTO, -EIDRM, 1 };
+/* A consumer of a partition whose group "default" was forged away. */
+static const int group_open_ok[] = { -EUSERS, -EBADMSG, -EPROTO, -EIDRM,
+				     -ENOENT, 1 };
 /*
  * -EMSGSIZE: a handle opened while the header was forged may have
  * validated another, consistent, max_event (a smaller one in the same
@@ -199,7 +215,8 @@ static fev_queue *open_role(const struct run *r, unsigned roles)
 	uint64_t t0 = fevtest_now_ns();
 	int rc = fev_open("q", roles, &o, &q);
 
-	check("fev_open", rc, open_ok, t0, OPEN_LIMIT_NS);
+	check("fev_open", rc, r->cfg->topic ? group_open_ok : open_ok, t0,
+	      OPEN_LIMIT_NS);
 	return rc == 0 ? q : NULL;
 }
 
@@ -461,6 +478,24 @@ static void repair_pass(struct fev__map *m, bool everything)
 	}
 }
 
+/* What fev stat reads of a group (group_view.h): bounded, whatever. */
+static void group_view_check(const struct fev__map *m, uint32_t gi)
+{
+	static const int ok[] = { -ENOENT, -EBADMSG, 1 };
+	struct fev__group_view gs;
+	uint64_t t0 = fevtest_now_ns();
+	int rc = fev__group_read(m, gi, &gs);
+
+	check("fev__group_read", rc, ok, t0, SLACK_NS);
+	if (rc == 0 && (gs.lag > m->geo.capacity ||
+			gs.redo_waiting > FEV__GROUP_REDO_MAX ||
+			gs.members > m->geo.attacher_max))
+		violation("fev__group_read(%u): lag %" PRIu64 ", %" PRIu64
+			  " waiting, %u members in a ring of %u",
+			  gi, gs.lag, gs.redo_waiting, gs.members,
+			  m->geo.capacity);
+}
+
 static void stats_pass(const struct run *r, struct fev__map *m)
 {
 	fev_stats st;
@@ -474,6 +509,8 @@ static void stats_pass(const struct run *r, struct fev__map *m)
 	t0 = fevtest_now_ns();
 	check("fev_queue_stats", fev_queue_stats("q", r->inst, &st), stats_ok,
 	      t0, OPEN_LIMIT_NS);
+	for (uint32_t i = 0; i < m->geo.groups_max; i++)
+		group_view_check(m, i);
 }
 
 static int supervisor(void *arg)
@@ -490,6 +527,8 @@ static int supervisor(void *arg)
 	end = attached(r);
 	while (fevtest_now_ns() < end) {
 		repair_pass(&m, false);
+		/* fevd finishes groups being deleted (liveness.c). */
+		fev__groups_sweep(&m);
 		stats_pass(r, &m);
 		fevtest_sleep_ms(1);
 	}
@@ -541,7 +580,7 @@ static size_t pick_target(const struct fev__geometry *g, unsigned regions,
 			  uint64_t *rng)
 {
 	for (;;) {
-		unsigned bit = 1u << fevtest_rand(rng) % 8;
+		unsigned bit = 1u << fevtest_rand(rng) % REGION_BITS;
 		uint64_t i;
 
 		if (!(regions & bit))
@@ -588,6 +627,19 @@ static size_t pick_target(const struct fev__geometry *g, unsigned regions,
 			return pick_word(offsetof(struct fev__segment,
 						  state_line),
 					 sizeof(struct fev__state_line), rng);
+		case R_GROUPS:
+			/* The two in use (default, and one more), mostly. */
+			i = fevtest_rand(rng) % (fevtest_rand(rng) & 1 ?
+							  2 :
+							  g->groups_max);
+			return pick_word(g->off_groups +
+						 i * sizeof(struct fev__group),
+					 sizeof(struct fev__group), rng);
+		case R_SLOT_GRPS:
+			i = fevtest_rand(rng) % g->capacity;
+			return pick_word(g->off_slot_grps +
+						 i * sizeof(struct fev__slot_grp),
+					 sizeof(struct fev__slot_grp), rng);
 		default: /* R_HEADER */
 			return pick_word(0, sizeof(struct fev__header), rng);
 		}
@@ -784,11 +836,18 @@ static void run_config(const struct config *cfg, uint64_t seed)
 	printf("hostile writer: %s (seed %" PRIu64 ")\n", cfg->name, seed);
 	fflush(stdout);
 	fevtest_instance(r.inst);
-	fevtest_create(r.inst, "q", cfg->capacity, cfg->max_event,
-		       cfg->policy);
+	if (cfg->topic) /* its consumer is a member of "default" */
+		fevtest_create_topic(r.inst, "q", 1, cfg->capacity,
+				     cfg->max_event);
+	else
+		fevtest_create(r.inst, "q", cfg->capacity, cfg->max_event,
+			       cfg->policy);
 	assert_int_equal(fev__geometry_compute(cfg->capacity, cfg->max_event,
 					       FEV__ATTACHERS_DEFAULT, &r.geo),
 			 0);
+	if (cfg->topic)
+		assert_int_equal(fev__geometry_groups(&r.geo, FEV_GROUPS_MAX),
+				 0);
 	assert_int_equal(pipe(go), 0);
 	assert_int_equal(pipe(ready), 0);
 	r.run_ns = (uint64_t)ms * MS;
