@@ -84,7 +84,18 @@ struct bench_transport {
 	unsigned (*end_per_consumer)(const struct bench_cfg *cfg);
 	/* What its wait mode really is (baselines ignore --wait). */
 	const char *(*wait_note)(const struct bench_cfg *cfg);
+	/* How many consumers get each event (fan-out: every one); NULL: one.
+	 * Each of them must get it exactly once. */
+	unsigned (*copies)(const struct bench_cfg *cfg);
+	/* Consumers read several partitions, in order per partition, not per
+	 * producer: the transport checks that order itself (recv fails with
+	 * -EPROTO), the consumer only counts and sums. */
+	bool orders_itself;
 };
+
+/* t->copies(cfg), or 1. */
+unsigned bench_copies(const struct bench_transport *t,
+		      const struct bench_cfg *cfg);
 
 /* end_per_producer / end_per_consumer for transports that need just one. */
 unsigned bench_one_end_marker(const struct bench_cfg *cfg);
@@ -117,7 +128,7 @@ bool bench_retry(int err, bool spin, unsigned *polls);
 extern const struct bench_transport bench_fev, bench_pipe, bench_unix,
 	bench_mq, bench_zmq, bench_floor, bench_fev_meta,
 	bench_fev_fd, bench_fev_any, bench_fev_trace0, bench_fev_trace1,
-	bench_fev_tail;
+	bench_fev_tail, bench_fev_fanout, bench_fev_queues, bench_fev_keyed;
 const struct bench_transport *bench_transport_find(const char *name);
 
 /* ---- message.c: the header every event carries ---------------------- */

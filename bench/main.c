@@ -18,7 +18,7 @@
 #include "nats.h"
 #include "webhooks.h"
 
-#define MAX_TRANSPORTS 12
+#define MAX_TRANSPORTS 15
 #define MAX_CFGS 256
 
 static const char usage[] =
@@ -51,10 +51,16 @@ static const char usage[] =
 	"  --vs LIST          baselines: pipe,unix,mq,zmq,floor (or all), and\n"
 	"                     fev-meta: fev with a key and 2 headers per event,\n"
 	"                     fev-fd: consumers wait in epoll on fev_fd(),\n"
-	"                     fev-any: in fev_wait_any() over 64 queues\n"
+	"                     fev-any: in fev_wait_any() over 64 queues,\n"
 	"                     fev-trace0, fev-trace1: a traceparent on every event,\n"
 	"                     none or 1 in 100 sampled (hops recorded)\n"
-	"                     fev-tail: fev with a tail (fev_tail_*) watching\n"
+	"                     fev-tail: fev with a tail (fev_tail_*) watching,\n"
+	"                     fev-queues: each event sent to one queue per consumer\n"
+	"  --fev NAME         what is measured against them: fev (a queue, the\n"
+	"                     default), fev-fanout (a topic, one consumer group\n"
+	"                     per consumer: every consumer gets every event),\n"
+	"                     fev-keyed (a topic of 8 partitions, keyed events,\n"
+	"                     consumers own partitions; order checked per key)\n"
 	"  --queue NAME       use fevd's queue NAME (ping-pong: also NAME-pong)\n"
 	"  --cpus LIST        pin producer i to the i-th CPU of LIST, consumer i\n"
 	"                     to the next one (e.g. 0,1)\n"
@@ -137,9 +143,10 @@ static void parse_vs(struct opts *o, const char *list)
 	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		const struct bench_transport *tr = bench_transport_find(t);
 
-		if (tr == NULL || tr == &bench_fev)
+		if (tr == NULL || tr == o->ts[0])
 			die_usage("unknown baseline %s (pipe, unix, mq, zmq, floor, "
-				  "fev-meta, fev-fd, fev-any, fev-trace0, fev-trace1, fev-tail)", t);
+				  "fev-meta, fev-fd, fev-any, fev-trace0, fev-trace1, "
+				  "fev-tail, fev-queues, fev-fanout, fev-keyed, fev)", t);
 		for (unsigned i = 0; i < o->nts; i++)
 			if (o->ts[i] == tr)
 				tr = NULL;
@@ -148,11 +155,24 @@ static void parse_vs(struct opts *o, const char *list)
 	}
 }
 
+/* --fev: which of fev's transports the baselines are compared with. */
+static void parse_fev(struct opts *o, const char *name)
+{
+	const struct bench_transport *tr = bench_transport_find(name);
+
+	if (tr == NULL || strncmp(name, "fev", 3) != 0)
+		die_usage("unknown --fev %s (fev, fev-fanout, fev-keyed, "
+			  "fev-queues, fev-meta)", name);
+	if (o->nts > 1)
+		die_usage("%s", "--fev goes before --vs");
+	o->ts[0] = tr;
+}
+
 static void parse_args(struct opts *o, int argc, char **argv)
 {
 	enum { O_SIZE = 256, O_BATCH, O_WAIT, O_API, O_DURATION, O_COUNT,
 	       O_RATE, O_RUNS, O_VS, O_QUEUE, O_CPUS, O_JSON, O_CSV, O_PLOT,
-	       O_SIZES, O_PROCS, O_QUICK };
+	       O_SIZES, O_PROCS, O_QUICK, O_FEV };
 	static const struct option lo[] = {
 		{ "size", 1, 0, O_SIZE },         { "producers", 1, 0, 'p' },
 		{ "consumers", 1, 0, 'c' },       { "batch", 1, 0, O_BATCH },
@@ -164,6 +184,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "csv", 1, 0, O_CSV },           { "plot", 1, 0, O_PLOT },
 		{ "sizes", 1, 0, O_SIZES },       { "procs", 1, 0, O_PROCS },
 		{ "quick", 0, 0, O_QUICK },       { "help", 0, 0, 'h' },
+		{ "fev", 1, 0, O_FEV },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -219,6 +240,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case O_SIZES: o->sizes = optarg; break;
 		case O_PROCS: o->procs = optarg; break;
 		case O_QUICK: o->quick = true; break;
+		case O_FEV: parse_fev(o, optarg); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: die_usage("%s", "bad option");
 		}
@@ -383,7 +405,7 @@ static void record(struct bench_result *res, struct samples *s,
 		   const struct bench_run *run)
 {
 	if (run->rc != 0) {
-		if (run->setup_failed && res->t != &bench_fev) {
+		if (run->setup_failed && res != res->fev) {
 			res->skipped = run->rc == -EMSGSIZE ?
 					       "events this large exceed its system limit" :
 					       "could not be set up here";

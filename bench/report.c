@@ -179,7 +179,7 @@ void bench_report_pinning(const struct bench_report *r)
 	const struct bench_result *res = NULL;
 
 	for (size_t i = 0; i < r->n; i++)
-		if (r->res[i].runs > 0 && r->res[i].t == &bench_fev) {
+		if (r->res[i].runs > 0 && &r->res[i] == r->res[i].fev) {
 			res = &r->res[i];
 			break;
 		}

@@ -43,6 +43,12 @@ echo "== targets" >&2
 	--plot "$out/latency.png" --json "$out/rate.json" >"$out/rate.txt"
 "$bench" lat $pin --duration 0.5 --runs "$runs" --vs $vs --rate 10000 \
 	--json "$out/rate-10k.json" >"$out/rate-10k.txt"
+"$bench" thr $pin --duration 0.3 --runs "$runs" -c 2 --fev fev-fanout --vs fev-queues \
+	--json "$out/fanout2.json" >"$out/fanout2.txt"
+"$bench" thr $pin --duration 0.3 --runs "$runs" -c 4 --fev fev-fanout --vs fev-queues \
+	--json "$out/fanout4.json" >"$out/fanout4.txt"
+"$bench" thr $pin --duration 0.3 --runs "$runs" -c 2 --fev fev-keyed --vs pipe \
+	--json "$out/keyed.json" >"$out/keyed.txt"
 
 end=$(date -u +%s)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -61,11 +67,20 @@ targets() {
 	    and .size==s and .producers==p and .wait==w)][0];'
 	jq -r -n --slurpfile m "$out/matrix.json" --slurpfile z "$out/zerocopy.json" \
 	   --slurpfile t "$out/thr64.json" \
-	   --slurpfile st "$out/sleep-thr.json" --slurpfile sl "$out/sleep-lat.json" "$q"'
+	   --slurpfile st "$out/sleep-thr.json" --slurpfile sl "$out/sleep-lat.json" \
+	   --slurpfile fo2 "$out/fanout2.json" --slurpfile fo4 "$out/fanout4.json" \
+	   --slurpfile ky "$out/keyed.json" "$q"'
 	  def x(a; b): if a == null or b == null or b == 0 then "n/a"
 	               else ((a / b * 100 | round) / 100 | tostring) + "x" end;
 	  def row(name; got; want): "| \(name) | \(got) | \(want) |";
 	  ($m[0]) as $M | ($z[0]) as $Z | ($t[0]) as $T | ($st[0]) as $ST | ($sl[0]) as $SL |
+	  ($fo2[0]) as $FO2 | ($fo4[0]) as $FO4 | ($ky[0]) as $KY |
+	  r($FO2; "fev-fanout"; "thr"; 64; 1; "block") as $g2 |
+	  r($FO2; "fev-queues"; "thr"; 64; 1; "block") as $q2 |
+	  r($FO4; "fev-fanout"; "thr"; 64; 1; "block") as $g4 |
+	  r($FO4; "fev-queues"; "thr"; 64; 1; "block") as $q4 |
+	  r($KY; "fev-keyed"; "thr"; 64; 1; "block") as $ky |
+	  r($KY; "pipe"; "thr"; 64; 1; "block") as $kp |
 	  r($T; "fev"; "thr"; 64; 1; "block") as $f |
 	  r($T; "pipe"; "thr"; 64; 1; "block") as $p |
 	  r($T; "floor"; "thr"; 64; 1; "block") as $fl |
@@ -90,7 +105,10 @@ targets() {
 	  row("pure blocking throughput: fev / pipe"; x($tf.events_per_s; $tp.events_per_s); ">= 2x"),
 	  row("64 B 2->2 default wait: fev / pipe"; x($f2.events_per_s; $p2.events_per_s); ">= 10x"),
 	  row("64 B 4->4 default wait: fev / pipe"; x($f4.events_per_s; $p4.events_per_s); ">= 10x"),
-	  row("runs that failed or hung (all files)"; ([[$M, $Z, $T, $ST, $SL][].results[].failed] | add | tostring); "0")'
+	  row("fan-out 1 -> 2 groups, 64 B default wait: fev / 2 queues"; x($g2.events_per_s; $q2.events_per_s); ">= 1.5x"),
+	  row("fan-out 1 -> 4 groups, 64 B default wait: fev / 4 queues"; x($g4.events_per_s; $q4.events_per_s); ">= 1.5x"),
+	  row("keyed, 8 partitions, 1 -> 2 members, 64 B: fev / pipe"; x($ky.events_per_s; $kp.events_per_s); ">= 10x"),
+	  row("runs that failed or hung (all files)"; ([[$M, $Z, $T, $ST, $SL, $FO2, $FO4, $KY][].results[].failed] | add | tostring); "0")'
 }
 
 {
@@ -174,6 +192,25 @@ a sleeping consumer (\`lat --rate 10000 --vs all\`):
 
 \`\`\`
 $(grep -v '^#' "$out/rate-10k.txt" | sed -n '/^rate/,$p')
+\`\`\`
+
+## The bus
+
+Fan-out, 1 producer -> G consumer groups of one consumer each, against the
+producer sending each event to G queues; events/s are deliveries (G per
+event; \`thr -c G --fev fev-fanout --vs fev-queues\`):
+
+\`\`\`
+$(grep -v '^#' "$out/fanout2.txt")
+$(grep -v '^#' "$out/fanout4.txt" | sed -n '/^fev/,$p')
+\`\`\`
+
+Keyed events over 8 partitions, 1 producer -> 2 consumers owning 4
+partitions each, order checked per partition (\`thr -c 2 --fev fev-keyed
+--vs pipe\`):
+
+\`\`\`
+$(grep -v '^#' "$out/keyed.txt")
 \`\`\`
 EOF
 	[ -f "$here/ANALYSIS.md" ] && cat "$here/ANALYSIS.md"

@@ -278,7 +278,9 @@ static int check_totals(struct run *r)
 	int np = (int)c->producers, nc = (int)c->consumers;
 
 	/* What consumers must have got between them: producer i's events
-	 * 0 .. n_i - 1, each exactly once. */
+	 * 0 .. n_i - 1, each exactly once (fan-out: once per copy). */
+	uint64_t copies = bench_copies(r->ch.t, c);
+
 	for (int i = 0; i < np; i++) {
 		uint64_t n = sh->proc[i].count;
 
@@ -293,6 +295,8 @@ static int check_totals(struct run *r)
 		if (sh->proc[i].t_sampled > t_last)
 			t_last = sh->proc[i].t_sampled;
 	}
+	sent *= copies;
+	sent_sum *= copies;
 	if (sent != got)
 		return run_fail(r, -EPROTO, "%llu events sent, %llu received: %s",
 				(unsigned long long)sent, (unsigned long long)got,

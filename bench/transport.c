@@ -9,7 +9,8 @@ static const struct bench_transport *const all[] = {
 	&bench_fev, &bench_pipe, &bench_unix, &bench_mq, &bench_zmq, &bench_floor,
 	&bench_fev_meta, &bench_fev_fd, &bench_fev_any, &bench_fev_trace0,
 	&bench_fev_trace1,
-	&bench_fev_tail,
+	&bench_fev_tail, &bench_fev_fanout, &bench_fev_queues,
+	&bench_fev_keyed,
 };
 
 const struct bench_transport *bench_transport_find(const char *name)
@@ -41,6 +42,12 @@ bool bench_retry(int err, bool spin, unsigned *polls)
 		return false;
 	bench_spin_pause(polls);
 	return true;
+}
+
+unsigned bench_copies(const struct bench_transport *t,
+		      const struct bench_cfg *cfg)
+{
+	return t->copies != NULL ? t->copies(cfg) : 1;
 }
 
 unsigned bench_one_end_marker(const struct bench_cfg *cfg)

@@ -199,6 +199,8 @@ struct consumer {
 	int proc;
 	unsigned ends;
 	bool latency; /* rate mode: record due-to-receipt times */
+	bool every;   /* this consumer gets every event (one, or fan-out) */
+	bool ordered; /* each producer's events come in order */
 	uint64_t last[BENCH_MAX_PROCS];
 	bool seen[BENCH_MAX_PROCS];
 };
@@ -225,14 +227,13 @@ static int take_data(void *ctx, const void *data, size_t len)
 	if (kind != MSG_DATA || p >= cs->cfg->producers)
 		return fail(me, -EPROTO, "consumer%d: garbled event header",
 			    cs->proc - (int)cs->cfg->producers);
-	if (cs->seen[p] && seq <= cs->last[p])
+	if (cs->ordered && cs->seen[p] && seq <= cs->last[p])
 		return fail(me, -EPROTO,
 			    "consumer%d: producer %u's event %llu after %llu "
 			    "(duplicated or reordered)",
 			    cs->proc - (int)cs->cfg->producers, p, (unsigned long long)seq,
 			    (unsigned long long)cs->last[p]);
-	if (cs->cfg->consumers == 1 &&
-	    seq != (cs->seen[p] ? cs->last[p] + 1 : 0))
+	if (cs->every && seq != (cs->seen[p] ? cs->last[p] + 1 : 0))
 		return fail(me, -EPROTO,
 			    "consumer%d: producer %u's event %llu missing "
 			    "(got %llu)",
@@ -260,7 +261,11 @@ static int run_consumer(struct bench_chan *ch, void *h, struct bench_shared *sh,
 {
 	const struct bench_cfg *c = ch->cfg;
 	struct consumer cs = { .sh = sh, .me = &sh->proc[proc], .cfg = c,
-			       .proc = proc, .latency = c->mode == BENCH_RATE };
+			       .proc = proc, .latency = c->mode == BENCH_RATE,
+			       .every = (c->consumers == 1 ||
+					 bench_copies(ch->t, c) == c->consumers) &&
+					!ch->t->orders_itself,
+			       .ordered = !ch->t->orders_itself };
 	unsigned need = ch->t->end_per_consumer(c);
 
 	while (cs.ends < need) {

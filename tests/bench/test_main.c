@@ -309,6 +309,46 @@ static void test_key_and_header_runs_verify_beside_plain_fev(void **state)
 			 0);
 }
 
+/*
+ * The bus runs: fan-out (every consumer its own group) against one queue
+ * per consumer, keyed events over 8 partitions against a pipe; each checks
+ * every delivery (fan-out: each consumer gets every event once, in order).
+ */
+static void test_fanout_and_keyed_runs_verify_against_their_baselines(void **state)
+{
+	static const char *const fan[] = { "fev-fanout", "fev-queues" };
+	static const char *const keyed[] = { "fev-keyed", "pipe" };
+	struct outcome o;
+	char json[128];
+	struct jval *doc;
+
+	(void)state;
+	json_path(json, sizeof(json), "fanout");
+	assert_int_equal(run_bench(&o, NULL, "thr", "-c", "2", "--count", "20000",
+				   "--runs", "1", "--fev", "fev-fanout", "--vs",
+				   "fev-queues", "--json", json, NULL),
+			 0);
+	doc = load_json(json);
+	assert_results(doc, "thr", fan, 2);
+	json_free(doc);
+	assert_int_equal(run_bench(&o, NULL, "thr", "-c", "4", "--wait", "spin",
+				   "--count", "5000", "--runs", "1", "--fev",
+				   "fev-fanout", "--vs", "fev-queues", NULL),
+			 0);
+	json_path(json, sizeof(json), "keyed");
+	assert_int_equal(run_bench(&o, NULL, "thr", "-c", "2", "--count", "20000",
+				   "--runs", "1", "--fev", "fev-keyed", "--vs", "pipe",
+				   "--json", json, NULL),
+			 0);
+	doc = load_json(json);
+	assert_results(doc, "thr", keyed, 2);
+	json_free(doc);
+	assert_int_equal(run_bench(&o, NULL, "thr", "-c", "4", "--wait", "sleep",
+				   "--count", "5000", "--runs", "1", "--fev",
+				   "fev-keyed", NULL),
+			 0);
+}
+
 static void test_spin_and_sleep_waits_complete(void **state)
 {
 	struct outcome o;
@@ -366,6 +406,15 @@ static void test_duplicated_event_fails_the_run(void **state)
 	struct outcome o;
 
 	(void)state;
+	/* Fan-out: every consumer must get each event once. */
+	assert_int_equal(run_bench(&o, "dup", "thr", "--count", "1000", "--runs", "1",
+				   "-c", "2", "--fev", "fev-fanout", NULL),
+			 1);
+	assert_output_has(&o, "duplicated");
+	assert_int_equal(run_bench(&o, "lose", "thr", "--count", "1000", "--runs", "1",
+				   "-c", "2", "--fev", "fev-keyed", NULL),
+			 1);
+	assert_output_has(&o, "FAILED");
 	assert_int_equal(run_bench(&o, "dup", "thr", "--count", "1000", "--runs", "1",
 				   "-c", "2", "--vs", "unix", NULL),
 			 1);
@@ -440,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_matrix_quick_runs_every_baseline_and_plots),
 		cmocka_unit_test(test_zerocopy_batches_with_several_processes_verify),
 		cmocka_unit_test(test_key_and_header_runs_verify_beside_plain_fev),
+		cmocka_unit_test(test_fanout_and_keyed_runs_verify_against_their_baselines),
 		cmocka_unit_test(test_spin_and_sleep_waits_complete),
 		cmocka_unit_test(test_lost_event_fails_the_run),
 		cmocka_unit_test(test_duplicated_event_fails_the_run),
