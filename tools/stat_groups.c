@@ -138,34 +138,37 @@ static void widest_group(const char *name, void *arg)
 static void table_group(const char *name, void *arg)
 {
 	struct table_topic *t = arg;
-	uint64_t lag = 0, redelivered = 0;
+	uint64_t lag = 0, redelivered = 0, dropped = 0;
 
 	for (size_t k = 0; k < t->n; k++) {
 		const struct fev__group_view *g = group_in(t->parts[k], name);
-		char l[12], r[12];
+		char l[12], r[12], dp[12];
 
 		if (g == NULL)
 			continue;
 		lag += g->lag;
 		redelivered += g->redelivered;
+		dropped += g->dropped;
 		out_count(l, sizeof(l), g->lag);
 		out_count(r, sizeof(r), g->redelivered);
+		out_count(dp, sizeof(dp), g->dropped);
 		bool head = k == 0 || group_in(t->parts[k - 1], name) == NULL;
 
-		ob_printf(t->b, "  %-*s %-6s %4u %7s %6s  ", t->w,
+		ob_printf(t->b, "  %-*s %-6s %4u %7s %6s %6s  ", t->w,
 			  head ? name : "",
 			  head ? fev__group_policy_name((int)g->policy) : "",
-			  t->parts[k]->partition, l, r);
+			  t->parts[k]->partition, l, r, dp);
 		member_pids(t->b, t->parts[k], g, " ", "-");
 		ob_putc(t->b, '\n');
 	}
 	if (t->n > 1) {
-		char l[12], r[12];
+		char l[12], r[12], dp[12];
 
 		out_count(l, sizeof(l), lag);
 		out_count(r, sizeof(r), redelivered);
-		ob_printf(t->b, "  %-*s %-6s %4s %7s %6s\n", t->w,
-			  "", "", "all", l, r);
+		out_count(dp, sizeof(dp), dropped);
+		ob_printf(t->b, "  %-*s %-6s %4s %7s %6s %6s\n", t->w,
+			  "", "", "all", l, r, dp);
 	}
 }
 
@@ -193,8 +196,9 @@ static void table_topic(struct out_buf *b, const struct queue_view *const *p,
 	out_capacity(c, sizeof(c), cap);
 	ob_printf(b, ", all %s/%s\n", d, c);
 	each_group(p, n, widest_group, &t);
-	ob_printf(b, "  %-*s %-6s %4s %7s %6s  %s\n", t.w,
-		  "GROUP", "POLICY", "PART", "LAG", "REDLV", "MEMBERS (pid)");
+	ob_printf(b, "  %-*s %-6s %4s %7s %6s %6s  %s\n", t.w,
+		  "GROUP", "POLICY", "PART", "LAG", "REDLV", "DROP",
+		  "MEMBERS (pid)");
 	each_group(p, n, table_group, &t);
 }
 
@@ -223,7 +227,7 @@ struct json_topic {
 static void json_group(const char *name, void *arg)
 {
 	struct json_topic *t = arg;
-	uint64_t lag = 0, redelivered = 0;
+	uint64_t lag = 0, redelivered = 0, dropped = 0;
 	bool first = true;
 	const char *policy = "";
 
@@ -238,24 +242,29 @@ static void json_group(const char *name, void *arg)
 			continue;
 		lag += g->lag;
 		redelivered += g->redelivered;
+		dropped += g->dropped;
 		policy = fev__group_policy_name((int)g->policy);
 		ob_printf(t->b,
 			  "%s{\"partition\":%u,\"lag\":%llu,\"cursor\":%llu,"
 			  "\"start_position\":%llu,\"redelivered\":%llu,"
-			  "\"redelivery_waiting\":%llu,\"members\":[",
+			  "\"redelivery_waiting\":%llu,\"dropped\":%llu,"
+			  "\"members\":[",
 			  first ? "" : ",", t->parts[k]->partition,
 			  (unsigned long long)g->lag,
 			  (unsigned long long)g->cursor,
 			  (unsigned long long)g->start,
 			  (unsigned long long)g->redelivered,
-			  (unsigned long long)g->redo_waiting);
+			  (unsigned long long)g->redo_waiting,
+			  (unsigned long long)g->dropped);
 		member_pids(t->b, t->parts[k], g, ",", "");
 		ob_printf(t->b, "]}");
 		first = false;
 	}
-	ob_printf(t->b, "],\"policy\":\"%s\",\"lag\":%llu,\"redelivered\":%llu}",
+	ob_printf(t->b,
+		  "],\"policy\":\"%s\",\"lag\":%llu,\"redelivered\":%llu,"
+		  "\"dropped\":%llu}",
 		  policy, (unsigned long long)lag,
-		  (unsigned long long)redelivered);
+		  (unsigned long long)redelivered, (unsigned long long)dropped);
 }
 
 static void json_topic(struct out_buf *b, const struct queue_view *const *p,
@@ -328,6 +337,7 @@ void groups_prometheus(struct out_buf *b, const char *instance,
 			g[n].partition = q->partition;
 			g[n].lag = q->groups[k].lag;
 			g[n].redelivered = q->groups[k].redelivered;
+			g[n].dropped = q->groups[k].dropped;
 			g[n].members = q->groups[k].members;
 		}
 	}

@@ -49,6 +49,7 @@ struct fevprom_group {
 	uint32_t partition;
 	uint64_t lag;	      /* events the group has not released */
 	uint64_t redelivered; /* to the group after a member died */
+	uint64_t dropped;     /* lost to the drop policy */
 	uint32_t members;     /* consumers of the group on the partition */
 };
 

@@ -170,6 +170,7 @@ struct group_metric {
 	}
 GROUP_GETTER(lag)
 GROUP_GETTER(redelivered)
+GROUP_GETTER(dropped)
 GROUP_GETTER(members)
 
 static const struct group_metric group_metrics[] = {
@@ -180,6 +181,9 @@ static const struct group_metric group_metrics[] = {
 	{ "redelivered_events_total",
 	  "Events delivered again to the group after a member died.", COUNTER,
 	  g_redelivered },
+	{ "dropped_events_total",
+	  "Events the group lost to the drop policy (its next one says FEV_GAP).",
+	  COUNTER, g_dropped },
 	{ "members", "Consumers of the group attached to the partition.", GAUGE,
 	  g_members },
 };

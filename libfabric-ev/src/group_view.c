@@ -92,6 +92,8 @@ int fev__group_read(const struct fev__map *m, uint32_t gi,
 	out->redo_waiting = rh - rt <= FEV__GROUP_REDO_MAX ? rh - rt : 0;
 	out->redelivered = atomic_load_explicit(&g->redelivered,
 						memory_order_relaxed);
+	/* B8: a counter, relaxed as its writers (group_drop.h). */
+	out->dropped = atomic_load_explicit(&g->dropped, memory_order_relaxed);
 	out->members = count_members(m, gi);
 	return 0;
 }

@@ -24,6 +24,7 @@ struct fev__group_view {
 	uint64_t lag;
 	uint64_t redo_waiting; /* held by dead members, to be taken again */
 	uint64_t redelivered;
+	uint64_t dropped; /* lost to the drop policy (group_drop.h) */
 	uint32_t members;  /* consumer records of the group (dead ones too,
 			    * until fevd repairs them) */
 };

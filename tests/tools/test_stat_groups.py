@@ -94,9 +94,9 @@ def test_lag_members_and_redeliveries_per_group_and_partition(f):
     expect("topic orders: 2 partitions, depth/capacity 0:1/16 1:3/16, "
            "all 4/32" in lines, "the topic's line", r.stdout)
     row = [l.split() for l in lines if l.split()[:1] == ["audit"]]
-    expect(row == [["audit", "block", "0", "1", "0", "-"]],
+    expect(row == [["audit", "block", "0", "1", "0", "0", "-"]],
            "audit's first row: partition 0, lag 1, no member", r.stdout)
-    expect(["1", "0", "0", str(m.pid)] in [l.split() for l in lines],
+    expect(["1", "0", "0", "0", str(m.pid)] in [l.split() for l in lines],
            "its partition 1 row names the member", r.stdout)
     m.kill()
     m.wait(timeout=10)
@@ -126,6 +126,36 @@ def test_prometheus_group_series_pass_promtool(f):
     else:
         print("  (promtool not installed: the format is not checked)")
     expect_rc(f.fev("topic", "delete", "orders"), 0, "topic delete")
+
+
+def test_a_drop_group_shows_what_it_lost(f):
+    start_fevd(f)
+    expect_rc(f.fev("topic", "create", "logs", "--capacity", "16"), 0,
+              "topic create")
+    expect_rc(f.fev("group", "delete", "logs", "default"), 0, "delete")
+    expect_rc(f.fev("group", "create", "logs", "keep"), 0, "keep")
+    expect_rc(f.fev("group", "create", "logs", "lossy", "--policy", "drop"),
+              0, "lossy")
+    expect_rc(f.fev("pub", "logs", "-m", "e", "--count", "16"), 0, "fill")
+    expect_rc(f.fev("sub", "logs", "--group", "keep", "-n", "16",
+                    "--timeout", "5s"), 0, "keep reads all")
+    # Only lossy, a drop group, holds the ring: its 4 oldest go.
+    expect_rc(f.fev("pub", "logs", "-m", "e", "--count", "4",
+                    "--timeout", "5s"), 0, "pub past lossy")
+    g = group(stat_json(f), "logs", "lossy")
+    expect(g["policy"] == "drop" and g["dropped"] == 4 and
+           by_partition(g, "dropped") == [4] and g["lag"] == 16,
+           "lossy lost 4, owes 16", g)
+    expect(group(stat_json(f), "logs", "keep")["dropped"] == 0, "keep")
+    r = f.fev("stat", "--prometheus", "-i", "0")
+    sample = ('fev_group_dropped_events_total{fabric="%s",topic="logs",'
+              'group="lossy",partition="0"} 4' % f.instance)
+    expect(sample in r.stdout.splitlines(), "the dropped series", r.stdout)
+    r = f.fev("stat", "-i", "0")
+    expect(["lossy", "drop", "0", "16", "0", "4", "-"] in
+           [l.split() for l in r.stdout.splitlines()], "the table's row",
+           r.stdout)
+    expect_rc(f.fev("topic", "delete", "logs"), 0, "topic delete")
 
 
 def test_a_queue_alone_shows_no_topic_or_group(f):
