@@ -196,6 +196,24 @@ void fev__hops_close(struct fev__hops *h)
 	h->hdr = NULL;
 }
 
+/* Every 8-byte word between seq and check, mixed (a Murmur3-style
+ * multiply and shift per word). */
+uint64_t fev__hop_check(const struct fev__hop *e, uint64_t seq)
+{
+	const unsigned char *p = (const unsigned char *)e;
+	uint64_t h = seq ^ 0x9e3779b97f4a7c15u;
+
+	for (size_t o = offsetof(struct fev__hop, time_ns);
+	     o < offsetof(struct fev__hop, check); o += sizeof(uint64_t)) {
+		uint64_t w;
+
+		memcpy(&w, p + o, sizeof(w));
+		h = (h ^ w) * 0xff51afd7ed558ccdu;
+		h ^= h >> 33;
+	}
+	return h;
+}
+
 void fev__hops_write(struct fev__hops *h, const struct fev__hop *e)
 {
 	/* T2: relaxed; the ticket only chooses the entry, the entry's seq
@@ -227,6 +245,7 @@ void fev__hops_write(struct fev__hops *h, const struct fev__hop *e)
 	d->flags = e->flags;
 	memcpy(d->comm, e->comm, sizeof(d->comm));
 	memcpy(d->group, e->group, sizeof(d->group));
+	d->check = fev__hop_check(e, busy + 1);
 	/* H2: release, pairs with H3 in fev__hops_read(): the fields are
 	 * written.  A CAS: a newer writer may have taken the entry over. */
 	atomic_compare_exchange_strong_explicit(&d->seq, &busy, busy + 1,
@@ -247,8 +266,9 @@ static bool read_one(const struct fev__hop *src, struct fev__hop *out)
 	/* H4: the copy's loads before the second look at seq. */
 	atomic_thread_fence(memory_order_acquire);
 	s2 = atomic_load_explicit(&src->seq, memory_order_relaxed);
-	if (s1 != s2)
-		return false; /* torn: rewritten while we copied */
+	if (s1 != s2 || out->check != fev__hop_check(out, s1))
+		return false; /* torn: rewritten while we copied, or by an
+			       * overtaken writer still storing (check) */
 	atomic_store_explicit(&out->seq, s1, memory_order_relaxed);
 	out->comm[sizeof(out->comm) - 1] = '\0';
 	out->group[sizeof(out->group) - 1] = '\0';

@@ -88,9 +88,19 @@ struct fev__hop {
 	uint8_t flags; /* FEV_REDELIVERED */
 	char comm[FEV__HOP_COMM_MAX];
 	char group[FEV_GROUP_NAME_MAX + 1]; /* "" for a queue or producer */
-	uint8_t pad[16];
+	/* A hash of the fields above and of the finished seq: a writer
+	 * overtaken by a newer ticket may still be storing after the newer
+	 * one finished, and only this tells a reader the mix. */
+	uint64_t check;
+	uint8_t pad[8];
 };
 static_assert(sizeof(struct fev__hop) == 128, "hop entry");
+static_assert(offsetof(struct fev__hop, check) % sizeof(uint64_t) == 0,
+	      "the check covers whole words");
+
+/* The check of entry e when its seq reads seq (fev__hops_write() stores
+ * it; fev__hops_read() skips an entry whose check differs). */
+uint64_t fev__hop_check(const struct fev__hop *e, uint64_t seq);
 
 /* A mapped hop ring. */
 struct fev__hops {

@@ -100,8 +100,16 @@ static void test_torn_and_forged_entries_are_skipped(void **state)
 	/* Strings without their NUL come back cut, inside the entry. */
 	memset(r->w.hop[4].comm, 'x', sizeof(r->w.hop[4].comm));
 	memset(r->w.hop[4].group, 'y', sizeof(r->w.hop[4].group));
-	assert_int_equal(read_all(r), ENTRIES - 4);
+	/* A forger can compute the check: the values above must still be
+	 * refused or cut on their own. */
+	for (int i = 1; i <= 4; i++)
+		r->w.hop[i].check = fev__hop_check(
+			&r->w.hop[i], atomic_load(&r->w.hop[i].seq));
+	/* A field changed without its check: a torn entry. */
+	r->w.hop[5].position ^= 1;
+	assert_int_equal(read_all(r), ENTRIES - 5);
 	assert_int_equal(r->out[0].position, 4);
+	assert_int_equal(r->out[1].position, 6);
 	assert_int_equal(strlen(r->out[0].comm), FEV__HOP_COMM_MAX - 1);
 	assert_int_equal(strlen(r->out[0].group), FEV_GROUP_NAME_MAX);
 	/* The torn entry is taken over by the next lap's writer. */
