@@ -8,11 +8,11 @@
  *               producer sends each event to every queue (G copies)
  *   fev-keyed   a topic of 8 partitions; the producer sends each event
  *               with a key (1,024 keys in turn) through fev_topic_send(),
- *               which routes it by Kafka's murmur2; the consumers share
- *               one group, consumer c reading partitions c, c + C, ...
- *               (one owner per partition, as an ordered group assigns
- *               them), and check that each partition's events come in
- *               publish order: the order of every key
+ *               which routes it by Kafka's murmur2; the consumers are the
+ *               members of one ordered group (fev_member_*), to which a
+ *               fevd of the run's instance (keyed_fevd.c) assigns the
+ *               partitions, and check that each partition's events come
+ *               in publish order: the order of every key
  *
  * Events/s counts deliveries: with G groups every event is delivered G
  * times (copies()), and the run checks that each consumer got every event
@@ -22,9 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fev/fev.h"
 #include "bench.h"
+#include "keyed_fevd.h"
+#include "shared.h"
 
 #define KEYED_PARTITIONS 8u
 #define KEYED_KEYS 1024u
@@ -32,9 +35,10 @@
 /* What a key adds to an event: key_len, the key, the header count. */
 #define KEY_ROOM (1 + KEY_MAX + 2)
 #define MAX_QUEUES 32 /* fev-queues: one per consumer */
-/* fev-keyed: a consumer that found every partition empty waits on one of
- * them this long (spin then futex) before it looks at all again. */
-#define KEYED_WAIT_NS (100 * 1000)
+#define KEYED_GROUP "g"
+/* fev-keyed: how long a member waits at open for its share of the
+ * partitions (fevd assigns every 10 ms; the others are joining). */
+#define KEYED_SHARE_WAIT_NS (10ull * 1000 * 1000 * 1000)
 
 enum topic_kind { FANOUT, QUEUES, KEYED };
 
@@ -44,6 +48,7 @@ struct topic_priv {
 	char name[FEV_NAME_MAX + 1];
 	unsigned nq; /* fev-queues: queues created */
 	const struct bench_cfg *cfg;
+	struct keyed_fevd fevd; /* fev-keyed: assigns the partitions */
 };
 
 struct topic_h {
@@ -51,13 +56,16 @@ struct topic_h {
 	const struct bench_cfg *cfg;
 	int64_t timeout;
 	uint8_t *buf;
-	fev_queue *in[KEYED_PARTITIONS]; /* consumer: its partitions */
-	unsigned nin, next_in;
+	fev_queue *in[1];                /* fan-out, queues: the consumer's */
+	unsigned nin;
+	fev_member *member;              /* fev-keyed's consumer */
 	uint64_t last[KEYED_PARTITIONS]; /* fev-keyed: last seq per partition */
 	bool seen[KEYED_PARTITIONS];
-	/* fev-keyed: the partition gave its end marker; not read again (the
-	 * parent's sender may put more there, and each partition must give
-	 * one: one partition's second marker is no end of another's data). */
+	/* fev-keyed: the partitions the member owned when the run started:
+	 * only their end markers count, one each (the parent's sender puts
+	 * one in every partition per call, and a member that left gives its
+	 * partitions, markers and all, to the other). */
+	bool mine[KEYED_PARTITIONS];
 	bool ended[KEYED_PARTITIONS];
 	fev_queue *out[MAX_QUEUES];      /* fev-queues' producer: every queue */
 	unsigned nout;
@@ -119,8 +127,10 @@ static void topic_teardown(struct bench_chan *ch)
 			snprintf(q, sizeof(q), "q%u", i);
 			fev_queue_delete(q, p->instance);
 		}
-	else
+	else {
+		keyed_fevd_stop(&p->fevd); /* first: it adopted the topic */
 		fev_topic_delete(p->name, p->instance);
+	}
 	free(p);
 	ch->priv = NULL;
 }
@@ -136,6 +146,20 @@ static int make_groups(const struct topic_priv *p, unsigned n)
 		snprintf(g, sizeof(g), "g%u", i);
 		rc = fev_group_create(p->name, g, NULL, p->instance);
 	}
+	return rc;
+}
+
+/* One ordered group instead of "default", and fevd to assign it. */
+static int make_ordered_group(struct topic_priv *p)
+{
+	fev_group_config gc = { .struct_size = sizeof(gc),
+				.mode = FEV_GROUP_ORDERED };
+	int rc = fev_group_delete(p->name, "default", p->instance);
+
+	if (rc == 0)
+		rc = fev_group_create(p->name, KEYED_GROUP, &gc, p->instance);
+	if (rc == 0)
+		rc = keyed_fevd_start(&p->fevd, p->instance);
 	return rc;
 }
 
@@ -174,6 +198,8 @@ static int setup_kind(struct bench_chan *ch, enum topic_kind kind)
 				      &qc, p->instance);
 		if (rc == 0 && kind == FANOUT)
 			rc = make_groups(p, c->consumers);
+		if (rc == 0 && kind == KEYED)
+			rc = make_ordered_group(p);
 	}
 	if (rc < 0)
 		topic_teardown(ch);
@@ -205,6 +231,8 @@ static void topic_close(void *hv)
 		fev_close(h->out[i]);
 	if (h->topic != NULL)
 		fev_topic_close(h->topic);
+	if (h->member != NULL)
+		fev_member_leave(h->member);
 	free(h->buf);
 	free(h);
 }
@@ -222,16 +250,6 @@ static int open_one(const struct topic_priv *p, const char *name,
 			    .group = group, .flags = open_flags(p->cfg) };
 
 	return fev_open(name, roles, &o, q);
-}
-
-/* Partition k's name: the topic's own for 0, "TOPIC@k" after (fev.h). */
-static void partition_name(char *buf, size_t n, const char *topic,
-			   unsigned k)
-{
-	if (k == 0)
-		snprintf(buf, n, "%s", topic);
-	else
-		snprintf(buf, n, "%s@%u", topic, k);
 }
 
 static int open_producer(struct topic_h *h, const struct topic_priv *p,
@@ -265,11 +283,40 @@ static int open_producer(struct topic_h *h, const struct topic_priv *p,
 	return -EINVAL;
 }
 
+/*
+ * Join the ordered group and wait until fevd gave this member its share
+ * (8 / C: every member joins before the run starts), so the run measures
+ * the steady state and knows which end markers are this member's.
+ */
+static int join_keyed(struct topic_h *h, const struct topic_priv *p,
+		      unsigned consumers)
+{
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = p->instance,
+			    .group = KEYED_GROUP,
+			    .flags = open_flags(p->cfg) };
+	uint64_t give_up = bench_now_ns() + KEYED_SHARE_WAIT_NS;
+	uint32_t parts[KEYED_PARTITIONS];
+	int rc = fev_member_join(p->name, &o, &h->member);
+
+	while (rc == 0 && (rc = fev_member_owned(h->member, parts,
+						 KEYED_PARTITIONS)) !=
+				  (int)(KEYED_PARTITIONS / consumers)) {
+		if (rc < 0)
+			return rc;
+		if (bench_now_ns() > give_up)
+			return -ETIMEDOUT;
+		usleep(1000);
+		rc = 0;
+	}
+	for (int i = 0; i < rc; i++)
+		h->mine[parts[i]] = true;
+	return rc < 0 ? rc : 0;
+}
+
 static int open_consumer(struct topic_h *h, const struct topic_priv *p,
 			 unsigned c, unsigned consumers)
 {
 	char name[FEV_NAME_MAX + 16], g[FEV_GROUP_NAME_MAX + 1];
-	int rc = 0;
 
 	switch (p->kind) {
 	case FANOUT:
@@ -281,15 +328,7 @@ static int open_consumer(struct topic_h *h, const struct topic_priv *p,
 		h->nin = 1;
 		return open_one(p, name, FEV_CONSUMER, NULL, &h->in[0]);
 	case KEYED:
-		for (unsigned k = c; k < KEYED_PARTITIONS && rc == 0;
-		     k += consumers) {
-			partition_name(name, sizeof(name), p->name, k);
-			rc = open_one(p, name, FEV_CONSUMER, NULL,
-				      &h->in[h->nin]);
-			if (rc == 0)
-				h->nin++;
-		}
-		return rc;
+		return join_keyed(h, p, consumers);
 	}
 	return -EINVAL;
 }
@@ -375,79 +414,83 @@ static int topic_send(void *hv, unsigned n, size_t len, bench_fill_fn fill,
 }
 
 /*
- * fev-keyed: partition i's events must come in publish order; its end
- * marker closes it.
+ * fev-keyed: partition k's events must come in publish order (but for a
+ * flagged redelivery, which comes again after a handover); an end marker
+ * of a partition this member owned at the start ends it, once.  0: give
+ * the event to the run; 1: skip it.
  */
-static int check_order(struct topic_h *h, unsigned i, size_t len)
+static int check_order(struct topic_h *h, uint32_t k, const fev_event *ev)
 {
 	enum bench_kind kind;
 	unsigned producer;
 	uint64_t seq, ts;
 
-	bench_msg_read(h->buf, len, &kind, &producer, &seq, &ts);
-	if (kind == MSG_END)
-		h->ended[i] = true;
-	if (kind != MSG_DATA)
+	bench_msg_read(h->buf, ev->len, &kind, &producer, &seq, &ts);
+	if (kind == MSG_END) {
+		if (!h->mine[k] || h->ended[k])
+			return 1;
+		h->ended[k] = true;
 		return 0;
-	if (h->seen[i] && seq <= h->last[i])
+	}
+	if (kind != MSG_DATA || (ev->flags & FEV_REDELIVERED))
+		return 0;
+	if (h->seen[k] && seq <= h->last[k])
 		return -EPROTO;
-	h->seen[i] = true;
-	h->last[i] = seq;
+	h->seen[k] = true;
+	h->last[k] = seq;
 	return 0;
 }
 
 /*
- * Take one event from the consumer's partitions, each looked at in turn;
- * when all are empty, wait on the next one a little (fev_wait_any() will
- * wait on all of them at once).
+ * Take one event as a member: copied out (the copy API, as the other
+ * transports), released, and order-checked.  A release refused because
+ * the partition moved meanwhile (-EKEYREVOKED) is not counted: its new
+ * owner gets the event, flagged, so each is counted exactly once.
  */
-static ssize_t keyed_recv(struct topic_h *h, unsigned *from)
+static ssize_t keyed_recv(struct topic_h *h)
 {
 	size_t cap = h->cfg->size;
-	unsigned polls = 0;
+	fev_event ev;
+	uint32_t k;
+	int rc;
 
 	for (;;) {
-		for (unsigned n = 0; n < h->nin; n++) {
-			unsigned i = (h->next_in + n) % h->nin;
-			ssize_t got = h->ended[i] ?
-					      -EAGAIN :
-					      fev_recv(h->in[i], h->buf, cap,
-						       NULL, 0);
+		unsigned polls = 0;
 
-			if (got != -EAGAIN) {
-				h->next_in = i + 1;
-				*from = i;
-				return got;
-			}
-		}
-		if (h->timeout == 0) {
+		while ((rc = fev_member_acquire(h->member, &ev, &k,
+						h->timeout)) == -EAGAIN &&
+		       h->timeout == 0)
 			bench_spin_pause(&polls);
-			continue;
+		if (rc < 0)
+			return rc;
+		if (ev.len > cap) {
+			fev_member_release(h->member, &ev);
+			return -EMSGSIZE;
 		}
-		h->next_in = (h->next_in + 1) % h->nin;
-		if (h->ended[h->next_in])
+		memcpy(h->buf, ev.data, ev.len);
+		rc = fev_member_release(h->member, &ev);
+		if (rc == -EKEYREVOKED)
 			continue;
-		ssize_t got = fev_recv(h->in[h->next_in], h->buf, cap, NULL,
-				       KEYED_WAIT_NS);
-		if (got != -ETIMEDOUT && got != -EAGAIN) {
-			*from = h->next_in;
-			return got;
-		}
+		if (rc < 0)
+			return rc;
+		rc = check_order(h, k, &ev);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return (ssize_t)ev.len;
 	}
 }
 
 static int topic_recv(void *hv, unsigned max, bench_take_fn take, void *ctx)
 {
 	struct topic_h *h = hv;
-	unsigned polls = 0, from = 0;
+	unsigned polls = 0;
 	ssize_t n;
 	int rc;
 
 	(void)max;
 	if (h->kind == KEYED) {
-		n = keyed_recv(h, &from);
-		if (n >= 0 && check_order(h, from, (size_t)n) < 0)
-			return -EPROTO;
+		n = keyed_recv(h);
 	} else {
 		while ((n = fev_recv(h->in[0], h->buf, h->cfg->size, NULL,
 				     h->timeout)) == -EAGAIN &&

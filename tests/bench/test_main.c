@@ -349,6 +349,25 @@ static void test_fanout_and_keyed_runs_verify_against_their_baselines(void **sta
 			 0);
 }
 
+/*
+ * fev-keyed's members are an ordered group's, assigned by a fevd the run
+ * starts: one it cannot start fails the run, saying what to set, and
+ * leaves nothing behind.  ("none": keep the output; no fault injected.)
+ */
+static void test_keyed_run_without_its_fevd_fails_and_says_so(void **state)
+{
+	struct outcome o;
+
+	(void)state;
+	setenv("FEV_BENCH_FEVD", "/nonexistent/fevd", 1);
+	assert_int_equal(run_bench(&o, "none", "thr", "-c", "2", "--count",
+				   "1000", "--runs", "1", "--fev", "fev-keyed",
+				   NULL),
+			 1);
+	unsetenv("FEV_BENCH_FEVD");
+	assert_output_has(&o, "FEV_BENCH_FEVD");
+}
+
 static void test_spin_and_sleep_waits_complete(void **state)
 {
 	struct outcome o;
@@ -490,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_zerocopy_batches_with_several_processes_verify),
 		cmocka_unit_test(test_key_and_header_runs_verify_beside_plain_fev),
 		cmocka_unit_test(test_fanout_and_keyed_runs_verify_against_their_baselines),
+		cmocka_unit_test(test_keyed_run_without_its_fevd_fails_and_says_so),
 		cmocka_unit_test(test_spin_and_sleep_waits_complete),
 		cmocka_unit_test(test_lost_event_fails_the_run),
 		cmocka_unit_test(test_duplicated_event_fails_the_run),
