@@ -24,7 +24,8 @@ static void usage(FILE *f)
 	      "starts with the group 'default'.  Members join with\n"
 	      "'fev sub TOPIC@K --group GROUP' or fev_open_opts.group.  "
 	      "Creating and\ndeleting needs root, fevd's user or a member of "
-	      "its admin group.\n"
+	      "its admin group.\nlist prints each group's mode and "
+	      "policy.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -s, --start WHERE     latest (default: what is published "
@@ -62,7 +63,47 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int request(const char *inst, const char *req, bool print_body)
+/* One group's line: its mode and policy as its records in the topic's
+ * segments say, "?" where they cannot be read (no read access). */
+static void print_group(const char *inst, const char *topic,
+			const char *group, int width)
+{
+	fev_group_info info = { .struct_size = sizeof(info) };
+	int mode = fev_group_mode(topic, group, inst);
+	int rc = fev_group_stats(topic, group, inst, &info);
+
+	printf("%-*s %-7s %s\n", width, group,
+	       mode < 0 ? "?" : fev__group_mode_name(mode),
+	       rc < 0 ? "?" : fev__group_policy_name(info.policy));
+}
+
+/* fevd's group-list answer, one name a line, as a table. */
+static void print_list(const char *inst, const char *topic, const char *body)
+{
+	int width = (int)strlen("GROUP");
+
+	for (const char *p = body; *p != '\0';) {
+		int n = (int)strcspn(p, "\n");
+
+		if (n > width)
+			width = n;
+		p += n + (p[n] == '\n');
+	}
+	printf("%-*s %-7s %s\n", width, "GROUP", "MODE", "POLICY");
+	for (const char *p = body; *p != '\0';) {
+		char group[FEV_GROUP_NAME_MAX + 1];
+		int n = (int)strcspn(p, "\n");
+
+		snprintf(group, sizeof(group), "%.*s", n, p);
+		if (n > 0)
+			print_group(inst, topic, group, width);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* Send req to fevd; list_topic: print its answer, a group-list. */
+static int request(const char *inst, const char *req,
+		   const char *list_topic)
 {
 	struct ctl_reply *r = malloc(sizeof(*r));
 	int rc;
@@ -77,8 +118,8 @@ static int request(const char *inst, const char *req, bool print_body)
 						       fev_strerror(r->status));
 		rc = FEV_EXIT_ERROR;
 	}
-	if (rc == FEV_EXIT_OK && print_body)
-		fputs(r->body, stdout);
+	if (rc == FEV_EXIT_OK && list_topic != NULL)
+		print_list(inst, list_topic, r->body);
 	free(r);
 	return rc;
 }
@@ -121,7 +162,7 @@ static int run(const char *inst, const char *verb, char **args, int nargs,
 			 policy != NULL ? " policy=" : "",
 			 policy != NULL ? policy : "",
 			 ordered ? " mode=ordered" : "");
-	rc = request(inst, req, list);
+	rc = request(inst, req, list ? args[0] : NULL);
 	if (rc == FEV_EXIT_OK && !list && !quiet)
 		printf("%sd group '%s' of topic '%s' in instance %s\n", verb,
 		       args[1], args[0], inst);

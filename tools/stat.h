@@ -17,6 +17,13 @@
 
 enum claim_role { CLAIM_PRODUCER, CLAIM_CONSUMER };
 
+/* A group's mode in one partition, and its owner there when ordered. */
+struct group_owner {
+	int mode;		   /* FEV_GROUP_SHARED/_ORDERED, or -errno */
+	bool known;		   /* own was read (an ordered group) */
+	fev_partition_owner own;   /* pid and next_pid 0: none */
+};
+
 struct claim_view {
 	bool present;
 	enum claim_role role;
@@ -59,6 +66,9 @@ struct queue_view {
 	size_t topic_len; /* name[0 .. topic_len) is the topic's name */
 	uint32_t ngroups;
 	struct fev__group_view *groups;
+	/* owners[i]: groups[i]'s mode and, when ordered, who owns this
+	 * partition (stat_groups.c fills them in after the partitions). */
+	struct group_owner *owners;
 	/* The claim held longest, or the first one seen when no age is
 	 * known yet; oldest_att indexes att[]. */
 	int oldest_att;
@@ -104,6 +114,10 @@ static inline bool queue_is_partition(const struct queue_view *q)
 /* The table's topic section: per topic its partitions, per group its
  * lag, members and redeliveries per partition.  Nothing without topics. */
 void groups_table(struct out_buf *b, const struct snapshot *s);
+/* Fill in q->owners of every partition in s: each group's mode and, for
+ * an ordered group, its owners (fev_group_owners(), one read per topic
+ * and group); a group that cannot be read keeps mode -errno. */
+void groups_read_owners(struct snapshot *s, const char *instance);
 /* ,"topics":[...] of the JSON object. */
 void groups_json(struct out_buf *b, const struct snapshot *s);
 /* The fev_topic_* and fev_group_* series (fevprom). */

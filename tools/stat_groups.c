@@ -118,7 +118,118 @@ static void member_pids(struct out_buf *b, const struct queue_view *p,
 		ob_printf(b, "%s", none);
 }
 
+/* g's mode and owner in p, or NULL when they could not be kept. */
+static const struct group_owner *owner_in(const struct queue_view *p,
+					  const struct fev__group_view *g)
+{
+	return p->owners != NULL ? &p->owners[g - p->groups] : NULL;
+}
+
+/* Is g an ordered group whose owner in p was read? */
+static const fev_partition_owner *ordered_owner(const struct queue_view *p,
+						 const struct fev__group_view *g)
+{
+	const struct group_owner *o = owner_in(p, g);
+
+	return o != NULL && o->mode == FEV_GROUP_ORDERED && o->known ?
+		       &o->own :
+		       NULL;
+}
+
+/* The mode as the views spell it: "shared", "ordered", or "?" when it
+ * could not be read. */
+static const char *mode_name(const struct queue_view *p,
+			     const struct fev__group_view *g)
+{
+	const struct group_owner *o = owner_in(p, g);
+
+	return o != NULL ? fev__group_mode_name(o->mode) : "?";
+}
+
+struct read_owners {
+	const char *instance;
+	const struct queue_view *const *parts;
+	size_t n;
+	char topic[FEV_NAME_MAX + 1];
+	fev_partition_owner own[FEV_PARTITIONS_MAX];
+};
+
+/* One group of a topic: its mode, and for an ordered one the owner of
+ * each partition, into every partition's owners[]. */
+static void read_group_owners(const char *name, void *arg)
+{
+	struct read_owners *r = arg;
+	int mode = fev_group_mode(r->topic, name, r->instance);
+	int np = mode == FEV_GROUP_ORDERED ?
+			 fev_group_owners(r->topic, name, r->instance, r->own,
+					  FEV_PARTITIONS_MAX) :
+			 0;
+
+	if (np < 0)
+		mode = np;
+	for (size_t k = 0; k < r->n; k++) {
+		const struct queue_view *p = r->parts[k];
+		const struct fev__group_view *g = group_in(p, name);
+		struct group_owner *o;
+
+		if (g == NULL || p->owners == NULL)
+			continue;
+		o = &p->owners[g - p->groups];
+		o->mode = mode;
+		o->known = mode == FEV_GROUP_ORDERED &&
+			   p->partition < (uint32_t)np &&
+			   p->partition < FEV_PARTITIONS_MAX;
+		if (o->known)
+			o->own = r->own[p->partition];
+	}
+}
+
+void groups_read_owners(struct snapshot *s, const char *instance)
+{
+	const struct queue_view **parts = calloc(s->n ? s->n : 1,
+						 sizeof(*parts));
+	struct read_owners *r = calloc(1, sizeof(*r));
+
+	for (size_t i = 0; parts != NULL && r != NULL && i < s->n; i++)
+		if (queue_is_partition(&s->q[i]) && s->q[i].ngroups > 0)
+			s->q[i].owners = calloc(s->q[i].ngroups,
+						sizeof(*s->q[i].owners));
+	for (size_t i = 0; parts != NULL && r != NULL && i < s->n; i++) {
+		if (!first_of_topic(s, i))
+			continue;
+		r->instance = instance;
+		r->parts = parts;
+		r->n = topic_parts(s, i, parts, s->n);
+		snprintf(r->topic, sizeof(r->topic), "%.*s",
+			 (int)s->q[i].topic_len, s->q[i].name);
+		each_group(parts, r->n, read_group_owners, r);
+	}
+	free(r);
+	free(parts);
+}
+
 /* ---- the table ------------------------------------------------------------ */
+
+/* The OWNER and GEN cells of g in p: "-" for none or a shared group; a
+ * pending handover as OWNER->NEXT. */
+static void owner_cells(const struct queue_view *p,
+			const struct fev__group_view *g, char *owner,
+			size_t osz, char *gen, size_t gsz)
+{
+	const fev_partition_owner *o = ordered_owner(p, g);
+
+	snprintf(owner, osz, "-");
+	snprintf(gen, gsz, "-");
+	if (o == NULL)
+		return;
+	snprintf(gen, gsz, "%u", o->generation);
+	if (o->pid != 0 && o->next_pid != 0)
+		snprintf(owner, osz, "%d->%d", (int)o->pid, (int)o->next_pid);
+	else if (o->pid != 0)
+		snprintf(owner, osz, "%d", (int)o->pid);
+	else if (o->next_pid != 0)
+		snprintf(owner, osz, "-->%d", (int)o->next_pid);
+}
 
 struct table_topic {
 	struct out_buf *b;
@@ -142,7 +253,7 @@ static void table_group(const char *name, void *arg)
 
 	for (size_t k = 0; k < t->n; k++) {
 		const struct fev__group_view *g = group_in(t->parts[k], name);
-		char l[12], r[12], dp[12];
+		char l[12], r[12], dp[12], own[28], gen[12];
 
 		if (g == NULL)
 			continue;
@@ -152,12 +263,14 @@ static void table_group(const char *name, void *arg)
 		out_count(l, sizeof(l), g->lag);
 		out_count(r, sizeof(r), g->redelivered);
 		out_count(dp, sizeof(dp), g->dropped);
+		owner_cells(t->parts[k], g, own, sizeof(own), gen, sizeof(gen));
 		bool head = k == 0 || group_in(t->parts[k - 1], name) == NULL;
 
-		ob_printf(t->b, "  %-*s %-6s %4u %7s %6s %6s  ", t->w,
-			  head ? name : "",
+		ob_printf(t->b, "  %-*s %-6s %-7s %4u %7s %6s %6s %-13s %5s  ",
+			  t->w, head ? name : "",
 			  head ? fev__group_policy_name((int)g->policy) : "",
-			  t->parts[k]->partition, l, r, dp);
+			  head ? mode_name(t->parts[k], g) : "",
+			  t->parts[k]->partition, l, r, dp, own, gen);
 		member_pids(t->b, t->parts[k], g, " ", "-");
 		ob_putc(t->b, '\n');
 	}
@@ -167,8 +280,8 @@ static void table_group(const char *name, void *arg)
 		out_count(l, sizeof(l), lag);
 		out_count(r, sizeof(r), redelivered);
 		out_count(dp, sizeof(dp), dropped);
-		ob_printf(t->b, "  %-*s %-6s %4s %7s %6s %6s\n", t->w,
-			  "", "", "all", l, r, dp);
+		ob_printf(t->b, "  %-*s %-6s %-7s %4s %7s %6s %6s\n", t->w,
+			  "", "", "", "all", l, r, dp);
 	}
 }
 
@@ -196,9 +309,9 @@ static void table_topic(struct out_buf *b, const struct queue_view *const *p,
 	out_capacity(c, sizeof(c), cap);
 	ob_printf(b, ", all %s/%s\n", d, c);
 	each_group(p, n, widest_group, &t);
-	ob_printf(b, "  %-*s %-6s %4s %7s %6s %6s  %s\n", t.w,
-		  "GROUP", "POLICY", "PART", "LAG", "REDLV", "DROP",
-		  "MEMBERS (pid)");
+	ob_printf(b, "  %-*s %-6s %-7s %4s %7s %6s %6s %-13s %5s  %s\n", t.w,
+		  "GROUP", "POLICY", "MODE", "PART", "LAG", "REDLV", "DROP",
+		  "OWNER", "GEN", "MEMBERS (pid)");
 	each_group(p, n, table_group, &t);
 }
 
@@ -224,12 +337,32 @@ struct json_topic {
 	bool first;
 };
 
+static void json_pid(struct out_buf *b, pid_t pid)
+{
+	if (pid != 0)
+		ob_printf(b, "%d", (int)pid);
+	else
+		ob_printf(b, "null");
+}
+
+/* An ordered group's owner fields of a partition: pids null for none;
+ * nothing for a shared group. */
+static void json_owner(struct out_buf *b, const fev_partition_owner *o)
+{
+	if (o == NULL)
+		return;
+	ob_printf(b, ",\"generation\":%u,\"owner_pid\":", o->generation);
+	json_pid(b, o->pid);
+	ob_printf(b, ",\"next_pid\":");
+	json_pid(b, o->next_pid);
+}
+
 static void json_group(const char *name, void *arg)
 {
 	struct json_topic *t = arg;
 	uint64_t lag = 0, redelivered = 0, dropped = 0;
 	bool first = true;
-	const char *policy = "";
+	const char *policy = "", *mode = "?";
 
 	ob_printf(t->b, "%s{\"name\":", t->first ? "" : ",");
 	t->first = false;
@@ -244,6 +377,7 @@ static void json_group(const char *name, void *arg)
 		redelivered += g->redelivered;
 		dropped += g->dropped;
 		policy = fev__group_policy_name((int)g->policy);
+		mode = mode_name(t->parts[k], g);
 		ob_printf(t->b,
 			  "%s{\"partition\":%u,\"lag\":%llu,\"cursor\":%llu,"
 			  "\"start_position\":%llu,\"redelivered\":%llu,"
@@ -257,13 +391,15 @@ static void json_group(const char *name, void *arg)
 			  (unsigned long long)g->redo_waiting,
 			  (unsigned long long)g->dropped);
 		member_pids(t->b, t->parts[k], g, ",", "");
-		ob_printf(t->b, "]}");
+		ob_putc(t->b, ']');
+		json_owner(t->b, ordered_owner(t->parts[k], g));
+		ob_putc(t->b, '}');
 		first = false;
 	}
 	ob_printf(t->b,
-		  "],\"policy\":\"%s\",\"lag\":%llu,\"redelivered\":%llu,"
-		  "\"dropped\":%llu}",
-		  policy, (unsigned long long)lag,
+		  "],\"policy\":\"%s\",\"mode\":\"%s\",\"lag\":%llu,"
+		  "\"redelivered\":%llu,\"dropped\":%llu}",
+		  policy, mode, (unsigned long long)lag,
 		  (unsigned long long)redelivered, (unsigned long long)dropped);
 }
 
@@ -310,6 +446,16 @@ void groups_json(struct out_buf *b, const struct snapshot *s)
 
 /* ---- Prometheus ----------------------------------------------------------- */
 
+static void prom_owner(struct fevprom_group *g, const fev_partition_owner *o)
+{
+	g->ordered = o != NULL;
+	if (o == NULL)
+		return;
+	g->generation = o->generation;
+	g->owner_pid = o->pid;
+	g->next_pid = o->next_pid;
+}
+
 void groups_prometheus(struct out_buf *b, const char *instance,
 		       const struct snapshot *s)
 {
@@ -339,6 +485,7 @@ void groups_prometheus(struct out_buf *b, const char *instance,
 			g[n].redelivered = q->groups[k].redelivered;
 			g[n].dropped = q->groups[k].dropped;
 			g[n].members = q->groups[k].members;
+			prom_owner(&g[n], ordered_owner(q, &q->groups[k]));
 		}
 	}
 	fevprom_render_groups(&t, instance, g, n);

@@ -301,6 +301,7 @@ int snapshot_take(const char *instance, const char *only,
 	s->real_ns = fev__now_realtime_ns();
 	for (size_t i = 0; i < s->n; i++)
 		sample_queue(instance, prev, s->mono_ns, s->real_ns, &s->q[i]);
+	groups_read_owners(s, instance);
 	if (only != NULL && s->q[0].err == -ENOENT) {
 		snapshot_free(s);
 		return -ENOENT;
@@ -313,6 +314,7 @@ void snapshot_free(struct snapshot *s)
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->q[i].att);
 		free(s->q[i].groups);
+		free(s->q[i].owners);
 	}
 	free(s->q);
 	memset(s, 0, sizeof(*s));

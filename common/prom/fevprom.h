@@ -51,12 +51,20 @@ struct fevprom_group {
 	uint64_t redelivered; /* to the group after a member died */
 	uint64_t dropped;     /* lost to the drop policy */
 	uint32_t members;     /* consumers of the group on the partition */
+	/* An ordered group: who owns the partition (fev_group_owners()). */
+	bool ordered;
+	uint32_t generation; /* grows at every handover */
+	int32_t owner_pid;   /* 0: none */
+	int32_t next_pid;    /* being handed over to; 0: none */
 };
 
 /*
  * Append the fev_group_* families, one sample per group and partition
  * (labels fabric, topic, group, partition); nothing when n is 0, so an
- * instance without topics exposes what it did before.  Names need no
+ * instance without topics exposes what it did before.  The ordered ones
+ * also get fev_group_partition_owner_generation and
+ * fev_group_partition_owner_info (labels owner_pid, next_pid: "" for
+ * none), families that are absent when no group is ordered.  Names need no
  * escaping (the name rules allow no quote, backslash or newline).
  */
 void fevprom_render_groups(struct fevprom_text *t, const char *instance,

@@ -188,6 +188,61 @@ static const struct group_metric group_metrics[] = {
 	  g_members },
 };
 
+#define OWNER_GENERATION "fev_group_partition_owner_generation"
+#define OWNER_INFO "fev_group_partition_owner_info"
+
+static bool any_ordered(const struct fevprom_group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (g[i].ordered)
+			return true;
+	return false;
+}
+
+/* A pid as a label value: "" for none (0). */
+static void pid_label(char *buf, size_t size, int32_t pid)
+{
+	if (pid != 0)
+		snprintf(buf, size, "%d", (int)pid);
+	else
+		buf[0] = '\0';
+}
+
+/* Who owns each partition of the ordered groups. */
+static void render_owners(struct fevprom_text *t, const char *instance,
+			  const struct fevprom_group *g, size_t n)
+{
+	if (!any_ordered(g, n))
+		return;
+	add(t, "# HELP %s Handovers of the partition in the ordered group "
+	       "(its lease's generation).\n# TYPE %s gauge\n",
+	    OWNER_GENERATION, OWNER_GENERATION);
+	for (size_t i = 0; i < n; i++)
+		if (g[i].ordered)
+			add(t,
+			    "%s{fabric=\"%s\",topic=\"%s\",group=\"%s\","
+			    "partition=\"%u\"} %u\n",
+			    OWNER_GENERATION, instance, g[i].topic, g[i].group,
+			    g[i].partition, g[i].generation);
+	add(t, "# HELP %s The member that owns the partition in the ordered "
+	       "group, and the one it is being handed to (\"\": none).\n"
+	       "# TYPE %s gauge\n",
+	    OWNER_INFO, OWNER_INFO);
+	for (size_t i = 0; i < n; i++) {
+		char owner[16], next[16];
+
+		if (!g[i].ordered)
+			continue;
+		pid_label(owner, sizeof(owner), g[i].owner_pid);
+		pid_label(next, sizeof(next), g[i].next_pid);
+		add(t,
+		    "%s{fabric=\"%s\",topic=\"%s\",group=\"%s\","
+		    "partition=\"%u\",owner_pid=\"%s\",next_pid=\"%s\"} 1\n",
+		    OWNER_INFO, instance, g[i].topic, g[i].group,
+		    g[i].partition, owner, next);
+	}
+}
+
 void fevprom_render_groups(struct fevprom_text *t, const char *instance,
 			   const struct fevprom_group *g, size_t n)
 {
@@ -206,4 +261,5 @@ void fevprom_render_groups(struct fevprom_text *t, const char *instance,
 			    g[i].group, g[i].partition,
 			    group_metrics[m].value(&g[i]));
 	}
+	render_owners(t, instance, g, n);
 }

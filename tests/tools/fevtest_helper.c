@@ -12,6 +12,10 @@
  *   fevtest-helper life INSTANCE QUEUE       the library's verdict on the
  *                                            owner of each ACTIVE record:
  *                                            "PID dead|alive|unchecked"
+ *   fevtest-helper member INSTANCE TOPIC GROUP SECONDS
+ *                                            join an ordered group, print
+ *                                            "joined", and take and release
+ *                                            its events for SECONDS
  *
  * The hold commands take one position, print "held POS" and sleep before
  * giving it back, so that fev stat sees a stalled claim.  scribble fills
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "instance.h"
@@ -70,6 +75,34 @@ static int hold(const char *inst, const char *queue, unsigned secs,
 		fev_commit(q, &cl, 1);
 	}
 	fev_close(q);
+	return 0;
+}
+
+/* A member of an ordered group that keeps calling, so that fevd's
+ * handovers to and from it complete (an owner hands over in its own
+ * call), until secs have passed. */
+static int member(const char *inst, const char *topic, const char *group,
+		  unsigned secs)
+{
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst,
+			    .group = group };
+	fev_member *m;
+	fev_event ev;
+	time_t end = time(NULL) + (time_t)secs;
+	int rc = fev_member_join(topic, &o, &m);
+
+	if (rc < 0)
+		return fail("join", rc);
+	printf("joined\n");
+	fflush(stdout);
+	while (time(NULL) < end) {
+		rc = fev_member_acquire(m, &ev, NULL, 100000000);
+		if (rc == 0)
+			fev_member_release(m, &ev);
+		else if (rc != -ETIMEDOUT && rc != -EAGAIN)
+			return fail("acquire", rc);
+	}
+	fev_member_leave(m);
 	return 0;
 }
 
@@ -123,6 +156,9 @@ static int scribble(const char *inst, const char *queue, unsigned seed)
 
 int main(int argc, char **argv)
 {
+	if (argc == 6 && strcmp(argv[1], "member") == 0)
+		return member(argv[2], argv[3], argv[4],
+			      (unsigned)atoi(argv[5]));
 	if (argc == 6 || argc == 7) {
 		if (strcmp(argv[1], "create") != 0)
 			goto usage;

@@ -11,10 +11,32 @@ from fevtool import expect, expect_rc, expect_sentence, main, wait_until
 from test_queue import start_fevd, stop_fevd
 
 
-def groups(f, topic):
+def group_rows(f, topic):
+    """fev group list's rows, GROUP MODE POLICY, after its header."""
     r = f.fev("group", "list", topic)
     expect_rc(r, 0, "group list")
-    return r.stdout.split()
+    rows = [l.split() for l in r.stdout.splitlines()]
+    expect(rows[:1] == [["GROUP", "MODE", "POLICY"]], "the header", r.stdout)
+    return rows[1:]
+
+
+def groups(f, topic):
+    return [row[0] for row in group_rows(f, topic)]
+
+
+def test_list_shows_each_groups_mode_and_policy(f):
+    start_fevd(f)
+    expect_rc(f.fev("topic", "create", "orders", "--partitions", "2"), 0,
+              "topic create")
+    expect_rc(f.fev("group", "create", "orders", "keyed", "--ordered"), 0,
+              "ordered")
+    expect_rc(f.fev("group", "create", "orders", "lossy", "--policy",
+                    "drop"), 0, "drop")
+    rows = group_rows(f, "orders")
+    expect(rows == [["default", "shared", "block"],
+                    ["keyed", "ordered", "block"],
+                    ["lossy", "shared", "drop"]], "mode and policy", rows)
+    expect_rc(f.fev("topic", "delete", "orders"), 0, "topic delete")
 
 
 def sub(f, part, group, n):
