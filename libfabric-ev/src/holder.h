@@ -3,7 +3,9 @@
  * handle's private memory, and the hold record (layout.h) that names them
  * to a supervisor.
  *
- * Positions are taken in increasing order and given back in any order.  A
+ * Positions are taken in increasing order, but for one at a time that a
+ * consumer group hands back below them (a redelivery popped from the redo
+ * list, an ordered group's re-take), and given back in any order.  A
  * live hold record that names a dead peer's position keeps that position from
  * being repaired (repair.c), so the hold record [lo, hi) must cover every held
  * position and as little else as it can: lo is always the lowest position
@@ -136,10 +138,13 @@ static inline void fev__holder_intent(struct fev__holder *h, uint64_t pos,
 	uint64_t lo = pos, hi = pos + n;
 
 	if (h->held != 0) {
-		uint64_t held_hi = fev__holder_hi(h);
+		uint64_t held_lo = fev__holder_lo(h), held_hi = fev__holder_hi(h);
 
-		lo = fev__holder_lo(h);
-		/* Wrap-safe max: positions are compared by distance. */
+		/* Wrap-safe min and max: positions are compared by distance.
+		 * A redelivery may lie below what we hold: unnamed, a dead
+		 * member's repair would never give it back. */
+		if ((int64_t)(held_lo - lo) < 0)
+			lo = held_lo;
 		if ((int64_t)(held_hi - hi) > 0)
 			hi = held_hi;
 	}
@@ -182,6 +187,40 @@ static inline struct fev__hold_run *fev__holder_back(struct fev__holder *h,
 	return r;
 }
 
+/* The run holding pos's window, or NULL. */
+static inline struct fev__hold_run *fev__holder_find(struct fev__holder *h,
+						     uint64_t pos);
+
+/*
+ * Position pos, below the last run's window, was taken (a redelivery while
+ * later positions are held): set its bit in its run, inserting the run in
+ * order, so lo, hi and the binary search stay true.  Rare: O(runs).  The
+ * caller made room (fev__holder_make_room()) for one more run.
+ */
+static inline void fev__holder_took_below(struct fev__holder *h, uint64_t pos)
+{
+	uint64_t base = pos - pos % FEV__HOLD_RUN_BITS;
+	uint64_t bit = UINT64_C(1) << (pos % FEV__HOLD_RUN_BITS);
+	struct fev__hold_run *r = fev__holder_find(h, pos);
+	uint32_t i = h->count;
+
+	if (r == NULL) {
+		/* Runs above base move up by one; wrap-safe order. */
+		for (; i > 0 && (int64_t)(fev__holder_run(h, i - 1)->base -
+					  base) > 0;
+		     i--)
+			*fev__holder_run(h, i) = *fev__holder_run(h, i - 1);
+		h->count++;
+		r = fev__holder_run(h, i);
+		r->base = base;
+		r->bits = 0;
+	}
+	if ((r->bits & bit) == 0) {
+		r->bits |= bit;
+		h->held++;
+	}
+}
+
 /*
  * The CAS took [pos, pos + n).  The caller made room first
  * (fev__holder_fit() >= n: fev__ring_take() asks for no more).
@@ -189,6 +228,13 @@ static inline struct fev__hold_run *fev__holder_back(struct fev__holder *h,
 static inline void fev__holder_took(struct fev__holder *h, uint64_t pos,
 				    uint32_t n)
 {
+	/* Below the last window: only single redeliveries come there. */
+	if (h->count != 0 &&
+	    (int64_t)(pos - fev__holder_run(h, h->count - 1)->base) < 0) {
+		for (uint32_t i = 0; i < n; i++)
+			fev__holder_took_below(h, pos + i);
+		return;
+	}
 	while (n > 0) {
 		uint64_t off = pos % FEV__HOLD_RUN_BITS;
 		uint64_t k = FEV__HOLD_RUN_BITS - off < n ?

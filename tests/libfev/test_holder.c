@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "fevtest.h"
+#include "holder.h"
 #include "repair.h"
 #include "segment.h"
 
@@ -594,6 +595,51 @@ static void test_estale_has_a_sentence_that_says_what_to_do(void **state)
 	assert_non_null(strstr(fev_strerror(-ESTALE), "again"));
 }
 
+/* The hold record's range [lo, hi), as repair reads it. */
+static void assert_names(const struct fev__holdrec *rec, uint64_t lo,
+			 uint64_t hi)
+{
+	assert_int_equal(atomic_load(&rec->pos), lo);
+	assert_int_equal(atomic_load(&rec->n), hi - lo);
+}
+
+/*
+ * A consumer group hands a member a redelivered position below what it
+ * holds, even windows of 64 below: the holder keeps its runs in order and
+ * the hold record names it from the intent on (else a member dying with it
+ * takes it out of every repair).
+ */
+static void test_a_position_taken_below_the_held_ones_is_named(void **state)
+{
+	struct fev__holdrec rec = { 0 };
+	struct fev__holder h = { .rec = &rec };
+
+	(void)state;
+	assert_int_equal(fev__holder_make_room(&h, 64), 0);
+	fev__holder_intent(&h, 200, 4);
+	fev__holder_took(&h, 200, 4); /* 200..203, from the cursor */
+	assert_names(&rec, 200, 204);
+	fev__holder_intent(&h, 5, 1); /* a redelivery three windows below */
+	assert_names(&rec, 5, 204);
+	fev__holder_took(&h, 5, 1);
+	fev__holder_intent(&h, 130, 1); /* one between them */
+	assert_names(&rec, 5, 204);
+	fev__holder_took(&h, 130, 1);
+	assert_int_equal(h.held, 6);
+	assert_true(fev__holder_holds(&h, 5));
+	assert_true(fev__holder_holds(&h, 130));
+	assert_true(fev__holder_holds(&h, 203));
+	assert_false(fev__holder_holds(&h, 6));
+	fev__holder_done(&h, 200, 4);
+	assert_names(&rec, 5, 131);
+	fev__holder_done(&h, 5, 1);
+	assert_names(&rec, 130, 131);
+	fev__holder_done(&h, 130, 1);
+	assert_int_equal(atomic_load(&rec.n), 0);
+	assert_int_equal(h.held, 0);
+	fev__holder_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +663,8 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test(
 			test_estale_has_a_sentence_that_says_what_to_do),
+		cmocka_unit_test(
+			test_a_position_taken_below_the_held_ones_is_named),
 	};
 
 	alarm(120); /* a stall fails instead of hanging */
