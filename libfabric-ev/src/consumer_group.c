@@ -184,8 +184,18 @@ int fev__grp_redeliver(struct fev__map *m, uint32_t gi, uint64_t pos,
 	t = atomic_load_explicit(&g->redo_tail, memory_order_acquire);
 	if (hd - t >= FEV__GROUP_REDO_MAX)
 		return -EAGAIN;
-	for (uint64_t i = redo_tail; i != hd && hd - i <= FEV__GROUP_REDO_MAX;
-	     i++)
+	/*
+	 * An entry from redo_tail on may still name pos (not popped, or
+	 * popped by a member this pass's snapshot did not see): pushing pos
+	 * again would make two copies, and a member that pops the first and
+	 * dies leaves the second to be dropped as taken: pos lost for good.
+	 * When the list moved more than its length since the snapshot, the
+	 * first of those entries are overwritten and cannot be checked:
+	 * wait for the next pass, whose snapshot sees their poppers.
+	 */
+	if (hd - redo_tail > FEV__GROUP_REDO_MAX)
+		return -EAGAIN;
+	for (uint64_t i = redo_tail; i != hd; i++)
 		if (atomic_load_explicit(&g->redo[i % FEV__GROUP_REDO_MAX],
 					 memory_order_relaxed) == pos + 1)
 			return 1; /* pushed already, not yet popped then */

@@ -187,7 +187,7 @@ int fev__grp_redo_pop(const struct fev__map *m, uint32_t gi,
 /*
  * Repair: group gi must read pos again (its member died holding it).  1
  * when pushed, 0 when nothing is left to redeliver, -EAGAIN when the list
- * is full (try at the next pass).  redo_tail: the list's tail read before
+ * is full or went round since redo_tail (try at the next pass).  redo_tail: the list's tail read before
  * the hold records (a pop after it names its position in a record this
  * pass did not see; an entry from it on is still to be popped, and is not
  * pushed twice).  One repairer per segment (fevd).
