@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "fevconn.h"
 #include "in.h"
 #include "nlog.h"
 #include "out.h"
@@ -36,32 +36,6 @@ static const char usage[] =
 	"SIGHUP reloads the config (a bad one is refused and the running one\n"
 	"kept); SIGTERM stops.  Exit: 0 ok, 1 runtime error, 2 bad usage or\n"
 	"config.\n";
-
-static volatile sig_atomic_t stop_flag, reload_flag;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-static void on_reload(int sig)
-{
-	(void)sig;
-	reload_flag = 1;
-}
-
-static void handle_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_stop };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_reload;
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 static int load(const char *path, struct fnb_config *cfg)
 {
@@ -133,13 +107,13 @@ static bool connect_nats(const struct fnb_config *cfg, struct fnb_conn *conn)
 
 	/* Until connected, the status shows no bridge rows: none runs. */
 	shown.nouts = shown.nins = 0;
-	while (!stop_flag && !reload_flag) {
+	while (!fevconn_stop && !fevconn_reload) {
 		if (fnb_conn_open(conn, &cfg->nats) == 0)
 			return true;
 		fnb_status_write(cfg->status_file, conn, &shown, no_outs,
 				 no_ins);
-		for (unsigned slept = 0; slept < wait && !stop_flag &&
-					 !reload_flag;
+		for (unsigned slept = 0; slept < wait && !fevconn_stop &&
+					 !fevconn_reload;
 		     slept += TICK_MS)
 			fnb_sleep_ms(TICK_MS);
 		wait = fnb_backoff_next(wait, cfg->nats.reconnect_max_ms);
@@ -169,7 +143,7 @@ static int serve(const struct fnb_config *cfg, struct fnb_conn *conn)
 	}
 	fnb_log_notice("bridging %zu out, %zu in", cfg->nouts, cfg->nins);
 	sd_notify(0, "READY=1\nSTATUS=bridging");
-	for (unsigned tick = 0; rc == 0 && !stop_flag && !reload_flag;
+	for (unsigned tick = 0; rc == 0 && !fevconn_stop && !fevconn_reload;
 	     tick++) {
 		if (tick % STATUS_EVERY == 0 &&
 		    (rc = fnb_status_write(cfg->status_file, conn, cfg, b.outs,
@@ -179,7 +153,7 @@ static int serve(const struct fnb_config *cfg, struct fnb_conn *conn)
 		rc = 0;
 		fnb_sleep_ms(TICK_MS);
 	}
-	sd_notify(0, stop_flag ? "STOPPING=1" : "RELOADING=1");
+	sd_notify(0, fevconn_stop ? "STOPPING=1" : "RELOADING=1");
 	stop(cfg, conn, &b);
 	return rc;
 }
@@ -205,9 +179,9 @@ static int run(const char *path)
 			rc = 1;
 			break;
 		}
-		if (stop_flag)
+		if (fevconn_stop)
 			break;
-		reload_flag = 0;
+		fevconn_reload = 0;
 		if (load(path, &next) < 0) {
 			fnb_log_err("reload refused: the running config stays");
 			continue;
@@ -267,7 +241,7 @@ int main(int argc, char **argv)
 
 	fevd_log_set_ident("fev-nats");
 	/* First: a SIGTERM that comes while starting still stops cleanly. */
-	handle_signals();
+	fevconn_handle_signals();
 	if (argc > 1 && strcmp(argv[1], "status") == 0)
 		return status_cmd(argc - 1, argv + 1);
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {

@@ -4,7 +4,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "engine.h"
+#include "fevconn.h"
 #include "wlog.h"
 
 #define DEFAULT_CONFIG "/etc/fev/webhooks.conf"
@@ -33,32 +33,6 @@ static const char usage[] =
 	"SIGHUP reloads the config (a bad one is refused and the running one\n"
 	"kept); SIGTERM stops.  Exit: 0 ok, 1 runtime error, 2 bad usage or\n"
 	"config.\n";
-
-static volatile sig_atomic_t stop_flag, reload_flag;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
-
-static void on_reload(int sig)
-{
-	(void)sig;
-	reload_flag = 1;
-}
-
-static void handle_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_stop };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_reload;
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 static int load(const char *path, struct fwh_config *cfg)
 {
@@ -93,12 +67,12 @@ static int run(const char *path)
 		fwh_log_notice("delivering to %zu endpoints (database %s)",
 			       cfg.nendpoints, cfg.database);
 		sd_notify(0, "READY=1\nSTATUS=delivering");
-		fwh_engine_run(e, &stop_flag, &reload_flag);
-		sd_notify(0, stop_flag ? "STOPPING=1" : "RELOADING=1");
+		fwh_engine_run(e, &fevconn_stop, &fevconn_reload);
+		sd_notify(0, fevconn_stop ? "STOPPING=1" : "RELOADING=1");
 		fwh_engine_stop(e);
-		if (stop_flag)
+		if (fevconn_stop)
 			break;
-		reload_flag = 0;
+		fevconn_reload = 0;
 		if (load(path, &next) < 0) {
 			fwh_log_err("reload refused: the running config stays");
 			continue;
@@ -125,7 +99,7 @@ int main(int argc, char **argv)
 
 	fevd_log_set_ident("fev-webhooks");
 	/* First: a SIGTERM that comes while starting still stops cleanly. */
-	handle_signals();
+	fevconn_handle_signals();
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
 		return fwh_ctl_main(argc - 1, argv + 1, DEFAULT_CONFIG);
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
