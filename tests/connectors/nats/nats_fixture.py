@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 
+from connector_fixture import ConnectorDaemon
 from fevtool import Fabric, expect, wait_until
 
 FEV_NATS = os.environ.get("FEV_NATS", "")
@@ -68,8 +69,11 @@ class NatsServer:
             self.p.wait(timeout=20)
 
 
-class Bridge:
+class Bridge(ConnectorDaemon):
     """One fev-nats: its config, status file and log in the test's tmp."""
+
+    NAME = "fev-nats"
+    STOP_TIMEOUT = 30
 
     def __init__(self, f, name, text):
         self.f = f
@@ -96,32 +100,6 @@ class Bridge:
                       30, "fev-nats to start")
             expect(self.p.poll() is None, "fev-nats runs", self.logtext())
         return self.p
-
-    def kill(self):
-        self.p.kill()
-        self.p.wait(timeout=10)
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        rc = self.p.wait(timeout=30)
-        expect(rc == 0, "fev-nats stops cleanly on SIGTERM", rc,
-               self.logtext())
-
-    def logtext(self, all=False):
-        try:
-            with open(self.log, errors="replace") as lf:
-                text = lf.read()
-        except FileNotFoundError:
-            return ""
-        return text if all else text[-4000:]
-
-    def wait(self, fn, timeout, what):
-        """wait_until, and on a timeout the bridge's log and status."""
-        try:
-            return wait_until(fn, timeout, what)
-        except AssertionError as e:
-            raise AssertionError("%s\n%s\n%s" % (
-                e, self.status_text(), self.logtext())) from None
 
     def run(self, *args):
         return subprocess.run([FEV_NATS, *args, "--config", self.conf],

@@ -1,10 +1,10 @@
 """fev-webhooks against a real fevd (the test's own FEV_INSTANCE) and a
 real HTTP receiver (receiver.py)."""
 import os
-import signal
 import subprocess
 
 import fevtool
+from connector_fixture import ConnectorDaemon
 from fevtool import expect, expect_rc, wait_until  # noqa: F401
 
 FEV_WEBHOOKS = os.environ.get("FEV_WEBHOOKS", "")
@@ -29,8 +29,10 @@ def start_fevd(f):
     return p
 
 
-class Hooks:
+class Hooks(ConnectorDaemon):
     """One fev-webhooks: its config, database and log in the test's tmp."""
+
+    NAME = "fev-webhooks"
 
     def __init__(self, f, endpoints, webhooks=""):
         self.f = f
@@ -59,31 +61,8 @@ class Hooks:
         expect(self.p.poll() is None, "fev-webhooks runs", self.logtext())
         return self.p
 
-    def kill(self):
-        self.p.kill()
-        self.p.wait(timeout=10)
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        rc = self.p.wait(timeout=20)
-        expect(rc == 0, "fev-webhooks stops cleanly on SIGTERM", rc,
-               self.logtext())
-
-    def logtext(self, all=False):
-        try:
-            with open(self.log, errors="replace") as lf:
-                text = lf.read()
-        except FileNotFoundError:
-            return ""
-        return text if all else text[-4000:]
-
-    def wait(self, fn, timeout, what):
-        """wait_until, and on a timeout the daemon's log and status."""
-        try:
-            return wait_until(fn, timeout, what)
-        except AssertionError as e:
-            raise AssertionError("%s\n%s\n%s" % (
-                e, self.ctl("status"), self.logtext())) from None
+    def status_text(self):
+        return self.ctl("status")
 
     def ctl(self, *args, rc=0):
         r = subprocess.run([FEV_WEBHOOKS, "ctl", "--config", self.conf,
