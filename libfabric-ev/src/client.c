@@ -1295,6 +1295,10 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 	int64_t timeout_ns, bool zero_copy)
 {
 	struct deadline d = { .timeout_ns = timeout_ns };
+	/* Holes a group's cursor may skip in one call: at most the lap
+	 * stamped before the group existed; more is a forged cursor, which
+	 * would otherwise keep us skipping for up to 2^64 positions. */
+	uint64_t holes_left = 2 * (uint64_t)q->map.geo.capacity;
 
 	if (q->orphaned)
 		return -ESTALE;
@@ -1319,8 +1323,11 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 							 (uint32_t)max,
 				      &pos);
 		got = slots_to_events(q, grp, pos, k, evs, &bad);
-		if (k == 0 && grp && fev__grp_skip_hole(&q->map.ring))
+		if (k == 0 && grp && fev__grp_skip_hole(&q->map.ring)) {
+			if (holes_left-- == 0)
+				return -EBADMSG;
 			continue;
+		}
 		if (k > 0 && got < (int)k)
 			wake(q, &q->map.seg->not_full); /* skipped slots */
 		if (got > 0)

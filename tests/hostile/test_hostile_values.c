@@ -845,6 +845,30 @@ static void test_forged_redo_lists_are_never_followed_out_of_the_ring(
 	ht_teardown(&t);
 }
 
+static void test_a_forged_group_cursor_far_behind_is_an_error_not_a_hang(
+	void **state)
+{
+	struct ht t;
+	uint64_t v = 5, cursor;
+
+	(void)state;
+	ht_setup(&t);
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
+	assert_int_equal(ht_recv(&t), 5);
+	/* 2^40 positions behind: every slot reads as a hole to skip, one
+	 * position at a time (it used to skip them all, for hours). */
+	cursor = atomic_load(&t.a->cursor.pos);
+	atomic_store(&t.a->cursor.pos, cursor - (UINT64_C(1) << 40));
+	assert_int_equal(fev_recv(t.c, &v, sizeof(v), NULL, 0), -EBADMSG);
+	assert_int_equal(fev_recv(t.c, &v, sizeof(v), NULL, 20 * FEVTEST_MS),
+			 -EBADMSG);
+	atomic_store(&t.a->cursor.pos, cursor);
+	v = 6;
+	assert_int_equal(fev_send(t.p, &v, sizeof(v), 0), 0);
+	assert_int_equal(ht_recv(&t), 6);
+	ht_teardown(&t);
+}
+
 static int count_groups(const char *group, void *arg)
 {
 	(void)group;
@@ -1113,6 +1137,7 @@ int main(void)
 		T(test_head_far_ahead_of_the_slots_is_a_full_queue),
 		T(test_tail_ahead_of_head_reads_as_an_empty_queue),
 		T(test_cursors_at_the_end_of_the_position_space_stay_bounded),
+		T(test_a_forged_group_cursor_far_behind_is_an_error_not_a_hang),
 		T(test_wait_word_with_every_sleeper_slot_taken),
 		T(test_sleeper_whose_registration_was_erased_still_wakes),
 		T(test_header_changed_after_attach_is_never_read_again),

@@ -180,9 +180,13 @@ static uint64_t limit_for(int64_t timeout)
 }
 
 static const int open_ok[] = { -EUSERS, -EBADMSG, -EPROTO, -EIDRM, 1 };
-/* A consumer of a partition whose group "default" was forged away. */
+/*
+ * A consumer of a partition whose group "default" was forged away
+ * (-ENOENT), or forged into an ordered group, which is read through
+ * fev_member_join() (-EPERM).
+ */
 static const int group_open_ok[] = { -EUSERS, -EBADMSG, -EPROTO, -EIDRM,
-				     -ENOENT, 1 };
+				     -ENOENT, -EPERM, 1 };
 /*
  * -EMSGSIZE: a handle opened while the header was forged may have
  * validated another, consistent, max_event (a smaller one in the same
