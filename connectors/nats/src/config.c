@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fevconn_setting.h"
 #include "fevini.h"
 #include "log.h"
 #include "subject.h"
@@ -196,24 +197,10 @@ static int out_key(struct fnb_out_conf *o, const char *k, const char *v,
 {
 	if (strcmp(k, "topic") == 0)
 		return set_fev_name(o->topic, k, v, w, wl);
-	if (strcmp(k, "group") == 0) {
-		if (fev_group_name_valid(v) < 0)
-			return why(w, wl,
-				   "group '%s' is not a group name "
-				   "[A-Za-z0-9._-]{1,%d}",
-				   v, FEV_GROUP_NAME_MAX);
-		return set_copy(o->group, sizeof(o->group), k, v, w, wl);
-	}
-	if (strcmp(k, "start") == 0) {
-		if (strcmp(v, "earliest") == 0)
-			o->start = FEV_GROUP_EARLIEST;
-		else if (strcmp(v, "latest") == 0)
-			o->start = FEV_GROUP_LATEST;
-		else
-			return why(w, wl,
-				   "start '%s' is not earliest or latest", v);
-		return 0;
-	}
+	if (strcmp(k, "group") == 0)
+		return fevconn_set_group(o->group, sizeof(o->group), v, w, wl);
+	if (strcmp(k, "start") == 0)
+		return fevconn_set_start(&o->start, v, w, wl);
 	if (strcmp(k, "subject") == 0) {
 		int rc = fnb_subject_template_check(v, w, wl);
 

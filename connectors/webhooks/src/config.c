@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fevconn_setting.h"
 #include "fevini.h"
 #include "source.h"
 #include "wlog.h"
@@ -199,24 +200,10 @@ static int endpoint_key(struct parse *p, const char *k, const char *v,
 			why(w, wl, "%s: %s", k, sw);
 		return rc;
 	}
-	if (strcmp(k, "group") == 0) {
-		if (fev_group_name_valid(v) < 0)
-			return why(w, wl,
-				   "group '%s' is not a group name "
-				   "[A-Za-z0-9._-]{1,%d}",
-				   v, FEV_GROUP_NAME_MAX);
-		return set_copy(e->group, sizeof(e->group), k, v, w, wl);
-	}
-	if (strcmp(k, "start") == 0) {
-		if (strcmp(v, "earliest") == 0)
-			e->start = FEV_GROUP_EARLIEST;
-		else if (strcmp(v, "latest") == 0)
-			e->start = FEV_GROUP_LATEST;
-		else
-			return why(w, wl,
-				   "start '%s' is not earliest or latest", v);
-		return 0;
-	}
+	if (strcmp(k, "group") == 0)
+		return fevconn_set_group(e->group, sizeof(e->group), v, w, wl);
+	if (strcmp(k, "start") == 0)
+		return fevconn_set_start(&e->start, v, w, wl);
 	if (strcmp(k, "types") == 0)
 		return set_copy(e->types, sizeof(e->types), k, v, w, wl);
 	if (strcmp(k, "timeout") == 0) {

@@ -386,6 +386,10 @@ def test_bad_config_is_refused_with_a_sentence(f):
             ("[nats]\nservers = nats://a:1\n", "nothing to bridge"),
             ("[nats]\nservers = nats://a:1\n[in i]\ntopic = t\n"
              "stream = S\nkey_header = a b\n", "is not a header name"),
+            ("[nats]\nservers = nats://a:1\n[out o]\ntopic = t\n"
+             "subject = a.b\ngroup = a b\n", "is not a group name"),
+            ("[nats]\nservers = nats://a:1\n[out o]\ntopic = t\n"
+             "subject = a.b\nstart = first\n", "is not earliest or latest"),
             ("[nats]\nservers = nats://a:1\n[bogus]\n",
              "unknown section")]:
         b.write(text)
