@@ -194,6 +194,61 @@ def test_record_as_a_group_member_takes_and_misses_nothing(f):
     stop_fevd(p)
 
 
+def test_replay_into_one_partition_puts_every_event_there(f):
+    p = start_fevd(f)
+    f.create("src", capacity=16)
+    for i in range(4):
+        expect_rc(f.fev("pub", "src", "-m", "e%d" % i, "--key", "k%d" % i),
+                  0, "pub")
+    rec = os.path.join(f.tmp, "r.fevrec")
+    expect_rc(f.fev("record", "src", rec, "--from", "earliest", "-n", "4"),
+              0, "record")
+    expect_rc(f.fev("topic", "create", "copy", "--partitions", "3",
+                    "--capacity", "16"), 0, "topic create copy")
+    r = f.fev("replay", rec, "copy@2")
+    expect_rc(r, 0, "replay into copy@2")
+    expect("into 'copy@2'" in r.stderr, "the summary names the partition",
+           r.stderr)
+    r = f.fev("tail", "copy", "--from", "earliest", "--json", "-t", "300ms")
+    got = [json.loads(l) for l in r.stdout.splitlines()]
+    expect([(e["partition"], e["key"], e["payload"]) for e in got] ==
+           [(2, "k%d" % i, "e%d" % i) for i in range(4)],
+           "every event in partition 2, keys kept, in order", got)
+    expect_sentence(f.fev("replay", rec, "copy@3"), 1, "copy@3")
+    stop_fevd(p)
+
+
+def header_map(headers):
+    return {h["name"]: h["value"] for h in headers or []}
+
+
+def test_replay_strip_trace_drops_only_the_trace_headers(f):
+    f.create("src", capacity=16)
+    f.create("dst", capacity=16)
+    r = f.fev("pub", "src", "-m", "traced", "--trace", "--header",
+              "tracestate=congo=t61rcWkgMzE", "--header", "ce-type=t")
+    expect_rc(r, 0, "pub --trace")
+    tp = r.stderr.split("traceparent ")[1].split()[0]
+    expect_rc(f.fev("pub", "src", "-m", "plain", "--header",
+                    "TraceParent=00-4bf92f3577b34da6a3ce929d0e0e4736-"
+                    "00f067aa0ba902b7-00"), 0, "pub with its own header")
+    rec = os.path.join(f.tmp, "r.fevrec")
+    expect_rc(f.fev("record", "src", rec, "--from", "earliest", "-n", "2"),
+              0, "record")
+    expect_rc(f.fev("replay", rec, "dst"), 0, "replay")
+    kept = [header_map(e[2]) for e in events(f, "dst", 2)]
+    expect(kept[0].get("traceparent") == tp and "tracestate" in kept[0]
+           and "TraceParent" in kept[1],
+           "a plain replay keeps the trace context", kept)
+    expect_rc(f.fev("replay", rec, "dst", "--strip-trace"), 0,
+              "replay --strip-trace")
+    got = events(f, "dst", 2)
+    expect([header_map(e[2]) for e in got] == [{"ce-type": "t"}, {}] and
+           [e[3] for e in got] == ["traced", "plain"],
+           "traceparent and tracestate gone, in any case; the rest kept",
+           got)
+
+
 def test_record_and_replay_help_and_errors_have_their_exit_codes(f):
     for cmd in ("record", "replay"):
         r = f.fev(cmd, "--help")
@@ -229,5 +284,7 @@ if __name__ == "__main__":
         test_record_and_replay_filter_count_and_duration,
         test_replay_paces_at_the_recorded_speed,
         test_record_as_a_group_member_takes_and_misses_nothing,
+        test_replay_into_one_partition_puts_every_event_there,
+        test_replay_strip_trace_drops_only_the_trace_headers,
         test_record_and_replay_help_and_errors_have_their_exit_codes,
     ]))
