@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fevconn_file.h"
 #include "fevconn_setting.h"
 #include "fevini.h"
 #include "log.h"
 #include "subject.h"
+#include "url.h"
 
 struct parse {
 	struct fnb_config *cfg;
@@ -43,6 +45,16 @@ static int set_path(char *dst, const char *key, const char *v, char *w,
 	if (v[0] != '/')
 		return why(w, wl, "%s '%s' is not an absolute path", key, v);
 	return set_copy(dst, PATH_MAX, key, v, w, wl);
+}
+
+/* A file libnats reads when it connects, checked now (fevconn_file.h):
+ * a secret one (seed, creds, private key) must not be open to others. */
+static int set_file(char *dst, const char *key, const char *v, bool secret,
+		    char *w, size_t wl)
+{
+	int rc = set_path(dst, key, v, w, wl);
+
+	return rc < 0 ? rc : fevconn_file_check(key, v, secret, w, wl);
 }
 
 static int set_u32(uint32_t *dst, const char *key, const char *v,
@@ -111,9 +123,10 @@ static int split_words(const char *v, char (*dst)[FNB_URL_MAX], size_t max,
 
 		if (*n == max)
 			return why(w, wl, "%s: more than %zu values", key, max);
+		/* Not echoed: a URL may hold a password. */
 		if (len >= FNB_URL_MAX)
-			return why(w, wl, "%s: '%.*s...' is too long", key, 40,
-				   p);
+			return why(w, wl, "%s: value %zu is longer than %d bytes",
+				   key, *n + 1, FNB_URL_MAX - 1);
 		memcpy(dst[*n], p, len);
 		dst[(*n)++][len] = '\0';
 		p += len;
@@ -156,13 +169,17 @@ static int nats_key(struct fnb_nats_conf *n, const char *k, const char *v,
 		int rc = split_words(v, n->servers, FNB_SERVERS_MAX,
 				     &n->nservers, k, w, wl);
 
-		for (size_t i = 0; rc == 0 && i < n->nservers; i++)
+		for (size_t i = 0; rc == 0 && i < n->nservers; i++) {
+			char shown[FNB_URL_MAX];
+
 			if (strncmp(n->servers[i], "nats://", 7) != 0 &&
 			    strncmp(n->servers[i], "tls://", 6) != 0)
 				return why(w, wl,
 					   "servers: '%s' is not a nats:// or "
 					   "tls:// URL",
-					   n->servers[i]);
+					   fnb_url_shown(n->servers[i], shown,
+							 sizeof(shown)));
+		}
 		return rc;
 	}
 	if (strcmp(k, "user") == 0)
@@ -172,19 +189,19 @@ static int nats_key(struct fnb_nats_conf *n, const char *k, const char *v,
 	if (strcmp(k, "token") == 0)
 		return set_copy(n->token, sizeof(n->token), k, v, w, wl);
 	if (strcmp(k, "creds") == 0)
-		return set_path(n->creds, k, v, w, wl);
+		return set_file(n->creds, k, v, true, w, wl);
 	if (strcmp(k, "nkey") == 0)
 		return set_copy(n->nkey, sizeof(n->nkey), k, v, w, wl);
 	if (strcmp(k, "nkey_seed") == 0)
-		return set_path(n->nkey_seed, k, v, w, wl);
+		return set_file(n->nkey_seed, k, v, true, w, wl);
 	if (strcmp(k, "tls") == 0)
 		return set_bool(&n->tls, k, v, w, wl);
 	if (strcmp(k, "tls_ca") == 0)
-		return set_path(n->tls_ca, k, v, w, wl);
+		return set_file(n->tls_ca, k, v, false, w, wl);
 	if (strcmp(k, "tls_cert") == 0)
-		return set_path(n->tls_cert, k, v, w, wl);
+		return set_file(n->tls_cert, k, v, false, w, wl);
 	if (strcmp(k, "tls_key") == 0)
-		return set_path(n->tls_key, k, v, w, wl);
+		return set_file(n->tls_key, k, v, true, w, wl);
 	if (strcmp(k, "reconnect_wait") == 0)
 		return set_ms(&n->reconnect_ms, k, v, 10, 60000, w, wl);
 	if (strcmp(k, "reconnect_wait_max") == 0)
@@ -515,6 +532,11 @@ int fnb_config_load(const char *path, struct fnb_config *cfg, char *err,
 	rc = fevini_load(path, &rules, &p, err, errlen);
 	if (rc == 0)
 		rc = check_whole(&c, path, err, errlen);
+	/* A tls:// URL means TLS, as in every NATS client; libnats 3.4
+	 * reads only its host and port, so the options must say it. */
+	for (size_t i = 0; i < c.nats.nservers; i++)
+		if (strncmp(c.nats.servers[i], "tls://", 6) == 0)
+			c.nats.tls = true;
 	if (rc < 0) {
 		fnb_config_free(&c);
 		return rc;

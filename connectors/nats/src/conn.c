@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "nlog.h"
+#include "url.h"
 
 void fnb_sleep_ms(unsigned ms)
 {
@@ -18,8 +19,21 @@ void fnb_sleep_ms(unsigned ms)
 
 const char *fnb_nats_text(natsStatus s, char *buf, size_t len)
 {
+	natsStatus last = NATS_OK;
+	const char *why = nats_GetLastError(&last);
 	char stack[512] = "";
 
+	/* The thread's last error says why (an OpenSSL reason such as
+	 * "certificate verify failed", a server's -ERR), when it is the
+	 * error at hand: a callback's thread may hold an older one. */
+	/* libnats starts some with its source position: "(conn.c:733): ". */
+	if (why != NULL && why[0] == '(' && strstr(why, "): ") != NULL)
+		why = strstr(why, "): ") + 3;
+	if (last == s && why != NULL && why[0] != '\0' &&
+	    strcmp(why, natsStatus_GetText(s)) != 0) {
+		snprintf(buf, len, "%s: %s", natsStatus_GetText(s), why);
+		return buf;
+	}
 	nats_GetLastErrorStack(stack, sizeof(stack));
 	stack[strcspn(stack, "\n")] = '\0';
 	if (stack[0] != '\0' && strstr(stack, natsStatus_GetText(s)) == NULL)
@@ -66,13 +80,14 @@ static void on_disconnected(natsConnection *nc, void *arg)
 static void on_reconnected(natsConnection *nc, void *arg)
 {
 	struct fnb_conn *c = arg;
-	char url[FNB_URL_MAX] = "";
+	char url[FNB_URL_MAX] = "", shown[FNB_URL_MAX];
 
 	natsConnection_GetConnectedUrl(nc, url, sizeof(url));
+	fnb_url_shown(url, shown, sizeof(shown));
 	atomic_store_explicit(&c->counters.connected, 1,
 			      memory_order_relaxed); /* N1 */
 	fnb_add(&c->counters.reconnects, 1);
-	fnb_log_notice("NATS connection back (%s)", url);
+	fnb_log_notice("NATS connection back (%s)", shown);
 }
 
 static void on_async_error(natsConnection *nc, natsSubscription *sub,
@@ -169,7 +184,7 @@ static natsStatus make_options(natsOptions **out, struct fnb_conn *c,
 }
 
 /* What to do about a failed connect, in words. */
-static const char *connect_hint(natsStatus s)
+static const char *connect_hint(natsStatus s, const struct fnb_nats_conf *cfg)
 {
 	switch (s) {
 	case NATS_NO_SERVER:
@@ -177,10 +192,23 @@ static const char *connect_hint(natsStatus s)
 	case NATS_CONNECTION_AUTH_FAILED:
 	case NATS_NOT_PERMITTED:
 		return "check the credentials in [nats] (user/password, "
-		       "token, creds or nkey_seed)";
+		       "token, creds or nkey and nkey_seed)";
+	case NATS_SECURE_CONNECTION_WANTED:
+		return "check the TLS settings in [nats]: the server offers "
+		       "no TLS; nothing is sent in plain text (turn on TLS in "
+		       "nats-server, or use nats:// without tls)";
 	case NATS_SECURE_CONNECTION_REQUIRED:
 	case NATS_SSL_ERROR:
-		return "check the TLS settings in [nats]";
+		return "check the TLS settings in [nats] (tls_ca must hold "
+		       "the CA that signed the server's certificate)";
+	case NATS_PROTOCOL_ERROR:
+		/* A server that verifies clients closes a TLS connection
+		 * without a client certificate before its first reply. */
+		if (cfg->tls && cfg->tls_cert[0] == '\0')
+			return "check the TLS settings in [nats]: a server "
+			       "that verifies clients needs tls_cert and "
+			       "tls_key";
+		return "check [nats]";
 	default:
 		return "check [nats]";
 	}
@@ -190,7 +218,7 @@ int fnb_conn_open(struct fnb_conn *c, const struct fnb_nats_conf *cfg)
 {
 	natsOptions *o = NULL;
 	natsStatus s;
-	char t[256];
+	char t[256], url[FNB_URL_MAX];
 
 	c->nc = NULL;
 	atomic_store_explicit(&c->closing, 0, memory_order_relaxed); /* N1 */
@@ -198,7 +226,7 @@ int fnb_conn_open(struct fnb_conn *c, const struct fnb_nats_conf *cfg)
 	if (s != NATS_OK) {
 		fnb_conn_error(c, "NATS options refused: %s: %s",
 			       fnb_nats_text(s, t, sizeof(t)),
-			       connect_hint(s));
+			       connect_hint(s, cfg));
 		return -ECONNREFUSED;
 	}
 	s = natsConnection_Connect(&c->nc, o);
@@ -206,14 +234,15 @@ int fnb_conn_open(struct fnb_conn *c, const struct fnb_nats_conf *cfg)
 	if (s != NATS_OK) {
 		c->nc = NULL;
 		fnb_conn_error(c, "cannot connect to NATS (%s): %s: %s",
-			       cfg->servers[0], fnb_nats_text(s, t, sizeof(t)),
-			       connect_hint(s));
+			       fnb_url_shown(cfg->servers[0], url, sizeof(url)),
+			       fnb_nats_text(s, t, sizeof(t)), connect_hint(s, cfg));
 		return -ECONNREFUSED;
 	}
 	atomic_store_explicit(&c->counters.connected, 1,
 			      memory_order_relaxed); /* N1 */
 	natsConnection_GetConnectedUrl(c->nc, t, sizeof(t));
-	fnb_log_notice("connected to NATS at %s", t);
+	fnb_log_notice("connected to NATS at %s",
+		       fnb_url_shown(t, url, sizeof(url)));
 	return 0;
 }
 
