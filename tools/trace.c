@@ -5,7 +5,6 @@
  */
 #include "trace_model.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -115,39 +114,6 @@ static int read_ring(struct gather *g, const char *topic,
 	}
 	free(buf);
 	return 0;
-}
-
-/* Call fn for the topic of each hop ring of the instance. */
-static int each_ring(const char *inst, int (*fn)(const char *, void *),
-		     void *arg)
-{
-	char prefix[FEV__SHM_PREFIX_MAX];
-	size_t pl, sl = sizeof(FEV__HOPS_SUFFIX) - 1;
-	struct dirent *de;
-	DIR *d;
-	int rc = fev__shm_prefix(prefix, sizeof(prefix), inst);
-
-	if (rc < 0)
-		return rc;
-	pl = strlen(prefix);
-	d = opendir(FEV__SHM_DIR);
-	if (d == NULL)
-		return -errno;
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		char topic[FEV_NAME_MAX + 1];
-		size_t n = strlen(de->d_name);
-
-		if (strncmp(de->d_name, prefix, pl) != 0 || n <= pl + sl ||
-		    strcmp(de->d_name + n - sl, FEV__HOPS_SUFFIX) != 0 ||
-		    n - pl - sl > FEV_NAME_MAX)
-			continue;
-		memcpy(topic, de->d_name + pl, n - pl - sl);
-		topic[n - pl - sl] = '\0';
-		if (fev_queue_name_valid(topic) == 0)
-			rc = fn(topic, arg);
-	}
-	closedir(d);
-	return rc;
 }
 
 static bool of_trace(const struct fev__hop *h, const void *trace_id)
@@ -442,7 +408,12 @@ static int export_otlp(const struct tr_trace *t, const char *file)
 		cli_error("cannot write %s: %s", file, strerror(errno));
 		return FEV_EXIT_ERROR;
 	}
-	tr_otlp_json(f, t);
+	if (tr_otlp_json(f, t) < 0) {
+		cli_error("out of memory");
+		if (f != stdout)
+			fclose(f);
+		return FEV_EXIT_ERROR;
+	}
 	if (f != stdout ? fclose(f) != 0 : fflush(f) != 0) {
 		cli_error("cannot write %s: %s", file, strerror(errno));
 		return FEV_EXIT_ERROR;
@@ -487,7 +458,7 @@ static int show(const char *inst, const char *id, bool json,
 
 	if (rc != FEV_EXIT_OK)
 		return rc;
-	if (each_ring(inst, gather_ring, &b) < 0 || g.n == 0) {
+	if (fev__hops_each(inst, gather_ring, &b) < 0 || g.n == 0) {
 		if (g.n == 0)
 			cli_error("no hop of trace %s is recorded in instance "
 				  "%s", id, inst);

@@ -36,8 +36,15 @@ struct tr_trace {
 	size_t n_ev;
 };
 
-/* The OTLP/HTTP JSON of t (an ExportTraceServiceRequest), trace_otlp.c. */
-void tr_otlp_json(FILE *f, const struct tr_trace *t);
+struct fevotlp_span;
+
+/* The spans of t (common/otlp's, malloc'd into *out): 0, -1 out of memory
+ * (trace_otlp.c). */
+int tr_otlp_spans(const struct tr_trace *t, struct fevotlp_span **out,
+		  size_t *n);
+/* The OTLP/HTTP JSON of t (an ExportTraceServiceRequest): 0, -1 out of
+ * memory (trace_otlp.c). */
+int tr_otlp_json(FILE *f, const struct tr_trace *t);
 /* POST it to an OTLP/HTTP collector's url (trace_post.c): an exit status,
  * after saying why on failure. */
 int tr_otlp_post(const struct tr_trace *t, const char *url);

@@ -158,6 +158,7 @@ int fev__hops_open(const char *instance, const char *topic, bool writable,
 	if (rc < 0)
 		return rc;
 	rc = fev__hops_view(base, (size_t)st.st_size, h);
+	h->ino = st.st_ino;
 	/* fevd and the tools survive a ring truncated under them: the rest
 	 * reads as zeros, entries never written (memtrap.h). */
 	if (rc == 0 && fev__memtrap_installed())
@@ -181,7 +182,7 @@ int fev__hops_view(void *base, size_t len, struct fev__hops *h)
 	h->len = len;
 	/* Read once: a writer may change the header after our check. */
 	h->entries = hdr->entries;
-	if (ring_bytes(h->entries) > len)
+	if (h->entries == 0 || ring_bytes(h->entries) > len)
 		return -EBADMSG;
 	h->hop = (struct fev__hop *)((char *)base + sizeof(*hdr));
 	return 0;
@@ -285,6 +286,21 @@ static int by_ticket(const void *a, const void *b)
 					  memory_order_relaxed);
 
 	return x < y ? -1 : x > y;
+}
+
+uint64_t fev__hops_tickets(const struct fev__hops *h)
+{
+	/* T2's counter, relaxed: how far writers got; it orders nothing,
+	 * each entry is checked through its own seq (read_one()). */
+	return atomic_load_explicit(&h->hdr->ticket, memory_order_relaxed);
+}
+
+bool fev__hops_read_at(const struct fev__hops *h, uint64_t t,
+		       struct fev__hop *out)
+{
+	return read_one(&h->hop[t % h->entries], out) &&
+	       atomic_load_explicit(&out->seq, memory_order_relaxed) ==
+		       2 * (t + 1);
 }
 
 size_t fev__hops_read(const struct fev__hops *h, struct fev__hop *out)

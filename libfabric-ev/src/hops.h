@@ -108,6 +108,8 @@ struct fev__hops {
 	struct fev__hop *hop;
 	uint32_t entries;
 	size_t len;
+	ino_t ino; /* the file's, by fev__hops_open(): a ring replaced under
+		    * its name (topic deleted, created again) has another */
 };
 
 /* "/fev.I.T@hops" for topic T of instance: 0 or -EINVAL. */
@@ -150,6 +152,28 @@ void fev__hops_write(struct fev__hops *h, const struct fev__hop *e);
  * for h->entries), oldest first: how many.
  */
 size_t fev__hops_read(const struct fev__hops *h, struct fev__hop *out);
+
+/*
+ * For a reader that follows the ring (fev-otel): tickets handed out so far
+ * (T2's counter, a relaxed load: it says how far writers got, and hands
+ * over nothing; an entry is trusted only through its own seq, H3/H4).
+ */
+uint64_t fev__hops_tickets(const struct fev__hops *h);
+/*
+ * The entry of ticket t, copied into out when it is whole and still holds
+ * that ticket: true; false when it was overwritten by a later lap, is
+ * torn or being written, or never finished (its writer died).
+ */
+bool fev__hops_read_at(const struct fev__hops *h, uint64_t t,
+		       struct fev__hop *out);
+
+/*
+ * Call fn(topic, arg) for each hop ring of instance in /dev/shm (names that
+ * are valid topics only), until fn returns non-zero: 0, fn's value, or
+ * -errno (the prefix, opendir).  hops_list.c.
+ */
+int fev__hops_each(const char *instance, int (*fn)(const char *, void *),
+		   void *arg);
 
 /* ---- recording, for a queue handle (client.c) -------------------------- */
 
