@@ -196,6 +196,14 @@ static int nats_key(struct fnb_nats_conf *n, const char *k, const char *v,
 		return set_file(n->nkey_seed, k, v, true, w, wl);
 	if (strcmp(k, "tls") == 0)
 		return set_bool(&n->tls, k, v, w, wl);
+	if (strcmp(k, "tls_hostname") == 0) {
+		if (v[strcspn(v, "/:@ \t")] != '\0')
+			return why(w, wl, "tls_hostname '%s' is not a host name "
+					  "or address",
+				   v);
+		return set_copy(n->tls_hostname, sizeof(n->tls_hostname), k, v,
+				w, wl);
+	}
 	if (strcmp(k, "tls_ca") == 0)
 		return set_file(n->tls_ca, k, v, false, w, wl);
 	if (strcmp(k, "tls_cert") == 0)
@@ -515,6 +523,28 @@ static int check_whole(const struct fnb_config *c, const char *path,
 	return 0;
 }
 
+/* A tls:// URL means TLS, as in every NATS client (libnats 3.4 reads only
+ * its host and port, so the options must say it); and the name the
+ * server's certificate must hold, said to libnats, which otherwise checks
+ * one only when built with NATS_FORCE_HOST_VERIFICATION (Debian's is). */
+static void tls_defaults(struct fnb_nats_conf *n)
+{
+	char host[FNB_URL_MAX], first[FNB_URL_MAX] = "";
+
+	for (size_t i = 0; i < n->nservers; i++)
+		if (strncmp(n->servers[i], "tls://", 6) == 0)
+			n->tls = true;
+	if (!n->tls || n->tls_hostname[0] != '\0')
+		return;
+	for (size_t i = 0; i < n->nservers; i++) {
+		fnb_url_host(n->servers[i], host, sizeof(host));
+		if (i > 0 && strcmp(host, first) != 0)
+			return; /* several: the operator names one, or none */
+		memcpy(first, host, sizeof(first));
+	}
+	memcpy(n->tls_hostname, first, sizeof(first));
+}
+
 int fnb_config_load(const char *path, struct fnb_config *cfg, char *err,
 		    size_t errlen)
 {
@@ -532,11 +562,8 @@ int fnb_config_load(const char *path, struct fnb_config *cfg, char *err,
 	rc = fevini_load(path, &rules, &p, err, errlen);
 	if (rc == 0)
 		rc = check_whole(&c, path, err, errlen);
-	/* A tls:// URL means TLS, as in every NATS client; libnats 3.4
-	 * reads only its host and port, so the options must say it. */
-	for (size_t i = 0; i < c.nats.nservers; i++)
-		if (strncmp(c.nats.servers[i], "tls://", 6) == 0)
-			c.nats.tls = true;
+	if (rc == 0)
+		tls_defaults(&c.nats);
 	if (rc < 0) {
 		fnb_config_free(&c);
 		return rc;

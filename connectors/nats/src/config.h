@@ -49,6 +49,10 @@ struct fnb_nats_conf {
 	char nkey_seed[PATH_MAX]; /* ... and the file holding its seed */
 	bool tls;
 	char tls_ca[PATH_MAX], tls_cert[PATH_MAX], tls_key[PATH_MAX];
+	/* The name the server's certificate must hold: tls_hostname, else
+	 * the one host the servers name; "" when they name several (then
+	 * libnats' own rule: Debian's checks each URL's host). */
+	char tls_hostname[FNB_URL_MAX];
 	uint32_t reconnect_ms, reconnect_max_ms; /* backoff, doubling */
 };
 

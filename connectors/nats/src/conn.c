@@ -136,6 +136,8 @@ static natsStatus set_tls(natsOptions *o, const struct fnb_nats_conf *cfg)
 
 	if (cfg->tls)
 		s = natsOptions_SetSecure(o, true);
+	if (s == NATS_OK && cfg->tls && cfg->tls_hostname[0] != '\0')
+		s = natsOptions_SetExpectedHostname(o, cfg->tls_hostname);
 	if (s == NATS_OK && cfg->tls_ca[0] != '\0')
 		s = natsOptions_LoadCATrustedCertificates(o, cfg->tls_ca);
 	if (s == NATS_OK && cfg->tls_cert[0] != '\0')
@@ -199,8 +201,9 @@ static const char *connect_hint(natsStatus s, const struct fnb_nats_conf *cfg)
 		       "nats-server, or use nats:// without tls)";
 	case NATS_SECURE_CONNECTION_REQUIRED:
 	case NATS_SSL_ERROR:
-		return "check the TLS settings in [nats] (tls_ca must hold "
-		       "the CA that signed the server's certificate)";
+		return "check the TLS settings in [nats] (tls_ca: the CA that "
+		       "signed the server's certificate; tls_hostname: a name "
+		       "the certificate holds)";
 	case NATS_PROTOCOL_ERROR:
 		/* A server that verifies clients closes a TLS connection
 		 * without a client certificate before its first reply. */

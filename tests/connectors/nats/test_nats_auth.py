@@ -219,6 +219,9 @@ class Pki:
             "DNS:localhost\nextendedKeyUsage=serverAuth")
         self.client, self.client_key = self.make_leaf(
             "client", self.ca, self.ca_key, "extendedKeyUsage=clientAuth")
+        self.other_host, self.other_host_key = self.make_leaf(
+            "other-host", self.ca, self.ca_key, "subjectAltName="
+            "DNS:nats.other.example\nextendedKeyUsage=serverAuth")
         rogue, rogue_key = self.make_ca("rogue-ca")
         self.rogue_server, self.rogue_server_key = self.make_leaf(
             "rogue-server", rogue, rogue_key, "subjectAltName=IP:127.0.0.1,"
@@ -317,6 +320,22 @@ def test_tls_server_verified_against_the_ca(f):
     b.stop()
 
 
+def test_tls_server_must_hold_the_name_it_is_reached_by(f):
+    # The CA signed the server's certificate, but for another name: the
+    # bridge, reaching it as 127.0.0.1, refuses it.  tls_hostname names
+    # what the certificate holds (SIGHUP): the events flow.
+    need_server()
+    pki = Pki(f)
+    nats = NatsServer(f, conf=tls_block(pki.other_host,
+                                        pki.other_host_key))
+    tls_url = nats.url.replace("nats://", "tls://")
+    keys = "tls_ca = %s\n" % pki.ca
+    wrong_then_right(
+        f, nats, tls_url, keys,
+        keys + "tls_hostname = nats.other.example\n",
+        "SSL handshake error: 64:IP address mismatch", [])
+
+
 def test_tls_url_never_falls_back_to_plain_text(f):
     # libnats 3.4 takes only the host and port of a tls:// URL: to a
     # server without TLS it would send the credentials and the events in
@@ -391,6 +410,9 @@ def test_secret_files_are_checked_by_check_config(f):
                "a directory as %s is refused" % key, r.stderr)
     r = check_config(f, "nkey = %s\nnkey_seed = %s\n" % (NKEY_PUBLIC, seed))
     expect(r.returncode == 0, "a seed file only its owner reads", r.stderr)
+    r = check_config(f, "tls_hostname = a/b\n")
+    expect(r.returncode == 2 and "tls_hostname 'a/b' is not a host name"
+           in r.stderr, "a bad tls_hostname is refused", r.stderr)
     if os.geteuid() == 0:
         print("SKIP (part) unreadable secret file: root reads every file")
         return
@@ -410,6 +432,7 @@ if __name__ == "__main__":
         test_token,
         test_nkey_seed_file,
         test_tls_server_verified_against_the_ca,
+        test_tls_server_must_hold_the_name_it_is_reached_by,
         test_tls_url_never_falls_back_to_plain_text,
         test_mutual_tls_with_a_client_certificate,
     ]))
