@@ -8,7 +8,7 @@ packages=(
 	liburcu-dev libbsd-dev libcmocka-dev libsystemd-dev libzmq3-dev
 	libcurl4-openssl-dev libssl-dev libsqlite3-dev zlib1g-dev
 	libuv1-dev
-	libnats-dev nats-server
+	libnats-dev nats-server openssl
 	gnuplot-nox prometheus python3 util-linux procps jq
 )
 
