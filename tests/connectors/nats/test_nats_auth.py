@@ -8,11 +8,14 @@ secret appears in the log, `fev nats status` or `fev stat`.  Also: the
 files that hold secrets are refused by --check-config when missing,
 unreadable or open to others."""
 import base64
+import hashlib
+import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import time
 
 from fevtool import Skip, expect, main, start_fevd
 from nats_fixture import NATS_SERVER, Bridge, NatsServer, parse_check, \
@@ -55,6 +58,108 @@ def other_user_seed():
     raw = raw[:2] + bytes(b ^ 0x5A for b in raw[2:])
     raw += crc16(raw).to_bytes(2, "little")
     return base64.b32encode(raw).decode().rstrip("=")
+
+
+def nkey_encode(raw):
+    return base64.b32encode(raw + crc16(raw).to_bytes(2, "little")) \
+        .decode().rstrip("=")
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class NKey:
+    """A fresh NKey (operator O, account A or user U): Ed25519 through the
+    openssl CLI (the private key as DER: PKCS#8's prefix, then the 32
+    bytes), the seed and public key in NATS' encoding."""
+
+    PREFIX = {"O": 14 << 3, "A": 0, "U": 20 << 3}
+
+    def __init__(self, kind, d):
+        raw, p = os.urandom(32), self.PREFIX[kind]
+        self.seed = nkey_encode(bytes([(18 << 3) | (p >> 5), (p & 31) << 3])
+                                + raw)
+        self.der = os.path.join(d, "%s-%s.der" % (kind, raw[:6].hex()))
+        with open(self.der, "wb") as k:
+            k.write(bytes.fromhex("302e020100300506032b657004220420") + raw)
+        os.chmod(self.der, 0o600)
+        pub = self.openssl("pkey", "-inform", "DER", "-in", self.der,
+                           "-pubout", "-outform", "DER")[-32:]
+        self.public = nkey_encode(bytes([p]) + pub)
+
+    def openssl(self, *args, data=None):
+        r = subprocess.run(["openssl", *args], input=data,
+                           capture_output=True, timeout=30)
+        expect(r.returncode == 0, "openssl %s" % args[0], r.stderr)
+        return r.stdout
+
+    def sign(self, data):
+        msg = self.der + ".msg"
+        with open(msg, "wb") as m:
+            m.write(data)
+        return self.openssl("pkeyutl", "-sign", "-keyform", "DER",
+                            "-inkey", self.der, "-rawin", "-in", msg)
+
+    def jwt(self, subject, name, nats):
+        """A NATS JWT this key issues (what nsc writes)."""
+        claims = {"iat": int(time.time()), "iss": self.public, "sub": subject,
+                  "name": name, "nats": dict(nats, version=2)}
+        claims["jti"] = base64.b32encode(hashlib.sha256(json.dumps(
+            claims, sort_keys=True).encode()).digest()).decode().rstrip("=")
+        head = b64url(b'{"typ":"JWT","alg":"ed25519-nkey"}')
+        body = b64url(json.dumps(claims).encode())
+        signed = (head + "." + body).encode()
+        return head + "." + body + "." + b64url(self.sign(signed))
+
+
+class Operator:
+    """What nsc sets up, made here: an operator, a system account, an
+    account with JetStream, the server's config for them (a memory
+    resolver), and .creds files for users of the account."""
+
+    UNLIMITED = {"subs": -1, "data": -1, "payload": -1, "imports": -1,
+                 "exports": -1, "wildcards": True, "conn": -1, "leaf": -1}
+
+    def __init__(self, f):
+        if not shutil.which("openssl"):
+            raise Skip("the openssl CLI is not installed")
+        self.f = f
+        self.dir = os.path.join(f.tmp, "operator")
+        os.mkdir(self.dir)
+        op = NKey("O", self.dir)
+        self.account = NKey("A", self.dir)
+        sys_account = NKey("A", self.dir)
+        js = dict(self.UNLIMITED, mem_storage=-1, disk_storage=-1,
+                  streams=-1, consumer=-1)
+        op_jwt = os.path.join(self.dir, "operator.jwt")
+        with open(op_jwt, "w") as o:
+            o.write(op.jwt(op.public, "fev-test", {"type": "operator"}))
+        self.server_conf = (
+            "operator: \"%s\"\nsystem_account: %s\nresolver: MEMORY\n"
+            "resolver_preload: {%s: \"%s\", %s: \"%s\"}" % (
+                op_jwt, sys_account.public, self.account.public,
+                op.jwt(self.account.public, "fev", {
+                    "type": "account", "limits": js}),
+                sys_account.public,
+                op.jwt(sys_account.public, "SYS", {
+                    "type": "account", "limits": self.UNLIMITED})))
+
+    def creds(self, name, signer=None):
+        """A .creds file for a new user; signer: the seed written in it
+        (another user's: a file whose seed does not match its JWT)."""
+        user = NKey("U", self.dir)
+        user_jwt = self.account.jwt(user.public, name, {
+            "type": "user", "pub": {}, "sub": {}, "subs": -1, "data": -1,
+            "payload": -1})
+        seed = (signer or user).seed
+        path = write_secret(self.f, name + ".creds",
+                            "-----BEGIN NATS USER JWT-----\n%s\n"
+                            "------END NATS USER JWT------\n\n"
+                            "-----BEGIN USER NKEY SEED-----\n%s\n"
+                            "------END USER NKEY SEED------\n"
+                            % (user_jwt, seed))
+        return path, seed, user
 
 
 def write_secret(f, name, text, mode=0o600):
@@ -201,6 +306,20 @@ def test_nkey_seed_file(f):
         "nkey = %s\nnkey_seed = %s\n" % (NKEY_PUBLIC, wrong),
         "nkey = %s\nnkey_seed = %s\n" % (NKEY_PUBLIC, right),
         "check the credentials in [nats]", [NKEY_SEED, other])
+
+
+def test_creds_file_of_an_operator_setup(f):
+    # An operator, accounts and users made here as nsc would (NKeys and
+    # JWTs signed with the openssl CLI); the server trusts the operator.
+    # The wrong file: a user's JWT with another user's seed.
+    need_server()
+    op = Operator(f)
+    nats = NatsServer(f, conf=op.server_conf)
+    right, right_seed, user = op.creds("fev")
+    wrong, wrong_seed, _ = op.creds("fev-wrong", signer=NKey("U", op.dir))
+    wrong_then_right(
+        f, nats, nats.url, "creds = %s\n" % wrong, "creds = %s\n" % right,
+        "check the credentials in [nats]", [right_seed, wrong_seed])
 
 
 class Pki:
@@ -431,6 +550,7 @@ if __name__ == "__main__":
         test_user_password_in_the_url_is_never_shown,
         test_token,
         test_nkey_seed_file,
+        test_creds_file_of_an_operator_setup,
         test_tls_server_verified_against_the_ca,
         test_tls_server_must_hold_the_name_it_is_reached_by,
         test_tls_url_never_falls_back_to_plain_text,
