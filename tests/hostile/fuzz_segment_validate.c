@@ -142,10 +142,20 @@ static void fuzz_hops(const uint8_t *data, size_t size)
 				    out[i].comm[FEV__HOP_COMM_MAX - 1] != 0 ||
 				    out[i].group[FEV_GROUP_NAME_MAX] != 0)
 					abort();
+			/* fev-otel's reading: the last lap of tickets by
+			 * the (input's) counter, one at a time. */
+			for (uint64_t t = fev__hops_tickets(&h) - h.entries,
+				      k = 0;
+			     k < h.entries; t++, k++)
+				if (fev__hops_read_at(&h, t, &out[0]) &&
+				    (out[0].kind < FEV__HOP_PUBLISHED ||
+				     out[0].kind > FEV__HOP_RELEASED))
+					abort();
 		}
 		free(out);
 	}
 	free(buf);
+}
 
 /* Overlay group 0's mode, next, lease and resume with input bytes. */
 static void forge_ownership(uint8_t *group0, const uint8_t *data, size_t n)

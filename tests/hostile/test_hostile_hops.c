@@ -118,6 +118,42 @@ static void test_torn_and_forged_entries_are_skipped(void **state)
 	assert_int_equal(r->w.hop[0].position, 100);
 }
 
+/* fev-otel's reading, one ticket at a time (fev__hops_read_at()): only a
+ * whole entry that holds the very ticket asked for, whatever the ticket
+ * counter and the entries say. */
+static void test_a_follower_reads_only_whole_entries_of_its_ticket(
+	void **state)
+{
+	struct ring *r = *state;
+	struct fev__hops h;
+	struct fev__hop e;
+
+	for (uint64_t i = 0; i < ENTRIES + 2; i++) /* tickets 0 .. 9 */
+		write_hop(&r->w, FEV__HOP_ACQUIRED, i);
+	assert_int_equal(fev__hops_open(r->inst, "t", false, &h), 0);
+	assert_int_equal(fev__hops_tickets(&h), ENTRIES + 2);
+	assert_false(fev__hops_read_at(&h, 0, &e)); /* overwritten */
+	assert_false(fev__hops_read_at(&h, 1, &e));
+	assert_true(fev__hops_read_at(&h, 9, &e));
+	assert_int_equal(e.position, 9);
+	assert_false(fev__hops_read_at(&h, 10, &e)); /* not written yet */
+	atomic_store(&r->w.hop[2].seq, 2 * 3 - 1); /* ticket 2 still odd */
+	assert_false(fev__hops_read_at(&h, 2, &e));
+	r->w.hop[3].kind = 200; /* forged, with its check */
+	r->w.hop[3].check = fev__hop_check(&r->w.hop[3],
+					   atomic_load(&r->w.hop[3].seq));
+	assert_false(fev__hops_read_at(&h, 3, &e));
+	r->w.hop[4].position ^= 1; /* torn */
+	assert_false(fev__hops_read_at(&h, 4, &e));
+	/* A forged counter and tickets near 2^64: nothing matches, no
+	 * overflow finds an entry. */
+	atomic_store(&r->w.hdr->ticket, UINT64_MAX);
+	assert_int_equal(fev__hops_tickets(&h), UINT64_MAX);
+	for (uint64_t t = UINT64_MAX - 2 * ENTRIES; t != 0; t++)
+		assert_false(fev__hops_read_at(&h, t, &e));
+	fev__hops_close(&h);
+}
+
 static void test_a_forged_header_is_refused(void **state)
 {
 	struct ring *r = *state;
@@ -229,6 +265,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_torn_and_forged_entries_are_skipped, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_follower_reads_only_whole_entries_of_its_ticket,
+			setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_forged_header_is_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
