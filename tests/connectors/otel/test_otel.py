@@ -167,11 +167,33 @@ def test_pipeline_spans_arrive_with_kinds_attributes_and_links(f):
         o.wait(lambda: o.counter("exported") >= 5, 5, "counted exported")
         expect(o.counter("missed") == 0 and o.counter("failed") == 0,
                "nothing missed or failed", o.status_text())
+        reload_keeps_or_takes_the_config(f, o, c)
         o.stop()
         expect(SECRET.split()[1] not in o.logtext(all=True),
                "the header's value is never logged", o.logtext())
     finally:
         c.stop()
+
+
+def reload_keeps_or_takes_the_config(f, o, c):
+    """SIGHUP: a bad file is refused and the running config stays; a
+    good one is taken (a new header value on the next POSTs)."""
+    with open(o.conf) as fh:
+        good = fh.read()
+    with open(o.conf, "w") as fh:
+        fh.write(good + "[nonsense]\n")
+    o.p.send_signal(signal.SIGHUP)
+    o.wait(lambda: "reload refused" in o.logtext(), 10, "a refused reload")
+    expect(o.p.poll() is None, "still running on the old config")
+    with open(o.conf, "w") as fh:
+        fh.write(good.replace(SECRET, SECRET + "-2"))
+    o.p.send_signal(signal.SIGHUP)
+    o.wait(lambda: "config reloaded" in o.logtext(), 10, "a reload")
+    ids = traced(f, "A", 1)
+    expect_rc(f.fev("sub", "A", "-n", "1", "--timeout", "10s"), 0, "sub")
+    o.wait(lambda: complete(c, ids), 20, "spans after the reload")
+    expect(c.posts[-1][0].get("authorization") == SECRET + "-2",
+           "the reloaded header", c.posts[-1][0])
 
 
 def test_collector_down_then_up_and_exporter_killed_lose_nothing(f):
