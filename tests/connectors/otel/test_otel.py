@@ -244,6 +244,34 @@ def test_collector_down_then_up_and_exporter_killed_lose_nothing(f):
         c.stop()
 
 
+def test_hops_overwritten_while_it_was_stopped_are_counted_missed(f):
+    c = Collector()
+    try:
+        start_fevd(f)
+        expect_rc(f.fev("topic", "create", "M", "--partitions", "1",
+                        "--capacity", "64", "trace_hops=8"), 0,
+                  "topic create with a ring of 8 hops")
+        o = Otel(f, c.url(), topics="M")
+        o.wait(lambda: "ring M next" in o.status_text(), 10,
+               "fev-otel to follow M's ring")
+        o.p.send_signal(signal.SIGSTOP)
+        try:
+            ids = traced(f, "M", 12)  # 12 published hops, 8 kept
+        finally:
+            o.p.send_signal(signal.SIGCONT)
+        sends = lambda: {s["traceId"] for s in c.spans() if s["kind"] == 4}
+        o.wait(lambda: set(ids[4:]) <= sends(), 20,
+               "the send spans of the 8 hops the ring kept")
+        o.wait(lambda: o.counter("missed") == 4, 5,
+               "the 4 overwritten hops counted missed")
+        expect(not set(ids[:4]) & sends(), "nothing of the lost ones",
+               sends())
+        expect("4 hops were overwritten" in o.logtext(), "and logged",
+               o.logtext())
+        o.stop()
+    finally:
+        c.stop()
+
 def test_bad_configs_are_refused_with_the_line(f):
     conf = os.path.join(f.tmp, "bad.conf")
     cases = [
