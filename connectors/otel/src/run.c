@@ -27,6 +27,7 @@ struct run {
 	struct fot_sink sink;
 	struct fot_export ex;
 	uint64_t missed_said;
+	int state_err; /* the last save's, said once */
 	bool first_scan;
 };
 
@@ -90,8 +91,10 @@ static bool current(const struct run *r, const struct fot_ring *ring)
 	return stat(path, &st) == 0 && st.st_ino == ring->hops.ino;
 }
 
-static void rescan(struct run *r)
+/* true the first time */
+static bool rescan(struct run *r)
 {
+	bool first = r->first_scan;
 	size_t kept = 0;
 
 	for (size_t i = 0; i < r->nrings; i++)
@@ -113,6 +116,7 @@ static void rescan(struct run *r)
 	}
 	r->nrings = kept;
 	r->first_scan = false;
+	return first;
 }
 
 static void save(struct run *r)
@@ -120,10 +124,13 @@ static void save(struct run *r)
 	int rc = fot_state_save(r->cfg->state_file, r->rings, r->nrings,
 				&r->sink);
 
-	if (rc < 0)
+	/* Said once per cause, not once per batch. */
+	if (rc < 0 && rc != r->state_err)
 		fot_log_err("cannot write the state file %s: %s (a restart "
-			    "would export some spans again)",
+			    "will read each ring from its start setting "
+			    "again)",
 			    r->cfg->state_file, strerror(-rc));
+	r->state_err = rc;
 }
 
 static void status(struct run *r)
@@ -218,7 +225,10 @@ int fot_run(const struct fot_config *cfg, volatile sig_atomic_t *stop,
 		uint64_t now = fev__now_monotonic_ns();
 
 		if (now >= rescan_at) {
-			rescan(&r);
+			/* The first save says at once when the state file
+			 * cannot be written. */
+			if (rescan(&r))
+				save(&r);
 			status(&r);
 			rescan_at = now + FOT_RESCAN_NS;
 		}
