@@ -5,7 +5,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 
 #include "config.h"
 #include "fevconn.h"
@@ -62,7 +61,6 @@ static int run(const char *path)
 		rc = fot_run(&cfg, &fevconn_stop, &fevconn_reload);
 		if (rc != 0 || fevconn_stop)
 			break;
-		sd_notify(0, "RELOADING=1");
 		fevconn_reload = 0;
 		if (load(path, &next) < 0) {
 			fot_log_err("reload refused: the running config stays");
@@ -72,7 +70,6 @@ static int run(const char *path)
 		cfg = next;
 		fot_log_notice("config reloaded");
 	}
-	sd_notify(0, "STOPPING=1");
 	fot_config_free(&cfg);
 	return rc;
 }

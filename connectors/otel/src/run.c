@@ -189,9 +189,12 @@ static void finish(struct run *r)
 {
 	uint64_t now = fev__now_monotonic_ns();
 
-	/* One last try for what was read: taken, the cursors move on. */
+	/* One last try for what was read: taken, the cursors move on.  Not
+	 * while the collector is failing: that try would only hold the stop
+	 * for another timeout; the saved cursors bring those hops back. */
 	r->ex.retry_at_ns = 0;
-	if (fot_export_due(&r->ex, &r->sink, now, true) &&
+	if (r->ex.failing == 0 &&
+	    fot_export_due(&r->ex, &r->sink, now, true) &&
 	    fot_export_flush(&r->ex, &r->sink, now))
 		save(r);
 	status(r);
@@ -235,6 +238,7 @@ int fot_run(const struct fot_config *cfg, volatile sig_atomic_t *stop,
 		step(&r, now);
 		nanosleep(&nap, NULL);
 	}
+	sd_notify(0, *stop ? "STOPPING=1" : "RELOADING=1");
 	finish(&r);
 	return 0;
 }
