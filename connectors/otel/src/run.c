@@ -12,7 +12,7 @@
 #include "export.h"
 #include "names.h"
 #include "olog.h"
-#include "ring.h"
+#include "follow.h"
 #include "sink.h"
 #include "state.h"
 #include "status.h"

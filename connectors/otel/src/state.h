@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "fev/fev.h"
-#include "ring.h"
+#include "follow.h"
 #include "sink.h"
 
 struct fot_saved {

@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "export.h"
-#include "ring.h"
+#include "follow.h"
 #include "sink.h"
 
 int fot_status_write(const char *path, const struct fot_export *e,

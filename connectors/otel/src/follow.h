@@ -1,5 +1,5 @@
 /*
- * Following one topic's hop ring (ring.c): which tickets are new, which
+ * Following one topic's hop ring (follow.c): which tickets are new, which
  * were lost.  A ring's tickets are handed out by one counter (T2) and
  * each names its entry (ticket % entries); the follower keeps `next`, the
  * first ticket it has not handled, and hands every ticket below `settled`
@@ -12,8 +12,8 @@
  * was handed out that long ago is finished or will never be (a writer
  * descheduled for longer loses its hop, counted missed).
  */
-#ifndef FOT_RING_H
-#define FOT_RING_H
+#ifndef FOT_FOLLOW_H
+#define FOT_FOLLOW_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -50,4 +50,4 @@ void fot_ring_close(struct fot_ring *r);
 uint64_t fot_ring_poll(struct fot_ring *r, struct fot_sink *s,
 		       uint64_t now_ns);
 
-#endif /* FOT_RING_H */
+#endif /* FOT_FOLLOW_H */

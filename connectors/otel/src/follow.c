@@ -1,4 +1,4 @@
-#include "ring.h"
+#include "follow.h"
 
 #include <string.h>
 
