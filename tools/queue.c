@@ -14,7 +14,8 @@ static void usage(FILE *f)
 	fputs("Usage: fev queue create NAME [--capacity N] [--max-event SIZE]\n"
 	      "                  [--policy block|reject|drop-oldest] "
 	      "[--mode MODE]\n"
-	      "                  [--group GROUP] [--partitions P]\n"
+	      "                  [--group GROUP] [--partitions P] [--sp] "
+	      "[--sc]\n"
 	      "       fev queue delete NAME\n"
 	      "       fev queue list [--json]\n"
 	      "       fev topic create|delete|list ...  (the same: a queue "
@@ -39,6 +40,12 @@ static void usage(FILE *f)
 	      "each a ring of\n"
 	      "                        the other options; TOPIC@k names "
 	      "partition k > 0\n"
+	      "      --sp, --sc        one producer (--sp), one consumer "
+	      "(--sc) at a time:\n"
+	      "                        a second gets 'busy'; with both, "
+	      "cursors move without\n"
+	      "                        a CAS (producers=single "
+	      "consumers=single; queues only)\n"
 	      "      --json            list as JSON (one object per queue, "
 	      "in an array)\n"
 	      "  -q, --quiet           print nothing on success\n"
@@ -57,6 +64,7 @@ static void usage(FILE *f)
 	      "  fev queue create jobs --capacity 1024 --max-event 4K "
 	      "--policy reject\n"
 	      "  fev queue create audit capacity=64K mode=0640 group=adm\n"
+	      "  fev queue create ticks --sp --sc --capacity 64K\n"
 	      "  fev topic create orders --partitions 8 --capacity 4K\n"
 	      "  fev queue list\n"
 	      "  fev queue delete jobs\n"
@@ -290,7 +298,7 @@ static int do_list(const char *inst, bool json)
 /* fev queue and fev topic: one command, as a queue is a topic of one. */
 int cmd_queue(int argc, char **argv)
 {
-	enum { OPT_JSON = 0x2000 };
+	enum { OPT_JSON = 0x2000, OPT_SP, OPT_SC };
 	static const struct option longopts[] = {
 		{ "capacity", required_argument, NULL, 'c' },
 		{ "max-event", required_argument, NULL, 's' },
@@ -298,6 +306,8 @@ int cmd_queue(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "group", required_argument, NULL, 'g' },
 		{ "partitions", required_argument, NULL, 'P' },
+		{ "sp", no_argument, NULL, OPT_SP },
+		{ "sc", no_argument, NULL, OPT_SC },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "instance", required_argument, NULL, 'I' },
@@ -330,6 +340,12 @@ int cmd_queue(int argc, char **argv)
 			break;
 		case 'P':
 			rc = set_create_opt(&a, "partitions", optarg);
+			break;
+		case OPT_SP:
+			rc = set_create_opt(&a, "producers", "single");
+			break;
+		case OPT_SC:
+			rc = set_create_opt(&a, "consumers", "single");
 			break;
 		case OPT_JSON:
 			json = true;

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "nats.h"
+#include "sync_mode.h"
 #include "webhooks.h"
 #include "memtrap.h"
 #include "control.h"
@@ -226,9 +227,10 @@ static void att_rows(struct out_buf *b, const struct queue_view *q)
 	strftime(created, sizeof(created), "%Y-%m-%d %H:%M:%S", &tm);
 	out_size(size, sizeof(size), q->seg_size);
 	ob_printf(b,
-		  "\n  policy %s, max event %u bytes, segment %s, created %s "
-		  "by pid %d, %llu sleeps, %llu wakes\n\n",
-		  fev__policy_name(q->st.policy), q->st.max_event, size, created,
+		  "\n  policy %s, sync %s, max event %u bytes, segment %s, "
+		  "created %s by pid %d, %llu sleeps, %llu wakes\n\n",
+		  fev__policy_name(q->st.policy), fev__sync_name(q->sync),
+		  q->st.max_event, size, created,
 		  (int)q->creator_pid, (unsigned long long)q->st.sleeps,
 		  (unsigned long long)q->st.wakes);
 	if (q->natt == 0) {
@@ -402,10 +404,11 @@ static void json_queue(struct out_buf *b, const struct queue_view *q)
 	}
 	ob_printf(b,
 		  ",\"capacity\":%llu,\"max_event\":%u,\"policy\":\"%s\","
-		  "\"segment_bytes\":%llu,\"depth\":%llu,\"fill\":%.4f,"
+		  "\"sync\":\"%s\",\"segment_bytes\":%llu,\"depth\":%llu,\"fill\":%.4f,"
 		  "\"enqueued\":%llu,\"dequeued\":%llu",
 		  (unsigned long long)st->capacity, st->max_event,
-		  fev__policy_name(st->policy), (unsigned long long)q->seg_size,
+		  fev__policy_name(st->policy), fev__sync_name(q->sync),
+		  (unsigned long long)q->seg_size,
 		  (unsigned long long)st->depth,
 		  st->capacity ? (double)st->depth / (double)st->capacity : 0.0,
 		  (unsigned long long)st->enqueued,

@@ -55,6 +55,7 @@ struct queue_view {
 	int err;	 /* 0, or why the segment could not be read */
 	fev_stats st;
 	uint64_t seg_size;
+	uint32_t sync; /* FEV_SYNC_* of the header (sync_mode.h) */
 	uint64_t created_ns;
 	int32_t creator_pid;
 	double enq_rate, deq_rate; /* -1: unknown (one snapshot) */

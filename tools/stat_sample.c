@@ -227,6 +227,7 @@ static void sample_queue(const char *inst, const struct snapshot *prev,
 		return;
 	fev__map_stats(&m, &q->st);
 	q->seg_size = m.len;
+	q->sync = m.geo.sync;
 	q->created_ns = m.seg->hdr.created_ns;
 	q->creator_pid = m.seg->hdr.creator_pid;
 	q->err = read_attachers(&m, q, pq, now, real_now, dt);

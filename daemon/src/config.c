@@ -69,6 +69,7 @@ static void opts_of(const struct fevd_queue_conf *q, struct fev__queue_opts *o)
 	o->mode = q->mode;
 	o->group = q->group;
 	o->trace_hops = q->trace_hops;
+	o->sync = q->sync;
 	strlcpy(o->group_name, q->group_name, sizeof(o->group_name));
 }
 
@@ -82,6 +83,7 @@ static void conf_of(const struct fev__queue_opts *o, struct fevd_queue_conf *q)
 	q->mode = o->mode;
 	q->group = o->group;
 	q->trace_hops = o->trace_hops;
+	q->sync = o->sync;
 	strlcpy(q->group_name, o->group_name, sizeof(q->group_name));
 }
 
@@ -107,6 +109,9 @@ int fevd_queue_conf_check(const struct fevd_queue_conf *q, char *w,
 	struct fev__queue_opts o;
 
 	opts_of(q, &o);
+	/* A topic of one partition too: its partition has groups. */
+	if (q->topic && o.partitions < 2)
+		o.partitions = 2;
 	return fev__queue_opts_check(&o, q->name, w, wl);
 }
 

@@ -43,6 +43,7 @@ struct fevd_queue_conf {
 	gid_t group; /* (gid_t)-1: fevd's own */
 	char group_name[FEVD_GROUP_NAME_MAX];
 	uint32_t trace_hops; /* hop-ring entries; 0: none */
+	uint32_t sync; /* FEV_SYNC_* (producers, consumers = single) */
 	unsigned line; /* where it was defined; 0: not from a file */
 };
 

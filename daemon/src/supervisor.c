@@ -285,6 +285,7 @@ int fevd_queue_create_adopt(struct fevd *d, const struct fevd_queue_conf *c,
 		.group = c->group,
 		.attachers = c->attachers,
 		.trace_hops = c->trace_hops,
+		.sync = c->sync,
 	};
 	struct fevd_queue *q = NULL;
 	int rc;

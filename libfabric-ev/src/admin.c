@@ -17,6 +17,7 @@
 #include "hops.h"
 #include "memfit.h"
 #include "segment.h"
+#include "sync_mode.h"
 #include "trust.h"
 #include "wait.h"
 
@@ -63,6 +64,15 @@ uint32_t fev__config_trace_hops(const fev_queue_config *cfg)
 	return cfg->struct_size >= offsetof(fev_queue_config, trace_hops) +
 					   sizeof(uint32_t) ?
 		       cfg->trace_hops :
+		       0;
+}
+
+/* FEV_SYNC_* bits; 0 (multi, multi) from a caller older than ABI 1.4. */
+static uint32_t config_sync(const fev_queue_config *cfg)
+{
+	return cfg->struct_size >= offsetof(fev_queue_config, sync) +
+					   sizeof(uint32_t) ?
+		       cfg->sync :
 		       0;
 }
 
@@ -157,6 +167,10 @@ int fev__segment_build(const char *instance, const char *topic,
 	g->partitions = partitions;
 	g->partition = partition;
 	rc = fev__geometry_groups(g, groups_max);
+	if (rc < 0)
+		return rc;
+	g->sync = config_sync(cfg);
+	rc = fev__sync_check(g->sync, (uint32_t)cfg->policy, g->groups_max);
 	if (rc < 0)
 		return rc;
 	rc = fev__segment_fits(g->seg_size);

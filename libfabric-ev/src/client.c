@@ -20,6 +20,7 @@
 #include "meta.h"
 #include "pollfd.h"
 #include "segment.h"
+#include "sync_mode.h"
 #include "trace.h"
 #include "wait.h"
 
@@ -163,6 +164,28 @@ static int attach_record(fev_queue *q)
 	return -EUSERS;
 }
 
+/*
+ * A single-producer (consumer) queue: take the side after R6, so a death
+ * from here on leaves an ACTIVE record that repair retires, giving the
+ * side back (sync_mode.h).  Refused: the record, which holds nothing,
+ * is freed at once.
+ */
+static int claim_sides(fev_queue *q)
+{
+	int32_t owner_pid;
+	int rc = fev__sync_claim(&q->map, q->me_index, q->roles, &owner_pid);
+
+	if (rc < 0) {
+		fev__stats_retire_begin(&q->map.seg->state_line);
+		fev__attacher_retire_counters(&q->map.seg->state_line, q->me);
+		/* R6': pairs with A6 and the CAS in attach_record(). */
+		atomic_store_explicit(&q->me->state, FEV__ATT_FREE,
+				      memory_order_release);
+		fev__stats_retire_end(&q->map.seg->state_line);
+	}
+	return rc;
+}
+
 static int check_open_opts(const fev_open_opts *o, const char **instance,
 			   uint32_t *spin_ns, const char **group)
 {
@@ -255,6 +278,8 @@ static int open_handle(const char *queue, unsigned roles,
 	rc = deleted(q) ? -EIDRM : join_group(q, group, member);
 	if (rc == 0)
 		rc = attach_record(q);
+	if (rc == 0 && q->map.geo.sync != 0)
+		rc = claim_sides(q);
 	if (rc < 0) {
 		fev__map_close(&q->map);
 		free(q);
@@ -312,6 +337,10 @@ void fev_close(fev_queue *q)
 	fev__stats_retire_begin(&q->map.seg->state_line);
 	/* The record's counters are ours (counter_set): fold them. */
 	fev__attacher_retire_counters(&q->map.seg->state_line, q->me);
+	/* A single side is given back only with nothing held: what is
+	 * held is repaired first, and repair gives it back (O2). */
+	if (!q->prod.held && !q->cons.held)
+		fev__sync_give_back(&q->map, q->me_index);
 	/* R6': pairs with A6 in readers and the CAS in attach_record(). */
 	atomic_store_explicit(&q->me->state,
 			      q->prod.held || q->cons.held ? FEV__ATT_REPAIRING :

@@ -34,6 +34,15 @@ const char *fev_strerror(int err)
 		return "queue segment of an incompatible ABI version";
 	case EIDRM:
 		return "the queue was deleted";
+	case EBUSY:
+		return "busy: the queue is single-producer or single-consumer "
+		       "and another handle has that side (fev stat names its "
+		       "pid; a dead one's side is freed once fevd repairs it), "
+		       "or a consumer group still has members";
+	case ENOTSUP:
+		return "not supported: a topic's partitions are multi-producer "
+		       "and multi-consumer (consumer groups read through "
+		       "cursors of their own); create a queue for --sp/--sc";
 	case EUSERS:
 		return "too many processes attached to the queue";
 	case EMSGSIZE:

@@ -70,7 +70,9 @@ struct fev__header {
 	char name[64]; /* NUL-terminated queue (topic) name */
 	/* Consumer groups (ABI 1.3; 0 in a queue: none, no table). */
 	uint32_t groups_max;
-	uint32_t reserved3;
+	/* FEV_SYNC_SP | FEV_SYNC_SC (fev.h), fixed at create (ABI 1.4; 0:
+	 * multi-producer, multi-consumer, as every segment before it). */
+	uint32_t sync;
 	uint64_t off_groups;    /* groups_max records (struct fev__group) */
 	uint64_t off_slot_grps; /* capacity words (struct fev__slot_grp) */
 	uint8_t reserved2[48];
@@ -83,6 +85,7 @@ static_assert(offsetof(struct fev__header, partition) == 116, "ABI");
 static_assert(offsetof(struct fev__header, name) == 120, "ABI");
 static_assert(offsetof(struct fev__header, groups_max) == 184, "ABI");
 static_assert(offsetof(struct fev__header, off_slot_grps) == 200, "ABI");
+static_assert(offsetof(struct fev__header, sync) == 188, "ABI");
 
 /*
  * Written rarely: the state word (delete), the daemon's repair counters and
@@ -115,7 +118,17 @@ struct fev__state_line {
 	/* Bit g: group g reads every event committed from now on (a
 	 * producer stamps the slot with it at commit, consumer_group.h). */
 	_Atomic uint32_t groups_active;
-	uint8_t pad[FEV__LINE - 88];
+	/*
+	 * The side owners of a single-producer / single-consumer queue
+	 * (header sync): the owner's attacher index + 1, 0 for none.  Taken
+	 * by CAS at attach (O1), given back at close or by repair when it
+	 * retires the owner's record (O2), so a second producer (consumer)
+	 * is refused while the first is attached, dead or alive, until its
+	 * record is repaired.
+	 */
+	_Atomic uint32_t sp_owner;
+	_Atomic uint32_t sc_owner;
+	uint8_t pad[FEV__LINE - 96];
 };
 static_assert(sizeof(struct fev__state_line) == FEV__LINE, "state line");
 
@@ -317,6 +330,8 @@ struct fev__geometry {
 	/* Consumer groups: 0 (a queue) or FEV_GROUPS_MAX, and where. */
 	uint32_t groups_max;
 	uint64_t off_groups, off_slot_grps;
+	/* Sync mode (FEV_SYNC_* bits), from the header; 0: multi, multi. */
+	uint32_t sync;
 };
 
 /* 0 or -EINVAL; fills g from the three inputs (no groups). */

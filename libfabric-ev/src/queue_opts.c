@@ -130,6 +130,32 @@ static int set_trace_hops(struct fev__queue_opts *o, const char *v,
 		      wl);
 }
 
+/* producers/consumers = single|multi: the sync mode bit of one side. */
+static int set_side(struct fev__queue_opts *o, const char *key,
+		    const char *v, uint32_t bit, char *w, size_t wl)
+{
+	if (strcmp(v, "single") == 0)
+		o->sync |= bit;
+	else if (strcmp(v, "multi") == 0)
+		o->sync &= ~bit;
+	else
+		return why_not(w, wl, "%s '%s' is not single or multi", key,
+			       v);
+	return 0;
+}
+
+static int set_producers(struct fev__queue_opts *o, const char *v, char *w,
+			 size_t wl)
+{
+	return set_side(o, "producers", v, FEV_SYNC_SP, w, wl);
+}
+
+static int set_consumers(struct fev__queue_opts *o, const char *v, char *w,
+			 size_t wl)
+{
+	return set_side(o, "consumers", v, FEV_SYNC_SC, w, wl);
+}
+
 static const struct {
 	const char *key;
 	int (*set)(struct fev__queue_opts *, const char *, char *, size_t);
@@ -138,6 +164,7 @@ static const struct {
 	{ "attachers", set_attachers },   { "partitions", set_partitions },
 	{ "policy", set_policy },         { "mode", set_mode },
 	{ "group", set_group },           { "trace_hops", set_trace_hops },
+	{ "producers", set_producers },   { "consumers", set_consumers },
 };
 
 int fev__queue_opt_set(struct fev__queue_opts *o, const char *key,
@@ -163,5 +190,18 @@ int fev__queue_opts_check(const struct fev__queue_opts *o, const char *queue,
 			       "queue '%s': capacity %u x max_event %u is too "
 			       "large for one segment",
 			       queue, o->capacity, o->max_event);
+	if (o->sync != 0 && o->partitions > 1)
+		return why_not(why, whylen,
+			       "queue '%s': producers and consumers = single "
+			       "are for queues, not topics (partitions): "
+			       "consumer groups read with cursors of their own",
+			       queue);
+	if ((o->sync & FEV_SYNC_SC) && o->policy == FEV_POLICY_DROP_OLDEST)
+		return why_not(why, whylen,
+			       "queue '%s': consumers = single cannot have "
+			       "policy drop-oldest (the producer would take "
+			       "from the consumer's cursor): use block or "
+			       "reject",
+			       queue);
 	return 0;
 }

@@ -21,8 +21,8 @@
 
 /* Every key, for sentences that list them. */
 #define FEV__QUEUE_KEYS \
-	"capacity, max_event, attachers, partitions, policy, mode, group or " \
-	"trace_hops"
+	"capacity, max_event, attachers, partitions, policy, mode, group, " \
+	"trace_hops, producers or consumers"
 
 struct fev__queue_opts {
 	uint32_t capacity;  /* a power of two, FEV__CAPACITY_MIN..MAX */
@@ -34,6 +34,7 @@ struct fev__queue_opts {
 	gid_t group;        /* (gid_t)-1: the creator's */
 	char group_name[FEV__GROUP_NAME_MAX]; /* as written; "" for none */
 	uint32_t trace_hops; /* hop-ring entries, 0 (none) .. FEV__HOPS_MAX */
+	uint32_t sync; /* FEV_SYNC_* bits: producers, consumers = single */
 };
 
 /*
@@ -45,8 +46,9 @@ int fev__queue_opt_set(struct fev__queue_opts *o, const char *key,
 		       const char *value, char *why, size_t whylen);
 
 /*
- * The settings together: does a segment of this geometry fit?  0, or
- * -EINVAL with a sentence naming queue.
+ * The settings together: does a segment of this geometry fit, and may
+ * these producers and consumers go with its partitions and policy?  0,
+ * or -EINVAL with a sentence naming queue.
  */
 int fev__queue_opts_check(const struct fev__queue_opts *o, const char *queue,
 			  char *why, size_t whylen);

@@ -44,6 +44,7 @@
 #include "consumer_group.h"
 #include "group_drop.h"
 #include "fev/fev.h"
+#include "sync_mode.h"
 #include "wait.h"
 
 /* The identity of an ACTIVE record's owner; false for any other state. */
@@ -443,6 +444,9 @@ static void retire(struct fev__map *m, struct fev__attacher *a,
 	fev__attacher_retire_counters(f, a);
 	atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
 	atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
+	/* O2: a single side the dead owner had goes back after its repair,
+	 * before the record can be reused (sync_mode.h). */
+	fev__sync_give_back(m, (uint32_t)(a - m->attachers));
 	/* R6': the record may be reused; pairs with the CAS in attach. */
 	atomic_store_explicit(&a->state, FEV__ATT_FREE, memory_order_release);
 	fev__stats_retire_end(f);

@@ -1,4 +1,5 @@
 #include "segment.h"
+#include "sync_mode.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,7 @@ int fev__geometry_compute(uint32_t capacity, uint32_t max_event,
 	g->groups_max = 0;
 	g->off_groups = 0;
 	g->off_slot_grps = 0;
+	g->sync = 0;
 	if (g->seg_size > SEGMENT_SIZE_MAX)
 		return -EINVAL;
 	return 0;
@@ -82,7 +84,7 @@ static int validate_header(const struct fev__header *h, size_t len,
 {
 	struct fev__geometry want;
 	/* Read once: checked, then kept. */
-	uint32_t policy = h->policy, partition = h->partition;
+	uint32_t policy = h->policy, partition = h->partition, sync = h->sync;
 	uint32_t partitions = h->partitions != 0 ? h->partitions : 1;
 
 	if (h->header_size != sizeof(*h) || h->seg_size != len)
@@ -106,12 +108,15 @@ static int validate_header(const struct fev__header *h, size_t len,
 		return -EBADMSG;
 	if (partitions > FEV_PARTITIONS_MAX || partition >= partitions)
 		return -EBADMSG;
+	if (fev__sync_check(sync, policy, h->groups_max) < 0)
+		return -EBADMSG;
 	if (memchr(h->name, '\0', sizeof(h->name)) == NULL ||
 	    fev_queue_name_valid(h->name) < 0)
 		return -EBADMSG;
 	want.policy = policy;
 	want.partitions = partitions;
 	want.partition = partition;
+	want.sync = sync;
 	*g = want;
 	return 0;
 }
@@ -154,6 +159,7 @@ void fev__segment_format(void *base, const struct fev__geometry *g,
 	h->partitions = g->partitions;
 	h->partition = g->partition;
 	h->groups_max = g->groups_max;
+	h->sync = g->sync;
 	h->off_groups = g->off_groups;
 	h->off_slot_grps = g->off_slot_grps;
 	h->off_state_line = offsetof(struct fev__segment, state_line);

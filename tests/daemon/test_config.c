@@ -24,7 +24,8 @@ struct bad {
 static const struct bad bad_snippets[] = {
 	{ "[fabric]\ninstance = x\n\n[queue orders]\ncapasity = 4\n", 5,
 	  "unknown queue key 'capasity' (capacity, max_event, attachers, "
-	  "partitions, policy, mode, group or trace_hops)" },
+	  "partitions, policy, mode, group, trace_hops, producers or "
+	  "consumers)" },
 	{ "[fabrik]\n", 1, "unknown section [fabrik]" },
 	{ "[fabric\n", 1, "malformed section header" },
 	{ "[fabric] x\n", 1, "malformed section header" },

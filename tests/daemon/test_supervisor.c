@@ -152,7 +152,8 @@ static void test_malformed_config_creates_nothing(void **state)
 	assert_int_equal(status, 1);
 	snprintf(want, sizeof(want),
 		 "fevd: %s:9: unknown queue key 'capasity' (capacity, "
-		 "max_event, attachers, partitions, policy, mode, group or trace_hops)",
+		 "max_event, attachers, partitions, policy, mode, group, "
+		 "trace_hops, producers or consumers)",
 		 h->conf);
 	if (!fh_log_has(h, want, 0))
 		fail_msg("log %s lacks \"%s\"", h->log, want);

@@ -81,20 +81,28 @@ void fevtest_create_topic(const char *inst, const char *name,
 			 fev_strerror(rc));
 }
 
-void fevtest_create(const char *inst, const char *name, uint32_t capacity,
-		    uint32_t max_event, int policy)
+void fevtest_create_sync(const char *inst, const char *name,
+			 uint32_t capacity, uint32_t max_event, int policy,
+			 uint32_t sync)
 {
 	fev_queue_config cfg = {
 		.struct_size = sizeof(cfg),
 		.capacity = capacity,
 		.max_event = max_event,
 		.policy = policy,
+		.sync = sync,
 	};
 	int rc = fev_queue_create(name, &cfg, inst);
 
 	if (rc != 0)
 		fail_msg("fev_queue_create(%s, %s): %s", inst, name,
 			 fev_strerror(rc));
+}
+
+void fevtest_create(const char *inst, const char *name, uint32_t capacity,
+		    uint32_t max_event, int policy)
+{
+	fevtest_create_sync(inst, name, capacity, max_event, policy, 0);
 }
 
 fev_queue *fevtest_open(const char *inst, const char *name, unsigned roles,

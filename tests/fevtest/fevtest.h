@@ -33,6 +33,10 @@ int fevtest_teardown(void **state);
 /* Create queue name in inst; fails the test on error. */
 void fevtest_create(const char *inst, const char *name, uint32_t capacity,
 		    uint32_t max_event, int policy);
+/* The same, of sync mode sync (FEV_SYNC_*). */
+void fevtest_create_sync(const char *inst, const char *name,
+			 uint32_t capacity, uint32_t max_event, int policy,
+			 uint32_t sync);
 
 /* Create topic name of partitions partitions in inst; fails the test on
  * error. */

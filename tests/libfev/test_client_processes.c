@@ -89,9 +89,9 @@ static int spawn_producer(const char *inst, uint32_t id, uint64_t count)
 			     -1);
 }
 
-static void run_processes(const char *inst, uint32_t producers,
-			  uint32_t consumers, uint64_t per_producer,
-			  uint32_t capacity)
+static void run_processes_sync(const char *inst, uint32_t producers,
+			       uint32_t consumers, uint64_t per_producer,
+			       uint32_t capacity, uint32_t sync)
 {
 	size_t bits = (size_t)producers * per_producer, bytes = (bits + 7) / 8;
 	uint8_t *all = calloc(bytes, 1), *mine = malloc(bytes);
@@ -102,7 +102,8 @@ static void run_processes(const char *inst, uint32_t producers,
 
 	assert_non_null(all);
 	assert_non_null(mine);
-	fevtest_create(inst, "q", capacity, PEER_EVENT_MAX, FEV_POLICY_BLOCK);
+	fevtest_create_sync(inst, "q", capacity, PEER_EVENT_MAX,
+			    FEV_POLICY_BLOCK, sync);
 	for (uint32_t i = 0; i < consumers; i++)
 		cpid[i] = spawn_consumer(inst, producers, per_producer,
 					 &cfd[i]);
@@ -112,7 +113,8 @@ static void run_processes(const char *inst, uint32_t producers,
 	for (uint32_t i = 0; i < producers; i++)
 		assert_int_equal(fevtest_wait(ppid[i], 240000), 0);
 
-	/* Every event is queued before the stops: FIFO puts them last. */
+	/* Every event is queued before the stops: FIFO puts them last.
+	 * (A single producer's side was given back when it closed.) */
 	stopper = fevtest_open(inst, "q", FEV_PRODUCER, 0);
 	for (uint32_t i = 0; i < consumers; i++)
 		assert_int_equal(fev_send(stopper, NULL, 0, 60000 * FEVTEST_MS),
@@ -162,6 +164,53 @@ static void run_processes(const char *inst, uint32_t producers,
 	free(mine);
 }
 
+static void run_processes(const char *inst, uint32_t producers,
+			  uint32_t consumers, uint64_t per_producer,
+			  uint32_t capacity)
+{
+	run_processes_sync(inst, producers, consumers, per_producer, capacity,
+			   0);
+}
+
+/* Events per producer of the sync-mode runs: FEV_TEST_SYNC_EVENTS, or
+ * 200,000 (CI) shared out among the producers. */
+static uint64_t sync_events(uint32_t producers)
+{
+	const char *e = getenv("FEV_TEST_SYNC_EVENTS");
+	uint64_t n = e != NULL ? strtoull(e, NULL, 10) : 200000;
+
+	return (n > 0 ? n : 200000) / producers;
+}
+
+static void test_single_producer_single_consumer_deliver_every_event_once(
+	void **state)
+{
+	run_processes_sync(((struct fevtest_ctx *)*state)->inst, 1, 1,
+			   sync_events(1), 64, FEV_SYNC_SP | FEV_SYNC_SC);
+}
+
+static void test_single_producer_single_consumer_through_two_slots(
+	void **state)
+{
+	/* Capacity 2: both sides sleep and wake all the time. */
+	run_processes_sync(((struct fevtest_ctx *)*state)->inst, 1, 1,
+			   sync_events(4), 2, FEV_SYNC_SP | FEV_SYNC_SC);
+}
+
+static void test_single_producer_three_consumers_deliver_every_event_once(
+	void **state)
+{
+	run_processes_sync(((struct fevtest_ctx *)*state)->inst, 1, 3,
+			   sync_events(1), 64, FEV_SYNC_SP);
+}
+
+static void test_three_producers_single_consumer_keep_their_order(
+	void **state)
+{
+	run_processes_sync(((struct fevtest_ctx *)*state)->inst, 3, 1,
+			   sync_events(3), 64, FEV_SYNC_SC);
+}
+
 static void test_two_producer_and_two_consumer_processes_deliver_a_million_events_once(
 	void **state)
 {
@@ -200,6 +249,10 @@ int main(void)
 		T(test_four_producer_processes_keep_their_order_to_one_consumer),
 		T(test_processes_through_a_tiny_queue_lose_nothing),
 		T(test_processes_sleeping_without_spinning_lose_no_wakeup),
+		T(test_single_producer_single_consumer_deliver_every_event_once),
+		T(test_single_producer_single_consumer_through_two_slots),
+		T(test_single_producer_three_consumers_deliver_every_event_once),
+		T(test_three_producers_single_consumer_keep_their_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,7 +54,7 @@ static void test_header_layout_is_frozen(void **state)
 	OFF(struct fev__header, name, 120);
 	FROZEN(sizeof(((struct fev__header *)0)->name), 64);
 	OFF(struct fev__header, groups_max, 184);
-	OFF(struct fev__header, reserved3, 188);
+	OFF(struct fev__header, sync, 188);
 	OFF(struct fev__header, off_groups, 192);
 	OFF(struct fev__header, off_slot_grps, 200);
 	OFF(struct fev__header, reserved2, 208);
@@ -77,7 +77,9 @@ static void test_state_line_layout_is_frozen(void **state)
 	OFF(struct fev__state_line, retired_wakes, 72);
 	OFF(struct fev__state_line, attach_gen, 80);
 	OFF(struct fev__state_line, groups_active, 84);
-	OFF(struct fev__state_line, pad, 88);
+	OFF(struct fev__state_line, sp_owner, 88);
+	OFF(struct fev__state_line, sc_owner, 92);
+	OFF(struct fev__state_line, pad, 96);
 }
 
 static void test_cursor_and_wait_word_layout_is_frozen(void **state)

@@ -90,11 +90,13 @@ def test_a_bad_setting_reads_the_same_from_cli_config_and_socket(f):
     start_fevd(f)
     for setting, sentence in [
             ("colour=red", "unknown queue key 'colour' (capacity, "
-             "max_event, attachers, partitions, policy, mode, group or trace_hops)"),
+             "max_event, attachers, partitions, policy, mode, group, "
+             "trace_hops, producers or consumers)"),
             ("attachers=0", "attachers '0' out of range 1..4096"),
             ("capacity=100", "capacity '100' is not a power of two"),
             ("policy=maybe",
-             "policy 'maybe' is not block, reject or drop-oldest")]:
+             "policy 'maybe' is not block, reject or drop-oldest"),
+            ("producers=one", "producers 'one' is not single or multi")]:
         key, value = setting.split("=")
         expect_sentence(f.fev("queue", "create", "q", setting), 2,
                         "fev: " + sentence)
@@ -104,6 +106,44 @@ def test_a_bad_setting_reads_the_same_from_cli_config_and_socket(f):
         expect(reply == "-22 bad request: " + sentence,
                "control socket says " + sentence, reply)
     expect("q" not in listed(f), "nothing created")
+
+
+def test_single_producer_and_consumer_queue_is_made_shown_and_kept(f):
+    start_fevd(f)
+    expect_rc(f.fev("queue", "create", "ticks", "--sp", "--sc",
+                    "--capacity", "64"), 0, "create --sp --sc")
+    expect_rc(f.fev("queue", "create", "fan", "producers=single"), 0,
+              "create producers=single")
+    r = f.fev("stat", "--json", "ticks")
+    expect_rc(r, 0, "stat ticks")
+    expect(json.loads(r.stdout)["queues"][0]["sync"] == "spsc",
+           "stat --json says spsc", r.stdout)
+    r = f.fev("stat", "fan", "-i", "0")
+    expect_rc(r, 0, "stat fan")
+    expect("sync spmc" in r.stdout, "stat says spmc", r.stdout)
+    # One producer at a time: the second fev pub is told why.
+    holder = subprocess.Popen([os.environ["FEV"], "pub", "ticks"],
+                              stdin=subprocess.PIPE, env=f.env,
+                              stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: listed(f)["ticks"]["producers"] == 1,
+                   what="the first producer attached")
+        r = f.fev("pub", "ticks", "-m", "x")
+        expect(r.returncode == 1 and "single-producer" in r.stderr,
+               "a second producer is refused with a sentence", r.stderr)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    expect_rc(f.fev("pub", "ticks", "-m", "x"), 0, "pub once it left")
+    for setting, sentence in [
+            (["consumers=single", "policy=drop-oldest"],
+             "consumers = single cannot have policy drop-oldest"),
+            (["--sp", "--partitions", "4"], "are for queues, not topics")]:
+        r = f.fev("queue", "create", "bad", *setting)
+        expect(r.returncode == 1 and sentence in r.stderr,
+               "refused: " + sentence, r.stderr)
+    expect("bad" not in listed(f), "nothing created")
 
 
 def test_fevd_errors_are_shown_as_sentences(f):

@@ -87,7 +87,23 @@ typedef struct fev_queue_config {
 	/* Added with tracing: entries of the hop ring that records sampled
 	 * events (fev trace), 1 .. 1M; 0: none (fevd's default is 4096). */
 	uint32_t trace_hops;
+	/* Added with sync modes (ABI 1.4): FEV_SYNC_* bits; 0, the default:
+	 * any number of producers and consumers. */
+	uint32_t sync;
 } fev_queue_config;
+
+/*
+ * Sync modes (DPDK's rte_ring SP/SC), chosen at create, per queue: at
+ * most one producer (consumer) handle is attached at a time, and a second
+ * fev_open() with that role is -EBUSY until the first closes or, dead,
+ * is repaired by fevd.  A single side moves its cursor with a plain
+ * store instead of a CAS; both single (SP|SC) is the fast 1->1 ring.
+ * Topics refuse them (-ENOTSUP: groups read with cursors of their own), and
+ * a single consumer refuses FEV_POLICY_DROP_OLDEST (-EINVAL: the dropping
+ * producer would move the consumer's cursor).
+ */
+#define FEV_SYNC_SP 0x1u /* single producer */
+#define FEV_SYNC_SC 0x2u /* single consumer */
 
 typedef struct fev_claim {
 	void *data; /* where to write the payload */

@@ -8,6 +8,6 @@
 
 /* Shared-memory ABI: segments of another major version are refused. */
 #define FEV_ABI_MAJOR 1
-#define FEV_ABI_MINOR 3
+#define FEV_ABI_MINOR 4
 
 #endif /* FEV_VERSION_H */
