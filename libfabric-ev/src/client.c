@@ -43,6 +43,9 @@ struct fev_queue {
 	uint32_t spin_budget_ns; /* what the next spin may last (adaptive) */
 	uint32_t spin_fails;     /* spins in a row that ended in a sleep */
 	uint32_t fork_gen; /* fev__fork_generation() at open (fork.h) */
+	/* This handle is its queue's only producer (consumer) and moves
+	 * head (tail) with a store, not a CAS (sync_mode.h). */
+	bool store_head, store_tail;
 	uint64_t created_ns; /* the header's, read once at open */
 	bool asymmetric_fence; /* see wait.h */
 	bool hold_stamped;    /* our record's hold_ns is not 0 */
@@ -280,6 +283,10 @@ static int open_handle(const char *queue, unsigned roles,
 		rc = attach_record(q);
 	if (rc == 0 && q->map.geo.sync != 0)
 		rc = claim_sides(q);
+	q->store_head = (roles & FEV_PRODUCER) &&
+			fev__sync_store_head(q->map.geo.sync);
+	q->store_tail = (roles & FEV_CONSUMER) &&
+			fev__sync_store_tail(q->map.geo.sync);
 	if (rc < 0) {
 		fev__map_close(&q->map);
 		free(q);
@@ -714,7 +721,11 @@ static int produce_take(fev_queue *q, uint32_t want, int64_t timeout_ns,
 		if (deleted(q))
 			return -EIDRM;
 		note_hold_start(q, &q->prod, zero_copy);
-		k = fev__ring_reserve(&q->map.ring, &q->prod, want, pos);
+		k = q->store_head ? fev__ring_reserve_single(&q->map.ring,
+							     &q->prod, want,
+							     pos) :
+				    fev__ring_reserve(&q->map.ring, &q->prod,
+						      want, pos);
 		if (k > 0)
 			return (int)k;
 		if (q->policy == FEV_POLICY_REJECT)
@@ -1337,7 +1348,7 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 		return -ENOMEM;
 	for (;;) {
 		uint64_t pos;
-		uint32_t k;
+		uint32_t k, want;
 		int got = 0, bad = 0;
 
 		if (deleted(q) || (grp && group_gone(q)))
@@ -1347,10 +1358,12 @@ consume(fev_queue *q, bool grp, fev_event *evs, size_t max,
 			return got > 0 ? acquired(q, evs,
 						  delivered(q, evs, got)) :
 					 got;
-		k = fev__ring_acquire(&q->map.ring, &q->cons,
-				      max > UINT32_MAX ? UINT32_MAX :
-							 (uint32_t)max,
-				      &pos);
+		want = max > UINT32_MAX ? UINT32_MAX : (uint32_t)max;
+		k = !grp && q->store_tail ?
+			    fev__ring_acquire_single(&q->map.ring, &q->cons,
+						     want, &pos) :
+			    fev__ring_acquire(&q->map.ring, &q->cons, want,
+					      &pos);
 		got = slots_to_events(q, grp, pos, k, evs, &bad);
 		if (k == 0 && grp && fev__grp_skip_hole(&q->map.ring)) {
 			if (holes_left-- == 0)

@@ -18,6 +18,11 @@
  *       into a free slot at the head, or, when the producers' next
  *       position is this very slot (head == p + capacity), re-committed in
  *       place as position p + capacity.  Then slot p is released.
+ *   the single consumer of a queue (sync modes, sync_mode.h), positions
+ *       below tail: no live consumer exists until repair gives the side
+ *       back, so tail goes back to the lowest position it held, those
+ *       still full flagged FEV_REDELIVERED where they lie and those it had
+ *       released turned into tombstones (repair_single_consumer()).
  *
  * A hold record names positions before the CAS that takes them, so a stale hold
  * record may name a position that a live attacher took instead.  A position is
@@ -428,6 +433,80 @@ static uint32_t repair_consumer(const struct fev__repair_pass *ps,
 	return pending;
 }
 
+/*
+ * Released slot p below the single consumer's rewound cursor: a tombstone
+ * the next consumer skips.  No producer can take it meanwhile: the slot of
+ * the lowest held position, below it, stays full until that consumer
+ * releases it, so head stays at most one lap past that position.
+ */
+static void tombstone_released(const struct fev__ring *r, uint64_t p)
+{
+	struct fev__slot *s = fev__ring_slot(r, p);
+	uint64_t released = p + r->capacity;
+
+	s->len = 0;
+	s->flags = FEV__SLOT_TOMBSTONE;
+	s->attacher = UINT32_MAX;
+	s->ts_ns = 0;
+	/* R1: the tombstone's header; pairs with A2 in acquire.  A CAS: a
+	 * slot in any other state is left as it is. */
+	atomic_compare_exchange_strong_explicit(&s->seq, &released, p + 1,
+						memory_order_release,
+						memory_order_relaxed);
+}
+
+/*
+ * Positions [lo, hi) the dead single consumer of a queue may hold: tail
+ * goes back to the lowest one still full, which the next consumer takes
+ * first.  Nobody else moves tail: the consumer side is the dead record's
+ * until retire() gives it back (O2, which publishes these stores to the
+ * next owner's O1).  A repairer that dies here leaves flags set, perhaps
+ * tombstones and a cursor not yet moved: the next pass finds the same
+ * lowest position and does it again.
+ */
+static uint32_t repair_single_consumer(const struct fev__repair_pass *ps,
+				       uint32_t idx,
+				       struct fev__repair_range held,
+				       struct fev__repair_result *res)
+{
+	struct fev__map *m = ps->m;
+	const struct fev__ring *r = &m->ring;
+	uint64_t tail = ps->tail, lo = tail;
+
+	/* Only the side's owner holds consumer positions: any other
+	 * record's hold record is forged, and must never move the cursor
+	 * of a live consumer.  Relaxed: written by its owner's O1 (seen
+	 * by our acquire of the record's state) and by repair. */
+	if (atomic_load_explicit(&m->seg->state_line.sc_owner,
+				 memory_order_relaxed) != idx + 1)
+		return 0;
+
+	for (uint64_t p = lowest_holdable(held.lo, tail, r->capacity);
+	     p < held.hi && p < tail; p++) {
+		if (slot_seq(r, p) != p + 1)
+			continue; /* released, or never ours */
+		if (named_by_live(ps, p))
+			return 1;
+		if (lo == tail)
+			lo = p;
+	}
+	if (lo == tail)
+		return 0; /* nothing held */
+	for (uint64_t p = lo; p < tail; p++) {
+		if (slot_seq(r, p) == p + 1) {
+			/* Relaxed: published by R0 and O2 below. */
+			__atomic_fetch_or(&fev__ring_slot(r, p)->flags,
+					  FEV_REDELIVERED, __ATOMIC_RELAXED);
+			res->redelivered++;
+		} else {
+			tombstone_released(r, p);
+		}
+	}
+	/* R0 (single): the flags and tombstones above come first. */
+	atomic_store_explicit(&r->tail->pos, lo, memory_order_release);
+	return 0;
+}
+
 static void retire(struct fev__map *m, struct fev__attacher *a,
 		   const struct fev__repair_result *res)
 {
@@ -481,7 +560,9 @@ int fev__repair_pass_record(struct fev__repair_pass *p, uint32_t idx,
 		uint32_t gi = __atomic_load_n(&a->group, __ATOMIC_RELAXED) - 1;
 		struct fev__repair_range held = holdrec_range(&a->cons);
 
-		if (m->groups == NULL || gi >= m->geo.groups_max)
+		if (m->geo.sync & FEV_SYNC_SC)
+			pending = repair_single_consumer(p, idx, held, &pass);
+		else if (m->groups == NULL || gi >= m->geo.groups_max)
 			pending = repair_consumer(p, a, held, &pass);
 		else if (a->roles & FEV_CONSUMER)
 			pending = repair_member(p, gi, held, &pass);

@@ -26,8 +26,13 @@
  * What it does not: progress when a process dies mid-take (the supervisor
  * repairs that), fairness between producers.
  *
+ * A single producer or consumer (sync modes, sync_mode.h) owns its cursor:
+ * it takes with a load and a release store of it instead of the CAS
+ * (fev__ring_take_single()); the slot sequences work as above.
+ *
  * Synchronisation table (every acquire/release names its partner):
- *   R0  cursor CAS (release)          pairs with A0 in the repair scan
+ *   R0  cursor CAS (release), or a single side's store (release)
+ *                                     pairs with A0 in the repair scan
  *   R1  commit: seq = pos + 1         pairs with A2 in fev__ring_acquire()
  *   R2  release: seq = pos + cap      pairs with A1 in fev__ring_reserve()
  *   R3  hold record cleared (release) pairs with A3 in the repair scan
@@ -163,6 +168,39 @@ static inline uint32_t fev__ring_take(struct fev__cursor *c,
 	}
 }
 
+/*
+ * fev__ring_take() for the cursor's only writer: a single producer or
+ * consumer (sync_mode.h), which owns the cursor from its attach (O1) to its
+ * close or repair (O2).  No CAS: nobody else moves c, so a slot ahead of
+ * pos + bias is never a race to catch up with (forged, or nothing yet).
+ */
+static inline uint32_t fev__ring_take_single(struct fev__cursor *c,
+					     const struct fev__ring *r,
+					     struct fev__holder *h,
+					     uint32_t want, uint64_t bias,
+					     uint64_t *pos_out)
+{
+	/* Relaxed: we are its only writer; O1 at attach ordered the stores
+	 * of its previous owner or repairer before this load. */
+	uint64_t pos = atomic_load_explicit(&c->pos, memory_order_relaxed);
+	int64_t dif = 0;
+	uint32_t k;
+
+	if (want > fev__holder_fit(h))
+		want = fev__holder_fit(h);
+	k = want == 0 ? 0 : fev__ring_count_ready(r, pos, want, bias, &dif);
+	if (k == 0)
+		return 0;
+	fev__holder_intent(h, pos, k);
+	/* R0 (single): a release store publishes the hold record written
+	 * just above, as the CAS does (A0 in the repair pass).  Release is
+	 * enough: a single side is never a topic's (no B1). */
+	atomic_store_explicit(&c->pos, pos + k, memory_order_release);
+	fev__holder_took(h, pos, k);
+	*pos_out = pos;
+	return k;
+}
+
 static inline uint32_t fev__ring_reserve(const struct fev__ring *r,
 					 struct fev__holder *h, uint32_t want,
 					 uint64_t *pos)
@@ -175,6 +213,20 @@ static inline uint32_t fev__ring_acquire(const struct fev__ring *r,
 					 uint64_t *pos)
 {
 	return fev__ring_take(r->tail, r, h, want, 1, pos);
+}
+
+static inline uint32_t fev__ring_reserve_single(const struct fev__ring *r,
+						struct fev__holder *h,
+						uint32_t want, uint64_t *pos)
+{
+	return fev__ring_take_single(r->head, r, h, want, 0, pos);
+}
+
+static inline uint32_t fev__ring_acquire_single(const struct fev__ring *r,
+						struct fev__holder *h,
+						uint32_t want, uint64_t *pos)
+{
+	return fev__ring_take_single(r->tail, r, h, want, 1, pos);
 }
 
 /*

@@ -161,10 +161,15 @@ static void test_second_consumer_is_refused_and_a_refused_pair_takes_nothing(
 	assert_int_equal(fev_queue_delete("q", inst), 0);
 }
 
-/* A child opens with roles, sends or acquires, and dies by SIGKILL. */
-enum death { DIE_ATTACHED, DIE_HOLDING_ONE, DIE_RESERVED };
+/*
+ * A child opens with roles, and dies by SIGKILL: attached, holding
+ * three events of which it released the middle one, or with one slot
+ * reserved (after sending `sends` events).
+ */
+enum death { DIE_ATTACHED, DIE_HOLDING_TWO_OF_THREE, DIE_RESERVED };
 
-static void child_dies(const char *inst, unsigned roles, enum death how)
+static void child_dies_after(const char *inst, unsigned roles,
+			     enum death how, int sends)
 {
 	pid_t pid = fork();
 	int status;
@@ -172,12 +177,17 @@ static void child_dies(const char *inst, unsigned roles, enum death how)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		fev_queue *q;
-		fev_event ev;
+		fev_event ev[3];
 		fev_claim c;
 
 		if (open_q(inst, roles, &q) < 0)
 			_exit(2);
-		if (how == DIE_HOLDING_ONE && fev_acquire(q, &ev, 0) < 0)
+		for (int i = 0; i < sends; i++)
+			if (fev_send(q, &i, sizeof(i), 0) < 0)
+				_exit(6);
+		if (how == DIE_HOLDING_TWO_OF_THREE &&
+		    (fev_acquire_batch(q, ev, 3, 0) != 3 ||
+		     fev_release(q, &ev[1]) < 0))
 			_exit(3);
 		if (how == DIE_RESERVED && fev_reserve(q, 8, &c, 0) < 0)
 			_exit(4);
@@ -186,6 +196,11 @@ static void child_dies(const char *inst, unsigned roles, enum death how)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status));
+}
+
+static void child_dies(const char *inst, unsigned roles, enum death how)
+{
+	child_dies_after(inst, roles, how, 0);
 }
 
 /* Repair every dead record, as fevd's liveness scan does. */
@@ -241,6 +256,144 @@ static void test_dead_consumer_keeps_its_side_until_repaired(void **state)
 	assert_int_equal(fev_queue_delete("q", inst), 0);
 }
 
+static void send_ints(fev_queue *q, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		assert_int_equal(fev_send(q, &i, sizeof(i), 0), 0);
+}
+
+/* The next event is v, flagged or not. */
+static void expect_event(fev_queue *q, int v, uint32_t flags)
+{
+	fev_meta m;
+	int got = -1;
+
+	assert_int_equal(fev_recv(q, &got, sizeof(got), &m, 0), sizeof(got));
+	assert_int_equal(got, v);
+	assert_int_equal(m.flags & FEV_REDELIVERED, flags);
+}
+
+static void dead_single_producer_mid_write(const char *inst, uint32_t sync)
+{
+	struct fev__repair_result r = { 0 };
+	fev_queue *cons, *prod;
+	fev_meta m;
+	int v;
+
+	assert_int_equal(create(inst, sync, FEV_POLICY_BLOCK), 0);
+	assert_int_equal(open_q(inst, FEV_CONSUMER, &cons), 0);
+	/* Three committed, the fourth taken and never written. */
+	child_dies_after(inst, FEV_PRODUCER, DIE_RESERVED, 3);
+	repair_dead(inst, &r);
+	assert_int_equal(r.tombstoned, 1);
+	assert_int_equal(open_q(inst, FEV_PRODUCER, &prod), 0);
+	for (int i = 0; i < 3; i++)
+		expect_event(cons, i, 0);
+	send_ints(prod, 3, 10); /* seven more, round the ring of 8 */
+	for (int i = 3; i < 10; i++)
+		expect_event(cons, i, 0);
+	assert_int_equal(fev_recv(cons, &v, sizeof(v), &m, 0), -EAGAIN);
+	fev_close(prod);
+	fev_close(cons);
+	assert_int_equal(fev_queue_delete("q", inst), 0);
+}
+
+static void test_dead_single_producer_mid_write_loses_nothing(void **state)
+{
+	dead_single_producer_mid_write(inst_of(state), SPSC);
+}
+
+static void test_dead_single_producer_of_many_consumers_loses_nothing(
+	void **state)
+{
+	dead_single_producer_mid_write(inst_of(state), FEV_SYNC_SP);
+}
+
+static void dead_single_consumer_holding(const char *inst, uint32_t sync)
+{
+	struct fev__repair_result r = { 0 };
+	fev_queue *cons, *prod;
+	fev_stats st;
+	fev_meta m;
+	int v;
+
+	assert_int_equal(create(inst, sync, FEV_POLICY_BLOCK), 0);
+	assert_int_equal(open_q(inst, FEV_PRODUCER, &prod), 0);
+	send_ints(prod, 0, 8); /* full */
+	/* It takes 0, 1, 2, releases 1 and dies holding 0 and 2. */
+	child_dies(inst, FEV_CONSUMER, DIE_HOLDING_TWO_OF_THREE);
+	assert_int_equal(fev_send(prod, &v, sizeof(v), 0), -EAGAIN);
+	repair_dead(inst, &r);
+	assert_int_equal(r.redelivered, 2);
+	assert_int_equal(open_q(inst, FEV_CONSUMER, &cons), 0);
+	/* Behind the cursor, in order, flagged; 1 was released: gone. */
+	expect_event(cons, 0, FEV_REDELIVERED);
+	expect_event(cons, 2, FEV_REDELIVERED);
+	for (int i = 3; i < 8; i++)
+		expect_event(cons, i, 0);
+	assert_int_equal(fev_recv(cons, &v, sizeof(v), &m, 0), -EAGAIN);
+	/* Every slot is free again: another lap flows. */
+	send_ints(prod, 8, 16);
+	for (int i = 8; i < 16; i++)
+		expect_event(cons, i, 0);
+	assert_int_equal(fev_queue_stats("q", inst, &st), 0);
+	assert_int_equal(st.redelivered, 2);
+	assert_int_equal(st.depth, 0);
+	fev_close(prod);
+	fev_close(cons);
+	assert_int_equal(fev_queue_delete("q", inst), 0);
+}
+
+static void test_dead_single_consumer_events_come_back_behind_its_cursor(
+	void **state)
+{
+	dead_single_consumer_holding(inst_of(state), SPSC);
+}
+
+static void test_dead_single_consumer_of_many_producers_too(void **state)
+{
+	dead_single_consumer_holding(inst_of(state), FEV_SYNC_SC);
+}
+
+static void test_forged_consumer_hold_of_a_dead_producer_moves_no_cursor(
+	void **state)
+{
+	const char *inst = inst_of(state);
+	struct fev__repair_result r = { 0 };
+	struct fev__map m;
+	fev_queue *cons, *prod;
+	uint32_t dead = UINT32_MAX;
+	fev_event held;
+
+	assert_int_equal(create(inst, SPSC, FEV_POLICY_BLOCK), 0);
+	assert_int_equal(open_q(inst, FEV_CONSUMER, &cons), 0);
+	child_dies_after(inst, FEV_PRODUCER, DIE_ATTACHED, 4);
+	assert_int_equal(fev_acquire(cons, &held, 0), 0); /* holds 0 */
+	expect_event(cons, 1, 0);
+	/* The dead producer's record claims it held consumer positions
+	 * 0 .. 3: only the consumer side's owner may.  Its record is
+	 * retired at once (not left pending on what the live consumer
+	 * holds), and the live consumer's cursor stays. */
+	assert_int_equal(fev__map_open(inst, "q", true, &m), 0);
+	for (uint32_t i = 0; i < m.geo.attacher_max; i++)
+		if (atomic_load(&m.attachers[i].state) == FEV__ATT_ACTIVE &&
+		    !fev__attacher_alive(&m.attachers[i]))
+			dead = i;
+	assert_true(dead != UINT32_MAX);
+	atomic_store(&m.attachers[dead].cons.pos, 0);
+	atomic_store(&m.attachers[dead].cons.n, 4);
+	fev__map_close(&m);
+	repair_dead(inst, &r);
+	assert_int_equal(r.redelivered, 0);
+	expect_event(cons, 2, 0);
+	expect_event(cons, 3, 0);
+	assert_int_equal(fev_release(cons, &held), 0);
+	assert_int_equal(open_q(inst, FEV_PRODUCER, &prod), 0);
+	fev_close(prod);
+	fev_close(cons);
+	assert_int_equal(fev_queue_delete("q", inst), 0);
+}
+
 static void test_forged_owner_word_refuses_without_reading_outside(
 	void **state)
 {
@@ -270,6 +423,11 @@ int main(void)
 		T(test_dead_producer_keeps_its_side_until_repaired),
 		T(test_dead_consumer_keeps_its_side_until_repaired),
 		T(test_forged_owner_word_refuses_without_reading_outside),
+		T(test_dead_single_producer_mid_write_loses_nothing),
+		T(test_dead_single_producer_of_many_consumers_loses_nothing),
+		T(test_dead_single_consumer_events_come_back_behind_its_cursor),
+		T(test_dead_single_consumer_of_many_producers_too),
+		T(test_forged_consumer_hold_of_a_dead_producer_moves_no_cursor),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
