@@ -40,6 +40,7 @@ struct bench_cfg {
 	uint64_t count;    /* events per producer (or round trips); 0: duration */
 	double rate;       /* BENCH_RATE: offered events per second */
 	const char *queue; /* fev: use this existing (fevd's) queue */
+	uint32_t sync;     /* fev: FEV_SYNC_* of the queues it makes (--sync) */
 	int cpus[BENCH_MAX_CPUS];
 	int ncpus; /* 0: no pinning */
 };
@@ -128,7 +129,8 @@ bool bench_retry(int err, bool spin, unsigned *polls);
 extern const struct bench_transport bench_fev, bench_pipe, bench_unix,
 	bench_mq, bench_zmq, bench_floor, bench_fev_meta,
 	bench_fev_fd, bench_fev_any, bench_fev_trace0, bench_fev_trace1,
-	bench_fev_tail, bench_fev_fanout, bench_fev_queues, bench_fev_keyed;
+	bench_fev_tail, bench_fev_fanout, bench_fev_queues, bench_fev_keyed,
+	bench_fev_spsc;
 const struct bench_transport *bench_transport_find(const char *name);
 
 /* ---- message.c: the header every event carries ---------------------- */

@@ -15,10 +15,11 @@
 
 #include "bench.h"
 #include "bounds.h"
+#include "fev/fev.h"
 #include "nats.h"
 #include "webhooks.h"
 
-#define MAX_TRANSPORTS 15
+#define MAX_TRANSPORTS 16
 #define MAX_CFGS 256
 
 static const char usage[] =
@@ -55,7 +56,11 @@ static const char usage[] =
 	"                     fev-trace0, fev-trace1: a traceparent on every event,\n"
 	"                     none or 1 in 100 sampled (hops recorded)\n"
 	"                     fev-tail: fev with a tail (fev_tail_*) watching,\n"
-	"                     fev-queues: each event sent to one queue per consumer\n"
+	"                     fev-queues: each event sent to one queue per consumer,\n"
+	"                     fev-spsc: fev through single-producer, single-\n"
+	"                     consumer queues (1 -> 1; cursors without a CAS)\n"
+	"  --sync MODE        the sync mode of fev's own queues: mpmc (default),\n"
+	"                     spsc, spmc or mpsc (single/multi producer/consumer)\n"
 	"  --fev NAME         what is measured against them: fev (a queue, the\n"
 	"                     default), fev-fanout (a topic, one consumer group\n"
 	"                     per consumer: every consumer gets every event),\n"
@@ -168,11 +173,30 @@ static void parse_fev(struct opts *o, const char *name)
 	o->ts[0] = tr;
 }
 
+/* --sync: the FEV_SYNC_* bits of a name as fev stat spells it
+ * (fev__sync_name(), which the shared libfev does not export). */
+static uint32_t parse_sync(const char *s)
+{
+	static const struct {
+		const char *name;
+		uint32_t bits;
+	} modes[] = { { "mpmc", 0 },
+		      { "spmc", FEV_SYNC_SP },
+		      { "mpsc", FEV_SYNC_SC },
+		      { "spsc", FEV_SYNC_SP | FEV_SYNC_SC } };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(s, modes[i].name) == 0)
+			return modes[i].bits;
+	die_usage("bad --sync %s (mpmc, spsc, spmc, mpsc)", s);
+	return 0;
+}
+
 static void parse_args(struct opts *o, int argc, char **argv)
 {
 	enum { O_SIZE = 256, O_BATCH, O_WAIT, O_API, O_DURATION, O_COUNT,
 	       O_RATE, O_RUNS, O_VS, O_QUEUE, O_CPUS, O_JSON, O_CSV, O_PLOT,
-	       O_SIZES, O_PROCS, O_QUICK, O_FEV };
+	       O_SIZES, O_PROCS, O_QUICK, O_FEV, O_SYNC };
 	static const struct option lo[] = {
 		{ "size", 1, 0, O_SIZE },         { "producers", 1, 0, 'p' },
 		{ "consumers", 1, 0, 'c' },       { "batch", 1, 0, O_BATCH },
@@ -184,7 +208,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "csv", 1, 0, O_CSV },           { "plot", 1, 0, O_PLOT },
 		{ "sizes", 1, 0, O_SIZES },       { "procs", 1, 0, O_PROCS },
 		{ "quick", 0, 0, O_QUICK },       { "help", 0, 0, 'h' },
-		{ "fev", 1, 0, O_FEV },
+		{ "fev", 1, 0, O_FEV },           { "sync", 1, 0, O_SYNC },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -241,6 +265,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case O_PROCS: o->procs = optarg; break;
 		case O_QUICK: o->quick = true; break;
 		case O_FEV: parse_fev(o, optarg); break;
+		case O_SYNC: o->base.sync = parse_sync(optarg); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: die_usage("%s", "bad option");
 		}

@@ -10,7 +10,7 @@ static const struct bench_transport *const all[] = {
 	&bench_fev_meta, &bench_fev_fd, &bench_fev_any, &bench_fev_trace0,
 	&bench_fev_trace1,
 	&bench_fev_tail, &bench_fev_fanout, &bench_fev_queues,
-	&bench_fev_keyed,
+	&bench_fev_keyed, &bench_fev_spsc,
 };
 
 const struct bench_transport *bench_transport_find(const char *name)

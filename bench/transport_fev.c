@@ -109,7 +109,19 @@ struct fev_h {
 
 static const char *fev_unsupported(const struct bench_cfg *cfg)
 {
-	(void)cfg;
+	if ((cfg->sync & FEV_SYNC_SP) && cfg->producers > 1)
+		return "a single-producer queue has one producer (--sync)";
+	if ((cfg->sync & FEV_SYNC_SC) && cfg->consumers > 1)
+		return "a single-consumer queue has one consumer (--sync)";
+	return NULL;
+}
+
+static const char *fev_spsc_unsupported(const struct bench_cfg *cfg)
+{
+	if (cfg->producers > 1 || cfg->consumers > 1)
+		return "a single-producer, single-consumer queue: 1 -> 1 only";
+	if (cfg->queue != NULL)
+		return "fev-spsc makes its own queues (no --queue)";
 	return NULL;
 }
 
@@ -191,7 +203,7 @@ static int create_idle(struct fev_priv *p)
 }
 
 static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via,
-		      enum trace_mode tr, bool tail)
+		      enum trace_mode tr, bool tail, uint32_t sync)
 {
 	const struct bench_cfg *c = ch->cfg;
 	struct fev_priv *p = calloc(1, sizeof(*p));
@@ -202,7 +214,8 @@ static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via,
 					     (tr != TRACE_NONE ? TRACE_ROOM : 0),
 				.policy = FEV_POLICY_BLOCK,
 				.trace_hops = tr != TRACE_NONE ? TRACE_HOPS :
-								 0 };
+								 0,
+				.sync = sync };
 	int rc = 0;
 
 	if (p == NULL)
@@ -249,37 +262,43 @@ static int setup_with(struct bench_chan *ch, bool meta, enum wait_via via,
 
 static int fev_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_CALL, TRACE_NONE, false);
+	return setup_with(ch, false, VIA_CALL, TRACE_NONE, false, ch->cfg->sync);
+}
+
+static int fev_spsc_setup(struct bench_chan *ch)
+{
+	return setup_with(ch, false, VIA_CALL, TRACE_NONE, false,
+			  FEV_SYNC_SP | FEV_SYNC_SC);
 }
 
 static int fev_meta_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, true, VIA_CALL, TRACE_NONE, false);
+	return setup_with(ch, true, VIA_CALL, TRACE_NONE, false, ch->cfg->sync);
 }
 
 static int fev_fd_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_FD, TRACE_NONE, false);
+	return setup_with(ch, false, VIA_FD, TRACE_NONE, false, ch->cfg->sync);
 }
 
 static int fev_any_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_ANY, TRACE_NONE, false);
+	return setup_with(ch, false, VIA_ANY, TRACE_NONE, false, ch->cfg->sync);
 }
 
 static int fev_trace0_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_CALL, TRACE_UNSAMPLED, false);
+	return setup_with(ch, false, VIA_CALL, TRACE_UNSAMPLED, false, ch->cfg->sync);
 }
 
 static int fev_trace1_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_CALL, TRACE_ONE_PERCENT, false);
+	return setup_with(ch, false, VIA_CALL, TRACE_ONE_PERCENT, false, ch->cfg->sync);
 }
 
 static int fev_tail_setup(struct bench_chan *ch)
 {
-	return setup_with(ch, false, VIA_CALL, TRACE_NONE, true);
+	return setup_with(ch, false, VIA_CALL, TRACE_NONE, true, ch->cfg->sync);
 }
 
 static const char *fev_tail_unsupported(const struct bench_cfg *cfg)
@@ -597,6 +616,20 @@ const struct bench_transport bench_fev_any = {
 	.end_by_parent = true,
 	.end_per_consumer = bench_one_end_marker,
 	.wait_note = fev_any_wait_note,
+};
+
+const struct bench_transport bench_fev_spsc = {
+	.name = "fev-spsc",
+	.unsupported = fev_spsc_unsupported,
+	.setup = fev_spsc_setup,
+	.teardown = fev_teardown,
+	.open = fev_open_h,
+	.send = fev_send_h,
+	.recv = fev_recv_h,
+	.close = fev_close_h,
+	.end_by_parent = true,
+	.end_per_consumer = bench_one_end_marker,
+	.wait_note = fev_wait_note,
 };
 
 const struct bench_transport bench_fev_meta = {

@@ -394,6 +394,24 @@ static void test_forged_consumer_hold_of_a_dead_producer_moves_no_cursor(
 	assert_int_equal(fev_queue_delete("q", inst), 0);
 }
 
+static void test_forged_sync_word_is_a_corrupt_segment(void **state)
+{
+	const char *inst = inst_of(state);
+	const uint32_t forged[] = { 0x4, FEV_SYNC_SC };
+	struct fev__map m;
+	fev_queue *q;
+
+	for (size_t i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
+		/* drop-oldest: a single consumer cannot have it */
+		assert_int_equal(create(inst, 0, FEV_POLICY_DROP_OLDEST), 0);
+		assert_int_equal(fev__map_open(inst, "q", true, &m), 0);
+		m.seg->hdr.sync = forged[i];
+		fev__map_close(&m);
+		assert_int_equal(open_q(inst, FEV_PRODUCER, &q), -EBADMSG);
+		assert_int_equal(fev_queue_delete("q", inst), 0);
+	}
+}
+
 static void test_forged_owner_word_refuses_without_reading_outside(
 	void **state)
 {
@@ -423,6 +441,7 @@ int main(void)
 		T(test_dead_producer_keeps_its_side_until_repaired),
 		T(test_dead_consumer_keeps_its_side_until_repaired),
 		T(test_forged_owner_word_refuses_without_reading_outside),
+		T(test_forged_sync_word_is_a_corrupt_segment),
 		T(test_dead_single_producer_mid_write_loses_nothing),
 		T(test_dead_single_producer_of_many_consumers_loses_nothing),
 		T(test_dead_single_consumer_events_come_back_behind_its_cursor),
