@@ -310,6 +310,54 @@ static void test_key_and_header_runs_verify_beside_plain_fev(void **state)
 }
 
 /*
+ * Single-producer, single-consumer queues: fev-spsc beside fev (copy and
+ * zero copy, ping-pong), --sync for fev's own queues, and the
+ * configurations a single side cannot run told, not run.
+ */
+static void test_single_producer_single_consumer_runs_verify(void **state)
+{
+	static const char *const both[] = { "fev", "fev-spsc" };
+	struct outcome o;
+	char json[128];
+	struct jval *doc;
+
+	(void)state;
+	json_path(json, sizeof(json), "spsc");
+	assert_int_equal(run_bench(&o, NULL, "thr", "--count", "20000", "--runs",
+				   "1", "--vs", "fev-spsc", "--json", json, NULL),
+			 0);
+	doc = load_json(json);
+	assert_results(doc, "thr", both, 2);
+	json_free(doc);
+	unlink(json);
+	assert_int_equal(run_bench(&o, NULL, "thr", "--api", "zerocopy",
+				   "--batch", "32", "--count", "20000", "--runs",
+				   "1", "--sync", "spsc", NULL),
+			 0);
+	assert_int_equal(run_bench(&o, NULL, "lat", "--count", "2000", "--runs",
+				   "1", "--vs", "fev-spsc", NULL),
+			 0);
+	assert_int_equal(run_bench(&o, NULL, "thr", "-c", "2", "--count",
+				   "20000", "--runs", "1", "--sync", "spmc",
+				   NULL),
+			 0);
+	/* 1 -> 2 cannot be a single consumer's: fev runs, fev-spsc not. */
+	assert_int_equal(run_bench(&o, NULL, "thr", "-c", "2", "--count",
+				   "2000", "--runs", "1", "--vs", "fev-spsc",
+				   "--json", json, NULL),
+			 0);
+	doc = load_json(json);
+	assert_results(doc, "thr", both, 1);
+	assert_int_equal(json_get(doc, "results")->n, 2);
+	assert_non_null(strstr(str_of(&json_get(doc, "results")->kids[1],
+				      "skipped"),
+			       "1 -> 1 only"));
+	json_free(doc);
+	unlink(json);
+	assert_int_equal(run_bench(&o, NULL, "thr", "--sync", "sp", NULL), 2);
+}
+
+/*
  * The bus runs: fan-out (every consumer its own group) against one queue
  * per consumer, keyed events over 8 partitions against a pipe; each checks
  * every delivery (fan-out: each consumer gets every event once, in order).
@@ -508,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_matrix_quick_runs_every_baseline_and_plots),
 		cmocka_unit_test(test_zerocopy_batches_with_several_processes_verify),
 		cmocka_unit_test(test_key_and_header_runs_verify_beside_plain_fev),
+		cmocka_unit_test(test_single_producer_single_consumer_runs_verify),
 		cmocka_unit_test(test_fanout_and_keyed_runs_verify_against_their_baselines),
 		cmocka_unit_test(test_keyed_run_without_its_fevd_fails_and_says_so),
 		cmocka_unit_test(test_spin_and_sleep_waits_complete),
