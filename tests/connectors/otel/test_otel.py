@@ -1,5 +1,6 @@
 """fev-otel against a real fevd, real processes and a real HTTP receiver
-(Python's http.server): the spans of a traced pipeline (fev pub --trace ->
+(Python's http.server, which checks every POST against the fields and
+types of OTLP's ExportTraceServiceRequest JSON): the spans of a traced pipeline (fev pub --trace ->
 topic A -> fevtest-relay, one worker SIGKILLed holding the event -> topic
 B -> fev sub) arrive as OTLP JSON with the messaging conventions' kinds,
 attributes and links, and the configured header; a collector that is
@@ -23,6 +24,65 @@ FEV_OTEL = os.environ.get("FEV_OTEL", "")
 SECRET = "Bearer s3cret-otel-token"
 
 
+# The OTLP/HTTP JSON mapping of ExportTraceServiceRequest
+# (opentelemetry-proto, trace/v1/trace.proto, common/v1/common.proto),
+# the fields fev may send: each message's field names and value types.
+# Ids are lowercase hex of their byte length, 64-bit integers decimal
+# strings, enums numbers; a name outside a message is a test failure (a
+# collector ignores or refuses it).
+HEX = lambda n: lambda v: (isinstance(v, str) and len(v) == 2 * n and
+                           all(c in "0123456789abcdef" for c in v))
+U64 = lambda v: isinstance(v, str) and v.isdigit()
+STR = lambda v: isinstance(v, str)
+
+
+def any_value(v):
+    return (isinstance(v, dict) and len(v) == 1 and
+            ("stringValue" in v and STR(v["stringValue"]) or
+             "intValue" in v and (U64(v["intValue"]) or
+                                  isinstance(v["intValue"], int))))
+
+
+def key_values(v):
+    return isinstance(v, list) and all(
+        fields(kv, {"key": STR, "value": any_value}) for kv in v)
+
+
+def fields(obj, schema, required=()):
+    if not isinstance(obj, dict):
+        raise AssertionError("not an object: %r" % (obj,))
+    for k, val in obj.items():
+        expect(k in schema, "an OTLP field: %s" % k, obj)
+        expect(schema[k](val), "OTLP type of %s" % k, val)
+    expect(all(k in obj for k in required), "required fields", required,
+           obj)
+    return True
+
+
+def otlp_valid(doc):
+    link = lambda l: fields(l, {"traceId": HEX(16), "spanId": HEX(8)},
+                            ("traceId", "spanId"))
+    status = lambda st: fields(st, {"code": lambda c: c in (0, 1, 2),
+                                    "message": STR})
+    span = lambda sp: fields(sp, {
+        "traceId": HEX(16), "spanId": HEX(8), "parentSpanId": HEX(8),
+        "name": STR, "kind": lambda k: k in (1, 2, 3, 4, 5),
+        "startTimeUnixNano": U64, "endTimeUnixNano": U64,
+        "attributes": key_values, "status": status,
+        "links": lambda ls: all(link(l) for l in ls)},
+        ("traceId", "spanId", "name", "kind", "startTimeUnixNano",
+         "endTimeUnixNano"))
+    scope_spans = lambda ss: fields(ss, {
+        "scope": lambda sc: fields(sc, {"name": STR, "version": STR}),
+        "spans": lambda sps: all(span(sp) for sp in sps)})
+    resource_spans = lambda rs: fields(rs, {
+        "resource": lambda r: fields(r, {"attributes": key_values}),
+        "scopeSpans": lambda l: all(scope_spans(ss) for ss in l)})
+    return fields(doc, {"resourceSpans":
+                        lambda l: all(resource_spans(rs) for rs in l)},
+                  ("resourceSpans",))
+
+
 class Collector(http.server.ThreadingHTTPServer):
     """An OTLP/HTTP receiver on 127.0.0.1:port (0: any), keeping every
     POST's headers and parsed body."""
@@ -39,6 +99,10 @@ class Collector(http.server.ThreadingHTTPServer):
     def stop(self):
         self.shutdown()
         self.server_close()
+
+    def invalid(self):
+        with self.lock:
+            return [d["invalid"] for _, d in self.posts if "invalid" in d]
 
     def spans(self):
         with self.lock:
@@ -59,6 +123,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["content-length"]))
         doc = json.loads(body)  # a body that is not JSON fails the test
+        try:
+            otlp_valid(doc)
+        except AssertionError as e:
+            doc = {"resourceSpans": [], "invalid": str(e)}
         with self.server.lock:
             self.server.posts.append((dict(self.headers), doc))
         self.send_response(200)
@@ -167,6 +235,8 @@ def test_pipeline_spans_arrive_with_kinds_attributes_and_links(f):
         o.wait(lambda: o.counter("exported") >= 5, 5, "counted exported")
         expect(o.counter("missed") == 0 and o.counter("failed") == 0,
                "nothing missed or failed", o.status_text())
+        expect(not c.invalid(), "every POST is an OTLP request",
+               c.invalid())
         reload_keeps_or_takes_the_config(f, o, c)
         o.stop()
         expect(SECRET.split()[1] not in o.logtext(all=True),
@@ -235,6 +305,8 @@ def test_collector_down_then_up_and_exporter_killed_lose_nothing(f):
                "counted, by the restarted process")
         expect(o.counter("missed") == 0, "nothing overwritten",
                o.status_text())
+        expect(not c.invalid(), "every POST is an OTLP request",
+               c.invalid())
         o.stop()
         expect(o.status().returncode == 1 and
                "running no" in o.status_text(),
@@ -268,6 +340,8 @@ def test_hops_overwritten_while_it_was_stopped_are_counted_missed(f):
                sends())
         expect("4 hops were overwritten" in o.logtext(), "and logged",
                o.logtext())
+        expect(not c.invalid(), "every POST is an OTLP request",
+               c.invalid())
         o.stop()
     finally:
         c.stop()
