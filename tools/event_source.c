@@ -81,11 +81,23 @@ static int open_failed(const struct event_source *s, int rc)
 	return FEV_EXIT_ERROR;
 }
 
+int source_parse_cpu(const char *cmd, const char *arg, uint32_t *percent)
+{
+	uint64_t n;
+
+	if (!cli_parse_count(arg, &n) || n == 0 || n > FEV_TAIL_CPU_FULL)
+		return cli_usage_error(cmd, "bad --cpu '%s': a percent of a "
+					    "CPU, 1 to %u",
+				       arg, FEV_TAIL_CPU_FULL);
+	*percent = (uint32_t)n;
+	return FEV_EXIT_OK;
+}
+
 int source_open_tail(struct event_source *s, const char *name,
-		     const char *inst, int from)
+		     const char *inst, int from, uint32_t cpu_percent)
 {
 	fev_tail_opts o = { .struct_size = sizeof(o), .instance = inst,
-			    .start = from };
+			    .start = from, .cpu_percent = cpu_percent };
 	int rc;
 
 	*s = (struct event_source){ .name = name, .inst = inst,

@@ -31,6 +31,7 @@ enum {
 	SOURCE_OPT_KEY_HEX = 0x2000,
 	SOURCE_OPT_HEADER_HEX,
 	SOURCE_OPT_FROM,
+	SOURCE_OPT_CPU, /* --cpu PCT: tail and record, not in SOURCE_LONGOPTS */
 };
 #define SOURCE_LONGOPTS                                                      \
 	{ "key", required_argument, NULL, 'k' },                             \
@@ -49,9 +50,14 @@ enum {
 int source_option(int c, const char *cmd, struct pub_meta *filter,
 		  int *from, uint64_t *count);
 
-/* FEV_EXIT_OK, or the exit status after saying why not. */
+/* --cpu PCT of cmd into *percent (1 .. FEV_TAIL_CPU_FULL): FEV_EXIT_OK, or
+ * the exit status after saying why not. */
+int source_parse_cpu(const char *cmd, const char *arg, uint32_t *percent);
+
+/* FEV_EXIT_OK, or the exit status after saying why not.  cpu_percent: the
+ * tail's budget (fev_tail_opts). */
 int source_open_tail(struct event_source *s, const char *name,
-		     const char *inst, int from);
+		     const char *inst, int from, uint32_t cpu_percent);
 int source_open_group(struct event_source *s, const char *name,
 		      const char *inst, const char *group);
 /*

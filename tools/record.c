@@ -51,6 +51,14 @@ static void record_usage(FILE *f)
 	      "                           only events with this header "
 	      "(repeatable)\n"
 	      "  -n, --count N            stop after N events recorded\n"
+	      "      --cpu PCT            without --group: when it cannot "
+	      "keep up, read in\n"
+	      "                           bursts and rest, taking at most PCT "
+	      "%% of a CPU\n"
+	      "                           (default 100: it reads all it can, "
+	      "as a recording\n"
+	      "                           wants every event; fev tail's "
+	      "default is 2)\n"
 	      "  -d, --duration D         stop after D (10s, 5m)\n"
 	      "  -I, --instance NAME      fabric instance ($FEV_INSTANCE or "
 	      "'default')\n"
@@ -77,6 +85,7 @@ struct record_cmd {
 	const char *path;
 	uint64_t want, missed, pending_missed;
 	int64_t duration_ns;
+	uint32_t cpu_percent; /* without --group: the tail's budget */
 };
 
 /* One event from the source: recorded if it passes the filters. */
@@ -143,7 +152,8 @@ static int record_run(struct record_cmd *c, const char *name,
 {
 	int err, rc = group != NULL ?
 			     source_open_group(&c->src, name, inst, group) :
-			     source_open_tail(&c->src, name, inst, from);
+			     source_open_tail(&c->src, name, inst, from,
+					      c->cpu_percent);
 
 	if (rc != FEV_EXIT_OK)
 		return rc;
@@ -176,12 +186,14 @@ int cmd_record(int argc, char **argv)
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
 		{ "group", required_argument, NULL, 'g' },
+		{ "cpu", required_argument, NULL, SOURCE_OPT_CPU },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct record_cmd r = { .want = UINT64_MAX, .duration_ns = -1,
+				.cpu_percent = FEV_TAIL_CPU_FULL,
 				.filter = { .cmd = "record", .trace_header = -1 } };
 	const char *inst_opt = NULL, *inst, *group = NULL;
 	int c, rc = FEV_EXIT_OK, from = FEV_TAIL_LATEST;
@@ -200,6 +212,9 @@ int cmd_record(int argc, char **argv)
 					     optarg, FEV_GROUP_NAME_MAX);
 		else if (c == 'g')
 			group = optarg;
+		else if (c == SOURCE_OPT_CPU)
+			rc = source_parse_cpu("record", optarg,
+					      &r.cpu_percent);
 		else if (c == 'd' &&
 			 (r.duration_ns = cli_parse_duration_ns(optarg)) < 0)
 			rc = cli_usage_error("record", "bad --duration '%s': a "

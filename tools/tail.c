@@ -59,6 +59,14 @@ static void tail_usage(FILE *f)
 	      "                           earliest: first what the ring still "
 	      "holds\n"
 	      "  -n, --count N            stop after N events shown\n"
+	      "      --cpu PCT            when it cannot keep up, read in "
+	      "bursts and rest, so\n"
+	      "                           that it takes at most PCT % of a "
+	      "CPU from the\n"
+	      "                           producers and consumers (default "
+	      "2; 100: never\n"
+	      "                           rest); what passes meanwhile is "
+	      "reported missed\n"
 	      "  -t, --timeout DURATION   stop when no event comes for this "
 	      "long (2s, 500ms)\n"
 	      "  -I, --instance NAME      fabric instance ($FEV_INSTANCE or "
@@ -125,6 +133,7 @@ struct tail_cmd {
 	enum tail_format fmt;
 	uint64_t want, shown;
 	int64_t timeout_ns;
+	uint32_t cpu_percent;
 };
 
 static int tail_loop(struct tail_cmd *c)
@@ -156,6 +165,7 @@ int cmd_tail(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		SOURCE_LONGOPTS,
+		{ "cpu", required_argument, NULL, SOURCE_OPT_CPU },
 		{ "format", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -164,6 +174,7 @@ int cmd_tail(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tail_cmd t = { .want = UINT64_MAX, .timeout_ns = -1,
+			      .cpu_percent = FEV_TAIL_CPU_DEFAULT,
 			      .filter = { .cmd = "tail", .trace_header = -1 } };
 	const char *inst_opt = NULL, *inst;
 	int c, rc, from = FEV_TAIL_LATEST;
@@ -177,6 +188,11 @@ int cmd_tail(int argc, char **argv)
 			continue;
 		}
 		switch (c) {
+		case SOURCE_OPT_CPU:
+			rc = source_parse_cpu("tail", optarg, &t.cpu_percent);
+			if (rc != FEV_EXIT_OK)
+				goto out;
+			break;
 		case 'F':
 			if (strcmp(optarg, "text") == 0)
 				t.fmt = TAIL_TEXT;
@@ -232,7 +248,8 @@ int cmd_tail(int argc, char **argv)
 	if (inst == NULL)
 		goto out;
 	cli_catch_signals();
-	rc = source_open_tail(&t.src, argv[optind], inst, from);
+	rc = source_open_tail(&t.src, argv[optind], inst, from,
+			      t.cpu_percent);
 	if (rc == FEV_EXIT_OK) {
 		rc = tail_loop(&t);
 		source_close(&t.src);

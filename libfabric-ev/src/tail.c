@@ -32,6 +32,14 @@
  * checked after V2 (a slot that fails is -EBADMSG, skipped), a sequence
  * ahead of head is taken for forged (never followed past head), and one
  * call reads a bounded number of positions.
+ *
+ * CPU budget.  A tail behind a ring at full speed never runs out of events
+ * and would take a whole CPU from the producers and consumers it watches
+ * (on two cores, half their throughput).  So a busy tail reads in bursts
+ * and rests between them (tail_budget.h), busy cpu_percent of the time; a
+ * tail that catches up (finds nothing) is not busy, so a slow stream is
+ * shown as it comes.  What passes while it rests is counted, as any lap,
+ * exactly: the positions it jumps over are missed.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -46,6 +54,7 @@
 #include "meta.h"
 #include "segment.h"
 #include "tail.h"
+#include "tail_budget.h"
 
 #if defined(__SANITIZE_THREAD__)
 /*
@@ -83,6 +92,7 @@ struct fev_tail {
 	uint32_t turn; /* the partition looked at first */
 	uint32_t max_event;
 	uint64_t missed_total;
+	struct fev__tail_budget budget; /* FEV_TAIL_CPU_FULL: never rests */
 	struct tail_part part[];
 };
 
@@ -125,28 +135,48 @@ static int map_all(fev_tail *t, const char *inst, const char *name)
 	return rc;
 }
 
+/* Does opts (struct_size bytes of it) have field f? */
+#define TAIL_OPTS_HAS(opts, f)                                              \
+	((opts)->struct_size >=                                            \
+	 offsetof(fev_tail_opts, f) + sizeof((opts)->f))
+
+/* opts' start and CPU share: 0 or -EINVAL. */
+static int tail_opts_read(const fev_tail_opts *opts, const char **inst,
+			  int *start, uint32_t *cpu)
+{
+	*inst = NULL;
+	*start = FEV_TAIL_LATEST;
+	*cpu = FEV_TAIL_CPU_DEFAULT;
+	if (opts == NULL)
+		return 0;
+	if (!TAIL_OPTS_HAS(opts, start) ||
+	    (opts->start != FEV_TAIL_LATEST &&
+	     opts->start != FEV_TAIL_EARLIEST))
+		return -EINVAL;
+	*inst = opts->instance;
+	*start = opts->start;
+	if (TAIL_OPTS_HAS(opts, cpu_percent) && opts->cpu_percent != 0) {
+		if (opts->cpu_percent > FEV_TAIL_CPU_FULL)
+			return -EINVAL;
+		*cpu = opts->cpu_percent;
+	}
+	return 0;
+}
+
 int fev_tail_open(const char *name, const fev_tail_opts *opts, fev_tail **out)
 {
-	const char *inst = NULL;
-	int start = FEV_TAIL_LATEST;
+	const char *inst;
+	int start;
 	struct fev__map first;
-	uint32_t partitions, k;
+	uint32_t partitions, k, cpu;
 	size_t topic_len;
 	fev_tail *t;
 	int rc;
 
 	if (name == NULL || out == NULL ||
-	    fev__segment_name_parse(name, &topic_len, &k) < 0)
+	    fev__segment_name_parse(name, &topic_len, &k) < 0 ||
+	    tail_opts_read(opts, &inst, &start, &cpu) < 0)
 		return -EINVAL;
-	if (opts != NULL) {
-		if (opts->struct_size < offsetof(fev_tail_opts, start) +
-						sizeof(opts->start) ||
-		    (opts->start != FEV_TAIL_LATEST &&
-		     opts->start != FEV_TAIL_EARLIEST))
-			return -EINVAL;
-		inst = opts->instance;
-		start = opts->start;
-	}
 	rc = fev__map_open(inst, name, false, &first);
 	if (rc < 0)
 		return rc;
@@ -158,6 +188,7 @@ int fev_tail_open(const char *name, const fev_tail_opts *opts, fev_tail **out)
 		return -ENOMEM;
 	}
 	t->partitions = partitions;
+	fev__tail_budget_init(&t->budget, cpu, fev__now_monotonic_ns());
 	t->part[0].map = first;
 	rc = map_all(t, inst, name);
 	if (rc < 0) {
@@ -185,6 +216,8 @@ int fev__tail_of_map(const struct fev__map *m, int start, fev_tail **out)
 		return -ENOMEM;
 	t->borrowed = true;
 	t->partitions = 1;
+	/* The tests read every lap. */
+	fev__tail_budget_init(&t->budget, FEV_TAIL_CPU_FULL, 0);
 	t->part[0].map = *m;
 	t->max_event = m->geo.max_event;
 	start_at(&t->part[0], start);
@@ -398,14 +431,43 @@ static int gone(const fev_tail *t)
 	return 0;
 }
 
-static void poll_sleep(uint64_t *ns, uint64_t left)
+static void sleep_for_ns(uint64_t d)
 {
-	uint64_t d = *ns < left ? *ns : left;
-
 	nanosleep(&(struct timespec){ .tv_sec = (time_t)(d / 1000000000u),
 				      .tv_nsec = (long)(d % 1000000000u) },
 		  NULL);
+}
+
+static void poll_sleep(uint64_t *ns, uint64_t left)
+{
+	sleep_for_ns(*ns < left ? *ns : left);
 	*ns = *ns * 2 < TAIL_POLL_MAX_NS ? *ns * 2 : TAIL_POLL_MAX_NS;
+}
+
+/* One look under the budget: 1 (an event), 0 (none, or resting: it slept
+ * until the rest ends or give_up, whichever is first), or -EBADMSG. */
+static int budgeted_look(fev_tail *t, fev_tail_event *te, uint8_t *buf,
+			 uint64_t give_up)
+{
+	uint64_t now, rest_until;
+	int rc;
+
+	if (t->budget.percent >= FEV_TAIL_CPU_FULL)
+		return look_all(t, te, buf);
+	now = fev__now_monotonic_ns();
+	rest_until = fev__tail_budget_before(&t->budget, now);
+	if (rest_until != 0) {
+		if (give_up > now)
+			sleep_for_ns((give_up < rest_until ? give_up :
+							     rest_until) -
+				     now);
+		now = fev__now_monotonic_ns();
+		if (fev__tail_budget_before(&t->budget, now) != 0)
+			return 0;
+	}
+	rc = look_all(t, te, buf);
+	fev__tail_budget_after(&t->budget, rc != 0, now);
+	return rc;
 }
 
 int fev_tail_next(fev_tail *t, fev_tail_event *te, void *buf, size_t cap,
@@ -419,7 +481,7 @@ int fev_tail_next(fev_tail *t, fev_tail_event *te, void *buf, size_t cap,
 	give_up = timeout_ns < 0 ? UINT64_MAX :
 				   fev__now_monotonic_ns() + (uint64_t)timeout_ns;
 	for (;;) {
-		int rc = look_all(t, te, buf);
+		int rc = budgeted_look(t, te, buf, give_up);
 		uint64_t now;
 
 		if (rc != 0)

@@ -45,8 +45,11 @@ static int teardown(void **state)
 
 static fev_tail *tail_open(const struct ctx *c, const char *name, int start)
 {
+	/* Never resting: these tests read what they sent in one go, and a
+	 * rest (test_tail_budget.c) would end such a read early. */
 	fev_tail_opts o = { .struct_size = sizeof(o), .instance = c->inst,
-			    .start = start };
+			    .start = start,
+			    .cpu_percent = FEV_TAIL_CPU_FULL };
 	fev_tail *t = NULL;
 
 	assert_int_equal(fev_tail_open(name, &o, &t), 0);
@@ -346,6 +349,10 @@ static void test_tail_refuses_bad_arguments(void **state)
 	fev_tail_event te;
 
 	assert_int_equal(fev_tail_open("q", &o, &t), -EINVAL);
+	o.start = FEV_TAIL_LATEST;
+	o.cpu_percent = FEV_TAIL_CPU_FULL + 1;
+	assert_int_equal(fev_tail_open("q", &o, &t), -EINVAL);
+	o.cpu_percent = 0;
 	assert_int_equal(fev_tail_open("bad name", NULL, &t), -EINVAL);
 	o.start = FEV_TAIL_LATEST;
 	assert_int_equal(fev_tail_open("nothere", &o, &t), -ENOENT);

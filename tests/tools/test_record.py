@@ -263,6 +263,7 @@ def test_record_and_replay_help_and_errors_have_their_exit_codes(f):
                     "--from")
     expect_sentence(f.fev("record", "q", "x", "--duration", "soon"), 2,
                     "--duration")
+    expect_sentence(f.fev("record", "q", "x", "--cpu", "150"), 2, "--cpu")
     expect_sentence(f.fev("record", "nothere", os.path.join(f.tmp, "x")),
                     1, "no queue or topic")
     expect_sentence(f.fev("replay", os.path.join(f.tmp, "none"), "q"), 1,

@@ -141,6 +141,8 @@ def test_tail_help_and_errors_have_their_exit_codes(f):
     expect_sentence(f.fev("tail"), 2, "which queue")
     expect_sentence(f.fev("tail", "q", "--from", "middle"), 2, "--from")
     expect_sentence(f.fev("tail", "q", "--format", "xml"), 2, "--format")
+    expect_sentence(f.fev("tail", "q", "--cpu", "0"), 2, "--cpu")
+    expect_sentence(f.fev("tail", "q", "--cpu", "101"), 2, "--cpu")
     expect_sentence(f.fev("tail", "q", "--header", "no equals"), 2,
                     "NAME=VALUE")
     expect_sentence(f.fev("tail", "bad name"), 2, "bad name")

@@ -637,17 +637,28 @@ FEV_API int fev_group_owners(const char *topic, const char *group,
  * afterwards that the slot was not reused meanwhile; an event it could
  * not copy in time (the ring lapped it) is counted as missed.  Idle, it
  * polls (at most every 2 ms): it cannot sleep on a wait word it may not
- * write.
+ * write.  Busy (behind a ring it cannot keep up with), it reads in bursts
+ * and rests between them, so that it takes at most cpu_percent of a CPU
+ * from the producers and consumers; what passes while it rests is counted
+ * as missed.  A tail that keeps up never rests.
  */
 typedef struct fev_tail fev_tail;
 
 #define FEV_TAIL_LATEST 0   /* events committed from now on (default) */
 #define FEV_TAIL_EARLIEST 1 /* first every event the ring still holds */
 
+/* cpu_percent: 0 is the default, FEV_TAIL_CPU_DEFAULT; FEV_TAIL_CPU_FULL
+ * never rests (reads all it can: fev record's default). */
+#define FEV_TAIL_CPU_DEFAULT 2u
+#define FEV_TAIL_CPU_FULL 100u
+
 typedef struct fev_tail_opts {
 	size_t struct_size;   /* sizeof(fev_tail_opts) */
 	const char *instance; /* NULL: $FEV_INSTANCE, else "default" */
 	int start;            /* FEV_TAIL_LATEST or FEV_TAIL_EARLIEST */
+	/* Added later; a struct_size without them means 0. */
+	uint32_t priv_pad;    /* 0 (the padding the first version had) */
+	uint32_t cpu_percent; /* 0 (default), 1..100 */
 } fev_tail_opts;
 
 typedef struct fev_tail_event {
@@ -663,7 +674,7 @@ typedef struct fev_tail_event {
 
 /*
  * Tail a queue, a topic (every partition) or one partition ("T@k").
- * 0, -EINVAL, -ENOENT, -EACCES, -EUCLEAN (a file fev does not trust),
+ * 0, -EINVAL (also cpu_percent above 100), -ENOENT, -EACCES, -EUCLEAN (a file fev does not trust),
  * -EBADMSG (corrupt), -EPROTO, -ENOMEM.
  */
 FEV_API int fev_tail_open(const char *name, const fev_tail_opts *opts,
@@ -676,7 +687,8 @@ FEV_API size_t fev_tail_max_event(const fev_tail *t);
 FEV_API uint64_t fev_tail_missed(const fev_tail *t);
 /*
  * The next event of any partition, copied into buf (cap at least
- * fev_tail_max_event()).  0; -EAGAIN (timeout 0) or -ETIMEDOUT: none yet;
+ * fev_tail_max_event()).  0; -EAGAIN (timeout 0) or -ETIMEDOUT: none yet,
+ * or a busy tail resting (cpu_percent) for longer than the timeout;
  * -EBADMSG: a corrupt slot, skipped; -EIDRM: deleted (or, in fevd and
  * the tools, which survive it, truncated under the tail); -EINVAL.
  */
