@@ -180,9 +180,12 @@ def bridge_text(url, nats_keys):
 
 
 def no_secret_shown(f, b, secrets):
-    """Neither the log, `fev nats status` (text, --json, --prometheus) nor
-    `fev stat --nats` holds any of the secret strings."""
+    """Neither the log, the status file, `fev nats status` (text, --json,
+    --prometheus) nor `fev stat --nats` holds any of the secret strings."""
     outputs = {"log": b.logtext(all=True)}
+    if os.path.exists(b.status_file):
+        with open(b.status_file, errors="replace") as st:
+            outputs["the status file"] = st.read()
     for args in [(), ("--json",), ("--prometheus",)]:
         r = f.fev("nats", "--config", b.conf, "status", *args)
         outputs["fev nats status %s" % " ".join(args)] = r.stdout + r.stderr
