@@ -14,7 +14,12 @@
  *   fetch the plain baseline: a Fetch(256) + Ack loop over a durable
  *         consumer of the same stream
  *
- * Issue 13's target: out >= 80% of pub.
+ * Issue 13's target: out >= 80% of pub.  Beside the rates, CPU per event:
+ * the bridge's (user + system, from wait4() when it exits) and the plain
+ * publisher's (getrusage() of this process around its run): a figure the
+ * machine's load moves much less than a rate.  --vs-bridge PATH runs a
+ * second fev-nats build on the out path too, alternating, for a same-run
+ * before/after of a change to the bridge.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +46,8 @@
 
 struct nb {
 	unsigned events, runs;
+	const char *vs_bridge; /* --vs-bridge: a second fev-nats, or NULL */
+	double cpu_us;         /* the last run's CPU per event, in µs */
 	char dir[64], instance[32], url[64];
 	int port;
 	pid_t server;
@@ -163,11 +171,14 @@ static uint64_t stream_msgs(struct nb *b, const char *name)
 	return n;
 }
 
-static pid_t bridge(struct nb *b, const char *what)
+static pid_t bridge(struct nb *b, const char *what, const char *prog_path)
 {
 	char prog[PATH_MAX], conf[128], log[128];
-	const char *p = program("FEV_NATS", "fev-nats", "../connectors/nats",
-				prog, sizeof(prog));
+	const char *p = prog_path != NULL ?
+				prog_path :
+				program("FEV_NATS", "fev-nats",
+					"../connectors/nats", prog,
+					sizeof(prog));
 	char *argv[] = { (char *)p, (char *)"--config", conf, NULL };
 	FILE *f;
 
@@ -189,12 +200,31 @@ static pid_t bridge(struct nb *b, const char *what)
 	return spawn(argv, log);
 }
 
-static void stop(pid_t pid)
+static double cpu_s(const struct rusage *ru)
 {
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-	}
+	return (double)ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6 +
+	       (double)ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
+}
+
+/* SIGTERM and reap; the CPU seconds the process used (0 when none). */
+static double stop(pid_t pid)
+{
+	struct rusage ru;
+
+	if (pid <= 0)
+		return 0;
+	kill(pid, SIGTERM);
+	if (wait4(pid, NULL, 0, &ru) != pid)
+		return 0;
+	return cpu_s(&ru);
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return cpu_s(&ru);
 }
 
 /* The event the runs send: key k<i % 100>, two headers, 64 bytes. */
@@ -213,7 +243,7 @@ static const fev_header headers[] = {
 	  .value_len = 55 },
 };
 
-static double run_out(struct nb *b)
+static double run_out(struct nb *b, const char *prog)
 {
 	fev_queue_config qc = { .struct_size = sizeof(qc), .capacity = 1 << 17,
 				.max_event = 512 };
@@ -229,7 +259,7 @@ static double run_out(struct nb *b)
 	    fev_topic_create(TOPIC_OUT, 1, &qc, b->instance) < 0 ||
 	    fev_group_delete(TOPIC_OUT, "default", b->instance) < 0)
 		return -1;
-	pid = bridge(b, "out");
+	pid = bridge(b, "out", prog);
 	/* Attached: the bridge created its group and opened the partition. */
 	for (int i = 0; i < 1000; i++) {
 		fev_stats st;
@@ -257,7 +287,8 @@ static double run_out(struct nb *b)
 		usleep(2000);
 	}
 	fev_topic_close(t);
-	stop(pid);
+	/* Its whole life: start-up and the drain at SIGTERM included. */
+	b->cpu_us = stop(pid) * 1e6 / b->events;
 	fev_topic_delete(TOPIC_OUT, b->instance);
 	return t1 > 0 ? b->events / (t1 - t0) : -1;
 }
@@ -267,7 +298,7 @@ static double run_pub(struct nb *b)
 	char key[16], payload[PAYLOAD], subject[32], id[96];
 	jsOptions jo;
 	jsCtx *js;
-	double t0, t1;
+	double t0, t1, c0 = self_cpu_s();
 	size_t kl;
 
 	if (stream(b, "BENCHPUB", "bp.>") < 0)
@@ -299,6 +330,7 @@ static double run_pub(struct nb *b)
 	js_PublishAsyncComplete(js, NULL);
 	t1 = secs();
 	jsCtx_Destroy(js);
+	b->cpu_us = (self_cpu_s() - c0) * 1e6 / b->events;
 	return stream_msgs(b, "BENCHPUB") >= b->events ?
 		       b->events / (t1 - t0) :
 		       -1;
@@ -341,7 +373,7 @@ static double run_in(struct nb *b)
 
 	if (fev_topic_create(TOPIC_IN, 1, &qc, b->instance) < 0)
 		return -1;
-	pid = bridge(b, "in");
+	pid = bridge(b, "in", NULL);
 	/* From its first event on: the process start, connect and
 	 * subscribe are not the bridge's throughput (the baseline's clock
 	 * starts after its first fetch, too). */
@@ -447,13 +479,15 @@ static void parse(struct nb *b, int argc, char **argv)
 	for (int i = 1; i + 1 < argc; i += 2) {
 		unsigned v = (unsigned)strtoul(argv[i + 1], NULL, 10);
 
-		if (strcmp(argv[i], "--count") == 0 && v > 0)
+		if (strcmp(argv[i], "--vs-bridge") == 0)
+			b->vs_bridge = argv[i + 1];
+		else if (strcmp(argv[i], "--count") == 0 && v > 0)
 			b->events = v;
 		else if (strcmp(argv[i], "--runs") == 0 && v > 0 && v <= 15)
 			b->runs = v;
 		else {
 			fprintf(stderr, "fev-bench nats: unknown %s (--count N, "
-					"--runs R)\n",
+					"--runs R, --vs-bridge PATH)\n",
 				argv[i]);
 			exit(2);
 		}
@@ -463,7 +497,8 @@ static void parse(struct nb *b, int argc, char **argv)
 int bench_nats_main(int argc, char **argv)
 {
 	struct nb b = { .events = 50000, .runs = 3 };
-	double out[15], pub[15], in[15], fetch[15];
+	double out[15], pub[15], in[15], fetch[15], vs[15] = { 0 };
+	double cpu_out[15], cpu_pub[15], cpu_vs[15] = { 0 };
 	int rc;
 
 	parse(&b, argc, argv);
@@ -478,12 +513,22 @@ int bench_nats_main(int argc, char **argv)
 	}
 	for (unsigned r = 0; r < b.runs; r++) {
 		/* Alternate which goes first: the machine is noisy. */
-		if (r % 2 == 0) {
-			out[r] = run_out(&b);
-			pub[r] = run_pub(&b);
-		} else {
-			pub[r] = run_pub(&b);
-			out[r] = run_out(&b);
+		for (int turn = 0; turn < 3; turn++) {
+			switch ((turn + r) % 3) {
+			case 0:
+				out[r] = run_out(&b, NULL);
+				cpu_out[r] = b.cpu_us;
+				break;
+			case 1:
+				pub[r] = run_pub(&b);
+				cpu_pub[r] = b.cpu_us;
+				break;
+			default:
+				if (b.vs_bridge == NULL)
+					break;
+				vs[r] = run_out(&b, b.vs_bridge);
+				cpu_vs[r] = b.cpu_us;
+			}
 		}
 		fill_in(&b);
 		if (r % 2 == 0) {
@@ -493,9 +538,14 @@ int bench_nats_main(int argc, char **argv)
 			fetch[r] = run_fetch(&b);
 			in[r] = run_in(&b);
 		}
-		fprintf(stderr, "run %u: out %.0f pub %.0f in %.0f fetch %.0f "
-				"events/s\n",
-			r + 1, out[r], pub[r], in[r], fetch[r]);
+		fprintf(stderr, "run %u: out %.0f (%.1f us/ev) pub %.0f "
+				"(%.1f us/ev)",
+			r + 1, out[r], cpu_out[r], pub[r], cpu_pub[r]);
+		if (b.vs_bridge != NULL)
+			fprintf(stderr, " vs-bridge %.0f (%.1f us/ev)", vs[r],
+				cpu_vs[r]);
+		fprintf(stderr, " in %.0f fetch %.0f events/s\n", in[r],
+			fetch[r]);
 	}
 	jsCtx_Destroy(b.js);
 	natsConnection_Destroy(b.nc);
@@ -510,11 +560,22 @@ int bench_nats_main(int argc, char **argv)
 	printf("fev-bench nats: %u events of %d bytes, key and 2 headers, "
 	       "local nats-server -js (file), median of %u runs\n",
 	       b.events, PAYLOAD, b.runs);
-	printf("  fev -> JetStream  fev-nats          %9.0f events/s\n",
-	       median(out, b.runs));
+	printf("  fev -> JetStream  fev-nats          %9.0f events/s  "
+	       "%.1f us CPU/event\n",
+	       median(out, b.runs), median(cpu_out, b.runs));
 	printf("                    libnats async pub %9.0f events/s  "
-	       "fev-nats: %.0f%% (median of per-run ratios)\n",
-	       median(pub, b.runs), 100 * median_ratio(out, pub, b.runs));
+	       "%.1f us CPU/event  fev-nats: %.0f%% (median of per-run "
+	       "ratios), CPU %.2fx\n",
+	       median(pub, b.runs), median(cpu_pub, b.runs),
+	       100 * median_ratio(out, pub, b.runs),
+	       median_ratio(cpu_out, cpu_pub, b.runs));
+	if (b.vs_bridge != NULL)
+		printf("                    --vs-bridge       %9.0f events/s  "
+		       "%.1f us CPU/event  fev-nats: %.0f%% of it, CPU "
+		       "%.2fx\n",
+		       median(vs, b.runs), median(cpu_vs, b.runs),
+		       100 * median_ratio(out, vs, b.runs),
+		       median_ratio(cpu_out, cpu_vs, b.runs));
 	printf("  JetStream -> fev  fev-nats          %9.0f events/s\n",
 	       median(in, b.runs));
 	printf("                    libnats fetch+ack %9.0f events/s  "
