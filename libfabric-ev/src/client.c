@@ -86,15 +86,6 @@ struct deadline {
 	struct timespec bounded_abs;
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 static inline void counter_set(_Atomic uint64_t *c, uint64_t v)
 {
 	/* Relaxed: single writer; readers only sum statistics. */
@@ -550,7 +541,7 @@ static bool spin_until_ready(fev_queue *q, ready_fn ready,
 				spin_outcome(q, true);
 				return true;
 			}
-			cpu_relax();
+			fev__cpu_relax();
 		}
 		if (fev__now_monotonic_ns() >= end) {
 			/* A spin the caller's deadline cut short says

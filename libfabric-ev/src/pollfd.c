@@ -58,7 +58,7 @@ static void *helper_main(void *arg)
 		/* P2: pairs with P1; the look below follows the drain. */
 		uint32_t g = atomic_load_explicit(&p->arm, memory_order_acquire);
 		int rc = fev__wait_many(&p->q, 1, FEV_FOREVER, &ready, &p->stop,
-					 false);
+					 0);
 
 		/* Relaxed: set once; the wait above saw it (seq_cst). */
 		if (atomic_load_explicit(&p->stop, memory_order_relaxed))

@@ -79,6 +79,7 @@ void fev__wait_cancel(struct fev__waitword *w, uint32_t seq)
 struct fev__wait_limits fev__wait_limits = {
 	.recheck_ns = 1000000000u,
 	.unpaired_ns = 1000000u,
+	.spin_look_ns = 10000u,
 };
 
 /* A futex we may not use: sleep on the clock for a poll interval instead,

@@ -66,6 +66,9 @@ struct fev__wait_limits {
 	/* When F2 could not be issued (membarrier refused) or the futex is
 	 * refused: a wake-up may be missed, so look this often. */
 	uint64_t unpaired_ns;
+	/* A spin over many queues (wait_many.c) reads one word per queue;
+	 * what those words cannot show it finds by a full look this often. */
+	uint64_t spin_look_ns;
 };
 extern struct fev__wait_limits fev__wait_limits;
 
@@ -116,6 +119,17 @@ static inline int fev__wait_wake_if_sleepers(struct fev__waitword *w)
 		return 0;
 	fev__wait_wake_all(w);
 	return 1;
+}
+
+/* One pause of a busy-wait: lets the core's other thread run and avoids
+ * the pipeline flush when the watched line changes. */
+static inline void fev__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
 }
 
 /*

@@ -20,7 +20,7 @@
 #define SYS_futex_waitv 449 /* the same number on every architecture */
 #endif
 
-#define SPIN_CHECK_EVERY 64
+#define SPIN_WORDS_PER_CLOCK 256
 #define NO_DEADLINE UINT64_MAX
 
 /* futex_waitv: 1 usable, 0 missing or forced off, -1 not known yet. */
@@ -85,29 +85,129 @@ static bool stopped(const _Atomic uint32_t *stop)
 	       atomic_load_explicit(stop, memory_order_seq_cst) != 0;
 }
 
-/* Spin for the shortest spin_ns of the handles (0: one did not spin). */
-static size_t spin(fev_queue *const *qs, size_t n, size_t *ready_out,
-		   uint64_t deadline)
+/*
+ * The spin (fev_wait_any() only).  A round must cost little however many
+ * handles there are, or the round, not the peer, sets the latency: so it
+ * reads one word per handle, the sequence of the slot at the handle's
+ * cursor (the word a commit changes, R1), through pointers taken once,
+ * with no call and no syscall, and calls the full predicate
+ * (fev__queue_ready()) only for a handle whose word moved.  What the words
+ * do not show (a queue deleted; in a group, a redelivery, a hole, the
+ * group gone; a watched slot other consumers took past) is seen by a full
+ * look every spin_look_ns (10 us), and by the sleep's re-check after the spin.
+ */
+struct watch {
+	const _Atomic uint64_t *word[FEV_WAIT_ANY_MAX];
+	uint64_t seen[FEV_WAIT_ANY_MAX];
+};
+
+/*
+ * Watch handle i; true when the watched slot holds an event for it.  Before
+ * a full look at the handle: a commit that look misses then changes the
+ * word (the two read one location, in order).
+ */
+static bool watch_one(struct watch *w, fev_queue *q, size_t i)
 {
-	uint32_t spin_ns = UINT32_MAX;
-	uint64_t end;
+	const struct fev__ring *r = &fev__queue_map(q)->ring;
+	/* Relaxed: the cursor only says which slot to watch; a stale one
+	 * costs at most a full look. */
+	uint64_t pos = atomic_load_explicit(&r->tail->pos, memory_order_relaxed);
+
+	w->word[i] = &fev__ring_slot(r, pos)->seq;
+	/* WA1, relaxed: compared for a change only; the full look's acquire
+	 * (A2, pairs with R1) decides whether there is an event. */
+	w->seen[i] = atomic_load_explicit(w->word[i], memory_order_relaxed);
+	return w->seen[i] == pos + 1;
+}
+
+/*
+ * The spin's first look: watch every handle, and look in full only at
+ * those whose watched slot holds an event (the rest is the first full
+ * look's, spin_look_ns later: every handle in full would make this
+ * pass, not the peer, set the latency).
+ */
+static size_t watch_all(fev_queue *const *qs, size_t n, struct watch *w,
+			size_t *ready_out)
+{
+	size_t c = 0;
 
 	for (size_t i = 0; i < n; i++)
-		spin_ns = fev__queue_spin_ns(qs[i]) < spin_ns ?
-				  fev__queue_spin_ns(qs[i]) :
-				  spin_ns;
-	if (spin_ns == 0)
-		return 0;
-	end = min_u64(deadline, fev__now_monotonic_ns() + spin_ns);
-	for (;;) {
-		for (int i = 0; i < SPIN_CHECK_EVERY; i++) {
-			size_t c = collect(qs, n, ready_out);
+		if (watch_one(w, qs[i], i) && fev__queue_ready(qs[i]))
+			ready_out[c++] = i;
+	return c;
+}
 
-			if (c > 0)
+/* collect(), watching every handle afresh. */
+static size_t collect_watching(fev_queue *const *qs, size_t n,
+			       struct watch *w, size_t *ready_out)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		(void)watch_one(w, qs[i], i);
+		if (fev__queue_ready(qs[i]))
+			ready_out[c++] = i;
+	}
+	return c;
+}
+
+/* One round: whether any watched word moved. */
+static bool moved(const struct watch *w, size_t n)
+{
+	uint64_t diff = 0;
+
+	for (size_t i = 0; i < n; i++)
+		/* WA1: see watch_one(). */
+		diff |= atomic_load_explicit(w->word[i], memory_order_relaxed) ^
+			w->seen[i];
+	return diff != 0;
+}
+
+/* The full look at the handles whose word moved, watching them afresh. */
+static size_t collect_moved(fev_queue *const *qs, size_t n, struct watch *w,
+			    size_t *ready_out)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		/* WA1: see watch_one(). */
+		if (atomic_load_explicit(w->word[i], memory_order_relaxed) ==
+		    w->seen[i])
+			continue;
+		(void)watch_one(w, qs[i], i);
+		if (fev__queue_ready(qs[i]))
+			ready_out[c++] = i;
+	}
+	return c;
+}
+
+/* Spin for spin_ns (or to the deadline) on what watch_all() set. */
+static size_t spin(fev_queue *const *qs, size_t n, struct watch *w,
+		   uint32_t spin_ns, size_t *ready_out, uint64_t deadline)
+{
+	uint64_t now = fev__now_monotonic_ns();
+	uint64_t end = min_u64(deadline, now + spin_ns);
+	uint64_t full_look = now + fev__wait_limits.spin_look_ns;
+	/* About SPIN_WORDS_PER_CLOCK words between two looks at the clock,
+	 * which costs as much as a round of 64 words. */
+	size_t rounds = n >= SPIN_WORDS_PER_CLOCK ? 1 : SPIN_WORDS_PER_CLOCK / n;
+	size_t c;
+
+	for (;;) {
+		for (size_t k = 0; k < rounds; k++) {
+			if (moved(w, n) &&
+			    (c = collect_moved(qs, n, w, ready_out)) > 0)
 				return c;
+			fev__cpu_relax();
 		}
-		if (fev__now_monotonic_ns() >= end)
+		now = fev__now_monotonic_ns();
+		if (now >= end)
 			return 0;
+		if (now >= full_look) {
+			if ((c = collect_watching(qs, n, w, ready_out)) > 0)
+				return c;
+			full_look = now + fev__wait_limits.spin_look_ns;
+		}
 	}
 }
 
@@ -192,19 +292,23 @@ static void cancel_all(fev_queue *const *qs, size_t n, const uint32_t *seqs)
 
 int fev__wait_many(fev_queue *const *qs, size_t n, int64_t timeout_ns,
 		   size_t *ready_out, const _Atomic uint32_t *stop,
-		   bool may_spin)
+		   uint32_t spin_ns)
 {
 	uint64_t deadline = timeout_ns < 0 ? NO_DEADLINE :
 			    fev__now_monotonic_ns() + (uint64_t)timeout_ns;
 	uint32_t seqs[FEV_WAIT_ANY_MAX];
-	size_t c = collect(qs, n, ready_out);
+	struct watch w;
+	size_t c = spin_ns != 0 && timeout_ns != 0 ?
+			   watch_all(qs, n, &w, ready_out) :
+			   collect(qs, n, ready_out);
 	bool fenced = false;
 
 	if (c > 0 || stopped(stop))
 		return (int)c;
 	if (timeout_ns == 0)
 		return -EAGAIN;
-	if (may_spin && (c = spin(qs, n, ready_out, deadline)) > 0)
+	if (spin_ns != 0 && (c = spin(qs, n, &w, spin_ns, ready_out,
+				      deadline)) > 0)
 		return (int)c;
 	for (size_t round = 0;; round++) {
 		bool bounded;
@@ -235,13 +339,19 @@ int fev__wait_many(fev_queue *const *qs, size_t n, int64_t timeout_ns,
 int fev_wait_any(fev_queue *const *qs, size_t n, int64_t timeout_ns,
 		 size_t *ready_out)
 {
+	uint32_t spin_ns = UINT32_MAX; /* the shortest of the handles' */
 	int rc;
 
 	if (qs == NULL || ready_out == NULL || n == 0 ||
 	    n > FEV_WAIT_ANY_MAX || (timeout_ns < 0 && timeout_ns != FEV_FOREVER))
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
+	/* One pass over the handles for both: each pass costs a cache miss
+	 * per handle. */
+	for (size_t i = 0; i < n; i++) {
 		if ((rc = fev__queue_check_consumer(qs[i])) < 0)
 			return rc;
-	return fev__wait_many(qs, n, timeout_ns, ready_out, NULL, true);
+		if (fev__queue_spin_ns(qs[i]) < spin_ns)
+			spin_ns = fev__queue_spin_ns(qs[i]);
+	}
+	return fev__wait_many(qs, n, timeout_ns, ready_out, NULL, spin_ns);
 }

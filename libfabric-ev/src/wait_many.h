@@ -29,12 +29,13 @@
  * timeout passes (-EAGAIN for 0, -ETIMEDOUT), or *stop (when not NULL)
  * becomes non-zero (0 returned).  A thread that sets *stop must then call
  * fev__wait_wake_all() on each word (after a seq_cst fence) to wake it.
- * may_spin: spin first for the handles' spin_ns (the caller's own wait),
- * or not (a helper thread, which must not compete with the consumer).
+ * spin_ns: how long to spin first (the caller's own wait: the shortest
+ * spin_ns of the handles), or 0 (a helper thread, which must not compete
+ * with the consumer).
  */
 int fev__wait_many(fev_queue *const *qs, size_t n, int64_t timeout_ns,
 		   size_t *ready_out, const _Atomic uint32_t *stop,
-		   bool may_spin);
+		   uint32_t spin_ns);
 
 /* Whether futex_waitv is used (not missing, not forced off). */
 int fev__wait_many_uses_waitv(void);

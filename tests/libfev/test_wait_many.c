@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,11 @@ struct msg {
 
 static int setup(void **state)
 {
+	static uint64_t spin_look_ns; /* the library's, before any test */
+
+	if (spin_look_ns == 0)
+		spin_look_ns = fev__wait_limits.spin_look_ns;
+	fev__wait_limits.spin_look_ns = spin_look_ns;
 	fev__wait_limits.recheck_ns = LOST_WAKE_NS;
 	return fevtest_setup(state, 280);
 }
@@ -210,6 +216,115 @@ static void test_fd_of_a_handle_inherited_across_fork(void **state)
 	assert_true(readable(fd, 10000)); /* the parent's helper still runs */
 	fev_close(p);
 	fev_close(q);
+	fevtest_cleanup(c->inst);
+}
+
+/* ---- the spin: a word per handle, and a full look now and then -------- */
+
+/* Spinning this long, a publish the spin misses costs 4 s (the sleep's
+ * re-check after it would find it); seen within SEEN_WITHIN_NS it was seen
+ * by the spin: by the watched words, or by a full look (spin_look_ns). */
+#define LONG_SPIN_NS 4000000000u
+#define SEEN_WITHIN_NS (2000 * FEVTEST_MS)
+
+struct later {
+	const char *inst;
+	unsigned k;  /* the queue */
+	bool delete; /* delete it, or send it an event */
+};
+
+/* What another process does to queue k, once the waiter spins. */
+static int later_main(void *arg)
+{
+	const struct later *l = arg;
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = l->inst };
+	struct msg m = { 0 };
+	char name[16];
+	fev_queue *p;
+	int rc;
+
+	usleep(20000);
+	queue_name(name, sizeof(name), l->k);
+	if (l->delete)
+		return fev_queue_delete(name, l->inst) < 0;
+	if (fev_open(name, FEV_PRODUCER, &o, &p) < 0)
+		return 2;
+	rc = fev_send(p, &m, sizeof(m), 0) < 0;
+	fev_close(p);
+	return rc;
+}
+
+static void open_long_spinning(const char *inst, fev_queue **qs)
+{
+	fev_open_opts o = { .struct_size = sizeof(o), .instance = inst,
+			    .spin_ns = LONG_SPIN_NS };
+	char name[16];
+
+	for (unsigned k = 0; k < ANY_QUEUES; k++) {
+		queue_name(name, sizeof(name), k);
+		assert_int_equal(fev_open(name, FEV_CONSUMER, &o, &qs[k]), 0);
+	}
+}
+
+/* Spin in fev_wait_any() while another process does l to queue l->k. */
+static void spin_through(struct later *l, fev_queue **qs)
+{
+	size_t ready[ANY_QUEUES];
+	int pid = fevtest_fork(later_main, l);
+	uint64_t t0 = fevtest_now_ns();
+	int n = fev_wait_any(qs, ANY_QUEUES, FEV_FOREVER, ready);
+
+	assert_true(fevtest_now_ns() - t0 < SEEN_WITHIN_NS);
+	assert_int_equal(n, 1);
+	assert_int_equal(ready[0], l->k);
+	assert_int_equal(fevtest_wait(pid, 10000), 0);
+}
+
+static void test_wait_any_spin_sees_a_commit_at_once(void **state)
+{
+	struct fevtest_ctx *c = *state;
+	static const unsigned ks[] = { 0, 63, 17, 17, 40 };
+	fev_queue *qs[ANY_QUEUES], *p;
+	size_t ready[ANY_QUEUES];
+	struct msg m = { 0 };
+	uint64_t t0;
+
+	/* No full look during the spin: the words alone must show it. */
+	fev__wait_limits.spin_look_ns = LOST_WAKE_NS;
+	create_queues(c->inst, ANY_QUEUES);
+	open_long_spinning(c->inst, qs);
+	for (size_t j = 0; j < sizeof(ks) / sizeof(ks[0]); j++) {
+		struct later l = { .inst = c->inst, .k = ks[j] };
+
+		spin_through(&l, qs);
+		assert_int_equal(fev_recv(qs[ks[j]], &m, sizeof(m), NULL, 0),
+				 sizeof(m));
+	}
+	/* An event there before the call: its first look finds it. */
+	p = fevtest_open(c->inst, "q50", FEV_PRODUCER, 0);
+	assert_int_equal(fev_send(p, &m, sizeof(m), 0), 0);
+	t0 = fevtest_now_ns();
+	assert_int_equal(fev_wait_any(qs, ANY_QUEUES, FEV_FOREVER, ready), 1);
+	assert_true(fevtest_now_ns() - t0 < SEEN_WITHIN_NS);
+	assert_int_equal(ready[0], 50);
+	fev_close(p);
+	close_queues(qs, ANY_QUEUES);
+	fevtest_cleanup(c->inst);
+}
+
+/* What no watched word shows (here a deletion) the spin's full look sees. */
+static void test_wait_any_spin_sees_a_deleted_queue(void **state)
+{
+	struct fevtest_ctx *c = *state;
+	struct later l = { .inst = c->inst, .k = 29, .delete = true };
+	fev_queue *qs[ANY_QUEUES];
+	struct msg m;
+
+	create_queues(c->inst, ANY_QUEUES);
+	open_long_spinning(c->inst, qs);
+	spin_through(&l, qs);
+	assert_int_equal(fev_recv(qs[l.k], &m, sizeof(m), NULL, 0), -EIDRM);
+	close_queues(qs, ANY_QUEUES);
 	fevtest_cleanup(c->inst);
 }
 
@@ -422,6 +537,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_wait_any_refuses_bad_arguments),
 		T(test_wait_any_names_the_ready_queues),
+		T(test_wait_any_spin_sees_a_commit_at_once),
+		T(test_wait_any_spin_sees_a_deleted_queue),
 		T(test_fd_is_readable_while_events_wait),
 		T(test_fd_of_a_handle_inherited_across_fork),
 		T(test_wait_any_loses_no_wake_up),
