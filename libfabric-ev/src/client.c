@@ -26,11 +26,6 @@
 
 #define DEFAULT_SPIN_NS 20000u
 #define SPIN_CHECK_EVERY 64
-/* Adaptive spinning (spin_until_ready()): the budget never falls below
- * spin_ns >> SPIN_FLOOR_SHIFT. */
-#define SPIN_FLOOR_SHIFT 4
-/* Spins in a row that must end in sleeps before the budget shrinks. */
-#define SPIN_FAILS_TO_SHRINK 4
 
 struct fev_queue {
 	struct fev__map map;
@@ -39,9 +34,7 @@ struct fev_queue {
 	unsigned roles;
 	uint32_t max_event;
 	int policy;
-	uint32_t spin_ns;
-	uint32_t spin_budget_ns; /* what the next spin may last (adaptive) */
-	uint32_t spin_fails;     /* spins in a row that ended in a sleep */
+	struct fev__spin spin; /* adaptive spinning (wait.h) */
 	uint32_t fork_gen; /* fev__fork_generation() at open (fork.h) */
 	/* This handle is its queue's only producer (consumer) and moves
 	 * head (tail) with a store, not a CAS (sync_mode.h). */
@@ -263,7 +256,7 @@ static int open_handle(const char *queue, unsigned roles,
 		return rc;
 	}
 	q->roles = roles;
-	q->spin_ns = q->spin_budget_ns = spin_ns;
+	fev__spin_init(&q->spin, spin_ns);
 	q->asymmetric_fence = fev__wait_setup();
 	q->max_event = q->map.geo.max_event;
 	q->policy = (int)q->map.geo.policy;
@@ -484,12 +477,12 @@ int fev__queue_check_consumer(const fev_queue *q)
 
 uint32_t fev__queue_spin_ns(const fev_queue *q)
 {
-	return q->spin_ns;
+	return q->spin.ns;
 }
 
 uint32_t fev__queue_spin_budget(const fev_queue *q)
 {
-	return q->spin_budget_ns;
+	return q->spin.budget_ns;
 }
 
 struct fev__pollfd **fev__queue_pollfd(fev_queue *q)
@@ -497,48 +490,22 @@ struct fev__pollfd **fev__queue_pollfd(fev_queue *q)
 	return &q->pollfd;
 }
 
-/*
- * Adaptive spinning.  A spin pays only while the peer runs on another CPU:
- * when processes outnumber CPUs (or the peer shares ours) it burns the time
- * slice the peer needs.  So the budget halves after each spin that ended in
- * a sleep once SPIN_FAILS_TO_SHRINK did so in a row (a peer preempted now
- * and then must not cost the free-core case its spin), and doubles after
- * one that succeeded (between spin_ns and
- * spin_ns >> SPIN_FLOOR_SHIFT, which keeps probing whether spinning pays
- * again).  No sched_yield() in the spin: measured, it gained little over
- * the shorter budget where the peer shares our CPU and, where other work
- * shares it, handed the CPU away at the cost of fev's p99.
- */
-static void spin_outcome(fev_queue *q, bool succeeded)
-{
-	uint32_t floor = q->spin_ns >> SPIN_FLOOR_SHIFT;
-	uint32_t b = q->spin_budget_ns;
-
-	if (floor == 0)
-		floor = 1; /* a budget of 0 could never double back */
-
-	if (succeeded) {
-		q->spin_fails = 0;
-		b = b > q->spin_ns / 2 ? q->spin_ns : b * 2;
-	} else if (++q->spin_fails >= SPIN_FAILS_TO_SHRINK) {
-		b = b / 2 < floor ? floor : b / 2;
-	}
-	q->spin_budget_ns = b;
-}
-
-/* Busy-wait up to the spin budget for the ready condition. */
+/* Busy-wait up to the spin budget (wait.h) for the ready condition. */
 static bool spin_until_ready(fev_queue *q, ready_fn ready,
 			     const struct deadline *d)
 {
-	uint64_t end = fev__now_monotonic_ns() + q->spin_budget_ns;
+	uint32_t budget = fev__spin_budget(&q->spin);
+	uint64_t end = fev__now_monotonic_ns() + budget;
 	bool cut = d->timeout_ns >= 0 && deadline_ns(d) < end;
 
+	if (budget == 0)
+		return false; /* spinning stopped: sleep at once */
 	if (cut)
 		end = deadline_ns(d);
 	for (;;) {
 		for (int i = 0; i < SPIN_CHECK_EVERY; i++) {
 			if (ready(q)) {
-				spin_outcome(q, true);
+				fev__spin_outcome(&q->spin, true);
 				return true;
 			}
 			fev__cpu_relax();
@@ -547,7 +514,7 @@ static bool spin_until_ready(fev_queue *q, ready_fn ready,
 			/* A spin the caller's deadline cut short says
 			 * nothing about the peer. */
 			if (!cut)
-				spin_outcome(q, false);
+				fev__spin_outcome(&q->spin, false);
 			return false;
 		}
 	}
@@ -564,7 +531,7 @@ static int await_slot(fev_queue *q, struct fev__waitword *w, ready_fn ready,
 	if (d->timeout_ns == 0)
 		return -EAGAIN;
 	deadline_arm(d);
-	if (q->spin_ns != 0 && spin_until_ready(q, ready, d))
+	if (q->spin.ns != 0 && spin_until_ready(q, ready, d))
 		return 0;
 	for (bool fenced = false;; fenced = true) {
 		bool bounded;

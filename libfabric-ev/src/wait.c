@@ -147,3 +147,42 @@ void fev__wait_wake_all(struct fev__waitword *w)
 		&w->word, &v, next, memory_order_relaxed, memory_order_relaxed));
 	syscall(SYS_futex, futex_word(w), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
+
+static uint32_t spin_floor(const struct fev__spin *s)
+{
+	uint32_t floor = s->ns >> FEV__SPIN_FLOOR_SHIFT;
+
+	return floor == 0 ? 1 : floor; /* a probe must spin */
+}
+
+void fev__spin_init(struct fev__spin *s, uint32_t ns)
+{
+	*s = (struct fev__spin){ .ns = ns, .budget_ns = ns };
+}
+
+uint32_t fev__spin_budget(struct fev__spin *s)
+{
+	if (s->budget_ns != 0)
+		return s->budget_ns;
+	if (++s->skips < FEV__SPIN_PROBE_EVERY)
+		return 0;
+	s->skips = 0;
+	return spin_floor(s);
+}
+
+void fev__spin_outcome(struct fev__spin *s, bool succeeded)
+{
+	uint32_t floor = spin_floor(s);
+	uint32_t b = s->budget_ns;
+
+	if (succeeded) {
+		s->fails = 0;
+		b = b == 0 ? floor : b; /* a probe that paid */
+		b = b > s->ns / 2 ? s->ns : b * 2;
+	} else if (++s->fails >= FEV__SPIN_FAILS_TO_STOP) {
+		b = 0;
+	} else if (s->fails >= FEV__SPIN_FAILS_TO_SHRINK) {
+		b = b / 2 < floor ? floor : b / 2;
+	}
+	s->budget_ns = b;
+}

@@ -121,6 +121,40 @@ static inline int fev__wait_wake_if_sleepers(struct fev__waitword *w)
 	return 1;
 }
 
+/*
+ * Adaptive spinning, per handle.  A spin pays only while the peer runs on
+ * another CPU: when processes outnumber CPUs (or the peer shares ours) it
+ * burns the time slice the peer needs.  So the budget halves after each
+ * spin that ended in a sleep once FEV__SPIN_FAILS_TO_SHRINK did so in a row
+ * (a peer preempted now and then must not cost the free-core case its
+ * spin), down to ns >> FEV__SPIN_FLOOR_SHIFT, and doubles after one that
+ * succeeded.  Once FEV__SPIN_FAILS_TO_STOP spins in a row have failed, the
+ * peer is not running while we wait (it shares our CPU, or waits itself):
+ * spinning stops, and only every FEV__SPIN_PROBE_EVERY-th wait spins, for
+ * the floor, to see whether spinning pays again (a success doubles the
+ * floor back).  No sched_yield() in the spin: measured, it gained little
+ * over the shorter budget where the peer shares our CPU and, where other
+ * work shares it, handed the CPU away at the cost of fev's p99.
+ */
+#define FEV__SPIN_FLOOR_SHIFT 4
+#define FEV__SPIN_FAILS_TO_SHRINK 4
+#define FEV__SPIN_FAILS_TO_STOP 16
+#define FEV__SPIN_PROBE_EVERY 16
+
+struct fev__spin {
+	uint32_t ns;        /* the most a spin may last; 0: never spin */
+	uint32_t budget_ns; /* what the next spin may last; 0: stopped */
+	uint32_t fails;     /* spins in a row that ended in a sleep */
+	uint32_t skips;     /* waits without a spin since the last probe */
+};
+
+void fev__spin_init(struct fev__spin *s, uint32_t ns);
+/* What this wait may spin (0: sleep at once); counts the waits while
+ * spinning is stopped. */
+uint32_t fev__spin_budget(struct fev__spin *s);
+/* A spin of fev__spin_budget() ended: in the ready condition, or not. */
+void fev__spin_outcome(struct fev__spin *s, bool succeeded);
+
 /* One pause of a busy-wait: lets the core's other thread run and avoids
  * the pipeline flush when the watched line changes. */
 static inline void fev__cpu_relax(void)
