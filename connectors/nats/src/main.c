@@ -11,11 +11,13 @@
 #include "config.h"
 #include "conn.h"
 #include "fevconn.h"
+#include "fevconn_file.h"
 #include "in.h"
 #include "nlog.h"
 #include "out.h"
 #include "status.h"
 #include "stream.h"
+#include "url.h"
 
 #define DEFAULT_CONFIG "/etc/fev/nats.conf"
 #define TICK_MS 100
@@ -37,14 +39,37 @@ static const char usage[] =
 	"kept); SIGTERM stops.  Exit: 0 ok, 1 runtime error, 2 bad usage or\n"
 	"config.\n";
 
+/* Whether the config itself holds a secret: a password or token, or a
+ * URL with user information. */
+static bool holds_secret(const struct fnb_nats_conf *n)
+{
+	char shown[FNB_URL_MAX];
+
+	if (n->password[0] != '\0' || n->token[0] != '\0')
+		return true;
+	for (size_t i = 0; i < n->nservers; i++)
+		if (strcmp(fnb_url_shown(n->servers[i], shown, sizeof(shown)),
+			   n->servers[i]) != 0)
+			return true;
+	return false;
+}
+
 static int load(const char *path, struct fnb_config *cfg)
 {
 	char err[FNB_ERR_MAX];
 	int rc = fnb_config_load(path, cfg, err, sizeof(err));
 
-	if (rc < 0)
+	if (rc < 0) {
 		fnb_log_err("%s", err);
-	return rc;
+		return rc;
+	}
+	/* Said, not refused: the secret is already out if others can read
+	 * the file, and refusing would only stop the bridge. */
+	if (holds_secret(&cfg->nats) &&
+	    fevconn_file_check("the config", path, true, err, sizeof(err)) ==
+		    -EPERM)
+		fnb_log_warn("%s", err);
+	return 0;
 }
 
 struct bridges {

@@ -532,6 +532,30 @@ def test_secret_files_are_checked_by_check_config(f):
                "a directory as %s is refused" % key, r.stderr)
     r = check_config(f, "nkey = %s\nnkey_seed = %s\n" % (NKEY_PUBLIC, seed))
     expect(r.returncode == 0, "a seed file only its owner reads", r.stderr)
+    # A config holding a password, token or URL credentials, readable by
+    # others: said (the secret is out already), not refused.
+    for keys in ["token = tok-conf-77aa\n", "user = u\npassword = pw-conf\n"]:
+        b = Bridge(f, "chk", bridge_text("nats://127.0.0.1:4222", keys))
+        os.chmod(b.conf, 0o644)
+        r = b.run("--check-config")
+        expect(r.returncode == 0 and "holds a secret and is readable or "
+               "writable by others: chmod o-rw %s" % b.conf in r.stderr and
+               "tok-conf-77aa" not in r.stderr,
+               "a config with a secret open to others is said", r.stderr)
+        os.chmod(b.conf, 0o600)
+        r = b.run("--check-config")
+        expect(r.returncode == 0 and "others" not in r.stderr,
+               "not when only its owner reads it", r.stderr)
+    b = Bridge(f, "chk", bridge_text("nats://u:pw@127.0.0.1:4222", ""))
+    os.chmod(b.conf, 0o644)
+    r = b.run("--check-config")
+    expect("readable or writable by others" in r.stderr,
+           "URL credentials are a secret too", r.stderr)
+    b = Bridge(f, "chk", bridge_text("nats://127.0.0.1:4222", ""))
+    os.chmod(b.conf, 0o644)
+    r = b.run("--check-config")
+    expect(r.returncode == 0 and "others" not in r.stderr,
+           "a config without a secret may be read by all", r.stderr)
     r = check_config(f, "tls_hostname = a/b\n")
     expect(r.returncode == 2 and "tls_hostname 'a/b' is not a host name"
            in r.stderr, "a bad tls_hostname is refused", r.stderr)
