@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "address.h"
+#include "delivered.h"
 #include "endpoint.h"
 #include "wlog.h"
 #include "request.h"
@@ -67,6 +68,7 @@ struct fwh_engine {
 	int64_t next_due_ms; /* the earliest startable retry */
 	int64_t next_tick_ms, next_prune_ms;
 	struct fwh_delivery *flight; /* every request in the multi handle */
+	struct fwh_delivered delivered; /* attempt rows not yet written */
 };
 
 static int64_t now_ms(void)
@@ -96,9 +98,29 @@ static void tx_begin(struct fwh_engine *e)
 	e->in_tx = true;
 }
 
-/* Commit, then let go of the ring events the commit made safe. */
+static void event_unref(struct fwh_engine *e, struct fwh_event *ev);
+
+/* The kept delivered attempts into the transaction (opened if need be);
+ * their events are released after its commit. */
+static void delivered_write(struct fwh_engine *e)
+{
+	if (e->delivered.n == 0)
+		return;
+	tx_begin(e);
+	if (fwh_delivered_write(&e->delivered, e->st) < 0)
+		fwh_log_err("store: recording delivered attempts: %s",
+			    fwh_store_error(e->st));
+	for (size_t i = 0; i < e->delivered.n; i++)
+		event_unref(e, e->delivered.a[i].event);
+	e->delivered.n = 0;
+}
+
+/* Commit, then let go of the ring events the commit made safe.  Kept
+ * delivered attempts ride along in a transaction that is open anyway. */
 static void tx_commit(struct fwh_engine *e)
 {
+	if (e->in_tx)
+		delivered_write(e);
 	if (e->in_tx && fwh_store_commit(e->st, e->durable) < 0) {
 		/* Nothing is released: the events stay held and come back
 		 * as redeliveries if this process ends. */
@@ -619,6 +641,52 @@ static void describe(const struct fwh_delivery *d, CURLcode res, int status,
 		snprintf(out, len, "HTTP %d", status);
 }
 
+/*
+ * A first attempt (no row) that delivered: its attempt row is kept to be
+ * written with others (delivered.h), its event held until then.
+ */
+static void delivered_keep(struct fwh_engine *e, struct fwh_delivery *d,
+			   int64_t now, int status, int64_t took)
+{
+	struct fwh_delivered_attempt a = { .endpoint = d->ep->conf->name,
+					   .n = d->attempts, .at_ms = now,
+					   .status = status, .took_us = took,
+					   .event = d->event };
+
+	memcpy(a.wid, d->wid, sizeof(a.wid));
+	if (!fwh_delivered_add(&e->delivered, &a)) {
+		delivered_write(e); /* full: committed by this pass */
+		fwh_delivered_add(&e->delivered, &a);
+	}
+	delivery_free(d);
+}
+
+static void delivered(struct fwh_engine *e, struct fwh_delivery *d,
+		      int64_t now, int status, int64_t took)
+{
+	struct fwh_endpoint *ep = d->ep;
+
+	ep->stats.delivered++;
+	fwh_endpoint_latency(ep, now * 1000 - (int64_t)(d->event_ts_ns / 1000));
+	if (ep->failing_since_ms != 0) {
+		ep->failing_since_ms = 0;
+		tx_begin(e);
+		fwh_store_ep_failing(e->st, ep->conf->name, 0);
+	}
+	if (d->row == 0) {
+		delivered_keep(e, d, now, status, took);
+		return;
+	}
+	/* A stored delivery is kept DELIVERED for `retention`. */
+	tx_begin(e);
+	fwh_store_attempt(e->st, ep->conf->name, d->wid, d->attempts, now,
+			  status, took, "");
+	fwh_store_update(e->st, d->row, FWH_DELIVERED, d->attempts, 0, status,
+			 NULL);
+	event_unref(e, d->event);
+	delivery_free(d);
+}
+
 static void finished(struct fwh_engine *e, struct fwh_delivery *d,
 		     CURLcode res)
 {
@@ -636,26 +704,13 @@ static void finished(struct fwh_engine *e, struct fwh_delivery *d,
 	o = res == CURLE_OK ? fwh_outcome_of((int)status) : FWH_OUT_RETRY;
 	if (o != FWH_OUT_DELIVERED)
 		describe(d, res, (int)status, err, sizeof(err));
+	if (o == FWH_OUT_DELIVERED) {
+		delivered(e, d, now, (int)status, took);
+		return;
+	}
 	tx_begin(e);
 	fwh_store_attempt(e->st, ep->conf->name, d->wid, d->attempts, now,
 			  (int)status, took, err);
-	if (o == FWH_OUT_DELIVERED) {
-		ep->stats.delivered++;
-		fwh_endpoint_latency(ep, now * 1000 -
-					      (int64_t)(d->event_ts_ns / 1000));
-		if (ep->failing_since_ms != 0) {
-			ep->failing_since_ms = 0;
-			fwh_store_ep_failing(e->st, ep->conf->name, 0);
-		}
-		/* A stored delivery is kept DELIVERED for `retention`; one
-		 * delivered at once leaves its attempt only. */
-		if (d->row != 0)
-			fwh_store_update(e->st, d->row, FWH_DELIVERED,
-					 d->attempts, 0, (int)status, NULL);
-		event_unref(e, d->event);
-		delivery_free(d);
-		return;
-	}
 	ep->stats.failed++;
 	snprintf(ep->stats.last_error, sizeof(ep->stats.last_error), "%s",
 		 err);
@@ -759,9 +814,13 @@ void fwh_engine_run(struct fwh_engine *e, volatile sig_atomic_t *stop,
 		curl_multi_perform(e->multi, &running);
 		reap(e);
 		start_pending(e, now_ms());
-		tx_commit(e);
 		now = now_ms();
+		if (fwh_delivered_due(&e->delivered, now))
+			delivered_write(e);
+		tx_commit(e);
 		wait_ms = e->next_tick_ms - now;
+		if (fwh_delivered_wait_ms(&e->delivered, now) < wait_ms)
+			wait_ms = fwh_delivered_wait_ms(&e->delivered, now);
 		if (e->next_due_ms - now < wait_ms)
 			wait_ms = e->next_due_ms - now;
 		if (rate_held && wait_ms > RATE_WAIT_MS)
@@ -777,6 +836,9 @@ void fwh_engine_run(struct fwh_engine *e, volatile sig_atomic_t *stop,
 		curl_multi_poll(e->multi, e->waits, (unsigned)e->nsrcs,
 				(int)wait_ms, NULL);
 	}
+	/* Written before a stop or a reload: not sent again by the next. */
+	delivered_write(e);
+	tx_commit(e);
 }
 
 /* ---- start and stop ----------------------------------------------------- */
@@ -850,6 +912,16 @@ static void sources_grow(struct fwh_engine *e)
 				    e->eps[i].conf->name);
 }
 
+static unsigned min_in_flight(const struct fwh_config *cfg)
+{
+	unsigned m = FWH_DELIVERED_MAX;
+
+	for (size_t i = 0; i < cfg->nendpoints; i++)
+		if (cfg->endpoints[i].max_in_flight < m)
+			m = cfg->endpoints[i].max_in_flight;
+	return m;
+}
+
 int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out)
 {
 	struct fwh_engine *e = calloc(1, sizeof(*e));
@@ -902,6 +974,7 @@ int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out)
 		}
 	}
 	e->scan_due = true;
+	fwh_delivered_init(&e->delivered, min_in_flight(cfg));
 	*out = e;
 	return 0;
 }
