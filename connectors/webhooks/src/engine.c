@@ -21,6 +21,9 @@
 #define DUE_BATCH 256           /* stored retries taken per scan */
 #define RATE_WAIT_MS 10         /* look again when a rate limit held back */
 #define HELD_PER_ENDPOINT 2     /* ring events held: 2 x max_in_flight */
+/* fev_wait_any() sleeps through a signal, and stop and reload are flags
+ * looked at between passes: how long a stop may wait for an idle engine. */
+#define SIGNAL_LOOK_MS 200
 
 struct fwh_delivery {
 	struct fwh_delivery *next; /* in the endpoint's pending list */
@@ -489,16 +492,23 @@ static void take_event(struct fwh_engine *e, struct fwh_source *src,
 	event_unref(e, ev);
 }
 
-static void take_events(struct fwh_engine *e)
+/* The events of each source (arm: fwh_source_arm()); any? */
+static bool take_events(struct fwh_engine *e, bool arm)
 {
-	for (size_t i = 0; i < e->nsrcs; i++) {
-		struct fwh_event *ev = fwh_source_take(e->srcs[i]), *next;
+	bool any = false;
 
-		for (; ev != NULL; ev = next) {
+	for (size_t i = 0; i < e->nsrcs; i++) {
+		struct fwh_source *src = e->srcs[i];
+		struct fwh_event *ev = arm ? fwh_source_arm(src) :
+					     fwh_source_take(src),
+				 *next;
+
+		for (; ev != NULL; ev = next, any = true) {
 			next = ev->next;
-			take_event(e, e->srcs[i], ev);
+			take_event(e, src, ev);
 		}
 	}
+	return any;
 }
 
 /* ---- stored retries ----------------------------------------------------- */
@@ -796,6 +806,38 @@ static void tick(struct fwh_engine *e, int64_t now)
 	e->next_tick_ms = now + TICK_MS;
 }
 
+/*
+ * Sleep until there is work, at most wait_ms.  With no request in flight
+ * there is no socket to watch: sleep on the rings alone, so a producer's
+ * wake reaches this thread directly (one wake from publish to request, or
+ * none when the event is there at the next pass).  Otherwise sleep in
+ * curl_multi_poll() on the request sockets and the rings' fev_fd()
+ * descriptors together, armed just before (fwh_source_arm()).
+ */
+static void sleep_for_work(struct fwh_engine *e, int64_t wait_ms,
+			   bool rate_held)
+{
+	unsigned nwaits = 0;
+
+	if (wait_ms > 0 && e->flight == NULL && !rate_held &&
+	    fwh_sources_wait(e->srcs, e->nsrcs,
+			     (int)(wait_ms < SIGNAL_LOOK_MS ? wait_ms :
+							      SIGNAL_LOOK_MS)) == 0)
+		return;
+	/* Events found while arming are the next pass's work. */
+	if (wait_ms > 0 && take_events(e, true))
+		return;
+	for (size_t i = 0; i < e->nsrcs; i++) {
+		int64_t ms = fwh_source_poll(e->srcs[i], &e->waits[nwaits]);
+
+		if (e->waits[nwaits].fd >= 0)
+			nwaits++;
+		if (ms >= 0 && ms < wait_ms)
+			wait_ms = ms;
+	}
+	curl_multi_poll(e->multi, e->waits, nwaits, (int)wait_ms, NULL);
+}
+
 void fwh_engine_run(struct fwh_engine *e, volatile sig_atomic_t *stop,
 		    volatile sig_atomic_t *reload)
 {
@@ -804,7 +846,7 @@ void fwh_engine_run(struct fwh_engine *e, volatile sig_atomic_t *stop,
 		bool rate_held;
 		int running;
 
-		take_events(e);
+		take_events(e, false);
 		if (now >= e->next_tick_ms)
 			tick(e, now);
 		if (e->scan_due || e->next_due_ms <= now)
@@ -827,14 +869,7 @@ void fwh_engine_run(struct fwh_engine *e, volatile sig_atomic_t *stop,
 			wait_ms = RATE_WAIT_MS;
 		if (e->scan_due || wait_ms < 0)
 			wait_ms = 0;
-		/* The request sockets and the sources' descriptors at once. */
-		for (size_t i = 0; i < e->nsrcs; i++)
-			e->waits[i] = (struct curl_waitfd){
-				.fd = fwh_source_fd(e->srcs[i]),
-				.events = CURL_WAIT_POLLIN,
-			};
-		curl_multi_poll(e->multi, e->waits, (unsigned)e->nsrcs,
-				(int)wait_ms, NULL);
+		sleep_for_work(e, wait_ms, rate_held);
 	}
 	/* Written before a stop or a reload: not sent again by the next. */
 	delivered_write(e);

@@ -1,16 +1,18 @@
 /*
- * Where events come from.  To the engine a source is three calls: a
- * descriptor that is readable when events are ready (polled in
- * curl_multi_poll() with the request sockets), take (the ready events,
- * never blocking) and done (release one).  Today one consumer thread per
- * ring blocks in fev_acquire_batch(), hands the events over and makes the
- * descriptor (an eventfd) readable; the handle is used by that thread
- * only, as libfev asks, so done() hands events back for it to release.
- * With libfev's fev_fd() the engine thread can read the ring itself: fd is
- * fev_fd(), take is fev_acquire_batch() with timeout 0, done is
- * fev_release(), and this file is all that changes.  Measured, that was no
- * faster (fev_fd() is a helper thread and an eventfd too: README.md,
- * Performance), so the hand-over stays.
+ * Where events come from: one consumer handle per ring, used by the engine
+ * thread alone (libfev's rule for a handle), no thread of its own.  To the
+ * engine a source is: poll (fev_fd()'s descriptor, readable when the ring
+ * has events, polled in curl_multi_poll() with the request sockets), wait
+ * (fev_wait_any() on every ring, when no request is in flight), take
+ * (fev_acquire_batch() with timeout 0, never blocking), arm (the same until
+ * the ring is found empty, which re-arms the descriptor: only before a
+ * sleep in curl_multi_poll(), so fev_fd()'s helper thread sleeps on the
+ * ring, and is woken by a publish, only while the engine sleeps on its
+ * sockets) and done (fev_release()).  This replaced a consumer thread per ring that handed
+ * events over through a list and an eventfd: the producer woke that
+ * thread, which woke the engine; now the producer wakes the engine, or the
+ * engine finds the event at its next pass without sleeping at all
+ * (README.md, Performance).
  *
  * Events are zero copy: an event's payload stays in the ring, held, until
  * the engine says it was delivered or is safely in the store.
@@ -26,7 +28,7 @@
 #ifndef FWH_SOURCE_H
 #define FWH_SOURCE_H
 
-#include <pthread.h>
+#include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,27 +55,48 @@ struct fwh_event {
 };
 
 /*
- * Start consuming partition k of topic of instance (NULL: the default) as
- * group (created with start, FEV_GROUP_*, when absent).  At most held_max
- * events are held at once (backpressure on the ring rather than on
- * memory).  0, -ENOMEM, -EMFILE, or an error of pthread_create().
+ * Consume partition k of topic of instance (NULL: the default) as group
+ * (created with start, FEV_GROUP_*, when absent), from the engine thread.
+ * At most held_max events are held at once (backpressure on the ring
+ * rather than on memory).  Opened by the first take (a topic not there
+ * yet is waited for).  0 or -ENOMEM.
  */
 int fwh_source_start(const char *instance, const char *topic, uint32_t k,
 		     const char *group, int start, size_t held_max,
 		     struct fwh_source **out);
-/* Stop the thread, release nothing more (held events come back to the
- * next consumer as redeliveries: at least once), close the queue. */
+/* Release nothing more (held events come back to the next member of the
+ * group as redeliveries: at least once), close the handle. */
 void fwh_source_stop(struct fwh_source *s);
 /* The ring's name ("T@k"; webhook-ids derive from it), and its topic's. */
 const char *fwh_source_queue(const struct fwh_source *s);
 const char *fwh_source_topic(const struct fwh_source *s);
 const char *fwh_source_group(const struct fwh_source *s);
 
-/* Readable when fwh_source_take() has events (engine thread: poll it). */
-int fwh_source_fd(const struct fwh_source *s);
-/* The events ready now, oldest first; never blocks (engine thread). */
+/*
+ * What to wait for before the next take: w gets the descriptor to poll
+ * (fd -1: none now: the source is full, failed or not open).  Returns the
+ * most milliseconds to wait before the next take, or -1 for no limit.
+ */
+int fwh_source_poll(const struct fwh_source *s, struct curl_waitfd *w);
+/*
+ * With no request in flight there is no socket to watch: sleep on the
+ * rings alone, fev_wait_any() on their handles, until one has events or
+ * timeout_ms passes.  The producer's wake then reaches this thread
+ * directly, not through fev_fd()'s helper thread and its descriptor (one
+ * wake instead of two: the idle endpoint's event-to-request latency).
+ * 0 (look), or -ENOTSUP when a source cannot be waited on so (not open,
+ * failed, full, or more than FEV_WAIT_ANY_MAX): poll instead.
+ */
+int fwh_sources_wait(struct fwh_source *const *srcs, size_t n,
+		     int timeout_ms);
+
+/* The events ready now, oldest first; never blocks (engine thread).
+ * Leaves fev_fd()'s descriptor as it is. */
 struct fwh_event *fwh_source_take(struct fwh_source *s);
-/* The engine is done with e: release it from the ring (engine thread). */
+/* The same, until the ring is found empty, which re-arms the descriptor:
+ * before a sleep in curl_multi_poll() (events returned: do not sleep). */
+struct fwh_event *fwh_source_arm(struct fwh_source *s);
+/* The engine is done with e: release it from the ring. */
 void fwh_source_done(struct fwh_event *e);
 
 #endif /* FWH_SOURCE_H */

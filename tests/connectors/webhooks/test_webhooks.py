@@ -15,6 +15,13 @@ from webhooks_fixture import SECRET, SECRET2, TOPIC, Hooks, endpoint, \
 FAST = "retry_schedule = 200ms 400ms\njitter = 0%\n"
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of process pid so far (/proc/PID/stat)."""
+    with open("/proc/%d/stat" % pid) as st:
+        fields = st.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_receiver_checks_the_standard_webhooks_vector(f):
     # The receiver's own check against the specification's vector, so a
     # passing delivery test means what it says.
@@ -83,6 +90,64 @@ def test_events_are_delivered_signed_with_cloudevents_headers(f):
                            capture_output=True, text=True, timeout=30)
         expect(p.returncode == 0, "promtool accepts fev stat's metrics",
                p.stdout, p.stderr)
+    h.stop()
+    rx.close()
+
+
+def test_an_idle_endpoint_sends_an_event_at_once(f):
+    # With nothing in flight the engine sleeps on the rings themselves
+    # (fev_wait_any()): a publish wakes it, not its next pass (a second
+    # away).  Published at random moments, the median from publish to
+    # request is far below the half second such a pass would give.
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    h = Hooks(f, endpoint("idle", rx.url))
+    h.start()
+    publish(f, ["warm-up"])
+    wait_until(lambda: len(rx.got()) == 1, 10, "the first event")
+    took = []
+    for i in range(10):
+        time.sleep(random.uniform(0.05, 0.3))
+        publish(f, ["e%d" % i])
+        t = time.monotonic()
+        wait_until(lambda: len(rx.got()) == i + 2, 10, "event %d" % i)
+        took.append(rx.got()[-1].at - t)
+    took.sort()
+    expect(took[5] < 0.25, "an idle endpoint's request follows the "
+           "publish at once (median under 250 ms)", took)
+    h.stop()
+    rx.close()
+
+
+def test_an_event_is_sent_at_once_while_a_request_is_in_flight(f):
+    # A request in flight: the engine sleeps on its socket and on the
+    # rings' descriptors, armed just before (fwh_source_arm()), so a
+    # publish wakes it, not the slow answer (6 s away) nor its next pass.
+    start_fevd(f)
+    rx = Receiver([SECRET])
+    rx.answer = lambda hd, b: (200, {}, 6.0 if b == b"slow" else 0)
+    h = Hooks(f, endpoint("busy", rx.url))
+    h.start()
+    publish(f, ["slow"])
+    wait_until(lambda: rx.concurrent == 1, 10, "the slow request")
+    took = []
+    for i in range(5):
+        time.sleep(random.uniform(0.05, 0.3))
+        publish(f, ["e%d" % i])
+        t = time.monotonic()
+        wait_until(lambda: len(rx.got()) == i + 1, 10, "event %d" % i)
+        took.append(rx.got()[-1].at - t)
+    took.sort()
+    expect(took[2] < 0.25, "an event published while a request is in "
+           "flight is sent at once (median under 250 ms)", took)
+    # And it sleeps meanwhile: a descriptor left readable (not re-armed
+    # before the sleep) would make every poll return at once.
+    cpu = cpu_seconds(h.p.pid)
+    time.sleep(1)
+    cpu = cpu_seconds(h.p.pid) - cpu
+    expect(rx.concurrent == 1, "the slow request still in flight meanwhile")
+    expect(cpu < 0.1, "fev-webhooks sleeps while a request is in flight "
+           "(CPU seconds in one second)", cpu)
     h.stop()
     rx.close()
 
