@@ -11,11 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fev/fev.h"
 
 static volatile sig_atomic_t stop;
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void on_term(int sig)
 {
@@ -26,9 +35,15 @@ static void on_term(int sig)
 /* The child: tail until SIGTERM, then say what it saw. */
 static void observe(const char *inst, const char *queue, int ready_fd)
 {
+	/* FEV_BENCH_TAIL_CPU: the tail's budget (fev_tail_opts.cpu_percent;
+	 * unset: fev tail's default; 100: the tail unbounded). */
+	const char *cpu = getenv("FEV_BENCH_TAIL_CPU");
 	fev_tail_opts o = { .struct_size = sizeof(o), .instance = inst,
-			    .start = FEV_TAIL_LATEST };
-	uint64_t seen = 0;
+			    .start = FEV_TAIL_LATEST,
+			    .cpu_percent = cpu != NULL ?
+						   (uint32_t)strtoul(cpu, NULL, 10) :
+						   0 };
+	uint64_t seen = 0, wall0, cpu0;
 	fev_tail_event te;
 	fev_tail *t;
 	void *buf;
@@ -43,6 +58,8 @@ static void observe(const char *inst, const char *queue, int ready_fd)
 	if (buf == NULL)
 		_exit(1);
 	(void)!write(ready_fd, "", 1); /* attached: the run may start */
+	wall0 = now_ns(CLOCK_MONOTONIC);
+	cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 	while (!stop) {
 		rc = fev_tail_next(t, &te, buf, fev_tail_max_event(t),
 				   100 * 1000 * 1000);
@@ -51,9 +68,15 @@ static void observe(const char *inst, const char *queue, int ready_fd)
 		else if (rc != -ETIMEDOUT && rc != -EBADMSG)
 			break;
 	}
-	fprintf(stderr, "fev-bench: the tail saw %llu events, missed %llu\n",
+	/* Its CPU time against the time it watched: the budget at work
+	 * (fev_tail_opts.cpu_percent), whatever else the machine runs. */
+	fprintf(stderr,
+		"fev-bench: the tail saw %llu events, missed %llu, used "
+		"%.1f %% of a CPU\n",
 		(unsigned long long)seen,
-		(unsigned long long)fev_tail_missed(t));
+		(unsigned long long)fev_tail_missed(t),
+		100.0 * (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0) /
+			(double)(now_ns(CLOCK_MONOTONIC) - wall0 + 1));
 	fev_tail_close(t);
 	_exit(0);
 }
