@@ -47,8 +47,16 @@ static void observe(const char *inst, const char *queue, int ready_fd)
 	fev_tail_event te;
 	fev_tail *t;
 	void *buf;
-	int rc = fev_tail_open(queue, &o, &t);
+	int rc;
 
+	if (o.cpu_percent > FEV_TAIL_CPU_FULL) {
+		fprintf(stderr, "fev-bench: FEV_BENCH_TAIL_CPU=%s: a percent "
+				"of a CPU, 1 to %u (unset: fev tail's "
+				"default)\n",
+			cpu, FEV_TAIL_CPU_FULL);
+		_exit(1);
+	}
+	rc = fev_tail_open(queue, &o, &t);
 	if (rc < 0) {
 		fprintf(stderr, "fev-bench: tail of %s: %s\n", queue,
 			fev_strerror(rc));
