@@ -21,6 +21,7 @@
 #endif
 
 #define SPIN_WORDS_PER_CLOCK 256
+#define SPIN_ROUNDS_PER_CLOCK 64
 #define NO_DEADLINE UINT64_MAX
 
 /* futex_waitv: 1 usable, 0 missing or forced off, -1 not known yet. */
@@ -189,8 +190,13 @@ static size_t spin(fev_queue *const *qs, size_t n, struct watch *w,
 	uint64_t end = min_u64(deadline, now + spin_ns);
 	uint64_t full_look = now + fev__wait_limits.spin_look_ns;
 	/* About SPIN_WORDS_PER_CLOCK words between two looks at the clock,
-	 * which costs as much as a round of 64 words. */
+	 * which costs as much as a round of 64 words; and no more rounds
+	 * (each with its pause) than a single wait makes (client.c), so a
+	 * spin over few handles ends when it should. */
 	size_t rounds = n >= SPIN_WORDS_PER_CLOCK ? 1 : SPIN_WORDS_PER_CLOCK / n;
+
+	if (rounds > SPIN_ROUNDS_PER_CLOCK)
+		rounds = SPIN_ROUNDS_PER_CLOCK;
 	size_t c;
 
 	for (;;) {
