@@ -8,12 +8,15 @@
 #include "control.h"
 #include "fev/fev.h"
 #include "names.h"
+#include "queue_opts.h"
 
 static void usage(FILE *f)
 {
 	fputs("Usage: fev group create TOPIC GROUP [--start latest|earliest]\n"
 	      "                                     [--policy block|drop] "
 	      "[--ordered]\n"
+	      "                                     [--session-timeout "
+	      "DURATION|off]\n"
 	      "       fev group delete TOPIC GROUP\n"
 	      "       fev group list TOPIC\n"
 	      "\n"
@@ -25,7 +28,8 @@ static void usage(FILE *f)
 	      "'fev sub TOPIC@K --group GROUP' or fev_open_opts.group.  "
 	      "Creating and\ndeleting needs root, fevd's user or a member of "
 	      "its admin group.\nlist prints each group's mode and "
-	      "policy.\n"
+	      "policy, and for an ordered group its\nsession timeout and "
+	      "how many partitions fevd revoked from stalled members.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -s, --start WHERE     latest (default: what is published "
@@ -43,6 +47,14 @@ static void usage(FILE *f)
 	      "order (members\n"
 	      "                        join with fev_member_join(); default: "
 	      "shared)\n"
+	      "  -t, --session-timeout DURATION|off\n"
+	      "                        ordered: a member that makes no call "
+	      "for this long\n"
+	      "                        (stopped, hung) loses its partitions, "
+	      "with the events\n"
+	      "                        it held, to the others, and must join "
+	      "again (default\n"
+	      "                        30s; off: it keeps them)\n"
 	      "  -q, --quiet           print nothing on success\n"
 	      "  -I, --instance NAME   fabric instance (default: "
 	      "$FEV_INSTANCE or 'default')\n"
@@ -54,6 +66,8 @@ static void usage(FILE *f)
 	      "  fev group create orders audit --start earliest\n"
 	      "  fev group create orders stats --policy drop\n"
 	      "  fev group create orders shipping --ordered\n"
+	      "  fev group create orders invoices --ordered --session-timeout "
+	      "10s\n"
 	      "  fev group delete orders default\n"
 	      "  fev group list orders\n"
 	      "\n"
@@ -63,18 +77,41 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* An ordered group's session timeout as written: "30s", "400ms", "off". */
+static void session_cell(char *buf, size_t len, uint32_t ms)
+{
+	if (ms == 0)
+		snprintf(buf, len, "off");
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%us", ms / 1000);
+	else
+		snprintf(buf, len, "%ums", ms);
+}
+
 /* One group's line: its mode and policy as its records in the topic's
- * segments say, "?" where they cannot be read (no read access). */
+ * segments say, "?" where they cannot be read (no read access); for an
+ * ordered group its session timeout and how many partitions fevd revoked
+ * for it ("-" for a shared group). */
 static void print_group(const char *inst, const char *topic,
 			const char *group, int width)
 {
 	fev_group_info info = { .struct_size = sizeof(info) };
 	int mode = fev_group_mode(topic, group, inst);
 	int rc = fev_group_stats(topic, group, inst, &info);
+	char session[16] = "-", revoked[24] = "-";
 
-	printf("%-*s %-7s %s\n", width, group,
+	if (rc < 0) {
+		snprintf(session, sizeof(session), "?");
+		snprintf(revoked, sizeof(revoked), "?");
+	} else if (mode == FEV_GROUP_ORDERED) {
+		session_cell(session, sizeof(session), info.session_timeout_ms);
+		snprintf(revoked, sizeof(revoked), "%llu",
+			 (unsigned long long)info.revoked);
+	}
+	printf("%-*s %-7s %-6s %-7s %s\n", width, group,
 	       mode < 0 ? "?" : fev__group_mode_name(mode),
-	       rc < 0 ? "?" : fev__group_policy_name(info.policy));
+	       rc < 0 ? "?" : fev__group_policy_name(info.policy), session,
+	       revoked);
 }
 
 /* fevd's group-list answer, one name a line, as a table. */
@@ -89,7 +126,8 @@ static void print_list(const char *inst, const char *topic, const char *body)
 			width = n;
 		p += n + (p[n] == '\n');
 	}
-	printf("%-*s %-7s %s\n", width, "GROUP", "MODE", "POLICY");
+	printf("%-*s %-7s %-6s %-7s %s\n", width, "GROUP", "MODE", "POLICY",
+	       "SESSION", "REVOKED");
 	for (const char *p = body; *p != '\0';) {
 		char group[FEV_GROUP_NAME_MAX + 1];
 		int n = (int)strcspn(p, "\n");
@@ -141,9 +179,9 @@ static int check_names(const char *topic, const char *group)
 
 static int run(const char *inst, const char *verb, char **args, int nargs,
 	       const char *start, const char *policy, bool ordered,
-	       bool quiet)
+	       const char *session, bool quiet)
 {
-	char req[256];
+	char req[320];
 	bool list = strcmp(verb, "list") == 0;
 	int rc;
 
@@ -156,12 +194,15 @@ static int run(const char *inst, const char *verb, char **args, int nargs,
 	if (list)
 		snprintf(req, sizeof(req), "group-list %s", args[0]);
 	else
-		snprintf(req, sizeof(req), "group-%s %s %s%s%s%s%s%s", verb,
-			 args[0], args[1], start != NULL ? " start=" : "",
+		snprintf(req, sizeof(req), "group-%s %s %s%s%s%s%s%s%s%s",
+			 verb, args[0], args[1],
+			 start != NULL ? " start=" : "",
 			 start != NULL ? start : "",
 			 policy != NULL ? " policy=" : "",
 			 policy != NULL ? policy : "",
-			 ordered ? " mode=ordered" : "");
+			 ordered ? " mode=ordered" : "",
+			 session != NULL ? " session_timeout=" : "",
+			 session != NULL ? session : "");
 	rc = request(inst, req, list ? args[0] : NULL);
 	if (rc == FEV_EXIT_OK && !list && !quiet)
 		printf("%sd group '%s' of topic '%s' in instance %s\n", verb,
@@ -175,17 +216,19 @@ int cmd_group(int argc, char **argv)
 		{ "start", required_argument, NULL, 's' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "ordered", no_argument, NULL, 'o' },
+		{ "session-timeout", required_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "instance", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *inst_opt = NULL, *inst, *verb, *start = NULL;
-	const char *policy = NULL;
+	const char *policy = NULL, *session = NULL;
 	bool quiet = false, ordered = false;
+	uint32_t session_ms;
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":s:p:oqI:h", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, ":s:p:ot:qI:h", longopts, NULL)) !=
 	       -1) {
 		switch (c) {
 		case 's':
@@ -207,6 +250,14 @@ int cmd_group(int argc, char **argv)
 			break;
 		case 'o':
 			ordered = true;
+			break;
+		case 't':
+			if (fev__group_session_parse(optarg, &session_ms) < 0)
+				return cli_usage_error(
+					"group", "bad session timeout '%s': "
+						 FEV__GROUP_SESSION_SYNTAX,
+					optarg);
+			session = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -237,10 +288,12 @@ int cmd_group(int argc, char **argv)
 		return cli_usage_error("group", "--policy is for create");
 	if (ordered && strcmp(verb, "create") != 0)
 		return cli_usage_error("group", "--ordered is for create");
+	if (session != NULL && !ordered)
+		return cli_usage_error("group", "--session-timeout is for "
+						"create --ordered");
 	inst = cli_resolve_instance(inst_opt);
 	if (inst == NULL)
 		return FEV_EXIT_USAGE;
 	return run(inst, verb, argv + optind, argc - optind, start, policy,
-		   ordered,
-		   quiet);
+		   ordered, session, quiet);
 }

@@ -360,7 +360,7 @@ static void json_owner(struct out_buf *b, const fev_partition_owner *o)
 static void json_group(const char *name, void *arg)
 {
 	struct json_topic *t = arg;
-	uint64_t lag = 0, redelivered = 0, dropped = 0;
+	uint64_t lag = 0, redelivered = 0, dropped = 0, revoked = 0;
 	bool first = true;
 	const char *policy = "", *mode = "?";
 
@@ -376,20 +376,22 @@ static void json_group(const char *name, void *arg)
 		lag += g->lag;
 		redelivered += g->redelivered;
 		dropped += g->dropped;
+		revoked += g->revoked;
 		policy = fev__group_policy_name((int)g->policy);
 		mode = mode_name(t->parts[k], g);
 		ob_printf(t->b,
 			  "%s{\"partition\":%u,\"lag\":%llu,\"cursor\":%llu,"
 			  "\"start_position\":%llu,\"redelivered\":%llu,"
 			  "\"redelivery_waiting\":%llu,\"dropped\":%llu,"
-			  "\"members\":[",
+			  "\"revoked\":%llu,\"members\":[",
 			  first ? "" : ",", t->parts[k]->partition,
 			  (unsigned long long)g->lag,
 			  (unsigned long long)g->cursor,
 			  (unsigned long long)g->start,
 			  (unsigned long long)g->redelivered,
 			  (unsigned long long)g->redo_waiting,
-			  (unsigned long long)g->dropped);
+			  (unsigned long long)g->dropped,
+			  (unsigned long long)g->revoked);
 		member_pids(t->b, t->parts[k], g, ",", "");
 		ob_putc(t->b, ']');
 		json_owner(t->b, ordered_owner(t->parts[k], g));
@@ -398,9 +400,10 @@ static void json_group(const char *name, void *arg)
 	}
 	ob_printf(t->b,
 		  "],\"policy\":\"%s\",\"mode\":\"%s\",\"lag\":%llu,"
-		  "\"redelivered\":%llu,\"dropped\":%llu}",
+		  "\"redelivered\":%llu,\"dropped\":%llu,\"revoked\":%llu}",
 		  policy, mode, (unsigned long long)lag,
-		  (unsigned long long)redelivered, (unsigned long long)dropped);
+		  (unsigned long long)redelivered, (unsigned long long)dropped,
+		  (unsigned long long)revoked);
 }
 
 static void json_topic(struct out_buf *b, const struct queue_view *const *p,
@@ -484,6 +487,7 @@ void groups_prometheus(struct out_buf *b, const char *instance,
 			g[n].lag = q->groups[k].lag;
 			g[n].redelivered = q->groups[k].redelivered;
 			g[n].dropped = q->groups[k].dropped;
+			g[n].revoked = q->groups[k].revoked;
 			g[n].members = q->groups[k].members;
 			prom_owner(&g[n], ordered_owner(q, &q->groups[k]));
 		}

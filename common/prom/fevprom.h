@@ -50,6 +50,7 @@ struct fevprom_group {
 	uint64_t lag;	      /* events the group has not released */
 	uint64_t redelivered; /* to the group after a member died */
 	uint64_t dropped;     /* lost to the drop policy */
+	uint64_t revoked;     /* taken from stalled members (ordered) */
 	uint32_t members;     /* consumers of the group on the partition */
 	/* An ordered group: who owns the partition (fev_group_owners()). */
 	bool ordered;

@@ -171,6 +171,7 @@ struct group_metric {
 GROUP_GETTER(lag)
 GROUP_GETTER(redelivered)
 GROUP_GETTER(dropped)
+GROUP_GETTER(revoked)
 GROUP_GETTER(members)
 
 static const struct group_metric group_metrics[] = {
@@ -186,6 +187,10 @@ static const struct group_metric group_metrics[] = {
 	  COUNTER, g_dropped },
 	{ "members", "Consumers of the group attached to the partition.", GAUGE,
 	  g_members },
+	{ "revoked_partitions_total",
+	  "Times the partition was taken from a member of the group that made "
+	  "no call for the session timeout.",
+	  COUNTER, g_revoked },
 };
 
 #define OWNER_GENERATION "fev_group_partition_owner_generation"

@@ -21,13 +21,18 @@
  * Members are the consumer records of the group in partition 0's
  * attacher table (an ordered group has no other consumers: fev_open()
  * refuses them); liveness is fevd's own scan, so a stopped member is a
- * member and keeps its partitions.  Nothing here is remembered between
- * ticks: a restarted fevd goes on from the segments.
+ * member and keeps its partitions, until it has made no call for the
+ * group's session timeout (assign_session.c): then it is no member, and
+ * each partition it owns is revoked (taken from it, alive) and given as an
+ * orphan's would be.  Nothing here is remembered between ticks but the
+ * members' beats: a restarted fevd goes on from the segments.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "assign_session.h"
+#include "clock.h"
 #include "consumer_group.h"
 #include "group_assign.h"
 #include "internal.h"
@@ -49,11 +54,15 @@ struct part {
 	uint64_t lease;
 	int owner;   /* index in the member list, -1: none */
 	int desired; /* index in the member list */
+	int stalled; /* owner's index in the stalled list, -1: none */
 };
 
 struct fevd_assign_plan {
 	struct member members[FEV__ATTACHERS_MAX];
 	uint32_t n;
+	/* Members out for the session timeout (assign_session.h). */
+	struct fevd_stalled stalled[FEV__ATTACHERS_MAX];
+	uint32_t nstalled;
 	struct part parts[FEV_PARTITIONS_MAX];
 	uint32_t partitions;
 };
@@ -76,11 +85,27 @@ static bool is_member_process(const struct fevd_assign_plan *pl, int32_t pid,
 	return false;
 }
 
-/* The group's members: its consumer records in partition 0. */
-static void find_members(struct fevd_assign_plan *pl, const struct fev__map *p0,
+static int stalled_find(const struct fevd_assign_plan *pl, uint32_t id)
+{
+	for (uint32_t j = 0; j < pl->nstalled; j++)
+		if (pl->stalled[j].id == id)
+			return (int)j;
+	return -1;
+}
+
+/* The group's members: its consumer records in partition 0, but those
+ * out for the session timeout. */
+static void find_members(struct fevd_assign_plan *pl, struct fevd_queue *q0,
 			 uint32_t gi)
 {
+	const struct fev__map *p0 = &q0->map;
+	/* Set at create, never changed: published by B6 (B7 in the
+	 * caller). */
+	uint32_t session_ms = p0->groups[gi].session_ms;
+	uint64_t now = fev__now_monotonic_ns();
+
 	pl->n = 0;
+	pl->nstalled = 0;
 	for (uint32_t i = 0; i < p0->geo.attacher_max; i++) {
 		const struct fev__attacher *a = &p0->attachers[i];
 		struct member *mb;
@@ -90,6 +115,12 @@ static void find_members(struct fevd_assign_plan *pl, const struct fev__map *p0,
 			    FEV__ATT_ACTIVE ||
 		    a->group != gi + 1 || !(a->roles & FEV_CONSUMER))
 			continue;
+		if (fevd_session_out(q0, i, fev__member_id(i, a->attach_ns),
+				     session_ms, now,
+				     &pl->stalled[pl->nstalled])) {
+			pl->nstalled++;
+			continue;
+		}
 		mb = &pl->members[pl->n++];
 		memset(mb, 0, sizeof(*mb));
 		mb->id = fev__member_id(i, a->attach_ns);
@@ -199,6 +230,10 @@ static void plan_assignment(struct fevd_assign_plan *pl)
  */
 static bool orphan_free(const struct fevd_assign_plan *pl, const struct part *p)
 {
+	/* A stalled owner's own records are its, and alive. */
+	const struct fevd_stalled *s = p->stalled >= 0 ?
+					       &pl->stalled[p->stalled] :
+					       NULL;
 	const struct fev__map *m = &p->q->map;
 
 	for (uint32_t i = 0; i < m->geo.attacher_max; i++) {
@@ -213,15 +248,18 @@ static bool orphan_free(const struct fevd_assign_plan *pl, const struct part *p)
 			return false; /* its group is not known yet */
 		if (a->group != p->gi + 1)
 			continue;
-		if (st != FEV__ATT_ACTIVE ||
-		    !is_member_process(pl, a->pid, a->start_time))
+		if (st != FEV__ATT_ACTIVE)
+			return false;
+		if (!is_member_process(pl, a->pid, a->start_time) &&
+		    (s == NULL || a->pid != s->pid ||
+		     a->start_time != s->start_time))
 			return false;
 	}
 	return true;
 }
 
-static void act(struct fevd *d, const struct fevd_assign_plan *pl,
-		struct part *p)
+static void act(struct fevd *d, struct fevd_queue *q0,
+		const struct fevd_assign_plan *pl, struct part *p)
 {
 	uint32_t want;
 
@@ -248,6 +286,14 @@ static void act(struct fevd *d, const struct fevd_assign_plan *pl,
 	}
 	if (!orphan_free(pl, p))
 		return;
+	if (p->stalled >= 0) {
+		const struct fevd_stalled *s = &pl->stalled[p->stalled];
+
+		if (s->revocable &&
+		    fevd_session_revoke(d, q0, p->q, p->gi, s, p->lease, want))
+			d->assign_gives++;
+		return; /* in a call, or it knows: it hands over itself */
+	}
 	atomic_store_explicit(&p->g->next, 0, memory_order_relaxed);
 	/* L1: the given lease; the new owner's L2 reads resume (left by
 	 * the last owner) after it. */
@@ -270,7 +316,7 @@ static void assign_group(struct fevd *d, struct fevd_queue *q0,
 	memcpy(name, topic, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
 	pl->partitions = q0->map.geo.partitions;
-	find_members(pl, &q0->map, gi);
+	find_members(pl, q0, gi);
 	if (pl->n == 0)
 		return; /* leases stay as they are until someone joins */
 	for (uint32_t k = 0; k < pl->partitions; k++) {
@@ -282,6 +328,8 @@ static void assign_group(struct fevd *d, struct fevd_queue *q0,
 		p->lease = fev__lease_load(p->g);
 		o = member_find(pl, fev__lease_owner(p->lease));
 		p->owner = o;
+		p->stalled = o < 0 ? stalled_find(pl, fev__lease_owner(p->lease)) :
+				     -1;
 		if (o >= 0)
 			pl->members[o].owned++;
 	}
@@ -289,7 +337,7 @@ static void assign_group(struct fevd *d, struct fevd_queue *q0,
 	plan_assignment(pl);
 
 	for (uint32_t k = 0; k < pl->partitions; k++)
-		act(d, pl, &pl->parts[k]);
+		act(d, q0, pl, &pl->parts[k]);
 }
 
 /* Every ordered group of topic partition 0 q0 serves. */

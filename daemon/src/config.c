@@ -190,6 +190,11 @@ static int group_key(struct fevd_config *c, const char *key, const char *v,
 					  FEV__GROUP_MODE_NAMES, v);
 		return 0;
 	}
+	if (strcmp(key, "session_timeout") == 0)
+		return fev__group_session_parse(v, &g->session_timeout_ms) == 0 ?
+			       0 :
+			       why(w, wl, "session_timeout '%s' is not "
+					  FEV__GROUP_SESSION_SYNTAX, v);
 	if (strcmp(key, "policy") == 0) {
 		g->policy = fev__group_policy_parse(v);
 		return g->policy >= 0 ?

@@ -54,6 +54,7 @@ struct fevd_group_conf {
 	int start; /* FEV_GROUP_LATEST or _EARLIEST */
 	int policy; /* FEV_GROUP_BLOCK or _DROP */
 	int mode;  /* FEV_GROUP_SHARED (default) or _ORDERED */
+	uint32_t session_timeout_ms; /* fev_group_config's; 0: default */
 	unsigned line;
 };
 

@@ -406,11 +406,16 @@ static int group_option(struct fevd *d, const char *opt, fev_group_config *gc)
 	else if (strncmp(opt, "mode=", 5) == 0 &&
 		 fev__group_mode_parse(opt + 5) >= 0)
 		gc->mode = fev__group_mode_parse(opt + 5);
+	else if (strncmp(opt, "session_timeout=", 16) == 0 &&
+		 fev__group_session_parse(opt + 16,
+					  &gc->session_timeout_ms) == 0)
+		;
 	else {
 		reply_err(&d->reply, -EINVAL,
 			  "bad request: expected start=latest|earliest, "
-			  "policy=" FEV__GROUP_POLICY_NAMES " or mode="
-			  FEV__GROUP_MODE_NAMES ", got '%s'",
+			  "policy=" FEV__GROUP_POLICY_NAMES ", mode="
+			  FEV__GROUP_MODE_NAMES " or session_timeout="
+			  "(" FEV__GROUP_SESSION_SYNTAX "), got '%s'",
 			  opt);
 		return -EINVAL;
 	}
@@ -418,7 +423,7 @@ static int group_option(struct fevd *d, const char *opt, fev_group_config *gc)
 }
 
 /* "group-create TOPIC GROUP [start=latest|earliest] [policy=block|drop]
- * [mode=shared|ordered]" */
+ * [mode=shared|ordered] [session_timeout=30s|off]" */
 static void verb_group_create(struct fevd *d, char **w, int nw)
 {
 	fev_group_config gc = { .struct_size = sizeof(gc),

@@ -47,6 +47,12 @@ struct fevd_att_track {
 	bool pending_logged;
 	bool failed_logged;
 	bool dead; /* this scan found its owner dead: not a live hold record */
+	/* An ordered group member's beat (assign.c): the member it was
+	 * seen for, its value, since when (CLOCK_MONOTONIC), and whether
+	 * fevd revoked that member's partitions for a session timeout. */
+	uint32_t beat_id, beat;
+	uint64_t beat_since_ns;
+	bool beat_revoked;
 };
 
 enum fevd_origin {

@@ -801,7 +801,9 @@ static void apply_groups(struct fevd *d)
 		fev_group_config gc = { .struct_size = sizeof(gc),
 					.start = g->start,
 					.policy = g->policy,
-					.mode = g->mode };
+					.mode = g->mode,
+					.session_timeout_ms =
+						g->session_timeout_ms };
 		int rc = fev_group_create(g->topic, g->name, &gc,
 					  d->instance);
 

@@ -133,6 +133,8 @@ static int attach_record(fev_queue *q)
 		a->attach_ns = q->attach_ns = fev__now_realtime_ns();
 		atomic_store_explicit(&a->prod.n, 0, memory_order_relaxed);
 		atomic_store_explicit(&a->cons.n, 0, memory_order_relaxed);
+		atomic_store_explicit(&a->prod.member, 0, memory_order_relaxed);
+		atomic_store_explicit(&a->cons.member, 0, memory_order_relaxed);
 		zero_counters(a);
 		counter_set(&a->hold_ns, 0);
 		/* R6: the record is filled in; pairs with A6 in readers. */
@@ -300,6 +302,17 @@ int fev__open_member(const char *partition, const fev_open_opts *opts,
 uint32_t fev__queue_member_id(const fev_queue *q)
 {
 	return fev__member_id(q->me_index, q->attach_ns);
+}
+
+_Atomic uint32_t *fev__queue_member_word(fev_queue *q, bool beat)
+{
+	/* Through the holders: an orphaned handle's point at its own. */
+	return beat ? &q->prod.rec->member : &q->cons.rec->member;
+}
+
+void fev__queue_fence(const fev_queue *q)
+{
+	fev__wait_fence(q->asymmetric_fence);
 }
 
 struct fev__group *fev__queue_group(const fev_queue *q)
@@ -1284,7 +1297,8 @@ int fev__queue_retake(fev_queue *q, uint64_t pos, fev_event *ev)
 	return rc;
 }
 
-bool fev__queue_forget_held(fev_queue *q, uint64_t *lowest)
+bool fev__queue_forget_held(fev_queue *q, uint64_t *lowest,
+			    bool clear_taken)
 {
 	uint64_t lo, hi;
 
@@ -1295,7 +1309,7 @@ bool fev__queue_forget_held(fev_queue *q, uint64_t *lowest)
 	*lowest = lo;
 	/* What we took back by the taken bit, the next owner must be able
 	 * to take again (published by L1, after this). */
-	for (uint64_t p = lo; p != hi; p++)
+	for (uint64_t p = lo; clear_taken && p != hi; p++)
 		if (fev__holder_holds(&q->cons, p))
 			fev__grp_clear_taken(&q->map, (uint32_t)q->grp, p);
 	fev__holder_done(&q->cons, lo, fev__holdrec_len(lo, hi));

@@ -46,7 +46,16 @@ struct fev__group *fev__queue_group(const fev_queue *q);
 int fev__queue_retake(fev_queue *q, uint64_t pos, fev_event *ev);
 /* A member handing its partition over forgets what it holds there: the
  * hold record no longer names it (R3).  False when it held nothing; else
- * *lowest is the lowest position it held. */
-bool fev__queue_forget_held(fev_queue *q, uint64_t *lowest);
+ * *lowest is the lowest position it held.  clear_taken: clear the group's
+ * taken bits of those positions too, so that the next owner can take them
+ * back (a handover); not when fevd revoked the partition, whose next owner
+ * may have taken them back already (fevd cleared them first). */
+bool fev__queue_forget_held(fev_queue *q, uint64_t *lowest,
+			    bool clear_taken);
+/* A member's words in the handle's attacher record (group_assign.h). */
+_Atomic uint32_t *fev__queue_member_word(fev_queue *q, bool beat);
+/* Fence F1 as the handle issues it (wait.h): a compiler barrier when the
+ * process registered for membarrier, else a full fence. */
+void fev__queue_fence(const fev_queue *q);
 
 #endif /* FEV_CLIENT_H */

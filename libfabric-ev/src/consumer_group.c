@@ -249,9 +249,21 @@ static void require_from(struct fev__map *m, uint32_t gi, uint64_t from,
 	}
 }
 
-int fev__group_create_in(struct fev__map *m, const char *name, int start,
-			 int policy, int mode)
+/* The record's session timeout for the API's (0: the default). */
+static uint32_t session_ms(const fev_group_config *cfg)
 {
+	if (cfg->mode != FEV_GROUP_ORDERED ||
+	    cfg->session_timeout_ms == FEV_GROUP_SESSION_OFF)
+		return 0;
+	return cfg->session_timeout_ms != 0 ?
+		       cfg->session_timeout_ms :
+		       FEV_GROUP_SESSION_TIMEOUT_DEFAULT_MS;
+}
+
+int fev__group_create_in(struct fev__map *m, const char *name,
+			 const fev_group_config *cfg)
+{
+	int start = cfg->start, policy = cfg->policy, mode = cfg->mode;
 	struct fev__group *g;
 	uint32_t gi = 0, expect = FEV__GROUP_FREE;
 	uint64_t head, from;
@@ -276,10 +288,13 @@ int fev__group_create_in(struct fev__map *m, const char *name, int start,
 	g->policy = (uint32_t)policy;
 	g->until = 0;
 	g->mode = (uint32_t)mode;
+	g->session_ms = session_ms(cfg);
 	/* Relaxed: published by B6; nobody owns a partition yet. */
 	atomic_store_explicit(&g->lease, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->next, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->resume, 0, memory_order_relaxed);
+	atomic_store_explicit(&g->revoke, 0, memory_order_relaxed);
+	atomic_store_explicit(&g->revoked, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->redelivered, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->dropped, 0, memory_order_relaxed);
 	atomic_store_explicit(&g->gap_seen, 0, memory_order_relaxed);

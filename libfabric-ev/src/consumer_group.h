@@ -216,9 +216,10 @@ bool fev__grp_free_released(const struct fev__map *m, uint64_t pos);
 void fev__grp_release_for(const struct fev__map *m, uint32_t gi,
 			  uint64_t pos);
 
-/* Create / delete a group in one partition's segment (writable map). */
-int fev__group_create_in(struct fev__map *m, const char *name, int start,
-			 int policy, int mode);
+/* Create / delete a group in one partition's segment (writable map); cfg
+ * is whole (struct_size checked by the caller). */
+int fev__group_create_in(struct fev__map *m, const char *name,
+			 const fev_group_config *cfg);
 int fev__group_delete_in(struct fev__map *m, const char *name);
 /*
  * Finish DELETING groups: release what they still owe; a group goes FREE

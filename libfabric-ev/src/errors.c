@@ -73,7 +73,9 @@ const char *fev_strerror(int err)
 		return "the partition of this event was handed to another "
 		       "member of its ordered group (its generation moved on): "
 		       "the new owner gets the event again, flagged "
-		       "redelivered; drop it and acquire the next";
+		       "redelivered; drop it and acquire the next (or, when "
+		       "acquire says this too, the member made no call for "
+		       "its group's session timeout: leave and join again)";
 	default:
 		return err < 0 ? strerror(-err) : "unknown error";
 	}

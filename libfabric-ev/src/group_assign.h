@@ -21,8 +21,45 @@
  *             record of the group in that partition's segment is a dead
  *             process's still: CAS to (generation + 1, chosen member) (L1)
  *
- * So a live owner's lease is changed by nobody but itself, and a new owner
- * never takes from a partition whose previous owner may still take.
+ *   revoke    fevd, when the owner made no call for the group's session
+ *             timeout (session_ms) and is in none now: below
+ *
+ * So a live owner's lease is changed by nobody but itself while it makes
+ * calls, and a new owner never takes from a partition whose previous
+ * owner may still take.
+ *
+ * Session timeout.  A member's beat (the member word of the producer hold
+ * record of its partition-0 record) counts its calls: odd while it is in
+ * one (acquire, release, owned, leave: between looking at a lease and the
+ * ring operations that act on it), even outside, and FEV__BEAT_REVOKED
+ * once it knows it was revoked.  A waiting member is outside (it waits
+ * with fev_wait_any() and looks again at least every millisecond), so
+ * only a member that makes no call, or is stopped in one's few hundred
+ * nanoseconds, keeps a beat.  fevd notes when each member's beat last
+ * moved; one that has not for session_ms is no member for the assignment,
+ * and when its beat is even fevd revokes each of its partitions:
+ *
+ *   fevd                                  member, entering a call
+ *   revoke = lease (L5)                   beat = odd (L4)
+ *   F2 (membarrier)                       F1 (compiler barrier)
+ *   beat still the stalled value? (L6)    lease (L2), revoke: revoke ==
+ *     no: revoke = 0, give up              lease or lease not ours ->
+ *     yes: clear the taken bits of what    revoked: never touches the
+ *     its hold record names there,         partition again, and says
+ *     resume = the lowest of that,         -EKEYREVOKED until it leaves
+ *     the old resume and the cursor,
+ *     lease CAS to (generation + 1,
+ *     new owner) (L1)
+ *
+ * A Dekker pair, asymmetric as wait.h's F1/F2: either fevd sees the beat
+ * move and leaves the lease alone, or the member sees revoke (or the new
+ * lease) and leaves the partition alone.  The member's last call ended
+ * with a release store of its beat (L6), which fevd's acquire load pairs
+ * with: fevd reads a hold record the member no longer writes.  The
+ * revoked member's hold record is its own: fevd never writes it; the
+ * member forgets it at its next call (its taken bits were cleared by
+ * fevd, and may be the new owner's by then).  Its releases are fenced by
+ * the generation like any handover's.
  *
  * Synchronization:
  *   L1/L2  lease: the CAS that hands it over (release) and every member's
@@ -30,6 +67,11 @@
  *          the narrowed hold record are visible to the new owner
  *   L3     next: fevd's store and the owner's load, both relaxed: next
  *          only says "hand over now"; the lease CAS decides
+ *   L4/L5  beat (member's relaxed store on entering a call) and revoke
+ *          (fevd's relaxed store): Dekker pair ordered by F1 in the member
+ *          and F2 (membarrier) in fevd, see above
+ *   L6     beat: the member's release store leaving a call, fevd's acquire
+ *          load: its hold records are as that call left them
  */
 #ifndef FEV_GROUP_ASSIGN_H
 #define FEV_GROUP_ASSIGN_H
@@ -38,6 +80,16 @@
 #include <stdint.h>
 
 #include "layout.h"
+
+/* A member's beat: calls count by 2 (odd: in one); the top bit says it
+ * knows it was revoked (it is no member for the assignment any more). */
+#define FEV__BEAT_REVOKED 0x80000000u
+#define FEV__BEAT_COUNT 0x7fffffffu
+
+static inline bool fev__beat_in_call(uint32_t beat)
+{
+	return (beat & 1u) != 0;
+}
 
 static inline uint64_t fev__lease(uint32_t gen, uint32_t owner)
 {

@@ -94,6 +94,8 @@ int fev__group_read(const struct fev__map *m, uint32_t gi,
 						memory_order_relaxed);
 	/* B8: a counter, relaxed as its writers (group_drop.h). */
 	out->dropped = atomic_load_explicit(&g->dropped, memory_order_relaxed);
+	/* Relaxed: a counter fevd alone writes. */
+	out->revoked = atomic_load_explicit(&g->revoked, memory_order_relaxed);
 	out->members = count_members(m, gi);
 	return 0;
 }

@@ -25,6 +25,9 @@ struct fev__group_view {
 	uint64_t redo_waiting; /* held by dead members, to be taken again */
 	uint64_t redelivered;
 	uint64_t dropped; /* lost to the drop policy (group_drop.h) */
+	/* Ordered: times fevd took the partition from a member that made
+	 * no call for the session timeout (group_assign.h). */
+	uint64_t revoked;
 	uint32_t members;  /* consumer records of the group (dead ones too,
 			    * until fevd repairs them) */
 };

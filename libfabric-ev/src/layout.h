@@ -167,7 +167,10 @@ static_assert(sizeof(struct fev__waitword) == FEV__LINE, "wait line");
 struct fev__holdrec {
 	_Atomic uint64_t pos;
 	_Atomic uint32_t n; /* 0: holds nothing */
-	uint32_t reserved;
+	/* An ordered group member's word (group_assign.h): in the consumer
+	 * record its member id, in the producer record of its partition-0
+	 * record its beat; 0 in every other record. */
+	_Atomic uint32_t member;
 };
 static_assert(sizeof(struct fev__holdrec) == 16, "hold record");
 
@@ -254,7 +257,13 @@ struct fev__group {
 	_Atomic uint32_t next; /* member id the owner must hand over to */
 	_Atomic uint64_t lease;  /* generation << 32 | owner member id */
 	_Atomic uint64_t resume; /* re-take owed positions from here */
-	uint8_t pad1[FEV__LINE - 72 - (FEV_GROUP_NAME_MAX + 1)];
+	/* Session timeout (set at create, 0: none), the lease fevd is
+	 * taking from a member that made no call for that long (L5), and
+	 * how many times it took one (group_assign.h). */
+	uint32_t session_ms;
+	uint32_t pad1;
+	_Atomic uint64_t revoke;
+	_Atomic uint64_t revoked;
 	/* The drop policy (group_drop.h): events the group lost, and the
 	 * count its last FEV_GAP announced. */
 	_Atomic uint64_t dropped;
@@ -271,6 +280,9 @@ static_assert(offsetof(struct fev__group, redo_head) == 2 * FEV__LINE,
 static_assert(offsetof(struct fev__group, dropped) == 2 * FEV__LINE - 16,
 	      "ABI");
 static_assert(offsetof(struct fev__group, lease) == FEV__LINE + 72, "ABI");
+static_assert(offsetof(struct fev__group, revoked) + 8 ==
+		      offsetof(struct fev__group, dropped),
+	      "group record: the session fields fill the state line");
 
 /*
  * Per slot, beside it: which groups released (done) and took from the

@@ -12,6 +12,13 @@
  * forgotten, the lease CASed on (L1).  Events carry the partition and the
  * generation they were taken under (fev_event.priv_pad), so a release
  * after a handover is refused (-EKEYREVOKED), never applied.
+ *
+ * With a session timeout, every call is bracketed by the member's beat
+ * (L4 entering, L6 leaving) and each owned lease is checked against the
+ * group record's revoke word (L5): a member fevd revoked, or is revoking,
+ * never touches those partitions again and answers -EKEYREVOKED until it
+ * leaves.  Waiting is outside the bracket: a waiting member is making
+ * progress and may be revoked only when it stops calling.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +26,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "wait_many.h"
 #include "clock.h"
 #include "consumer_group.h"
 #include "fork.h"
@@ -49,6 +57,15 @@ struct fev_member {
 	uint32_t partitions;
 	uint32_t rotor;
 	uint32_t capacity;
+	/* The group has a session timeout: calls beat (group_assign.h). */
+	bool session;
+	/* fevd revoked (or is revoking) a partition of ours: every call
+	 * says -EKEYREVOKED until fev_member_leave(). */
+	bool revoked;
+	uint32_t beat;            /* our beat's value; we alone write it */
+	_Atomic uint32_t *beat_w; /* in partition 0's record */
+	fev_queue **waits;        /* room for the owned handles' wait */
+	size_t *ready;            /* and for which of them are ready */
 	struct member_part part[];
 };
 
@@ -117,11 +134,30 @@ int fev_member_join(const char *topic, const fev_open_opts *opts,
 		free(m);
 		return rc;
 	}
+	m->waits = calloc(partitions, sizeof(m->waits[0]));
+	m->ready = calloc(partitions, sizeof(m->ready[0]));
+	if (m->waits == NULL || m->ready == NULL) {
+		close_parts(m);
+		free(m->waits);
+		free(m->ready);
+		free(m);
+		return -ENOMEM;
+	}
 	m->fork_gen = fev__fork_generation();
 	m->id = fev__queue_member_id(first);
 	m->capacity = fev__queue_map(first)->geo.capacity;
-	for (uint32_t k = 0; k < partitions; k++)
+	m->beat_w = fev__queue_member_word(first, true);
+	for (uint32_t k = 0; k < partitions; k++) {
 		m->part[k].g = fev__queue_group(m->part[k].q);
+		/* Relaxed: fevd reads it only for a member stalled for a
+		 * session timeout, long after; one it finds 0 it skips. */
+		atomic_store_explicit(fev__queue_member_word(m->part[k].q,
+							     false),
+				      m->id, memory_order_relaxed);
+	}
+	/* Set at create and never changed; the record was published by
+	 * B6 before the open found it ACTIVE. */
+	m->session = m->part[0].g->session_ms != 0;
 	*out = m;
 	return 0;
 }
@@ -160,7 +196,7 @@ static void hand_over(struct member_part *p, uint64_t lease, uint32_t to)
 
 	if (p->scan < p->scan_end && p->scan < r)
 		r = p->scan;
-	if (fev__queue_forget_held(p->q, &lowest) && lowest < r)
+	if (fev__queue_forget_held(p->q, &lowest, true) && lowest < r)
 		r = lowest;
 	/* Relaxed: published by the L1 below. */
 	atomic_store_explicit(&p->g->resume, r, memory_order_relaxed);
@@ -179,6 +215,59 @@ static bool inherited(const fev_member *m)
 	return m->fork_gen != fev__fork_generation();
 }
 
+static void set_beat(fev_member *m, memory_order mo)
+{
+	m->beat = ((m->beat + 1) & FEV__BEAT_COUNT) |
+		  (m->revoked ? FEV__BEAT_REVOKED : 0);
+	atomic_store_explicit(m->beat_w, m->beat, mo);
+}
+
+/* Entering a call: the beat goes odd before any lease is looked at. */
+static void call_begin(fev_member *m)
+{
+	if (!m->session)
+		return;
+	/* L4: relaxed; ordered before the lease and revoke loads by F1,
+	 * which pairs with fevd's F2 after its L5 (group_assign.h). */
+	set_beat(m, memory_order_relaxed);
+	fev__queue_fence(m->part[0].q); /* F1 */
+}
+
+/* Leaving it: even again, after every ring operation of the call. */
+static void call_end(fev_member *m)
+{
+	if (m->session)
+		/* L6: pairs with fevd's acquire load of the beat: our hold
+		 * records are as this call left them. */
+		set_beat(m, memory_order_release);
+}
+
+/* Is fevd revoking lease, ours (L5: relaxed, ordered by F1 above)? */
+static bool revoking(const fev_member *m, const struct member_part *p,
+		     uint64_t lease)
+{
+	return m->session &&
+	       atomic_load_explicit(&p->g->revoke, memory_order_relaxed) ==
+		       lease;
+}
+
+/*
+ * p's lease names another member.  When fevd revoked it from us (revoke
+ * names the lease we had), what we hold there is the new owner's (fevd
+ * cleared its taken bits): our hold record just forgets it.  A lease moved
+ * by anyone else (forged) leaves what we hold named, for repair.
+ */
+static void lost(fev_member *m, struct member_part *p)
+{
+	uint64_t lowest;
+
+	p->owned = false;
+	if (!revoking(m, p, fev__lease(p->gen, m->id)))
+		return;
+	m->revoked = true;
+	fev__queue_forget_held(p->q, &lowest, false);
+}
+
 /* Look at every lease: gain, lose, hand over. */
 static void look(fev_member *m)
 {
@@ -188,7 +277,20 @@ static void look(fev_member *m)
 		uint32_t next;
 
 		if (fev__lease_owner(lease) != m->id) {
+			lost(m, p);
+			continue;
+		}
+		if (revoking(m, p, lease)) {
+			/* fevd is taking it: hands off, it may be reading
+			 * our hold record. */
+			m->revoked = true;
 			p->owned = false;
+			continue;
+		}
+		if (m->revoked) {
+			/* fevd gave up revoking this one (we moved): give it
+			 * back ourselves, as fev_member_leave() does. */
+			hand_over(p, lease, 0);
 			continue;
 		}
 		if (!p->owned || p->gen != fev__lease_gen(lease))
@@ -244,31 +346,22 @@ static int take_any(fev_member *m, fev_event *ev, uint32_t *partition)
 	return 0;
 }
 
-/* Wait up to ns on one owned partition (taking from it if an event comes),
- * or sleep when we own none: 1 with an event, 0, or -errno. */
-static int wait_some(fev_member *m, fev_event *ev, uint32_t *partition,
-		     int64_t ns)
+/* Wait up to ns, outside any call, for an owned partition to have an
+ * event (fev_wait_any()), or sleep when we own none: 0 or -errno. */
+static int wait_some(fev_member *m, int64_t ns)
 {
-	for (uint32_t i = 0; i < m->partitions; i++) {
-		uint32_t k = (m->rotor + i) % m->partitions;
-		struct member_part *p = &m->part[k];
-		int rc;
+	size_t n = 0;
+	int rc;
 
-		if (!p->owned || p->scan < p->scan_end)
-			continue;
-		rc = fev_acquire(p->q, ev, ns);
-		if (rc == -ETIMEDOUT)
-			return 0;
-		if (rc < 0)
-			return rc;
-		m->rotor = k + 1;
-		stamp(ev, k, p);
-		if (partition != NULL)
-			*partition = k;
-		return 1;
+	for (uint32_t k = 0; k < m->partitions && n < FEV_WAIT_ANY_MAX; k++)
+		if (m->part[k].owned)
+			m->waits[n++] = m->part[k].q;
+	if (n == 0) {
+		nanosleep(&(struct timespec){ .tv_nsec = ns }, NULL);
+		return 0;
 	}
-	nanosleep(&(struct timespec){ .tv_nsec = ns }, NULL);
-	return 0;
+	rc = fev_wait_any(m->waits, n, ns, m->ready);
+	return rc == -ETIMEDOUT || rc > 0 ? 0 : rc;
 }
 
 int fev_member_acquire(fev_member *m, fev_event *ev, uint32_t *partition,
@@ -288,8 +381,10 @@ int fev_member_acquire(fev_member *m, fev_event *ev, uint32_t *partition,
 		uint64_t now;
 		int rc;
 
+		call_begin(m);
 		look(m);
-		rc = take_any(m, ev, partition);
+		rc = m->revoked ? -EKEYREVOKED : take_any(m, ev, partition);
+		call_end(m);
 		if (rc != 0)
 			return rc < 0 ? rc : 0;
 		if (timeout_ns == 0)
@@ -301,9 +396,9 @@ int fev_member_acquire(fev_member *m, fev_event *ev, uint32_t *partition,
 			if (until - now < (uint64_t)ns)
 				ns = (int64_t)(until - now);
 		}
-		rc = wait_some(m, ev, partition, ns);
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
+		rc = wait_some(m, ns);
+		if (rc < 0)
+			return rc;
 	}
 }
 
@@ -311,6 +406,7 @@ int fev_member_release(fev_member *m, fev_event *ev)
 {
 	struct member_part *p;
 	uint32_t k;
+	int rc;
 
 	if (m == NULL || ev == NULL)
 		return -EINVAL;
@@ -320,11 +416,15 @@ int fev_member_release(fev_member *m, fev_event *ev)
 	if (k >= m->partitions)
 		return -EINVAL;
 	p = &m->part[k];
+	call_begin(m);
 	look(m);
-	if (!p->owned ||
+	if (m->revoked || !p->owned ||
 	    (p->gen & EV_GEN_MASK) != ev->priv_pad >> EV_PART_BITS)
-		return -EKEYREVOKED;
-	return fev_release(p->q, ev);
+		rc = -EKEYREVOKED;
+	else
+		rc = fev_release(p->q, ev);
+	call_end(m);
+	return rc;
 }
 
 int fev_member_owned(fev_member *m, uint32_t *parts, size_t max)
@@ -335,7 +435,11 @@ int fev_member_owned(fev_member *m, uint32_t *parts, size_t max)
 		return -EINVAL;
 	if (inherited(m))
 		return -ECHILD;
+	call_begin(m);
 	look(m);
+	call_end(m);
+	if (m->revoked)
+		return -EKEYREVOKED;
 	for (uint32_t k = 0; k < m->partitions; k++) {
 		if (!m->part[k].owned)
 			continue;
@@ -351,6 +455,7 @@ void fev_member_leave(fev_member *m)
 	if (m == NULL)
 		return;
 	if (!inherited(m)) {
+		call_begin(m);
 		look(m);
 		/* To nobody: fevd gives them to the others (an orphan, as
 		 * if we had died, with nothing held to repair). */
@@ -358,7 +463,10 @@ void fev_member_leave(fev_member *m)
 			if (m->part[k].owned)
 				hand_over(&m->part[k],
 					  fev__lease_load(m->part[k].g), 0);
+		call_end(m);
 	}
 	close_parts(m);
+	free(m->waits);
+	free(m->ready);
 	free(m);
 }

@@ -205,3 +205,19 @@ int fev__queue_opts_check(const struct fev__queue_opts *o, const char *queue,
 			       queue);
 	return 0;
 }
+
+int fev__group_session_parse(const char *s, uint32_t *ms)
+{
+	uint64_t v;
+
+	if (s != NULL && strcmp(s, "off") == 0) {
+		*ms = FEV_GROUP_SESSION_OFF;
+		return 0;
+	}
+	/* 0 would read as "the default", UINT32_MAX as "off". */
+	if (s == NULL || fevini_parse_duration_ms(s, &v) < 0 || v == 0 ||
+	    v >= FEV_GROUP_SESSION_OFF)
+		return -EINVAL;
+	*ms = (uint32_t)v;
+	return 0;
+}

@@ -53,4 +53,14 @@ int fev__queue_opt_set(struct fev__queue_opts *o, const char *key,
 int fev__queue_opts_check(const struct fev__queue_opts *o, const char *queue,
 			  char *why, size_t whylen);
 
+/*
+ * An ordered group's session timeout as written (fevd's `session_timeout`,
+ * the control protocol's `session_timeout=`, `fev group create
+ * --session-timeout`): a duration from 1 ms to 49 days ("30s", "500ms"),
+ * or "off".  0 with *ms the fev_group_config.session_timeout_ms it means,
+ * or -EINVAL.
+ */
+int fev__group_session_parse(const char *s, uint32_t *ms);
+#define FEV__GROUP_SESSION_SYNTAX "a duration such as 30s or 500ms, or off"
+
 #endif /* FEV_QUEUE_OPTS_H */

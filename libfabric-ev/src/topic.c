@@ -362,8 +362,7 @@ static int each_partition(const char *topic, const char *group,
 static int create_in(struct fev__map *m, const char *group,
 		     const fev_group_config *cfg)
 {
-	int rc = fev__group_create_in(m, group, cfg->start, cfg->policy,
-				      cfg->mode);
+	int rc = fev__group_create_in(m, group, cfg);
 
 	return rc < 0 ? rc : 0;
 }
@@ -398,6 +397,11 @@ int fev_group_create(const char *topic, const char *group,
 		if (cfg->struct_size >= offsetof(fev_group_config, mode) +
 						sizeof(int))
 			c.mode = cfg->mode;
+		/* ... or before the session timeout: the default. */
+		if (cfg->struct_size >=
+		    offsetof(fev_group_config, session_timeout_ms) +
+			    sizeof(uint32_t))
+			c.session_timeout_ms = cfg->session_timeout_ms;
 	}
 	rc = each_partition(topic, group, instance, create_in, &c, &done);
 	/* All or nothing: take it back from the partitions that have it. */
@@ -466,6 +470,10 @@ static int add_group_stats(const struct fev__map *m, const char *group,
 					     memory_order_relaxed);
 	out->redelivered += atomic_load_explicit(&g->redelivered,
 						 memory_order_relaxed);
+	out->revoked += atomic_load_explicit(&g->revoked,
+					     memory_order_relaxed);
+	/* Set at create, never changed (published by B6). */
+	out->session_timeout_ms = g->session_ms;
 	return 0;
 }
 
@@ -476,11 +484,13 @@ int fev_group_stats(const char *topic, const char *group,
 	uint32_t partitions;
 	int rc;
 
+	fev_group_info sum = { .struct_size = sizeof(sum) };
+
+	/* Older callers' structs end before revoked. */
 	if (fev_queue_name_valid(topic) < 0 ||
 	    fev_group_name_valid(group) < 0 || out == NULL ||
-	    out->struct_size < sizeof(*out))
+	    out->struct_size < offsetof(fev_group_info, revoked))
 		return -EINVAL;
-	*out = (fev_group_info){ .struct_size = sizeof(*out) };
 	rc = fev__map_open(instance, topic, false, &m);
 	if (rc < 0)
 		return rc;
@@ -495,8 +505,15 @@ int fev_group_stats(const char *topic, const char *group,
 		rc = m.groups == NULL ? -EINVAL :
 		     !fev__partition_ours(&m, topic, partitions, k) ?
 					-EBADMSG :
-					add_group_stats(&m, group, out, k == 0);
+					add_group_stats(&m, group, &sum, k == 0);
 		fev__map_close(&m);
+	}
+	if (rc == 0) {
+		size_t n = out->struct_size < sizeof(sum) ? out->struct_size :
+							    sizeof(sum);
+
+		sum.struct_size = n;
+		memcpy(out, &sum, n);
 	}
 	return rc;
 }

@@ -68,6 +68,12 @@ static const struct bad bad_snippets[] = {
 	  "policy 'drop-oldest' is not block or drop" },
 	{ "[group t g]\nmode = sideways\n", 2,
 	  "mode 'sideways' is not shared or ordered" },
+	{ "[group t g]\nsession_timeout = 0\n", 2,
+	  "session_timeout '0' is not a duration such as 30s or 500ms, or "
+	  "off" },
+	{ "[group t g]\nsession_timeout = 30\n", 2, "session_timeout '30'" },
+	{ "[group t g]\nsession_timeout = 50d\n", 2,
+	  "session_timeout '50d'" },
 	{ "[group t g]\ncapacity = 4\n", 2, "unknown key 'capacity'" },
 	{ "[topic t@1]\n", 1, "bad queue name 't@1'" },
 	{ "[topic t]\npartitions = 0\n", 2, "out of range" },

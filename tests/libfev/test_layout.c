@@ -115,7 +115,7 @@ static void test_hold_record_and_attacher_layout_is_frozen(void **state)
 	FROZEN(sizeof(struct fev__holdrec), 16);
 	OFF(struct fev__holdrec, pos, 0);
 	OFF(struct fev__holdrec, n, 8);
-	OFF(struct fev__holdrec, reserved, 12);
+	OFF(struct fev__holdrec, member, 12);
 	FROZEN(sizeof(struct fev__attacher), 128);
 	OFF(struct fev__attacher, state, 0);
 	OFF(struct fev__attacher, roles, 4);
@@ -188,6 +188,9 @@ static void test_group_record_and_slot_words_are_frozen(void **state)
 	OFF(struct fev__group, next, 196);
 	OFF(struct fev__group, lease, 200);
 	OFF(struct fev__group, resume, 208);
+	OFF(struct fev__group, session_ms, 216);
+	OFF(struct fev__group, revoke, 224);
+	OFF(struct fev__group, revoked, 232);
 	OFF(struct fev__group, dropped, 240);
 	OFF(struct fev__group, gap_seen, 248);
 	OFF(struct fev__group, redo_head, 256);

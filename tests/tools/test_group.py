@@ -12,11 +12,13 @@ from test_queue import start_fevd, stop_fevd
 
 
 def group_rows(f, topic):
-    """fev group list's rows, GROUP MODE POLICY, after its header."""
+    """fev group list's rows, GROUP MODE POLICY SESSION REVOKED, after its
+    header."""
     r = f.fev("group", "list", topic)
     expect_rc(r, 0, "group list")
     rows = [l.split() for l in r.stdout.splitlines()]
-    expect(rows[:1] == [["GROUP", "MODE", "POLICY"]], "the header", r.stdout)
+    expect(rows[:1] == [["GROUP", "MODE", "POLICY", "SESSION", "REVOKED"]],
+           "the header", r.stdout)
     return rows[1:]
 
 
@@ -32,10 +34,24 @@ def test_list_shows_each_groups_mode_and_policy(f):
               "ordered")
     expect_rc(f.fev("group", "create", "orders", "lossy", "--policy",
                     "drop"), 0, "drop")
+    expect_rc(f.fev("group", "create", "orders", "quick", "--ordered",
+                    "--session-timeout", "1500ms"), 0, "session timeout")
+    expect_rc(f.fev("group", "create", "orders", "patient", "--ordered",
+                    "--session-timeout", "off"), 0, "no session timeout")
+    for bad in (["--session-timeout", "0"], ["--session-timeout", "soon"],
+                ["--session-timeout", "10s"]):
+        # The last: a session timeout is for ordered groups.
+        r = f.fev("group", "create", "orders", "bad", *(
+            bad if bad[1] == "10s" else ["--ordered"] + bad))
+        expect_rc(r, 2, "usage error: " + " ".join(bad))
+        expect("session" in r.stderr, "it says why", r.stderr)
     rows = group_rows(f, "orders")
-    expect(rows == [["default", "shared", "block"],
-                    ["keyed", "ordered", "block"],
-                    ["lossy", "shared", "drop"]], "mode and policy", rows)
+    expect(rows == [["default", "shared", "block", "-", "-"],
+                    ["keyed", "ordered", "block", "30s", "0"],
+                    ["lossy", "shared", "drop", "-", "-"],
+                    ["quick", "ordered", "block", "1500ms", "0"],
+                    ["patient", "ordered", "block", "off", "0"]],
+           "mode, policy, session timeout and revocations", rows)
     expect_rc(f.fev("topic", "delete", "orders"), 0, "topic delete")
 
 

@@ -516,7 +516,19 @@ typedef struct fev_group_config {
 	int start;          /* FEV_GROUP_LATEST (default) or _EARLIEST */
 	int policy;         /* FEV_GROUP_BLOCK (default) or _DROP */
 	int mode;           /* FEV_GROUP_SHARED (default) or _ORDERED */
+	/* Ordered groups: a member that makes no call (acquire, release,
+	 * owned) for this long loses its partitions to the others and must
+	 * rejoin (Kafka's session.timeout.ms / max.poll.interval.ms).  0:
+	 * FEV_GROUP_SESSION_TIMEOUT_DEFAULT_MS; FEV_GROUP_SESSION_OFF: a
+	 * stalled member keeps its partitions.  Ignored by shared groups. */
+	uint32_t session_timeout_ms;
 } fev_group_config;
+
+/* 30 s: long enough for any event's handling to pause on (GC, swap, a
+ * slow downstream call), short enough that a hung member does not stop
+ * its partitions, and under block policy the producers, for long. */
+#define FEV_GROUP_SESSION_TIMEOUT_DEFAULT_MS 30000u
+#define FEV_GROUP_SESSION_OFF UINT32_MAX
 
 /* A group's state, summed over the topic's partitions. */
 typedef struct fev_group_info {
@@ -524,6 +536,10 @@ typedef struct fev_group_info {
 	int policy;           /* FEV_GROUP_BLOCK or FEV_GROUP_DROP */
 	uint64_t dropped;     /* events lost to the drop policy */
 	uint64_t redelivered; /* events handed back after a member died */
+	/* Ordered groups: partitions fevd took from members that made no
+	 * call for the session timeout, and that timeout (0: none). */
+	uint64_t revoked;
+	uint32_t session_timeout_ms;
 } fev_group_info;
 
 /*
@@ -577,8 +593,11 @@ FEV_API int fev_group_mode(const char *topic, const char *group,
  * handover: an event acquired under an older generation is fenced
  * (release answers -EKEYREVOKED) and goes to the new owner, flagged
  * FEV_REDELIVERED, before anything newer of its partition.  A stopped
- * member is alive: it keeps its partitions.  Without fevd running nothing
- * is assigned.  A member is used by one thread at a time.
+ * member is alive, but one that makes no call for the group's session
+ * timeout (fev_group_config.session_timeout_ms) loses its partitions:
+ * fevd hands them to the others, with the events it held (flagged), and
+ * its next call answers -EKEYREVOKED: leave and join again.  Without fevd
+ * running nothing is assigned.  A member is used by one thread at a time.
  */
 typedef struct fev_member fev_member;
 
@@ -595,18 +614,22 @@ FEV_API int fev_member_join(const char *topic, const fev_open_opts *opts,
  * are visited round-robin; a partition just handed over gives first the
  * events its previous owner held, then those a dead member held
  * (FEV_REDELIVERED), then new ones.  While waiting, the member looks at
- * its assignment at least every millisecond.  Errors as fev_acquire.
+ * its assignment at least every millisecond.  Errors as fev_acquire, and
+ * -EKEYREVOKED when the member lost its partitions to the session timeout
+ * (leave, then join again).
  */
 FEV_API int fev_member_acquire(fev_member *m, fev_event *ev,
 			       uint32_t *partition, int64_t timeout_ns);
 /*
  * Release an event of fev_member_acquire: 0, -EKEYREVOKED when its
  * partition was handed over since (the new owner gets it again: do not
- * act on it twice if that matters), or the errors of fev_release.
+ * act on it twice if that matters, and after a session timeout leave and
+ * join again), or the errors of fev_release.
  */
 FEV_API int fev_member_release(fev_member *m, fev_event *ev);
 /* The partitions this member owns now, at most max of them in parts, in
- * increasing order; returns how many it owns. */
+ * increasing order; returns how many it owns, or -EKEYREVOKED (session
+ * timeout: leave and join again). */
 FEV_API int fev_member_owned(fev_member *m, uint32_t *parts, size_t max);
 /* Hand every owned partition back (what it holds goes to the next owner,
  * flagged) and close the handles. */
