@@ -1052,6 +1052,14 @@ static void test_forged_ownership_words_give_errors_not_crashes(
 	assert_int_equal(own[0].pid, 0);
 	assert_int_equal(own[0].next_pid, 0);
 	assert_int_equal(fev_member_owned(mb, NULL, 0), 0);
+	/* A revoke word forged to name its lease: it stops taking from the
+	 * partition and says so until it leaves, nothing more. */
+	atomic_store(&g->next, 0);
+	atomic_store(&g->lease, ((uint64_t)80 << 32) | id);
+	assert_int_equal(fev_member_owned(mb, NULL, 0), 1);
+	atomic_store(&g->revoke, ((uint64_t)80 << 32) | id);
+	assert_int_equal(fev_member_owned(mb, NULL, 0), -EKEYREVOKED);
+	assert_int_equal(fev_member_acquire(mb, &ev, &k, 0), -EKEYREVOKED);
 	/* A mode nobody writes: refused, not read as either. */
 	g->mode = 9;
 	assert_int_equal(fev_group_mode("o", "g", inst), -EBADMSG);
