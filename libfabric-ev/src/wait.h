@@ -56,8 +56,9 @@ bool fev__wait_setup(void);
  * the CPU's next tick reprograms the timer device, and in a VM every
  * reprogramming traps (measured: 100 us cost a ping-pong of two processes
  * on one CPU 9 us one way, 5 ms 2.4 us, a pipe 2.1 us).  A wake-up missed in
- * the first phase (none on x86, where publish and S1 are locked RMWs) costs
- * at most this.
+ * the first phase costs at most this; on x86 none is missed after a commit
+ * or a release (R1, R2 and S1 are locked RMWs), only after the plain stores
+ * of repair (a tombstone's end).
  */
 #define FEV__WAIT_UNFENCED_NS 5000000u
 
