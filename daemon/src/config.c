@@ -40,6 +40,8 @@ void fevd_queue_conf_defaults(struct fevd_queue_conf *q)
 	q->trace_hops = FEV__HOPS_DEFAULT;
 }
 
+/* The same refusal as the connectors' fevconn_why (fevconn_setting.h),
+ * kept here: fevd does not link the connector library. */
 static int why(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int why(char *buf, size_t len, const char *fmt, ...)

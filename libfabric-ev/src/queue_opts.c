@@ -13,6 +13,8 @@
 #include "layout.h"
 #include "names.h"
 
+/* The same refusal as the connectors' fevconn_why (fevconn_setting.h),
+ * kept here: libfev links nothing of the connectors'. */
 static int why_not(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static int why_not(char *buf, size_t len, const char *fmt, ...)

@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,38 +12,22 @@
 #include "subject.h"
 #include "url.h"
 
+/* The shared value rules (fevconn_setting.h), under this file's short
+ * names. */
+#define why fevconn_why
+#define set_copy fevconn_set_copy
+#define set_bool fevconn_set_bool
+#define set_u32 fevconn_set_u32
+
 struct parse {
 	struct fnb_config *cfg;
 	void *cur; /* the [out], [in] or [stream] being read */
 };
 
-static int why(char *w, size_t wl, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int why(char *w, size_t wl, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(w, wl, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static int set_copy(char *dst, size_t cap, const char *key, const char *v,
-		    char *w, size_t wl)
-{
-	if (strlen(v) >= cap)
-		return why(w, wl, "%s is longer than %zu bytes", key, cap - 1);
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
 static int set_path(char *dst, const char *key, const char *v, char *w,
 		    size_t wl)
 {
-	if (v[0] != '/')
-		return why(w, wl, "%s '%s' is not an absolute path", key, v);
-	return set_copy(dst, PATH_MAX, key, v, w, wl);
+	return fevconn_set_path(dst, PATH_MAX, key, v, w, wl);
 }
 
 /* A file libnats reads when it connects, checked now (fevconn_file.h):
@@ -55,15 +38,6 @@ static int set_file(char *dst, const char *key, const char *v, bool secret,
 	int rc = set_path(dst, key, v, w, wl);
 
 	return rc < 0 ? rc : fevconn_file_check(key, v, secret, w, wl);
-}
-
-static int set_u32(uint32_t *dst, const char *key, const char *v,
-		   uint32_t lo, uint32_t hi, char *w, size_t wl)
-{
-	if (fevini_parse_u32(v, dst) < 0 || *dst < lo || *dst > hi)
-		return why(w, wl, "%s '%s' is not a number in %u..%u", key, v,
-			   lo, hi);
-	return 0;
 }
 
 static int set_ms(uint32_t *dst, const char *key, const char *v,
@@ -78,15 +52,6 @@ static int set_ms(uint32_t *dst, const char *key, const char *v,
 			   key, v, (unsigned long long)lo,
 			   (unsigned long long)(hi / 1000));
 	*dst = (uint32_t)ms;
-	return 0;
-}
-
-static int set_bool(bool *dst, const char *key, const char *v, char *w,
-		    size_t wl)
-{
-	if (fevini_parse_bool(v, dst) < 0)
-		return why(w, wl, "%s '%s' is not yes/no, true/false, on/off",
-			   key, v);
 	return 0;
 }
 
@@ -139,26 +104,13 @@ static int split_words(const char *v, char (*dst)[FNB_URL_MAX], size_t max,
 static int bridge_key(struct fnb_config *cfg, const char *k, const char *v,
 		      char *w, size_t wl)
 {
-	if (strcmp(k, "instance") == 0) {
-		if (fev_instance_name_valid(v) < 0)
-			return why(w, wl,
-				   "instance '%s' is not [A-Za-z0-9_-]{1,31}",
-				   v);
-		return set_copy(cfg->instance, sizeof(cfg->instance), k, v, w,
-				wl);
-	}
+	if (strcmp(k, "instance") == 0)
+		return fevconn_set_instance(cfg->instance,
+					    sizeof(cfg->instance), v, w, wl);
 	if (strcmp(k, "status_file") == 0)
 		return set_path(cfg->status_file, k, v, w, wl);
-	if (strcmp(k, "log_level") == 0) {
-		int l = fevd_log_level_parse(v);
-
-		if (l < 0)
-			return why(w, wl, "log_level '%s' is not error, "
-					  "warning, notice, info or debug",
-				   v);
-		cfg->log_level = l;
-		return 0;
-	}
+	if (strcmp(k, "log_level") == 0)
+		return fevconn_set_log_level(&cfg->log_level, v, w, wl);
 	return why(w, wl, "unknown key '%s' in [bridge]", k);
 }
 

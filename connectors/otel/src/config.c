@@ -1,7 +1,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,17 +8,11 @@
 #include "fevini.h"
 #include "olog.h"
 
-static int why(char *w, size_t wl, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int why(char *w, size_t wl, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(w, wl, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* The shared value rules (fevconn_setting.h), under this file's short
+ * names. */
+#define why fevconn_why
+#define set_copy fevconn_set_copy
+#define set_path fevconn_set_path
 
 static void defaults(struct fot_config *c)
 {
@@ -33,23 +26,6 @@ static void defaults(struct fot_config *c)
 	c->log_level = FEVD_LOG_INFO;
 	strcpy(c->state_file, FOT_DEFAULT_STATE);
 	strcpy(c->status_file, FOT_DEFAULT_STATUS);
-}
-
-static int set_copy(char *dst, size_t cap, const char *key, const char *v,
-		    char *w, size_t wl)
-{
-	if (strlen(v) >= cap)
-		return why(w, wl, "%s is longer than %zu bytes", key, cap - 1);
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
-static int set_path(char *dst, size_t cap, const char *key, const char *v,
-		    char *w, size_t wl)
-{
-	if (v[0] != '/')
-		return why(w, wl, "%s '%s' is not an absolute path", key, v);
-	return set_copy(dst, cap, key, v, w, wl);
 }
 
 static int set_duration(uint64_t *dst, const char *key, const char *v,
@@ -96,13 +72,9 @@ static int set_topics(struct fot_config *c, const char *v, char *w, size_t wl)
 static int otel_key(struct fot_config *c, const char *k, const char *v,
 		    char *w, size_t wl)
 {
-	if (strcmp(k, "instance") == 0) {
-		if (fev_instance_name_valid(v) < 0)
-			return why(w, wl, "instance '%s' is not an instance "
-					  "name [A-Za-z0-9_-]{1,%d}",
-				   v, FEV_INSTANCE_MAX);
-		return set_copy(c->instance, sizeof(c->instance), k, v, w, wl);
-	}
+	if (strcmp(k, "instance") == 0)
+		return fevconn_set_instance(c->instance, sizeof(c->instance), v,
+					    w, wl);
 	if (strcmp(k, "endpoint") == 0) {
 		if (strncmp(v, "http://", 7) != 0 &&
 		    strncmp(v, "https://", 8) != 0)
@@ -115,14 +87,9 @@ static int otel_key(struct fot_config *c, const char *k, const char *v,
 	}
 	if (strcmp(k, "topics") == 0)
 		return set_topics(c, v, w, wl);
-	if (strcmp(k, "batch_size") == 0) {
-		if (fevini_parse_u32(v, &c->batch_size) < 0 ||
-		    c->batch_size < 1 || c->batch_size > FOT_BATCH_MAX)
-			return why(w, wl, "batch_size '%s' is not a number in "
-					  "1..%u",
-				   v, FOT_BATCH_MAX);
-		return 0;
-	}
+	if (strcmp(k, "batch_size") == 0)
+		return fevconn_set_u32(&c->batch_size, k, v, 1, FOT_BATCH_MAX,
+				       w, wl);
 	if (strcmp(k, "flush_interval") == 0)
 		return set_duration(&c->flush_ms, k, v, 10, 60000, w, wl);
 	if (strcmp(k, "timeout") == 0)
@@ -141,16 +108,8 @@ static int otel_key(struct fot_config *c, const char *k, const char *v,
 	if (strcmp(k, "status_file") == 0)
 		return set_path(c->status_file, sizeof(c->status_file), k, v,
 				w, wl);
-	if (strcmp(k, "log_level") == 0) {
-		int l = fevd_log_level_parse(v);
-
-		if (l < 0)
-			return why(w, wl, "log_level '%s' is not error, "
-					  "warning, notice, info or debug",
-				   v);
-		c->log_level = l;
-		return 0;
-	}
+	if (strcmp(k, "log_level") == 0)
+		return fevconn_set_log_level(&c->log_level, v, w, wl);
 	return why(w, wl, "unknown key '%s' in [otel]", k);
 }
 
