@@ -11,6 +11,7 @@
 #include "config.h"
 #include "conn.h"
 #include "fevconn.h"
+#include "fevconn_args.h"
 #include "fevconn_file.h"
 #include "in.h"
 #include "nlog.h"
@@ -254,51 +255,26 @@ static int status_cmd(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = DEFAULT_CONFIG;
-	bool check = false;
-	int c;
+	struct fevconn_args a = { .config = DEFAULT_CONFIG };
+	int rc;
 
 	fevd_log_set_ident("fev-nats");
 	/* First: a SIGTERM that comes while starting still stops cleanly. */
 	fevconn_handle_signals();
 	if (argc > 1 && strcmp(argv[1], "status") == 0)
 		return status_cmd(argc - 1, argv + 1);
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'k':
-			check = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "fev-nats: unexpected '%s'\n%s", argv[optind],
-			usage);
-		return 2;
-	}
-	if (check) {
+	rc = fevconn_args_parse(argc, argv, "fev-nats", usage, &a);
+	if (rc != FEVCONN_ARGS_GO_ON)
+		return rc;
+	if (a.check) {
 		struct fnb_config cfg;
 
-		if (load(path, &cfg) < 0)
+		if (load(a.config, &cfg) < 0)
 			return 2;
-		printf("%s: ok, %zu out, %zu in, %zu streams\n", path,
+		printf("%s: ok, %zu out, %zu in, %zu streams\n", a.config,
 		       cfg.nouts, cfg.nins, cfg.nstreams);
 		fnb_config_free(&cfg);
 		return 0;
 	}
-	return run(path);
+	return run(a.config);
 }

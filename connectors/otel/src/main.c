@@ -2,12 +2,12 @@
  * fev-otel: the daemon (run.c), --check-config, and `status`.
  */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
 #include "fevconn.h"
+#include "fevconn_args.h"
 #include "memtrap.h"
 #include "olog.h"
 #include "run.h"
@@ -76,16 +76,10 @@ static int run(const char *path)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static struct fot_config cfg;
-	const char *path = DEFAULT_CONFIG;
-	bool check = false, status = false;
-	int c, rc;
+	struct fevconn_args a = { .config = DEFAULT_CONFIG };
+	bool status = false;
+	int rc;
 
 	fevd_log_set_ident("fev-otel");
 	fevconn_handle_signals();
@@ -94,34 +88,16 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'k':
-			check = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "fev-otel: unexpected '%s'\n%s", argv[optind],
-			usage);
-		return 2;
-	}
-	if (check || status) {
-		if (load(path, &cfg) < 0)
+	rc = fevconn_args_parse(argc, argv, "fev-otel", usage, &a);
+	if (rc != FEVCONN_ARGS_GO_ON)
+		return rc;
+	if (a.check || status) {
+		if (load(a.config, &cfg) < 0)
 			return 2;
 		if (status)
 			return fot_status_main(cfg.status_file);
-		printf("%s: ok, endpoint %s, %zu topics%s, %zu headers\n", path,
-		       cfg.endpoint, cfg.ntopics,
+		printf("%s: ok, endpoint %s, %zu topics%s, %zu headers\n",
+		       a.config, cfg.endpoint, cfg.ntopics,
 		       cfg.ntopics ? "" : " (every topic of the instance)",
 		       cfg.nheaders);
 		fot_config_free(&cfg);
@@ -134,7 +110,7 @@ int main(int argc, char **argv)
 	/* A hop ring truncated under us reads as zeros (missed hops), not
 	 * SIGBUS. */
 	fev__memtrap_install();
-	rc = run(path);
+	rc = run(a.config);
 	curl_global_cleanup();
 	return rc;
 }

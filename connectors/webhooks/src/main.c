@@ -3,7 +3,6 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "ctl.h"
 #include "engine.h"
 #include "fevconn.h"
+#include "fevconn_args.h"
 #include "wlog.h"
 
 #define DEFAULT_CONFIG "/etc/fev/webhooks.conf"
@@ -87,48 +87,23 @@ static int run(const char *path)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *path = DEFAULT_CONFIG;
-	bool check = false;
-	int c, rc;
+	struct fevconn_args a = { .config = DEFAULT_CONFIG };
+	int rc;
 
 	fevd_log_set_ident("fev-webhooks");
 	/* First: a SIGTERM that comes while starting still stops cleanly. */
 	fevconn_handle_signals();
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
 		return fwh_ctl_main(argc - 1, argv + 1, DEFAULT_CONFIG);
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'k':
-			check = true;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "fev-webhooks: unexpected '%s'\n%s",
-			argv[optind], usage);
-		return 2;
-	}
-	if (check) {
+	rc = fevconn_args_parse(argc, argv, "fev-webhooks", usage, &a);
+	if (rc != FEVCONN_ARGS_GO_ON)
+		return rc;
+	if (a.check) {
 		struct fwh_config cfg;
 
-		if (load(path, &cfg) < 0)
+		if (load(a.config, &cfg) < 0)
 			return 2;
-		printf("%s: ok, %zu endpoints\n", path, cfg.nendpoints);
+		printf("%s: ok, %zu endpoints\n", a.config, cfg.nendpoints);
 		fwh_config_free(&cfg);
 		return 0;
 	}
@@ -136,7 +111,7 @@ int main(int argc, char **argv)
 		fwh_log_err("libcurl could not start");
 		return 1;
 	}
-	rc = run(path);
+	rc = run(a.config);
 	curl_global_cleanup();
 	return rc;
 }
