@@ -3,8 +3,8 @@
  * topic, of which it reads only those whose lease names it
  * (group_assign.h has the rules and the synchronization).
  *
- * Each call looks at the leases first (one acquire load per partition,
- * L2): a partition gained is read from its record's resume position up to
+ * Each acquire looks at the leases first (one acquire load per partition,
+ * L2; a release at its own partition's only, unless it moved): a partition gained is read from its record's resume position up to
  * the cursor as it was then, taking back what the group still owes
  * (fev__queue_retake(), flagged FEV_REDELIVERED), then as usual (the
  * group's redelivery list, then the cursor); a partition whose `next`
@@ -46,6 +46,7 @@ struct member_part {
 	fev_queue *q;
 	struct fev__group *g;
 	bool owned;
+	bool revoke_seen; /* revoke named our lease: it may move any time */
 	uint32_t gen;
 	/* [scan, scan_end): positions to take back after a handover. */
 	uint64_t scan, scan_end;
@@ -259,10 +260,13 @@ static bool revoking(const fev_member *m, const struct member_part *p,
  */
 static void lost(fev_member *m, struct member_part *p)
 {
+	bool had = p->owned || p->revoke_seen;
 	uint64_t lowest;
 
 	p->owned = false;
-	if (!revoking(m, p, fev__lease(p->gen, m->id)))
+	p->revoke_seen = false;
+	/* Nothing held there: no load of revoke on the hot path. */
+	if (!had || !revoking(m, p, fev__lease(p->gen, m->id)))
 		return;
 	m->revoked = true;
 	fev__queue_forget_held(p->q, &lowest, false);
@@ -285,6 +289,7 @@ static void look(fev_member *m)
 			 * our hold record. */
 			m->revoked = true;
 			p->owned = false;
+			p->revoke_seen = true;
 			continue;
 		}
 		if (m->revoked) {
@@ -402,6 +407,22 @@ int fev_member_acquire(fev_member *m, fev_event *ev, uint32_t *partition,
 	}
 }
 
+/*
+ * May an event of p taken under generation gen (its low 24 bits) be
+ * released?  Only p's lease (L2) and revoke (L5) are looked at: a release
+ * acts on p alone, and what fevd asks of the other partitions waits for
+ * the next acquire (half the lease loads of a take-and-release).
+ */
+static bool still_ours(const fev_member *m, const struct member_part *p,
+		       uint32_t gen)
+{
+	uint64_t lease = fev__lease_load(p->g); /* L2 */
+
+	return !m->revoked && p->owned && fev__lease_owner(lease) == m->id &&
+	       fev__lease_gen(lease) == p->gen &&
+	       (p->gen & EV_GEN_MASK) == gen && !revoking(m, p, lease);
+}
+
 int fev_member_release(fev_member *m, fev_event *ev)
 {
 	struct member_part *p;
@@ -417,12 +438,12 @@ int fev_member_release(fev_member *m, fev_event *ev)
 		return -EINVAL;
 	p = &m->part[k];
 	call_begin(m);
-	look(m);
-	if (m->revoked || !p->owned ||
-	    (p->gen & EV_GEN_MASK) != ev->priv_pad >> EV_PART_BITS)
-		rc = -EKEYREVOKED;
-	else
+	if (still_ours(m, p, ev->priv_pad >> EV_PART_BITS)) {
 		rc = fev_release(p->q, ev);
+	} else {
+		look(m);
+		rc = -EKEYREVOKED;
+	}
 	call_end(m);
 	return rc;
 }
