@@ -19,6 +19,22 @@ def tail(f, *args, **kw):
                    stderr=subprocess.PIPE, text=True, **kw)
 
 
+def wait_mapped(f, t, queue):
+    """Until tail process t has queue's segment mapped: it writes nothing
+    to it, so its own mappings are the one sign that it is watching
+    ("--from latest" starts at the head it saw then)."""
+    seg = "/dev/shm/fev.%s.%s" % (f.instance, queue)
+
+    def mapped():
+        try:
+            with open("/proc/%d/maps" % t.pid) as m:
+                return any(l.rstrip().endswith(seg) for l in m)
+        except OSError:
+            return False
+    wait_until(mapped, timeout=20, what="the tail to map " + seg)
+    time.sleep(0.1)  # and to read the head, right after mapping
+
+
 def attached_consumers_see_all(f, queue, n):
     r = f.fev("sub", queue, "-n", str(n), "--timeout", "5s")
     expect_rc(r, 0, "the consumer still gets all %d events" % n)
@@ -28,7 +44,7 @@ def attached_consumers_see_all(f, queue, n):
 def test_tail_shows_events_with_key_and_headers_without_taking_them(f):
     f.create("q", capacity=64)
     t = tail(f, "q", "--timeout", "1s")
-    time.sleep(0.3)  # attached before the events come (--from latest)
+    wait_mapped(f, t, "q")  # attached before the events come (--from latest)
     expect_rc(f.fev("pub", "q", "-m", "hello world", "--key", "k1",
                     "--header", "ce-type=order.placed",
                     "--header-hex", "bin=00ff0a"), 0, "pub")
@@ -84,7 +100,7 @@ def test_stopped_tail_blocks_nobody_and_reports_what_it_missed(f):
     n = 200
     f.create("q", capacity=8)
     t = tail(f, "q", "--json")
-    time.sleep(0.3)
+    wait_mapped(f, t, "q")
     t.send_signal(signal.SIGSTOP)
     try:
         # A full lap and more passes while the tail cannot run: a tail
