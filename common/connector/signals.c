@@ -1,12 +1,16 @@
 /*
  * The connector daemons' signals: flags only, since a handler may run at
- * any instruction and a sig_atomic_t store is all it may safely do.
+ * any instruction and a lock-free atomic store is all it may safely do.
  */
+#include <assert.h>
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "fevconn.h"
 
-volatile sig_atomic_t fevconn_stop, fevconn_reload;
+static_assert(ATOMIC_INT_LOCK_FREE == 2, "a handler may store only a lock-free atomic");
+
+atomic_int fevconn_stop, fevconn_reload;
 
 static void on_stop(int sig)
 {

@@ -207,8 +207,8 @@ static void finish(struct run *r)
 	free(r->saved);
 }
 
-int fot_run(const struct fot_config *cfg, volatile sig_atomic_t *stop,
-	    volatile sig_atomic_t *reload)
+int fot_run(const struct fot_config *cfg, atomic_int *stop,
+	    atomic_int *reload)
 {
 	static struct run r; /* the open-span table is large */
 	struct timespec nap = { 0, (long)FOT_POLL_NS };

@@ -10,7 +10,7 @@
 #ifndef FOT_RUN_H
 #define FOT_RUN_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "config.h"
 
@@ -19,7 +19,7 @@
 #define FOT_RINGS_MAX 4096
 
 /* Until *stop or *reload: 0, or 1 when it could not start (said why). */
-int fot_run(const struct fot_config *cfg, volatile sig_atomic_t *stop,
-	    volatile sig_atomic_t *reload);
+int fot_run(const struct fot_config *cfg, atomic_int *stop,
+	    atomic_int *reload);
 
 #endif /* FOT_RUN_H */

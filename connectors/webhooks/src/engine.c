@@ -838,8 +838,8 @@ static void sleep_for_work(struct fwh_engine *e, int64_t wait_ms,
 	curl_multi_poll(e->multi, e->waits, nwaits, (int)wait_ms, NULL);
 }
 
-void fwh_engine_run(struct fwh_engine *e, volatile sig_atomic_t *stop,
-		    volatile sig_atomic_t *reload)
+void fwh_engine_run(struct fwh_engine *e, atomic_int *stop,
+		    atomic_int *reload)
 {
 	while (!*stop && !*reload) {
 		int64_t now = now_ms(), wait_ms;

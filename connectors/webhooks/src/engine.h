@@ -10,7 +10,7 @@
 #ifndef FWH_ENGINE_H
 #define FWH_ENGINE_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "config.h"
 
@@ -19,8 +19,8 @@ struct fwh_engine;
 /* Open the store, start a source per queue.  0 or -errno, reason logged. */
 int fwh_engine_start(const struct fwh_config *cfg, struct fwh_engine **out);
 /* Run until *stop or *reload becomes non-zero. */
-void fwh_engine_run(struct fwh_engine *e, volatile sig_atomic_t *stop,
-		    volatile sig_atomic_t *reload);
+void fwh_engine_run(struct fwh_engine *e, atomic_int *stop,
+		    atomic_int *reload);
 /* Stop the sources, abandon what is in flight (it is INFLIGHT or SENDING in
  * the store and adopted by the next start), close everything. */
 void fwh_engine_stop(struct fwh_engine *e);
