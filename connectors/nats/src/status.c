@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fevconn_replace.h"
+
 #define NOUT (sizeof(fevprom_nats_out_series) / sizeof(*fevprom_nats_out_series))
 #define NIN (sizeof(fevprom_nats_in_series) / sizeof(*fevprom_nats_in_series))
 #define LINE_MAX_ 2048
@@ -53,19 +55,16 @@ int fnb_status_write(const char *path, struct fnb_conn *conn,
 		     const struct fnb_config *cfg, struct fnb_out **outs,
 		     struct fnb_in **ins)
 {
-	char tmp[PATH_MAX + 16], err[FNB_LAST_ERROR_MAX];
+	char err[FNB_LAST_ERROR_MAX];
+	struct fevconn_replace r;
 	FILE *f;
-	int rc = 0;
+	int rc = fevconn_replace_open(&r, path);
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return -errno;
+	if (rc < 0)
+		return rc;
+	f = r.f;
 	fnb_conn_last_error(conn, err, sizeof(err));
-	for (char *p = err; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	fevconn_one_line(err);
 	fprintf(f, "fev-nats 1\npid %ld\ntime %lld\nconnected %d\n"
 		   "reconnects %" PRIu64 "\nlast_error %s\n",
 		(long)getpid(), (long long)time(NULL),
@@ -88,15 +87,7 @@ int fnb_status_write(const char *path, struct fnb_conn *conn,
 		fprintf(f, "in %s %s", cfg->ins[i].name, cfg->ins[i].topic);
 		put_series(f, &v, fevprom_nats_in_series, NIN);
 	}
-	if (fflush(f) != 0 || ferror(f))
-		rc = -EIO;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return fevconn_replace_commit(&r, false);
 }
 
 /* ---- reading it back ---------------------------------------------- */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fevconn_replace.h"
+
 #define STATE_MAGIC "fev-otel-state 1"
 #define STATE_RINGS_MAX 65536 /* lines read; a longer file is not ours */
 
@@ -78,28 +80,16 @@ const struct fot_saved *fot_state_find(const struct fot_saved *v, size_t n,
 int fot_state_save(const char *path, struct fot_ring *const *rings, size_t n,
 		   const struct fot_sink *s)
 {
-	char tmp[PATH_MAX + 8];
-	FILE *f;
-	int rc = 0;
+	struct fevconn_replace r;
+	int rc = fevconn_replace_open(&r, path);
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return -errno;
-	fputs(STATE_MAGIC "\n", f);
+	if (rc < 0)
+		return rc;
+	fputs(STATE_MAGIC "\n", r.f);
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s %" PRIu64 " %" PRIu64 "\n", rings[i]->topic,
+		fprintf(r.f, "%s %" PRIu64 " %" PRIu64 "\n", rings[i]->topic,
 			(uint64_t)rings[i]->hops.ino,
 			fot_sink_hold(s, rings[i]->topic, rings[i]->next));
 	/* Whole on disk before the rename makes it the state. */
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = -errno;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return fevconn_replace_commit(&r, true);
 }

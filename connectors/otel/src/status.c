@@ -10,23 +10,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fevconn_replace.h"
+
 int fot_status_write(const char *path, const struct fot_export *e,
 		     const struct fot_sink *s, struct fot_ring *const *rings,
 		     size_t n)
 {
-	char tmp[PATH_MAX + 8], err[sizeof(e->n.last_error)];
+	char err[sizeof(e->n.last_error)];
+	struct fevconn_replace r;
 	FILE *f;
-	int rc = 0;
+	int rc = fevconn_replace_open(&r, path);
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return -errno;
+	if (rc < 0)
+		return rc;
+	f = r.f;
 	memcpy(err, e->n.last_error, sizeof(err));
-	for (char *p = err; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	fevconn_one_line(err);
 	fprintf(f, "fev-otel 1\npid %ld\ntime %lld\nendpoint %s\n"
 		   "exported %" PRIu64 "\ndropped %" PRIu64 "\nfailed %" PRIu64
 		   "\nmissed %" PRIu64 "\nopen %zu\nbatched %zu\n"
@@ -37,13 +36,7 @@ int fot_status_write(const char *path, const struct fot_export *e,
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "ring %s next %" PRIu64 " missed %" PRIu64 "\n",
 			rings[i]->topic, rings[i]->next, rings[i]->missed);
-	if (fclose(f) != 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return fevconn_replace_commit(&r, false);
 }
 
 int fot_status_main(const char *path)
