@@ -105,6 +105,28 @@ void fevtest_create(const char *inst, const char *name, uint32_t capacity,
 	fevtest_create_sync(inst, name, capacity, max_event, policy, 0);
 }
 
+int fevtest_queue_setup(void **state, struct fevtest_queue *f,
+			const char *name, uint32_t capacity,
+			uint32_t max_event, int policy)
+{
+	fevtest_instance(f->inst);
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	fevtest_create(f->inst, f->name, capacity, max_event, policy);
+	f->q = fevtest_open(f->inst, f->name, FEV_PRODUCER | FEV_CONSUMER, 0);
+	*state = f;
+	return 0;
+}
+
+int fevtest_queue_teardown(void **state)
+{
+	struct fevtest_queue *f = *state;
+
+	fev_close(f->q);
+	assert_int_equal(fev_queue_delete(f->name, f->inst), 0);
+	fevtest_assert_no_leftovers(f->inst);
+	return 0;
+}
+
 fev_queue *fevtest_open(const char *inst, const char *name, unsigned roles,
 			uint32_t flags)
 {

@@ -30,6 +30,26 @@ struct fevtest_ctx {
 int fevtest_setup(void **state, unsigned hang_s);
 int fevtest_teardown(void **state);
 
+/*
+ * One queue in an instance of its own, opened as producer and consumer in
+ * one handle: the fixture of the single-process API tests.  setup creates
+ * and opens it (failing the test on error) and points *state at it;
+ * teardown closes and deletes it and fails the test when anything of the
+ * instance is left in /dev/shm.
+ */
+struct fevtest_queue {
+	char inst[FEV_INSTANCE_MAX + 1];
+	char name[FEV_NAME_MAX + 1];
+	fev_queue *q;
+};
+int fevtest_queue_setup(void **state, struct fevtest_queue *f,
+			const char *name, uint32_t capacity,
+			uint32_t max_event, int policy);
+int fevtest_queue_teardown(void **state);
+/* A cmocka test entry run between setup and fevtest_queue_teardown. */
+#define fevtest_queue_test(test, setup)                                    \
+	cmocka_unit_test_setup_teardown(test, setup, fevtest_queue_teardown)
+
 /* Create queue name in inst; fails the test on error. */
 void fevtest_create(const char *inst, const char *name, uint32_t capacity,
 		    uint32_t max_event, int policy);

@@ -15,36 +15,18 @@
 
 #include "fevtest.h"
 
-struct fixture {
-	char inst[FEV_INSTANCE_MAX + 1];
-	fev_queue *q; /* the parent's, producer and consumer */
-};
-
 static int setup(void **state)
 {
-	static struct fixture f;
+	static struct fevtest_queue f;
 
-	fevtest_instance(f.inst);
-	fevtest_create(f.inst, "q", 8, 64, FEV_POLICY_BLOCK);
-	f.q = fevtest_open(f.inst, "q", FEV_PRODUCER | FEV_CONSUMER, 0);
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	fev_close(f->q);
-	fev_queue_delete("q", f->inst);
-	fevtest_assert_no_leftovers(f->inst);
-	return 0;
+	return fevtest_queue_setup(state, &f, "q", 8, 64,
+				   FEV_POLICY_BLOCK);
 }
 
 /* In the child: every call on the inherited handle, and what it says. */
 static int calls_on_inherited_handle(void *arg)
 {
-	struct fixture *f = arg;
+	struct fevtest_queue *f = arg;
 	char buf[64];
 	struct iovec iov = { .iov_base = "x", .iov_len = 1 };
 	fev_claim cl = { 0 };
@@ -68,7 +50,7 @@ static int calls_on_inherited_handle(void *arg)
 
 static void test_inherited_handle_is_refused_in_the_child(void **state)
 {
-	struct fixture *f = *state;
+	struct fevtest_queue *f = *state;
 	char buf[64];
 
 	assert_int_equal(fev_send(f->q, "before", 6, 0), 0);
@@ -84,7 +66,7 @@ static void test_inherited_handle_is_refused_in_the_child(void **state)
 /* In the child: close the inherited handle, then open one of its own. */
 static int closes_inherited_then_opens_its_own(void *arg)
 {
-	struct fixture *f = arg;
+	struct fevtest_queue *f = arg;
 	fev_open_opts o = { .struct_size = sizeof(o), .instance = f->inst };
 	fev_queue *mine;
 
@@ -100,7 +82,7 @@ static int closes_inherited_then_opens_its_own(void *arg)
 static void test_child_closing_inherited_handle_keeps_parents_record(
 	void **state)
 {
-	struct fixture *f = *state;
+	struct fevtest_queue *f = *state;
 	fev_claim cl;
 	fev_stats st;
 	char buf[64];
@@ -126,12 +108,10 @@ static void test_child_closing_inherited_handle_keeps_parents_record(
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_inherited_handle_is_refused_in_the_child, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_child_closing_inherited_handle_keeps_parents_record,
-			setup, teardown),
+		fevtest_queue_test(
+			test_inherited_handle_is_refused_in_the_child, setup),
+		fevtest_queue_test(
+			test_child_closing_inherited_handle_keeps_parents_record, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,30 +17,12 @@
 
 #define MAX_EVENT 512u
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-	fev_queue *q;
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
+	static struct fevtest_queue c;
 
-	fevtest_instance(c.inst);
-	fevtest_create(c.inst, "m", 2, MAX_EVENT, FEV_POLICY_REJECT);
-	c.q = fevtest_open(c.inst, "m", FEV_PRODUCER | FEV_CONSUMER, 0);
-	*state = &c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	fev_close(c->q);
-	assert_int_equal(fev_queue_delete("m", c->inst), 0);
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_queue_setup(state, &c, "m", 2, MAX_EVENT,
+				   FEV_POLICY_REJECT);
 }
 
 static const fev_header two_headers[] = {
@@ -71,7 +53,7 @@ static void expect_header(const fev_event *ev, const char *name,
 
 static void test_key_and_headers_round_trip_in_order(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_send_opts o = opts_of("order-42", 8, two_headers, 2);
 	fev_header_iter it = { 0, 0 };
 	fev_header h;
@@ -105,7 +87,7 @@ static void test_key_and_headers_round_trip_in_order(void **state)
 
 static void test_event_without_meta_has_no_key_and_no_headers(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_header_iter it = { 0, 0 };
 	fev_header h;
 	fev_event ev;
@@ -140,7 +122,7 @@ static void test_event_without_meta_has_no_key_and_no_headers(void **state)
 /* Keys and values are bytes: NUL and 0xff survive, lengths are exact. */
 static void test_binary_key_and_values_round_trip(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	const unsigned char key[] = { 0, 0xff, 'k', 0, 0x80 };
 	const unsigned char val[] = { 0xff, 0, 0, 0xfe };
 	fev_header h[] = {
@@ -163,7 +145,7 @@ static void test_binary_key_and_values_round_trip(void **state)
 /* Headers without a key, and a key without headers. */
 static void test_key_alone_and_headers_alone(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_send_opts k = opts_of("k", 1, NULL, 0);
 	fev_send_opts hs = opts_of(NULL, 0, two_headers, 1);
 	fev_event ev;
@@ -184,7 +166,7 @@ static void test_key_alone_and_headers_alone(void **state)
 
 static void test_zero_copy_reserve_writes_after_key_and_headers(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_send_opts o = opts_of("key", 3, two_headers, 2);
 	size_t meta = 3 + 3 + 2 * 5 + 12 + 16 + 7 + 12;
 	fev_claim cl;
@@ -221,7 +203,7 @@ static void test_zero_copy_reserve_writes_after_key_and_headers(void **state)
 static void test_plain_event_in_a_slot_that_carried_meta_has_none(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_send_opts o = opts_of("key", 3, two_headers, 2);
 	fev_claim cl;
 	fev_event ev;
@@ -249,7 +231,7 @@ static void test_plain_event_in_a_slot_that_carried_meta_has_none(
 /* Key, headers and payload share max_event: exactly full fits. */
 static void test_meta_counts_against_max_event(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	static char big[MAX_EVENT];
 	fev_send_opts o = opts_of("k", 1, NULL, 0);
 	fev_event ev;
@@ -271,7 +253,7 @@ static void test_meta_counts_against_max_event(void **state)
 static void test_bad_keys_and_headers_are_refused_and_send_nothing(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	static char key[FEV_KEY_MAX + 1];
 	static char name[FEV_HEADER_NAME_MAX + 2];
 	fev_header h = { .value = "v", .value_len = 1 };
@@ -345,7 +327,7 @@ static void test_header_names_are_exactly_rfc7230_tokens(void **state)
 /* The copy API hands over the payload alone. */
 static void test_recv_copies_the_payload_only(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_send_opts o = opts_of("key", 3, two_headers, 2);
 	char buf[8];
 	fev_meta m;
@@ -381,7 +363,7 @@ static void test_header_calls_refuse_null_arguments(void **state)
  * none (its flags are set at commit). */
 static void test_producer_passes_redelivered_on(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_send_opts o = opts_of("k", 1, NULL, 0);
 	fev_send_opts bare = { .struct_size = sizeof(bare),
 			       .flags = FEV_REDELIVERED };
@@ -415,31 +397,22 @@ static void test_producer_passes_redelivered_on(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_key_and_headers_round_trip_in_order, setup,
-			teardown),
-		cmocka_unit_test_setup_teardown(
-			test_event_without_meta_has_no_key_and_no_headers,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_binary_key_and_values_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_alone_and_headers_alone,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_zero_copy_reserve_writes_after_key_and_headers,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_plain_event_in_a_slot_that_carried_meta_has_none,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_meta_counts_against_max_event, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_bad_keys_and_headers_are_refused_and_send_nothing,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_recv_copies_the_payload_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_producer_passes_redelivered_on, setup, teardown),
+		fevtest_queue_test(
+			test_key_and_headers_round_trip_in_order, setup),
+		fevtest_queue_test(
+			test_event_without_meta_has_no_key_and_no_headers, setup),
+		fevtest_queue_test(
+			test_binary_key_and_values_round_trip, setup),
+		fevtest_queue_test(test_key_alone_and_headers_alone, setup),
+		fevtest_queue_test(
+			test_zero_copy_reserve_writes_after_key_and_headers, setup),
+		fevtest_queue_test(
+			test_plain_event_in_a_slot_that_carried_meta_has_none, setup),
+		fevtest_queue_test(test_meta_counts_against_max_event, setup),
+		fevtest_queue_test(
+			test_bad_keys_and_headers_are_refused_and_send_nothing, setup),
+		fevtest_queue_test(test_recv_copies_the_payload_only, setup),
+		fevtest_queue_test(test_producer_passes_redelivered_on, setup),
 		cmocka_unit_test(test_header_calls_refuse_null_arguments),
 		cmocka_unit_test(test_header_names_are_exactly_rfc7230_tokens),
 	};

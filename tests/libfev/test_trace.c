@@ -21,30 +21,12 @@
 /* The specification's example. */
 #define W3C_EXAMPLE "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
-struct ctx {
-	char inst[FEV_INSTANCE_MAX + 1];
-	fev_queue *q;
-};
-
 static int setup(void **state)
 {
-	static struct ctx c;
+	static struct fevtest_queue c;
 
-	fevtest_instance(c.inst);
-	fevtest_create(c.inst, "t", 8, MAX_EVENT, FEV_POLICY_REJECT);
-	c.q = fevtest_open(c.inst, "t", FEV_PRODUCER | FEV_CONSUMER, 0);
-	*state = &c;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct ctx *c = *state;
-
-	fev_close(c->q);
-	assert_int_equal(fev_queue_delete("t", c->inst), 0);
-	fevtest_assert_no_leftovers(c->inst);
-	return 0;
+	return fevtest_queue_setup(state, &c, "t", 8, MAX_EVENT,
+				   FEV_POLICY_REJECT);
 }
 
 static void test_traceparent_parses_the_w3c_example_and_formats_it_back(
@@ -166,7 +148,7 @@ static void send_traced(fev_queue *q, const char *traceparent,
 static void test_follow_up_inherits_trace_id_and_state_with_a_new_span(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_trace_context cause_ctx, follow_ctx;
 	fev_event cause, follow;
 	fev_send_opts o = { .struct_size = sizeof(o) };
@@ -196,7 +178,7 @@ static void test_follow_up_inherits_trace_id_and_state_with_a_new_span(
 
 static void test_unsampled_and_untraced_events_are_not_flagged(void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_send_opts o = { .struct_size = sizeof(o) };
 	fev_event ev, follow;
 
@@ -233,7 +215,7 @@ static void test_unsampled_and_untraced_events_are_not_flagged(void **state)
 static void test_cause_with_own_traceparent_is_refused_and_sends_nothing(
 	void **state)
 {
-	struct ctx *c = *state;
+	struct fevtest_queue *c = *state;
 	fev_header h = { .name = "TraceParent", .value = W3C_EXAMPLE,
 			 .value_len = FEV_TRACEPARENT_LEN };
 	fev_send_opts o = { .struct_size = sizeof(o), .headers = &h,
@@ -257,15 +239,12 @@ int main(void)
 			test_traceparent_refuses_what_the_specification_refuses),
 		cmocka_unit_test(test_trace_start_makes_distinct_nonzero_ids),
 		cmocka_unit_test(test_trace_ids_differ_in_a_forked_child),
-		cmocka_unit_test_setup_teardown(
-			test_follow_up_inherits_trace_id_and_state_with_a_new_span,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_unsampled_and_untraced_events_are_not_flagged,
-			setup, teardown),
-		cmocka_unit_test_setup_teardown(
-			test_cause_with_own_traceparent_is_refused_and_sends_nothing,
-			setup, teardown),
+		fevtest_queue_test(
+			test_follow_up_inherits_trace_id_and_state_with_a_new_span, setup),
+		fevtest_queue_test(
+			test_unsampled_and_untraced_events_are_not_flagged, setup),
+		fevtest_queue_test(
+			test_cause_with_own_traceparent_is_refused_and_sends_nothing, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
