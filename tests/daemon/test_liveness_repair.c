@@ -54,7 +54,6 @@ static fev_queue *open_q(struct fh_ctx *c, unsigned roles)
 struct holder {
 	struct fh_ctx *c;
 	bool consume;
-	int ready[2];
 };
 
 static int hold(void *arg)
@@ -63,7 +62,6 @@ static int hold(void *arg)
 	fev_queue *q;
 	fev_claim cl;
 	fev_event ev;
-	char one = 1;
 
 	if (fev_open("q", hd->consume ? FEV_CONSUMER : FEV_PRODUCER, &hd->c->o,
 		     &q) < 0)
@@ -71,8 +69,7 @@ static int hold(void *arg)
 	if (hd->consume ? fev_acquire(q, &ev, SEC) < 0 :
 			  fev_reserve(q, 8, &cl, SEC) < 0)
 		return 2;
-	if (write(hd->ready[1], &one, 1) != 1)
-		return 3;
+	fevtest_ready();
 	for (;;)
 		pause();
 }
@@ -80,25 +77,8 @@ static int hold(void *arg)
 static pid_t start_holder(struct fh_ctx *c, bool consume)
 {
 	struct holder hd = { .c = c, .consume = consume };
-	char one;
-	pid_t pid;
 
-	assert_int_equal(pipe(hd.ready), 0);
-	pid = fevtest_fork(hold, &hd);
-	close(hd.ready[1]);
-	if (read(hd.ready[0], &one, 1) != 1) {
-		close(hd.ready[0]);
-		fevtest_wait(pid, 1000);
-		fail_msg("holder child failed");
-	}
-	close(hd.ready[0]);
-	return pid;
-}
-
-static void kill_and_reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	fevtest_wait(pid, 5000);
+	return fevtest_fork_ready(hold, &hd);
 }
 
 static fev_stats stats(struct fh_ctx *c)
@@ -121,7 +101,7 @@ static void test_dead_producer_reservation_is_tombstoned_and_queue_flows(
 	assert_int_equal(fev_send(prod, "after", 5, 0), 0);
 	/* The dead-to-be holds the position in front of "after". */
 	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 0), -EAGAIN);
-	kill_and_reap(pid);
+	fevtest_kill_and_reap(pid);
 	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 2 * SEC), 5);
 	assert_memory_equal(buf, "after", 5);
 	assert_int_equal(m.flags, 0);
@@ -148,7 +128,7 @@ static void test_dead_consumer_event_is_redelivered_flagged(void **state)
 	pid = start_holder(c, true);
 	cons = open_q(c, FEV_CONSUMER);
 	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 0), -EAGAIN);
-	kill_and_reap(pid);
+	fevtest_kill_and_reap(pid);
 	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 2 * SEC), 1);
 	assert_int_equal(buf[0], 'x');
 	assert_int_equal(m.flags & FEV_REDELIVERED, FEV_REDELIVERED);
@@ -188,7 +168,7 @@ static void test_death_while_fevd_is_down_is_repaired_at_start(void **state)
 	fev_meta m;
 
 	fh_kill(&c->h);
-	kill_and_reap(pid);
+	fevtest_kill_and_reap(pid);
 	fh_start(&c->h);
 	prod = open_q(c, FEV_PRODUCER);
 	cons = open_q(c, FEV_CONSUMER);
@@ -222,7 +202,7 @@ static void test_stopped_process_is_reported_as_stall_and_left_alone(
 	assert_int_equal(fh_log_count(&c->h, "repaired queue"), 0);
 	assert_int_equal(fev_recv(cons, buf, sizeof(buf), &m, 0), -EAGAIN);
 	kill(pid, SIGCONT);
-	kill_and_reap(pid);
+	fevtest_kill_and_reap(pid);
 	assert_true(fh_log_has(&c->h, "repaired queue 'q'", 2000));
 	assert_int_equal(stats(c).producers, 0);
 	fev_close(cons);
@@ -265,7 +245,7 @@ static void test_forged_claim_in_dead_record_does_not_stall_fevd(
 				     (UINT64_C(1) << 40) - (UINT64_C(1) << 31));
 			atomic_store(&m.attachers[i].cons.n, UINT32_MAX);
 		}
-	kill_and_reap(pid);
+	fevtest_kill_and_reap(pid);
 	t0 = fevtest_now_ns();
 	assert_int_equal(fh_request(c->h.sock, "ping", reply, sizeof(reply)),
 			 0);

@@ -49,7 +49,6 @@ struct holder {
 	struct fh_ctx *c;
 	unsigned roles;
 	int sends, take;
-	int ready[2];
 };
 
 static int hold(void *arg)
@@ -58,7 +57,6 @@ static int hold(void *arg)
 	fev_queue *q;
 	fev_claim cl;
 	fev_event ev;
-	char one = 1;
 
 	if (fev_open("q", hd->roles, &hd->c->o, &q) < 0)
 		return 1;
@@ -70,8 +68,7 @@ static int hold(void *arg)
 	for (int i = 0; i < hd->take; i++)
 		if (fev_acquire(q, &ev, SEC) < 0)
 			return 4;
-	if (write(hd->ready[1], &one, 1) != 1)
-		return 5;
+	fevtest_ready();
 	for (;;)
 		pause();
 }
@@ -82,25 +79,8 @@ static pid_t start_holder(struct fh_ctx *c, unsigned roles, int sends,
 	struct holder hd = {
 		.c = c, .roles = roles, .sends = sends, .take = take
 	};
-	char one;
-	pid_t pid;
 
-	assert_int_equal(pipe(hd.ready), 0);
-	pid = fevtest_fork(hold, &hd);
-	close(hd.ready[1]);
-	if (read(hd.ready[0], &one, 1) != 1) {
-		close(hd.ready[0]);
-		fevtest_wait(pid, 1000);
-		fail_msg("holder child failed");
-	}
-	close(hd.ready[0]);
-	return pid;
-}
-
-static void kill_and_reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	fevtest_wait(pid, 5000);
+	return fevtest_fork_ready(hold, &hd);
 }
 
 /* Open with roles once fevd has given the side back (within 3 s). */
@@ -144,7 +124,7 @@ static void test_second_producer_is_refused_across_a_fevd_restart(
 	/* fevd's first scans leave the live owner alone. */
 	usleep(200000);
 	assert_int_equal(fev_open("q", FEV_PRODUCER, &c->o, &q), -EBUSY);
-	kill_and_reap(pid);
+	fevtest_kill_and_reap(pid);
 	q = open_when_free(c, FEV_PRODUCER);
 	assert_true(fh_log_has(&c->h, "repaired queue 'q'", 2000));
 	fev_close(q);
@@ -160,7 +140,7 @@ static void test_dead_single_producer_is_replaced_and_nothing_is_lost(
 	fev_meta m;
 	int v = -1;
 
-	kill_and_reap(pid);
+	fevtest_kill_and_reap(pid);
 	prod = open_when_free(c, FEV_PRODUCER);
 	v = 3;
 	assert_int_equal(fev_send(prod, &v, sizeof(v), SEC), 0);
@@ -188,7 +168,7 @@ static void test_dead_single_consumer_events_are_redelivered_flagged(
 		assert_int_equal(fev_send(prod, &i, sizeof(i), SEC), 0);
 	/* It holds events 0 and 1; 2 .. 4 were never taken. */
 	pid = start_holder(c, FEV_CONSUMER, 0, 2);
-	kill_and_reap(pid);
+	fevtest_kill_and_reap(pid);
 	cons = open_when_free(c, FEV_CONSUMER);
 	/* Behind the cursor: in order, the held ones flagged. */
 	for (int i = 0; i < 5; i++) {

@@ -334,6 +334,49 @@ int fevtest_fork(int (*fn)(void *arg), void *arg)
 	return pid;
 }
 
+/* The write end of the pipe a fevtest_fork_ready() child reports on. */
+static int ready_fd = -1;
+
+int fevtest_fork_ready(int (*fn)(void *arg), void *arg)
+{
+	int fds[2], pid;
+	char one;
+
+	if (pipe(fds) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(fds[0]);
+		ready_fd = fds[1];
+		_exit(fn(arg));
+	}
+	remember_child(pid);
+	close(fds[1]);
+	if (read(fds[0], &one, 1) != 1) {
+		close(fds[0]);
+		fail_msg("child %d exited with %d before it was ready", pid,
+			 fevtest_wait(pid, 1000));
+	}
+	close(fds[0]);
+	return pid;
+}
+
+void fevtest_ready(void)
+{
+	char one = 1;
+
+	if (write(ready_fd, &one, 1) != 1)
+		_exit(125);
+}
+
+void fevtest_kill_and_reap(int pid)
+{
+	kill(pid, SIGKILL);
+	fevtest_wait(pid, 5000);
+}
+
 /*
  * Sleeps until pid may have changed state or the deadline passes: poll()
  * on a pidfd wakes at the child's exit, with no polling loop costing CPU

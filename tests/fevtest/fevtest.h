@@ -115,6 +115,16 @@ int fevtest_spawn(char *const argv[], int keep_fd);
 /* Fork; the child runs fn(arg) and exits with its return value. */
 int fevtest_fork(int (*fn)(void *arg), void *arg);
 /*
+ * Fork, and return once the child has called fevtest_ready(): a child that
+ * sets up what the test needs (opens, takes, holds) and then waits to be
+ * killed.  A child that exits first fails the test.
+ */
+int fevtest_fork_ready(int (*fn)(void *arg), void *arg);
+/* In a child of fevtest_fork_ready(): its setup is done. */
+void fevtest_ready(void);
+/* SIGKILL child pid and reap it (within 5 s). */
+void fevtest_kill_and_reap(int pid);
+/*
  * Wait for child pid up to timeout_ms; kills it (SIGKILL) and fails the
  * test when it takes longer.  Returns its exit status, or 128 + signal.
  * Signals the test catches (even without SA_RESTART) do not end the wait.
