@@ -101,6 +101,10 @@ unsigned bench_copies(const struct bench_transport *t,
 /* end_per_producer / end_per_consumer for transports that need just one. */
 unsigned bench_one_end_marker(const struct bench_cfg *cfg);
 
+/* wait_note of the fev transports, whose handles wait as --wait says
+ * (transport_fev.c, transport_topic.c). */
+const char *bench_fev_wait_note(const struct bench_cfg *cfg);
+
 struct bench_chan {
 	const struct bench_transport *t;
 	const struct bench_cfg *cfg;

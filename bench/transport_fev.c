@@ -552,7 +552,7 @@ static int fev_recv_h(void *hv, unsigned max, bench_take_fn take, void *ctx)
 	return rc < 0 ? rc : k;
 }
 
-static const char *fev_wait_note(const struct bench_cfg *cfg)
+const char *bench_fev_wait_note(const struct bench_cfg *cfg)
 {
 	switch (cfg->wait) {
 	case BENCH_SPIN:
@@ -575,7 +575,7 @@ const struct bench_transport bench_fev = {
 	.close = fev_close_h,
 	.end_by_parent = true,
 	.end_per_consumer = bench_one_end_marker,
-	.wait_note = fev_wait_note,
+	.wait_note = bench_fev_wait_note,
 };
 
 static const char *fev_fd_wait_note(const struct bench_cfg *cfg)
@@ -629,7 +629,7 @@ const struct bench_transport bench_fev_spsc = {
 	.close = fev_close_h,
 	.end_by_parent = true,
 	.end_per_consumer = bench_one_end_marker,
-	.wait_note = fev_wait_note,
+	.wait_note = bench_fev_wait_note,
 };
 
 const struct bench_transport bench_fev_meta = {
@@ -643,7 +643,7 @@ const struct bench_transport bench_fev_meta = {
 	.close = fev_close_h,
 	.end_by_parent = true,
 	.end_per_consumer = bench_one_end_marker,
-	.wait_note = fev_wait_note,
+	.wait_note = bench_fev_wait_note,
 };
 
 const struct bench_transport bench_fev_trace0 = {
@@ -657,7 +657,7 @@ const struct bench_transport bench_fev_trace0 = {
 	.close = fev_close_h,
 	.end_by_parent = true,
 	.end_per_consumer = bench_one_end_marker,
-	.wait_note = fev_wait_note,
+	.wait_note = bench_fev_wait_note,
 };
 
 const struct bench_transport bench_fev_trace1 = {
@@ -671,7 +671,7 @@ const struct bench_transport bench_fev_trace1 = {
 	.close = fev_close_h,
 	.end_by_parent = true,
 	.end_per_consumer = bench_one_end_marker,
-	.wait_note = fev_wait_note,
+	.wait_note = bench_fev_wait_note,
 };
 
 const struct bench_transport bench_fev_tail = {
@@ -685,5 +685,5 @@ const struct bench_transport bench_fev_tail = {
 	.close = fev_close_h,
 	.end_by_parent = true,
 	.end_per_consumer = bench_one_end_marker,
-	.wait_note = fev_wait_note,
+	.wait_note = bench_fev_wait_note,
 };

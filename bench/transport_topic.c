@@ -503,18 +503,6 @@ static int topic_recv(void *hv, unsigned max, bench_take_fn take, void *ctx)
 	return rc < 0 ? rc : 1;
 }
 
-static const char *topic_wait_note(const struct bench_cfg *cfg)
-{
-	switch (cfg->wait) {
-	case BENCH_SPIN:
-		return "busy-poll, timeout 0";
-	case BENCH_SLEEP:
-		return "futex only (FEV_OPEN_NO_SPIN)";
-	default:
-		return "spin then futex (default)";
-	}
-}
-
 const struct bench_transport bench_fev_fanout = {
 	.name = "fev-fanout",
 	.unsupported = fanout_unsupported,
@@ -527,7 +515,7 @@ const struct bench_transport bench_fev_fanout = {
 	.end_by_parent = true,
 	.end_per_consumer = copies_per_consumer,
 	.copies = copies_per_consumer,
-	.wait_note = topic_wait_note,
+	.wait_note = bench_fev_wait_note,
 };
 
 const struct bench_transport bench_fev_queues = {
@@ -542,7 +530,7 @@ const struct bench_transport bench_fev_queues = {
 	.end_by_parent = true,
 	.end_per_consumer = copies_per_consumer,
 	.copies = copies_per_consumer,
-	.wait_note = topic_wait_note,
+	.wait_note = bench_fev_wait_note,
 };
 
 const struct bench_transport bench_fev_keyed = {
@@ -557,5 +545,5 @@ const struct bench_transport bench_fev_keyed = {
 	.end_by_parent = true,
 	.end_per_consumer = keyed_ends,
 	.orders_itself = true,
-	.wait_note = topic_wait_note,
+	.wait_note = bench_fev_wait_note,
 };
