@@ -115,8 +115,9 @@ int fev__hops_delete(const char *instance, const char *topic)
 	return shm_unlink(name) < 0 ? -errno : 0;
 }
 
-/* The header of a len-byte file: 0, -EAGAIN (no magic yet), -EBADMSG. */
-static int check_header(const struct fev__hops_header *hdr, size_t len)
+/* The header's fixed fields: 0, -EAGAIN (no magic yet), -EBADMSG.  Its
+ * entries is checked by fev__hops_view() on the one copy it keeps. */
+static int check_header(const struct fev__hops_header *hdr)
 {
 	/* H0': pairs with H0 in format(). */
 	uint64_t magic = atomic_load_explicit(&hdr->magic,
@@ -125,8 +126,7 @@ static int check_header(const struct fev__hops_header *hdr, size_t len)
 	if (magic == 0)
 		return -EAGAIN;
 	if (magic != FEV__HOPS_MAGIC || hdr->version != FEV__HOPS_VERSION ||
-	    hdr->entry_size != sizeof(struct fev__hop) || hdr->entries == 0 ||
-	    hdr->entries > FEV__HOPS_MAX || ring_bytes(hdr->entries) > len)
+	    hdr->entry_size != sizeof(struct fev__hop))
 		return -EBADMSG;
 	return 0;
 }
@@ -175,14 +175,15 @@ int fev__hops_view(void *base, size_t len, struct fev__hops *h)
 
 	if (len < sizeof(*hdr))
 		return -EBADMSG;
-	rc = check_header(hdr, len);
+	rc = check_header(hdr);
 	if (rc < 0)
 		return rc;
 	h->hdr = hdr;
 	h->len = len;
 	/* Read once: a writer may change the header after our check. */
 	h->entries = hdr->entries;
-	if (h->entries == 0 || ring_bytes(h->entries) > len)
+	if (h->entries == 0 || h->entries > FEV__HOPS_MAX ||
+	    ring_bytes(h->entries) > len)
 		return -EBADMSG;
 	h->hop = (struct fev__hop *)((char *)base + sizeof(*hdr));
 	return 0;
@@ -234,7 +235,9 @@ void fev__hops_write(struct fev__hops *h, const struct fev__hop *e)
 	} while (!atomic_compare_exchange_weak_explicit(
 		&d->seq, &cur, busy, memory_order_acquire,
 		memory_order_relaxed));
-	atomic_thread_fence(memory_order_release); /* fields after odd seq */
+	/* Our field stores after the odd seq: pairs with H4 in read_one(),
+	 * so a reader whose copy saw any of them sees seq changed. */
+	atomic_thread_fence(memory_order_release);
 	d->time_ns = e->time_ns;
 	d->position = e->position;
 	memcpy(d->trace_id, e->trace_id, sizeof(d->trace_id));
@@ -264,7 +267,8 @@ static bool read_one(const struct fev__hop *src, struct fev__hop *out)
 	if (s1 == 0 || (s1 & 1) != 0)
 		return false; /* never written, or being written */
 	memcpy(out, src, sizeof(*out));
-	/* H4: the copy's loads before the second look at seq. */
+	/* H4: the copy's loads before the second look at seq; pairs with
+	 * the writer's release fence after H1 (fev__hops_write()). */
 	atomic_thread_fence(memory_order_acquire);
 	s2 = atomic_load_explicit(&src->seq, memory_order_relaxed);
 	if (s1 != s2 || out->check != fev__hop_check(out, s1))
