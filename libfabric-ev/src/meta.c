@@ -36,7 +36,7 @@ bool fev__header_name_valid(const char *name, size_t len)
 	return true;
 }
 
-static size_t name_len_of(const fev_header *h)
+size_t fev__header_name_len(const fev_header *h)
 {
 	return h->name_len != 0 || h->name == NULL ? h->name_len :
 						     strnlen(h->name, FEV_HEADER_NAME_MAX + 1);
@@ -49,7 +49,7 @@ static size_t name_len_of(const fev_header *h)
 /* The size of one header's encoding, or -EINVAL / -EMSGSIZE. */
 static ssize_t header_size(const fev_header *h)
 {
-	size_t nl = name_len_of(h);
+	size_t nl = fev__header_name_len(h);
 
 	if (nl > FEV_HEADER_NAME_MAX)
 		return -EMSGSIZE;
@@ -117,7 +117,7 @@ static uint8_t *put_u32(uint8_t *dst, uint32_t v)
 
 static uint8_t *put_header(uint8_t *dst, const fev_header *h)
 {
-	size_t nl = name_len_of(h);
+	size_t nl = fev__header_name_len(h);
 
 	*dst++ = (uint8_t)nl;
 	dst = put(dst, h->name, nl);

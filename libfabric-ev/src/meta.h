@@ -38,6 +38,9 @@
 
 /* A header name is 1 .. FEV_HEADER_NAME_MAX tchars. */
 bool fev__header_name_valid(const char *name, size_t len);
+/* h's name length: name_len, or strlen(name) when that is 0 (at most
+ * FEV_HEADER_NAME_MAX + 1: longer is too long). */
+size_t fev__header_name_len(const fev_header *h);
 
 /*
  * The encoded size of opts' key and headers, followed by the n_add

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fork.h"
+#include "meta.h"
 
 /* ---- traceparent ------------------------------------------------------- */
 
@@ -217,12 +218,8 @@ int fev_event_trace(const fev_event *ev, fev_trace_context *out)
 
 static bool is_name(const fev_header *h, const char *name, size_t len)
 {
-	size_t nl = h->name_len != 0 || h->name == NULL ?
-			    h->name_len :
-			    strnlen(h->name, FEV_HEADER_NAME_MAX + 1);
-
-	return nl == len && h->name != NULL && strncasecmp(h->name, name,
-							   len) == 0;
+	return fev__header_name_len(h) == len && h->name != NULL &&
+	       strncasecmp(h->name, name, len) == 0;
 }
 
 #define TP_NAME_LEN (sizeof(FEV_HDR_TRACEPARENT) - 1)
