@@ -508,11 +508,13 @@ static bool spin_until_ready(fev_queue *q, ready_fn ready,
 			     const struct deadline *d)
 {
 	uint32_t budget = fev__spin_budget(&q->spin);
-	uint64_t end = fev__now_monotonic_ns() + budget;
-	bool cut = d->timeout_ns >= 0 && deadline_ns(d) < end;
+	uint64_t end;
+	bool cut;
 
 	if (budget == 0)
-		return false; /* spinning stopped: sleep at once */
+		return false; /* spinning stopped: sleep at once, no clock */
+	end = fev__now_monotonic_ns() + budget;
+	cut = d->timeout_ns >= 0 && deadline_ns(d) < end;
 	if (cut)
 		end = deadline_ns(d);
 	for (;;) {

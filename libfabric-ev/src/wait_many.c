@@ -182,11 +182,11 @@ static size_t collect_moved(fev_queue *const *qs, size_t n, struct watch *w,
 	return c;
 }
 
-/* Spin for spin_ns (or to the deadline) on what watch_all() set. */
+/* Spin for spin_ns from now (or to the deadline) on what watch_all() set. */
 static size_t spin(fev_queue *const *qs, size_t n, struct watch *w,
-		   uint32_t spin_ns, size_t *ready_out, uint64_t deadline)
+		   uint32_t spin_ns, uint64_t now, size_t *ready_out,
+		   uint64_t deadline)
 {
-	uint64_t now = fev__now_monotonic_ns();
 	uint64_t end = min_u64(deadline, now + spin_ns);
 	uint64_t full_look = now + fev__wait_limits.spin_look_ns;
 	/* About SPIN_WORDS_PER_CLOCK words between two looks at the clock,
@@ -300,8 +300,7 @@ int fev__wait_many(fev_queue *const *qs, size_t n, int64_t timeout_ns,
 		   size_t *ready_out, const _Atomic uint32_t *stop,
 		   uint32_t spin_ns)
 {
-	uint64_t deadline = timeout_ns < 0 ? NO_DEADLINE :
-			    fev__now_monotonic_ns() + (uint64_t)timeout_ns;
+	uint64_t now, deadline;
 	uint32_t seqs[FEV_WAIT_ANY_MAX];
 	struct watch w;
 	size_t c = spin_ns != 0 && timeout_ns != 0 ?
@@ -313,7 +312,10 @@ int fev__wait_many(fev_queue *const *qs, size_t n, int64_t timeout_ns,
 		return (int)c;
 	if (timeout_ns == 0)
 		return -EAGAIN;
-	if (spin_ns != 0 && (c = spin(qs, n, &w, spin_ns, ready_out,
+	/* Only a wait that goes on reads the clock, once for both. */
+	now = fev__now_monotonic_ns();
+	deadline = timeout_ns < 0 ? NO_DEADLINE : now + (uint64_t)timeout_ns;
+	if (spin_ns != 0 && (c = spin(qs, n, &w, spin_ns, now, ready_out,
 				      deadline)) > 0)
 		return (int)c;
 	for (size_t round = 0;; round++) {
