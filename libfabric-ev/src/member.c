@@ -35,8 +35,6 @@
 
 /* Longest a waiting member goes without looking at its leases. */
 #define MEMBER_LOOK_NS (1000 * 1000)
-/* A partition just created may appear a moment after partition 0. */
-#define MEMBER_OPEN_WAIT_NS (1000 * 1000 * 1000)
 
 /* priv_pad of a member's event: generation (low 24 bits), partition. */
 #define EV_PART_BITS 8u
@@ -74,7 +72,7 @@ static int open_part(const char *topic, uint32_t k, uint32_t partitions,
 		     const fev_open_opts *opts, fev_queue **out)
 {
 	char seg[FEV__SEG_NAME_MAX + 1];
-	uint64_t give_up = fev__now_monotonic_ns() + MEMBER_OPEN_WAIT_NS;
+	uint64_t give_up = fev__now_monotonic_ns() + FEV__PARTITIONS_WAIT_NS;
 	int rc = fev__partition_name(seg, sizeof(seg), topic, k);
 
 	while (rc == 0) {
